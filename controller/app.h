@@ -1,0 +1,58 @@
+// App: the live controller, every pool of a config with its provider and the shared metrics
+// source, ticked together. Reload swaps the config and keeps what must survive it.
+#ifndef WARMPOOL_CONTROLLER_APP_H_
+#define WARMPOOL_CONTROLLER_APP_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pool_controller.h"
+#include "warmpool/clock.h"
+#include "warmpool/pool_spec.h"
+
+namespace warmpool {
+
+// The wall clock. The only Clock that reads real time.
+class SystemClock final : public Clock {
+ public:
+  TimeMs Now() const override;
+};
+
+class App {
+ public:
+  // Builds every pool. `clock` outlives the App. With `force_dry_run` no pool applies anything.
+  // Errors name the pool and the plugin.
+  static Result<std::unique_ptr<App>> Create(const Config& config, const Clock* clock, bool force_dry_run);
+
+  // Ticks every pool once at `now` and logs each decision. Returns the results, pool by pool.
+  std::vector<TickResult> TickAll(TimeMs now);
+
+  // Switches to `config`. A pool keeps its provider (and so its servers) when its provider settings
+  // did not change, and keeps its behavior history when its name did not. On error nothing changes.
+  Status Reload(const Config& config);
+
+  const Config& config() const { return config_; }
+  DurationMs interval() const { return config_.global.interval; }
+
+ private:
+  struct Pool {
+    std::unique_ptr<Provider> provider;
+    std::unique_ptr<PoolController> controller;
+  };
+  App(const Clock* clock, bool force_dry_run) : clock_(clock), force_dry_run_(force_dry_run) {}
+  Status Build(const Config& config, App* previous);
+
+  const Clock* clock_;
+  bool force_dry_run_;
+  Config config_;
+  std::unique_ptr<MetricsSource> metrics_;
+  std::vector<Pool> pools_;
+};
+
+// Logs one tick in the house format: pool, current, desired, direction, policy, reason, plan, result.
+void LogTick(const std::string& pool, const TickResult& tick);
+
+}  // namespace warmpool
+
+#endif  // WARMPOOL_CONTROLLER_APP_H_

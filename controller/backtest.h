@@ -1,0 +1,65 @@
+// Backtest: replays a trace through the SAME PoolController (decide + plan) as live, with a manual
+// clock, the trace as metrics source and the simulated provider, and scores what would have happened.
+#ifndef WARMPOOL_CONTROLLER_BACKTEST_H_
+#define WARMPOOL_CONTROLLER_BACKTEST_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "trace.h"
+#include "warmpool/pool_spec.h"
+#include "warmpool/status.h"
+
+namespace warmpool {
+
+struct BacktestSummary {
+  std::string pool;
+  std::string trace;
+  TimeMs start = 0, end = 0;
+  long ticks = 0;
+  double total_requests = 0;
+  double unserved_requests = 0;       // load above serving capacity, integrated over time
+  double overloaded_seconds = 0;      // time with load above serving capacity
+  double active_server_hours = 0;     // active (serving or warming up) + draining
+  double standby_server_hours = 0;    // standby + provisioning
+  int scale_events = 0;               // ticks whose desired count changed
+  int direction_changes = 0;          // an up after a down, or a down after an up
+  int peak_active = 0;
+};
+
+struct BacktestTick {
+  TimeMs t = 0;
+  double load = 0;      // requests/s at t
+  double capacity = 0;  // serving capacity at t (after this tick's actions)
+  int active = 0, standby = 0, provisioning = 0, draining = 0;
+  int desired = 0;
+  std::string direction;
+  std::string reason;  // only on ticks that changed the desired count
+};
+
+struct BacktestResult {
+  BacktestSummary summary;
+  std::vector<BacktestTick> timeline;  // filled when asked for
+};
+
+struct BacktestOptions {
+  DurationMs interval = 15 * kSecond;
+  bool timeline = false;
+  // Called for every tick whose desired count changed (logging); may be empty.
+  std::function<void(const BacktestTick&)> on_scale;
+};
+
+// REQUIRES: spec.provider.type == "simulated" (its parameters are the capacity model).
+Result<BacktestResult> RunBacktest(const PoolSpec& spec, std::shared_ptr<const Trace> trace,
+                                   const BacktestOptions& options);
+
+// {"summary": {...}, "timeline": [...]} as JSON text.
+std::string BacktestToJson(const BacktestResult& result);
+// A short human-readable summary block.
+std::string BacktestToText(const BacktestSummary& s);
+
+}  // namespace warmpool
+
+#endif  // WARMPOOL_CONTROLLER_BACKTEST_H_

@@ -1,0 +1,175 @@
+// warmpool: the command line. Subcommands: check-config, run, backtest.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+
+#include "backtest.h"
+#include "config.h"
+#include "log.h"
+#include "run.h"
+#include "trace.h"
+#include "warmpool/policy.h"
+#include "warmpool/provider.h"
+
+#ifndef WARMPOOL_VERSION
+#define WARMPOOL_VERSION "0.0.0"
+#endif
+
+namespace warmpool {
+namespace {
+
+std::string Join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const std::string& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+int CheckConfig(const std::string& file) {
+  ConfigLoad load = LoadConfigFile(file);
+  if (!load.ok()) {
+    std::fprintf(stderr, "%s: invalid (%zu error%s)\n", file.c_str(), load.errors.size(),
+                 load.errors.size() == 1 ? "" : "s");
+    for (const std::string& e : load.errors) std::fprintf(stderr, "  %s\n", e.c_str());
+    return 1;
+  }
+  std::printf("%s: valid, %zu pool%s:", file.c_str(), load.config.pools.size(),
+              load.config.pools.size() == 1 ? "" : "s");
+  for (const PoolSpec& p : load.config.pools) {
+    std::printf(" %s (active %d..%d, warm %d, max_total %d, provider %s)", p.name.c_str(), p.min_active,
+                p.max_active, p.warm_standby, p.MaxTotal(), p.provider.type.c_str());
+  }
+  std::printf("\n");
+  return 0;
+}
+
+struct BacktestArgs {
+  std::string config_file, trace_file, json_out, pool;
+  std::string interval;
+};
+
+int Backtest(const BacktestArgs& a, const std::string& log_format, const std::string& log_level) {
+  ConfigLoad load = LoadConfigFile(a.config_file);
+  if (Status st = InitLogging(log_format.empty() ? load.config.global.log_format : log_format,
+                              log_level.empty() ? "warn" : log_level);
+      !st.ok()) {
+    std::fprintf(stderr, "warmpool: %s\n", st.message().c_str());
+    return 2;
+  }
+  if (!load.ok()) {
+    std::fprintf(stderr, "%s: invalid config:\n", a.config_file.c_str());
+    for (const std::string& e : load.errors) std::fprintf(stderr, "  %s\n", e.c_str());
+    return 1;
+  }
+  const PoolSpec* spec = &load.config.pools.front();
+  if (!a.pool.empty()) {
+    spec = nullptr;
+    for (const PoolSpec& p : load.config.pools) {
+      if (p.name == a.pool) spec = &p;
+    }
+    if (!spec) {
+      std::fprintf(stderr, "--pool: no pool named \"%s\" in %s\n", a.pool.c_str(), a.config_file.c_str());
+      return 1;
+    }
+  }
+  Result<Trace> trace = LoadTrace(a.trace_file);
+  if (!trace.ok()) {
+    std::fprintf(stderr, "--trace: %s\n", trace.status().message().c_str());
+    return 1;
+  }
+  BacktestOptions opts;
+  opts.interval = load.config.global.interval;
+  if (!a.interval.empty()) {
+    Result<DurationMs> d = ParseDuration(a.interval);
+    if (!d.ok() || *d <= 0) {
+      std::fprintf(stderr, "--interval: %s\n", d.ok() ? "must be > 0" : d.status().message().c_str());
+      return 1;
+    }
+    opts.interval = *d;
+  }
+  opts.timeline = !a.json_out.empty();
+  opts.on_scale = [&](const BacktestTick& t) {
+    Log(LogLevel::kDebug, "decision",
+        {{"pool", spec->name}, {"t", FormatTime(t.t)}, {"load", t.load}, {"desired", t.desired},
+         {"direction", t.direction}, {"reason", t.reason}});
+  };
+  auto shared = std::make_shared<const Trace>(std::move(trace).value());
+  Result<BacktestResult> result = RunBacktest(*spec, shared, opts);
+  if (!result.ok()) {
+    std::fprintf(stderr, "backtest: %s\n", result.status().message().c_str());
+    return 1;
+  }
+  std::fputs(BacktestToText(result->summary).c_str(), stdout);
+  if (!a.json_out.empty()) {
+    const std::string tmp = a.json_out + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      out << BacktestToJson(*result);
+      if (!out.flush()) {
+        std::fprintf(stderr, "--json: cannot write %s\n", tmp.c_str());
+        return 1;
+      }
+    }
+    if (std::rename(tmp.c_str(), a.json_out.c_str()) != 0) {
+      std::fprintf(stderr, "--json: cannot rename %s to %s\n", tmp.c_str(), a.json_out.c_str());
+      return 1;
+    }
+    std::printf("  json                 %s\n", a.json_out.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace warmpool
+
+int main(int argc, char** argv) {
+  using namespace warmpool;
+  CLI::App cli{
+      "Warmpool keeps a pool of servers sized to its load: it reads the load, decides with pluggable\n"
+      "policies how many servers should serve, promotes warm standbys into the balancer or drains\n"
+      "them, and refills the warm pool behind them. Every decision is logged with its reason.",
+      "warmpool"};
+  cli.set_version_flag("--version", std::string("warmpool ") + WARMPOOL_VERSION);
+  cli.require_subcommand(1);
+  std::string log_format, log_level;
+  cli.add_option("--log.format", log_format, "Log format: text or json (default: the config's, else text)")
+      ->check(CLI::IsMember({"text", "json"}));
+  cli.add_option("--log.level", log_level, "Log level: trace, debug, info, warn, error, off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  cli.footer("Policy types: " + Join(PolicyTypes()) + ". Provider types: " + Join(ProviderTypes()) +
+             ".\nExamples:\n  warmpool check-config examples/web.yaml\n"
+             "  warmpool run --config.file examples/web.yaml --dry-run\n"
+             "  warmpool backtest --config.file examples/web.yaml --trace nasa.csv --json out.json");
+
+  std::string check_file;
+  auto* check = cli.add_subcommand("check-config", "Validate a config file: exit 0 if valid, 1 with every error");
+  check->add_option("file", check_file, "The YAML config file")->required();
+
+  RunOptions run_opts;
+  auto* run = cli.add_subcommand("run", "Run the controller until SIGTERM/SIGINT; SIGHUP reloads the config");
+  run->add_option("--config.file", run_opts.config_file, "The YAML config file")->required();
+  run->add_flag("--dry-run", run_opts.dry_run, "Decide and plan, log what would be done, change nothing");
+  run->add_option("--max-ticks", run_opts.max_ticks, "Stop after this many ticks (default: run until signalled)")
+      ->check(CLI::NonNegativeNumber);
+
+  BacktestArgs bt;
+  auto* backtest = cli.add_subcommand(
+      "backtest", "Replay a recorded trace through the same decide/plan code against a simulated pool");
+  backtest->add_option("--config.file", bt.config_file, "The YAML config file")->required();
+  backtest->add_option("--trace", bt.trace_file, "CSV trace with the header timestamp,requests")->required();
+  backtest->add_option("--json", bt.json_out, "Also write the summary and the per-tick timeline as JSON here");
+  backtest->add_option("--pool", bt.pool, "The pool to replay (default: the first)");
+  backtest->add_option("--interval", bt.interval, "Tick interval (default: the config's global.interval)");
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return cli.exit(e);
+  }
+  if (check->parsed()) return CheckConfig(check_file);
+  run_opts.log_format = log_format;
+  run_opts.log_level = log_level;
+  if (run->parsed()) return RunController(run_opts);
+  if (backtest->parsed()) return Backtest(bt, log_format, log_level);
+  return 2;
+}

@@ -1,0 +1,113 @@
+#include "planner.h"
+
+#include <algorithm>
+#include <set>
+
+namespace warmpool {
+namespace {
+
+std::string NewServerName(const std::string& pool, std::set<std::string>* taken) {
+  for (int i = 1;; ++i) {
+    std::string name = pool + "-" + std::to_string(i);
+    if (taken->insert(name).second) return name;
+  }
+}
+
+void AddReason(ScalePlan* plan, const std::string& why) {
+  plan->reason += (plan->reason.empty() ? "" : "; ") + why;
+}
+
+}  // namespace
+
+ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired) {
+  ScalePlan plan;
+  std::vector<const Server*> active, standby, unhealthy_standby, cold;
+  int provisioning = 0;
+  std::set<std::string> taken;
+  for (const Server& s : pool.servers) {
+    taken.insert(s.name);
+    switch (s.state) {
+      case ServerState::kActive: active.push_back(&s); break;
+      case ServerState::kStandby:
+        (s.health == Health::kUnhealthy ? unhealthy_standby : standby).push_back(&s);
+        break;
+      case ServerState::kProvisioning: ++provisioning; break;
+      case ServerState::kCold: cold.push_back(&s); break;
+      default: break;
+    }
+  }
+  // Promotion order: healthy before unknown, then longest warm, then name (deterministic).
+  std::sort(standby.begin(), standby.end(), [](const Server* a, const Server* b) {
+    bool ha = a->health == Health::kHealthy, hb = b->health == Health::kHealthy;
+    if (ha != hb) return ha;
+    if (a->since != b->since) return a->since < b->since;
+    return a->name < b->name;
+  });
+  // Drain order: unhealthy first, then most recently promoted.
+  std::sort(active.begin(), active.end(), [](const Server* a, const Server* b) {
+    bool ua = a->health == Health::kUnhealthy, ub = b->health == Health::kUnhealthy;
+    if (ua != ub) return ua;
+    if (a->since != b->since) return a->since > b->since;
+    return a->name > b->name;
+  });
+  std::sort(cold.begin(), cold.end(), [](const Server* a, const Server* b) { return a->name < b->name; });
+
+  const int n_active = static_cast<int>(active.size());
+  int shortfall = 0;  // actives wanted that no standby can supply yet
+  size_t next_standby = 0;
+  if (desired > n_active) {
+    int need = desired - n_active;
+    while (need > 0 && next_standby < standby.size()) {
+      plan.promote.push_back(standby[next_standby++]->name);
+      --need;
+    }
+    shortfall = need;
+    AddReason(&plan, "promote " + std::to_string(plan.promote.size()) + " of " +
+                         std::to_string(desired - n_active) + " wanted");
+    if (shortfall > 0) AddReason(&plan, std::to_string(shortfall) + " short: no healthy standby left");
+  } else if (desired < n_active) {
+    for (int i = 0; i < n_active - desired; ++i) plan.drain.push_back(active[i]->name);
+    AddReason(&plan, "drain " + std::to_string(plan.drain.size()));
+  }
+
+  for (const Server* s : unhealthy_standby) plan.retire.push_back(s->name);
+  if (!unhealthy_standby.empty()) {
+    AddReason(&plan, "retire " + std::to_string(unhealthy_standby.size()) + " unhealthy standby");
+  }
+
+  // The warm pool after this plan: remaining healthy-or-unknown standbys, plus what is provisioning.
+  const int warm_target = spec.warm_standby + shortfall;
+  std::vector<const Server*> remaining(standby.begin() + static_cast<long>(next_standby), standby.end());
+  int warm = static_cast<int>(remaining.size()) + provisioning;
+  int total = pool.Total() - static_cast<int>(plan.retire.size());
+
+  // Surplus standbys beyond the target, or beyond max_total: retire the most recently warmed.
+  int surplus = std::max({0, warm - warm_target, total - spec.MaxTotal()});
+  surplus = std::min<int>(surplus, static_cast<int>(remaining.size()));
+  for (int i = 0; i < surplus; ++i) {
+    plan.retire.push_back(remaining[remaining.size() - 1 - static_cast<size_t>(i)]->name);
+  }
+  if (surplus > 0) AddReason(&plan, "retire " + std::to_string(surplus) + " surplus standby");
+  warm -= surplus;
+  total -= surplus;
+
+  int want_new = warm_target - warm;
+  if (want_new > 0) {
+    int room = std::max(0, spec.MaxTotal() - total);
+    int n = std::min(want_new, room);
+    for (int i = 0; i < n; ++i) {
+      plan.provision.push_back(static_cast<size_t>(i) < cold.size() ? cold[static_cast<size_t>(i)]->name
+                                                                      : NewServerName(pool.pool, &taken));
+    }
+    AddReason(&plan, "provision " + std::to_string(n) + " to keep " + std::to_string(warm_target) +
+                         " warm");
+    if (n < want_new) {
+      AddReason(&plan, "max_total " + std::to_string(spec.MaxTotal()) + " reached, " +
+                           std::to_string(want_new - n) + " not provisioned");
+    }
+  }
+  if (plan.empty()) plan.reason = "no change";
+  return plan;
+}
+
+}  // namespace warmpool

@@ -1,0 +1,22 @@
+// Planner: the pure step from (desired active count, observed pool) to a ScalePlan.
+//
+// - Promote healthy standbys first, the longest-warm first; never an unhealthy one.
+// - Drain unhealthy actives first, then the most recently promoted.
+// - Keep `warm_standby` standbys warm: provision behind every promotion, and provision ahead for any
+//   shortfall that no standby could cover, counting servers already provisioning.
+// - Retire unhealthy standbys and any standby beyond the warm target (the most recently warmed first).
+// - Never let provisioning+standby+active+draining exceed max_total.
+#ifndef WARMPOOL_CONTROLLER_PLANNER_H_
+#define WARMPOOL_CONTROLLER_PLANNER_H_
+
+#include "warmpool/decision.h"
+#include "warmpool/pool_spec.h"
+#include "warmpool/server.h"
+
+namespace warmpool {
+
+ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired_active);
+
+}  // namespace warmpool
+
+#endif  // WARMPOOL_CONTROLLER_PLANNER_H_

@@ -1,0 +1,63 @@
+// PoolController: one pool's observe -> measure -> decide -> plan -> act step.
+// The same code runs live, in dry-run and in the backtest; only the clock, the metrics source and
+// the provider differ. Not thread-safe: one tick at a time.
+#ifndef WARMPOOL_CONTROLLER_POOL_CONTROLLER_H_
+#define WARMPOOL_CONTROLLER_POOL_CONTROLLER_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dry_run.h"
+#include "warmpool/behavior.h"
+#include "warmpool/decision.h"
+#include "warmpool/metrics.h"
+#include "warmpool/policy.h"
+#include "warmpool/pool_spec.h"
+#include "warmpool/provider.h"
+
+namespace warmpool {
+
+struct TickResult {
+  Status status;          // not OK when the pool could not be observed: nothing was decided
+  PoolState observed;
+  std::vector<std::string> metric_errors;  // "rps: unavailable: ..." (the pool still decides)
+  Decision decision;
+  ScalePlan plan;
+  ApplyResult applied;
+};
+
+class PoolController {
+ public:
+  // `provider` and `metrics` are not owned and must outlive the controller. With spec.dry_run or
+  // `force_dry_run`, the provider is only observed: every plan goes to a DryRunProvider.
+  PoolController(PoolSpec spec, std::vector<std::unique_ptr<Policy>> policies, Provider* provider,
+                 MetricsSource* metrics, bool force_dry_run = false);
+
+  TickResult RunOnce(TimeMs now);
+
+  const PoolSpec& spec() const { return spec_; }
+  bool dry_run() const { return dry_run_ != nullptr; }
+  const BehaviorHistory& behavior_history() const { return behavior_; }
+  // Carries history over a config reload, so a reload neither forgets nor flaps.
+  void set_behavior_history(BehaviorHistory h) { behavior_ = std::move(h); }
+
+ private:
+  std::map<std::string, MetricWindow> FetchMetrics(TimeMs now, std::vector<std::string>* errors);
+
+  PoolSpec spec_;
+  std::vector<std::unique_ptr<Policy>> policies_;
+  MetricsSource* metrics_;
+  std::unique_ptr<DryRunProvider> dry_run_;
+  Provider* actuator_;  // the provider, or the dry-run wrapper around it
+  BehaviorHistory behavior_;
+  std::map<std::string, std::vector<PolicyRecord>> policy_history_;
+};
+
+// Creates the pool's policies from its spec. Returns an empty vector and appends errors on failure.
+std::vector<std::unique_ptr<Policy>> CreatePolicies(const PoolSpec& spec, std::vector<std::string>* errors);
+
+}  // namespace warmpool
+
+#endif  // WARMPOOL_CONTROLLER_POOL_CONTROLLER_H_

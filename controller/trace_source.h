@@ -1,0 +1,38 @@
+// The trace metrics source: serves a recorded trace's request rate as a metric, for backtests and
+// for running the controller against recorded load. Every query of the pool gets the same series.
+#ifndef WARMPOOL_CONTROLLER_TRACE_SOURCE_H_
+#define WARMPOOL_CONTROLLER_TRACE_SOURCE_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "trace.h"
+#include "warmpool/metrics.h"
+#include "warmpool/params.h"
+
+namespace warmpool {
+
+class TraceMetricsSource final : public MetricsSource {
+ public:
+  // Trace time = trace.start + (now - origin) * speed. With origin unset, the first Fetch sets it
+  // (replaying from the trace's start); the backtest passes origin = trace.start, speed = 1.
+  TraceMetricsSource(std::shared_ptr<const Trace> trace, std::optional<TimeMs> origin, double speed);
+  // Samples at q.step over [now - q.window, now]; none outside the trace (the pool then holds).
+  Result<MetricWindow> Fetch(const MetricQuery& q, TimeMs now) override;
+  const Trace& trace() const { return *trace_; }
+
+ private:
+  TimeMs ToTraceTime(TimeMs now) const;
+  std::shared_ptr<const Trace> trace_;
+  std::optional<TimeMs> origin_;
+  double speed_;
+};
+
+// Registry entry. Params: file (required; relative to the config file), speed (default 1).
+std::unique_ptr<MetricsSource> NewTraceMetricsSource(const Params& params, std::vector<std::string>* errors);
+
+}  // namespace warmpool
+
+#endif  // WARMPOOL_CONTROLLER_TRACE_SOURCE_H_

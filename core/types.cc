@@ -1,0 +1,131 @@
+#include <cmath>
+
+#include "warmpool/behavior.h"
+#include "warmpool/decision.h"
+#include "warmpool/metrics.h"
+#include "warmpool/provider.h"
+#include "warmpool/server.h"
+
+namespace warmpool {
+
+const char* StateName(ServerState s) {
+  switch (s) {
+    case ServerState::kCold: return "cold";
+    case ServerState::kProvisioning: return "provisioning";
+    case ServerState::kStandby: return "standby";
+    case ServerState::kActive: return "active";
+    case ServerState::kDraining: return "draining";
+    case ServerState::kRetired: return "retired";
+  }
+  return "unknown";
+}
+
+const char* HealthName(Health h) {
+  switch (h) {
+    case Health::kUnknown: return "unknown";
+    case Health::kHealthy: return "healthy";
+    case Health::kUnhealthy: return "unhealthy";
+  }
+  return "unknown";
+}
+
+const char* DirectionName(Direction d) {
+  switch (d) {
+    case Direction::kNone: return "none";
+    case Direction::kUp: return "up";
+    case Direction::kDown: return "down";
+  }
+  return "none";
+}
+
+int PoolState::Count(ServerState s) const {
+  int n = 0;
+  for (const Server& srv : servers) n += srv.state == s;
+  return n;
+}
+
+int PoolState::CountHealthy(ServerState s) const {
+  int n = 0;
+  for (const Server& srv : servers) n += srv.state == s && srv.health == Health::kHealthy;
+  return n;
+}
+
+int PoolState::Total() const {
+  int n = 0;
+  for (const Server& srv : servers) {
+    n += srv.state != ServerState::kCold && srv.state != ServerState::kRetired;
+  }
+  return n;
+}
+
+const Server* PoolState::Find(std::string_view name) const {
+  for (const Server& srv : servers) {
+    if (srv.name == name) return &srv;
+  }
+  return nullptr;
+}
+
+std::optional<Sample> MetricWindow::Latest(TimeMs now, DurationMs stale_after) const {
+  for (auto it = samples.rbegin(); it != samples.rend(); ++it) {
+    if (it->t > now) continue;  // from the future: ignore
+    if (now - it->t > stale_after) return std::nullopt;
+    if (std::isfinite(it->value)) return *it;
+  }
+  return std::nullopt;
+}
+
+namespace {
+void AppendList(std::string* out, const char* verb, const std::vector<std::string>& names) {
+  if (names.empty()) return;
+  if (!out->empty()) *out += "; ";
+  *out += verb;
+  *out += " [";
+  for (size_t i = 0; i < names.size(); ++i) *out += (i ? "," : "") + names[i];
+  *out += "]";
+}
+}  // namespace
+
+std::string ScalePlan::Summary() const {
+  std::string out;
+  AppendList(&out, "promote", promote);
+  AppendList(&out, "drain", drain);
+  AppendList(&out, "provision", provision);
+  AppendList(&out, "retire", retire);
+  return out.empty() ? "no change" : out;
+}
+
+bool ApplyResult::ok() const {
+  for (const Action& a : actions) {
+    if (!a.status.ok()) return false;
+  }
+  return true;
+}
+
+std::string ApplyResult::Summary() const {
+  int ok_count = 0;
+  std::string failures;
+  for (const Action& a : actions) {
+    if (a.status.ok()) {
+      ++ok_count;
+    } else {
+      failures += (failures.empty() ? "" : "; ") + a.kind + " " + a.server + ": " + a.status.ToString();
+    }
+  }
+  std::string out = (dry_run ? "dry-run, " : "") + std::to_string(ok_count) + " ok";
+  if (!failures.empty()) out += ", failed: " + failures;
+  return out;
+}
+
+BehaviorSpec BehaviorSpec::Defaults() {
+  BehaviorSpec b;
+  b.scale_up.stabilization_window = 0;
+  b.scale_up.select = ScalingRules::Select::kMax;
+  b.scale_up.limits = {{RateLimit::Kind::kServers, 4, 15 * kSecond},
+                       {RateLimit::Kind::kPercent, 100, 15 * kSecond}};
+  b.scale_down.stabilization_window = 300 * kSecond;
+  b.scale_down.select = ScalingRules::Select::kMax;
+  b.scale_down.limits = {{RateLimit::Kind::kPercent, 100, 15 * kSecond}};
+  return b;
+}
+
+}  // namespace warmpool

@@ -1,0 +1,58 @@
+// Metric samples and the source that supplies them.
+#ifndef WARMPOOL_METRICS_H_
+#define WARMPOOL_METRICS_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "warmpool/status.h"
+#include "warmpool/time.h"
+
+namespace warmpool {
+
+struct Sample {
+  TimeMs t = 0;
+  double value = 0;  // may be NaN (missing) or +/-Inf; see MetricWindow::Latest
+};
+
+// Timestamped samples of one metric, oldest first.
+struct MetricWindow {
+  std::string metric;
+  std::vector<Sample> samples;
+
+  // The newest finite sample no older than `stale_after` at `now`, or nullopt when there is none
+  // (empty window, only NaN/Inf, or all samples stale).
+  std::optional<Sample> Latest(TimeMs now, DurationMs stale_after) const;
+};
+
+// What a pool asks for: a named metric and the query that produces it.
+struct MetricQuery {
+  std::string name;   // the name policies refer to, e.g. "rps"
+  std::string query;  // source-specific (PromQL for Prometheus; ignored by a trace)
+  DurationMs window = 5 * kMinute;  // how far back to fetch
+  DurationMs step = 15 * kSecond;   // resolution of range queries
+};
+
+// Supplies metric windows. Implementations: trace (controller/trace_source.h); Prometheus later.
+// Thread-compatible: one caller at a time.
+class MetricsSource {
+ public:
+  virtual ~MetricsSource() = default;
+  // Samples in [now - q.window, now]. An empty window is not an error (the caller holds the pool);
+  // a failure to reach the source is.
+  virtual Result<MetricWindow> Fetch(const MetricQuery& q, TimeMs now) = 0;
+};
+
+struct Params;
+
+// Creates a metrics source by type name ("trace", ...). Returns nullptr and appends path-named
+// errors on a bad type or parameter.
+std::unique_ptr<MetricsSource> CreateMetricsSource(const std::string& type, const Params& params,
+                                                   std::vector<std::string>* errors);
+std::vector<std::string> MetricsSourceTypes();
+
+}  // namespace warmpool
+
+#endif  // WARMPOOL_METRICS_H_

@@ -1,0 +1,58 @@
+// Params: the settings of one plugin (a policy, a provider, a metrics source), as flat keys.
+//
+// The config loader flattens a YAML mapping into dotted keys ("tolerance.up", "bands[0].above")
+// with scalar string values, and the plugin's factory reads what it understands through a
+// ParamReader. The reader collects every error with its full config path, and reports any key the
+// plugin never asked for as unknown, so a typo is an error rather than a silently ignored setting.
+#ifndef WARMPOOL_PARAMS_H_
+#define WARMPOOL_PARAMS_H_
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "warmpool/time.h"
+
+namespace warmpool {
+
+struct Params {
+  std::string path;  // where these came from, e.g. "pools[0].policies[1]"
+  std::string base_dir;  // directory of the config file: relative file paths resolve against it
+  std::map<std::string, std::string> values;
+};
+
+class ParamReader {
+ public:
+  explicit ParamReader(const Params& params) : params_(params) {}
+
+  bool Has(std::string_view key) const;
+  // Each getter returns the default when the key is absent, and records an error naming the path
+  // and the value when it is present but malformed or out of [min, max].
+  std::string String(std::string_view key, std::string def = "");
+  double Number(std::string_view key, double def, double min, double max);
+  int Int(std::string_view key, int def, int min, int max);
+  bool Bool(std::string_view key, bool def);
+  DurationMs Duration(std::string_view key, DurationMs def, DurationMs min = 0);
+  // One of `allowed`; an error lists them otherwise.
+  std::string Enum(std::string_view key, std::string def, const std::vector<std::string>& allowed);
+
+  // Records a free-form error for `key` ("pools[0].policies[0].target_per_server: <msg>").
+  void Error(std::string_view key, std::string_view msg);
+  std::string PathOf(std::string_view key) const;
+
+  // Adds an error for every key that no getter touched, then returns all errors (empty = valid).
+  std::vector<std::string> Finish();
+
+ private:
+  const std::string* Raw(std::string_view key);
+  const Params& params_;
+  std::set<std::string, std::less<>> used_;
+  std::vector<std::string> errors_;
+};
+
+}  // namespace warmpool
+
+#endif  // WARMPOOL_PARAMS_H_

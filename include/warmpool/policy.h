@@ -1,0 +1,58 @@
+// Policy: a pure function of (metric windows, pool, now, its own history) -> Recommendation.
+// No I/O and no clock reads: the same inputs give the same output, live or in a backtest.
+#ifndef WARMPOOL_POLICY_H_
+#define WARMPOOL_POLICY_H_
+
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "warmpool/decision.h"
+#include "warmpool/metrics.h"
+#include "warmpool/params.h"
+#include "warmpool/server.h"
+#include "warmpool/time.h"
+
+namespace warmpool {
+
+// A past recommendation of one policy, as the controller recorded it.
+struct PolicyRecord {
+  TimeMs at = 0;
+  bool valid = false;
+  int desired = 0;
+  double metric = 0;  // the metric value the policy acted on (NaN when missing)
+};
+
+struct PolicyInput {
+  const std::map<std::string, MetricWindow>* windows = nullptr;  // by metric name; never null
+  const PoolState* pool = nullptr;                                // never null
+  int current = 0;           // active servers now
+  TimeMs now = 0;
+  DurationMs stale_after = 0;  // samples older than this are missing
+  std::span<const PolicyRecord> history;  // this policy's earlier records, oldest first
+
+  // The window of `metric`, or nullptr when the pool did not fetch it.
+  const MetricWindow* Window(const std::string& metric) const;
+};
+
+class Policy {
+ public:
+  virtual ~Policy() = default;
+  virtual const std::string& Name() const = 0;
+  // Metric names this policy reads (the controller fetches them).
+  virtual std::vector<std::string> Metrics() const = 0;
+  virtual Recommendation Recommend(const PolicyInput& in) const = 0;
+};
+
+// Creates a policy by its type name ("target_tracking", ...). `name` is how decisions refer to it.
+// Returns nullptr and appends errors (with their config paths) on a bad type or parameter.
+std::unique_ptr<Policy> CreatePolicy(const std::string& type, const std::string& name,
+                                     const Params& params, std::vector<std::string>* errors);
+// The registered type names, for --help and error messages.
+std::vector<std::string> PolicyTypes();
+
+}  // namespace warmpool
+
+#endif  // WARMPOOL_POLICY_H_

@@ -1,0 +1,52 @@
+// Provider: the only code that changes the world. An Observer reports what really exists; a
+// Provider can also apply a plan. The dry-run wrapper holds only an Observer, so it cannot apply.
+#ifndef WARMPOOL_PROVIDER_H_
+#define WARMPOOL_PROVIDER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "warmpool/clock.h"
+#include "warmpool/decision.h"
+#include "warmpool/params.h"
+#include "warmpool/server.h"
+#include "warmpool/status.h"
+
+namespace warmpool {
+
+class Observer {
+ public:
+  virtual ~Observer() = default;
+  // What exists now. Level-triggered: called every tick, never cached across ticks by the caller.
+  virtual Result<PoolState> Observe() = 0;
+};
+
+struct ApplyResult {
+  struct Action {
+    std::string kind;    // "promote", "drain", "provision", "retire"
+    std::string server;
+    Status status;
+  };
+  std::vector<Action> actions;
+  bool dry_run = false;
+  bool ok() const;
+  std::string Summary() const;  // "4 ok, 1 failed: provision web-7: unavailable: ..."
+};
+
+class Provider : public Observer {
+ public:
+  // Applies every action it can; a failed action does not stop the others.
+  virtual ApplyResult Apply(const ScalePlan& plan) = 0;
+};
+
+// Creates a provider by type name ("simulated", ...) for pool `pool`. `clock` outlives it.
+// Returns nullptr and appends path-named errors on a bad type or parameter.
+std::unique_ptr<Provider> CreateProvider(const std::string& type, const std::string& pool,
+                                         const Params& params, const Clock* clock,
+                                         std::vector<std::string>* errors);
+std::vector<std::string> ProviderTypes();
+
+}  // namespace warmpool
+
+#endif  // WARMPOOL_PROVIDER_H_

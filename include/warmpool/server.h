@@ -1,0 +1,49 @@
+// Servers and the pool they belong to, as a provider observes them.
+//
+// Lifecycle:
+//   cold --provision--> provisioning --ready--> standby (warm: running, healthy, no traffic)
+//   standby --promote--> active (in the balancer, serving) --drain--> draining --> standby or retired
+#ifndef WARMPOOL_SERVER_H_
+#define WARMPOOL_SERVER_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "warmpool/time.h"
+
+namespace warmpool {
+
+enum class ServerState { kCold, kProvisioning, kStandby, kActive, kDraining, kRetired };
+enum class Health { kUnknown, kHealthy, kUnhealthy };
+
+const char* StateName(ServerState s);  // "cold", "provisioning", ...
+const char* HealthName(Health h);      // "unknown", "healthy", "unhealthy"
+
+struct Server {
+  std::string name;
+  std::string address;  // "ip:port", may be empty for a cold slot
+  ServerState state = ServerState::kCold;
+  Health health = Health::kUnknown;
+  TimeMs since = 0;  // when the server entered its current state
+
+  // Takes traffic and can serve it: active and not known to be unhealthy.
+  bool Serving() const { return state == ServerState::kActive && health == Health::kHealthy; }
+};
+
+// What really exists for one pool at one instant. The provider is the source of truth.
+struct PoolState {
+  std::string pool;
+  TimeMs observed_at = 0;
+  std::vector<Server> servers;
+
+  int Count(ServerState s) const;
+  int CountHealthy(ServerState s) const;
+  // Everything that exists or is on its way: provisioning, standby, active, draining.
+  int Total() const;
+  const Server* Find(std::string_view name) const;
+};
+
+}  // namespace warmpool
+
+#endif  // WARMPOOL_SERVER_H_

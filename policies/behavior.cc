@@ -1,0 +1,122 @@
+// Stabilization and rate limits with the Kubernetes HPA semantics
+// (pkg/controller/podautoscaler: stabilizeRecommendationWithBehaviors and
+// calculateScale{Up,Down}LimitWithScalingRules), over explicit history instead of the wall clock.
+#include "warmpool/behavior.h"
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+
+namespace warmpool {
+namespace {
+
+// Servers changed by events in (now - period, now].
+int ChangeInPeriod(const std::vector<BehaviorHistory::TimedCount>& events, DurationMs period,
+                   TimeMs now) {
+  int n = 0;
+  for (const auto& e : events) {
+    if (e.at > now - period) n += e.count;
+  }
+  return n;
+}
+
+int ScaleUpLimit(const ScalingRules& rules, const BehaviorHistory& h, int current, TimeMs now) {
+  if (rules.select == ScalingRules::Select::kDisabled) return current;
+  if (rules.limits.empty()) return INT_MAX;
+  bool pick_min = rules.select == ScalingRules::Select::kMin;
+  long result = pick_min ? LONG_MAX : LONG_MIN;
+  for (const RateLimit& lim : rules.limits) {
+    long start = static_cast<long>(current) - ChangeInPeriod(h.scale_ups, lim.period, now) +
+                 ChangeInPeriod(h.scale_downs, lim.period, now);
+    long proposed = lim.kind == RateLimit::Kind::kServers
+                        ? start + static_cast<long>(lim.value)
+                        : static_cast<long>(std::ceil(start * (1 + lim.value / 100)));
+    result = pick_min ? std::min(result, proposed) : std::max(result, proposed);
+  }
+  return static_cast<int>(std::clamp<long>(result, 0, INT_MAX));
+}
+
+int ScaleDownLimit(const ScalingRules& rules, const BehaviorHistory& h, int current, TimeMs now) {
+  if (rules.select == ScalingRules::Select::kDisabled) return current;
+  if (rules.limits.empty()) return 0;
+  // kMax = the largest change = the lowest floor.
+  bool largest_change = rules.select == ScalingRules::Select::kMax;
+  long result = largest_change ? LONG_MAX : LONG_MIN;
+  for (const RateLimit& lim : rules.limits) {
+    long start = static_cast<long>(current) - ChangeInPeriod(h.scale_ups, lim.period, now) +
+                 ChangeInPeriod(h.scale_downs, lim.period, now);
+    long proposed = lim.kind == RateLimit::Kind::kServers
+                        ? start - static_cast<long>(lim.value)
+                        : static_cast<long>(start * (1 - lim.value / 100));
+    result = largest_change ? std::min(result, proposed) : std::max(result, proposed);
+  }
+  return static_cast<int>(std::clamp<long>(result, 0, INT_MAX));
+}
+
+}  // namespace
+
+void BehaviorHistory::Prune(const BehaviorSpec& spec, TimeMs now) {
+  DurationMs keep = std::max(spec.scale_up.stabilization_window, spec.scale_down.stabilization_window);
+  for (const ScalingRules* r : {&spec.scale_up, &spec.scale_down}) {
+    for (const RateLimit& l : r->limits) keep = std::max(keep, l.period);
+  }
+  auto old = [&](const TimedCount& c) { return c.at <= now - keep; };
+  for (auto* v : {&recommendations, &scale_ups, &scale_downs}) {
+    v->erase(std::remove_if(v->begin(), v->end(), old), v->end());
+  }
+}
+
+BehaviorResult ApplyBehavior(const BehaviorSpec& spec, const BehaviorHistory& history, int current,
+                             int recommended, TimeMs now) {
+  BehaviorResult out;
+  // Stabilization: scale up only as far as every recommendation in the up window agrees (their
+  // minimum), scale down only as far as every one in the down window agrees (their maximum).
+  int up = recommended, down = recommended;
+  for (const auto& rec : history.recommendations) {
+    if (rec.at > now - spec.scale_up.stabilization_window) up = std::min(up, rec.count);
+    if (rec.at > now - spec.scale_down.stabilization_window) down = std::max(down, rec.count);
+  }
+  int stabilized = current;
+  if (stabilized < up) stabilized = up;
+  if (stabilized > down) stabilized = down;
+  if (stabilized != recommended) {
+    if (recommended > current) {
+      out.reason = "scale-up stabilized to " + std::to_string(stabilized) + " (lowest recommendation in " +
+                   FormatDuration(spec.scale_up.stabilization_window) + " window)";
+    } else {
+      out.reason = "scale-down stabilized to " + std::to_string(stabilized) +
+                   " (highest recommendation in " +
+                   FormatDuration(spec.scale_down.stabilization_window) + " window)";
+    }
+  }
+  int desired = stabilized;
+  if (desired > current) {
+    int limit = ScaleUpLimit(spec.scale_up, history, current, now);
+    if (desired > limit) {
+      desired = std::max(limit, current);
+      out.reason += std::string(out.reason.empty() ? "" : "; ") +
+                    (spec.scale_up.select == ScalingRules::Select::kDisabled
+                         ? "scale-up disabled"
+                         : "scale-up rate-limited to " + std::to_string(desired));
+    }
+  } else if (desired < current) {
+    int limit = ScaleDownLimit(spec.scale_down, history, current, now);
+    if (desired < limit) {
+      desired = std::min(limit, current);
+      out.reason += std::string(out.reason.empty() ? "" : "; ") +
+                    (spec.scale_down.select == ScalingRules::Select::kDisabled
+                         ? "scale-down disabled"
+                         : "scale-down rate-limited to " + std::to_string(desired));
+    }
+  }
+  out.desired = desired;
+  return out;
+}
+
+void RecordBehavior(BehaviorHistory* history, int current, int recommended, int desired, TimeMs now) {
+  history->recommendations.push_back({now, recommended});
+  if (desired > current) history->scale_ups.push_back({now, desired - current});
+  if (desired < current) history->scale_downs.push_back({now, current - desired});
+}
+
+}  // namespace warmpool

@@ -1,0 +1,85 @@
+#include "decide.h"
+
+#include <algorithm>
+
+namespace warmpool {
+namespace {
+
+// The combined recommendation before behavior, kept on the Decision so that RecordDecision can
+// store the raw value (as HPA does) rather than the stabilized one.
+struct Combined {
+  int recommended;
+  bool hold_floor;  // a metric is missing: never go below current
+  std::string policy;
+  std::string reason;
+};
+
+Combined Combine(const std::vector<Recommendation>& recs, int current) {
+  Combined c{current, false, "", ""};
+  const Recommendation* best = nullptr;
+  std::string missing;
+  for (const Recommendation& r : recs) {
+    if (!r.valid) {
+      missing += (missing.empty() ? "" : "; ") + r.policy + ": " + r.reason;
+      continue;
+    }
+    if (!r.allow_scale_down) c.hold_floor = true;
+    if (best == nullptr || r.desired > best->desired) best = &r;
+  }
+  if (best == nullptr) {
+    c.hold_floor = true;
+    c.reason = recs.empty() ? "no policy: holding at " + std::to_string(current)
+                            : "no usable metric, holding at " + std::to_string(current) + " (" + missing + ")";
+    return c;
+  }
+  c.recommended = best->desired;
+  c.policy = best->policy;
+  c.reason = best->policy + ": " + best->reason;
+  if (recs.size() > 1) c.reason += " (largest of " + std::to_string(recs.size()) + " policies)";
+  if (!missing.empty()) {
+    c.hold_floor = true;
+    if (c.recommended < current) {
+      c.recommended = current;
+      c.reason += "; not scaling down while a metric is missing (" + missing + ")";
+    } else {
+      c.reason += "; also missing: " + missing;
+    }
+  }
+  return c;
+}
+
+}  // namespace
+
+Decision Decide(const PoolSpec& spec, std::vector<Recommendation> recommendations,
+                const BehaviorHistory& history, int current, TimeMs now) {
+  Decision d;
+  d.at = now;
+  d.current = current;
+  Combined c = Combine(recommendations, current);
+  d.policy = c.policy;
+  d.reason = c.reason;
+  int desired = c.recommended;
+  if (c.hold_floor) desired = std::max(desired, current);
+
+  BehaviorResult b = ApplyBehavior(spec.behavior, history, current, desired, now);
+  if (!b.reason.empty()) d.reason += "; " + b.reason;
+  desired = b.desired;
+
+  int clamped = std::clamp(desired, spec.min_active, std::max(spec.min_active, spec.max_active));
+  if (clamped != desired) {
+    d.reason += "; clamped to " + std::string(clamped > desired ? "min_active " : "max_active ") +
+                std::to_string(clamped);
+  }
+  d.desired = clamped;
+  d.direction = clamped > current ? Direction::kUp : clamped < current ? Direction::kDown : Direction::kNone;
+  d.raw_recommendation = c.recommended;
+  d.recommendations = std::move(recommendations);
+  return d;
+}
+
+void RecordDecision(const PoolSpec& spec, const Decision& decision, BehaviorHistory* history) {
+  RecordBehavior(history, decision.current, decision.raw_recommendation, decision.desired, decision.at);
+  history->Prune(spec.behavior, decision.at);
+}
+
+}  // namespace warmpool

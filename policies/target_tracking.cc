@@ -1,0 +1,114 @@
+#include "target_tracking.h"
+
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+#include "warmpool/params.h"
+
+namespace warmpool {
+namespace {
+
+std::string Fmt(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4g", v);
+  return buf;
+}
+
+class TargetTrackingPolicy final : public Policy {
+ public:
+  TargetTrackingPolicy(std::string name, TargetTrackingSpec spec)
+      : name_(std::move(name)), spec_(std::move(spec)) {}
+  const std::string& Name() const override { return name_; }
+  std::vector<std::string> Metrics() const override { return {spec_.metric}; }
+  Recommendation Recommend(const PolicyInput& in) const override {
+    return TargetTrackingRecommend(name_, spec_, in);
+  }
+
+ private:
+  std::string name_;
+  TargetTrackingSpec spec_;
+};
+
+}  // namespace
+
+Recommendation TargetTrackingRecommend(const std::string& name, const TargetTrackingSpec& spec,
+                                       const PolicyInput& in) {
+  Recommendation rec;
+  rec.policy = name;
+  const MetricWindow* window = in.Window(spec.metric);
+  std::optional<Sample> latest = window ? window->Latest(in.now, in.stale_after) : std::nullopt;
+  if (!latest) {
+    rec.reason = spec.metric + " missing or stale (no finite sample in the last " +
+                 FormatDuration(in.stale_after) + ")";
+    return rec;
+  }
+  const double value = latest->value;
+  const int current = in.current;
+  double ratio;   // metric per server / target
+  double exact;   // servers the metric asks for, before rounding
+  if (spec.mode == TargetTrackingSpec::Mode::kPerServer) {
+    exact = value / spec.target;
+    ratio = current > 0 ? exact / current : std::numeric_limits<double>::infinity();
+    if (current == 0 && value <= 0) ratio = 1;  // nothing to serve and nothing serving
+  } else {
+    if (current == 0) {
+      rec.reason = spec.metric + " is a utilization and no server is active: nothing to measure";
+      return rec;
+    }
+    ratio = value / spec.target;
+    exact = current * ratio;
+  }
+  rec.valid = true;
+  std::string basis = spec.metric + " " + Fmt(value) +
+                      (spec.mode == TargetTrackingSpec::Mode::kPerServer
+                           ? " / target " + Fmt(spec.target) + " per server"
+                           : " vs target " + Fmt(spec.target)) +
+                      " on " + std::to_string(current) + " active";
+  if (ratio >= 1 - spec.tolerance_down && ratio <= 1 + spec.tolerance_up) {
+    rec.desired = current;
+    rec.reason = basis + ": ratio " + Fmt(ratio) + " within tolerance, keep " + std::to_string(current);
+    return rec;
+  }
+  // Guard against float noise turning 4.0000001 into 5.
+  double rounded = std::ceil(exact - 1e-9);
+  if (rounded < 0) rounded = 0;
+  if (rounded > 1e6) rounded = 1e6;
+  rec.desired = static_cast<int>(rounded);
+  rec.reason = basis + ": needs " + Fmt(exact) + " -> " + std::to_string(rec.desired);
+  return rec;
+}
+
+std::unique_ptr<Policy> NewTargetTrackingPolicy(const std::string& name, const Params& params,
+                                                std::vector<std::string>* errors) {
+  ParamReader r(params);
+  TargetTrackingSpec spec;
+  spec.metric = r.String("metric");
+  if (spec.metric.empty()) r.Error("metric", "required (the name of one of the pool's metrics)");
+  const double kMax = std::numeric_limits<double>::max();
+  bool per_server = r.Has("target_per_server"), utilization = r.Has("target_utilization");
+  if (per_server && utilization) {
+    r.Error("target_utilization", "set either target_per_server or target_utilization, not both");
+  } else if (!per_server && !utilization) {
+    r.Error("target_per_server",
+            "required: target_per_server (for a rate metric) or target_utilization (for a utilization)");
+  }
+  if (per_server) {
+    spec.mode = TargetTrackingSpec::Mode::kPerServer;
+    spec.target = r.Number("target_per_server", 1, 1e-9, kMax);
+  } else if (utilization) {
+    spec.mode = TargetTrackingSpec::Mode::kUtilization;
+    spec.target = r.Number("target_utilization", 1, 1e-9, kMax);
+  }
+  double both = r.Number("tolerance", 0.1, 0, 10);
+  spec.tolerance_up = r.Number("tolerance.up", both, 0, 10);
+  spec.tolerance_down = r.Number("tolerance.down", both, 0, 1);
+  std::vector<std::string> errs = r.Finish();
+  if (!errs.empty()) {
+    errors->insert(errors->end(), errs.begin(), errs.end());
+    return nullptr;
+  }
+  return std::make_unique<TargetTrackingPolicy>(name, std::move(spec));
+}
+
+}  // namespace warmpool

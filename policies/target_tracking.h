@@ -1,0 +1,38 @@
+// target_tracking: the Kubernetes HPA replica formula over one metric.
+//
+//   desired = ceil(current * metric_per_server / target)
+//
+// With `target_per_server` the metric is a pool-wide rate (e.g. requests/s); per server it is
+// metric / current, so desired = ceil(metric / target) and works from zero servers.
+// With `target_utilization` the metric is the average utilization of the active servers (the same
+// unit as the target, e.g. 0.6 or 60); with no active servers it is undefined and the policy abstains.
+// Inside the tolerance band (|ratio - 1| <= tolerance, per direction) the policy keeps `current`.
+#ifndef WARMPOOL_POLICIES_TARGET_TRACKING_H_
+#define WARMPOOL_POLICIES_TARGET_TRACKING_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "warmpool/policy.h"
+
+namespace warmpool {
+
+struct TargetTrackingSpec {
+  std::string metric;
+  enum class Mode { kPerServer, kUtilization } mode = Mode::kPerServer;
+  double target = 0;            // > 0
+  double tolerance_up = 0.1;    // ratio above 1 + this scales up
+  double tolerance_down = 0.1;  // ratio below 1 - this scales down
+};
+
+// The pure formula, exposed for tests and benchmarks. REQUIRES: spec.target > 0.
+Recommendation TargetTrackingRecommend(const std::string& name, const TargetTrackingSpec& spec,
+                                       const PolicyInput& in);
+
+std::unique_ptr<Policy> NewTargetTrackingPolicy(const std::string& name, const Params& params,
+                                                std::vector<std::string>* errors);
+
+}  // namespace warmpool
+
+#endif  // WARMPOOL_POLICIES_TARGET_TRACKING_H_

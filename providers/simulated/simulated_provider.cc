@@ -1,0 +1,177 @@
+#include "simulated_provider.h"
+
+#include <algorithm>
+
+namespace warmpool {
+
+SimulatedProvider::SimulatedProvider(std::string pool, SimulatedSpec spec, const Clock* clock)
+    : pool_(std::move(pool)), spec_(spec), clock_(clock) {
+  const TimeMs now = clock_->Now();
+  int n = 0;
+  auto add = [&](ServerState state) {
+    std::string name = pool_ + "-" + std::to_string(++n);
+    servers_[name] = Sim{Server{name, "sim:" + name, state, Health::kHealthy, now}, kNever};
+  };
+  for (int i = 0; i < spec_.initial_active; ++i) add(ServerState::kActive);
+  for (int i = 0; i < spec_.initial_standby; ++i) add(ServerState::kStandby);
+}
+
+void SimulatedProvider::AdvanceTo(TimeMs t) {
+  for (auto& [name, sim] : servers_) {
+    if (sim.due > t) continue;
+    Server& s = sim.server;
+    switch (s.state) {
+      case ServerState::kProvisioning:  // ready: a healthy warm standby
+        s.state = ServerState::kStandby;
+        s.health = Health::kHealthy;
+        s.since = sim.due;
+        break;
+      case ServerState::kActive:  // promotion's health gate passed
+        if (s.health == Health::kUnknown) s.health = Health::kHealthy;
+        break;
+      case ServerState::kDraining:  // in-flight requests done
+        s.state = ServerState::kStandby;
+        s.since = sim.due;
+        break;
+      default: break;
+    }
+    sim.due = kNever;
+  }
+}
+
+TimeMs SimulatedProvider::NextTransitionAfter(TimeMs t) const {
+  TimeMs next = kNever;
+  for (const auto& [name, sim] : servers_) {
+    if (sim.due > t) next = std::min(next, sim.due);
+  }
+  return next;
+}
+
+int SimulatedProvider::Count(ServerState state) const {
+  int n = 0;
+  for (const auto& [name, sim] : servers_) n += sim.server.state == state;
+  return n;
+}
+
+int SimulatedProvider::Serving() const {
+  int n = 0;
+  for (const auto& [name, sim] : servers_) n += sim.server.Serving();
+  return n;
+}
+
+Status SimulatedProvider::TakeInjected(const std::string& kind) {
+  auto it = failures_.find(kind);
+  if (it == failures_.end() || it->second.count <= 0) return Status::Ok();
+  --it->second.count;
+  return it->second.status;
+}
+
+Result<PoolState> SimulatedProvider::Observe() {
+  if (Status st = TakeInjected("observe"); !st.ok()) return st;
+  const TimeMs now = clock_->Now();
+  AdvanceTo(now);
+  PoolState state;
+  state.pool = pool_;
+  state.observed_at = now;
+  for (const auto& [name, sim] : servers_) state.servers.push_back(sim.server);
+  return state;
+}
+
+Status SimulatedProvider::Act(const std::string& kind, const std::string& name, TimeMs now) {
+  if (Status st = TakeInjected(kind); !st.ok()) return st;
+  auto it = servers_.find(name);
+  if (kind == "provision") {
+    if (it != servers_.end() && it->second.server.state != ServerState::kCold) {
+      return Status::FailedPrecondition("server " + name + " already exists (" +
+                                        StateName(it->second.server.state) + ")");
+    }
+    servers_[name] = Sim{Server{name, "sim:" + name, ServerState::kProvisioning, Health::kUnknown, now},
+                         now + spec_.provisioning_delay};
+    AdvanceTo(now);  // a zero delay completes at once
+    return Status::Ok();
+  }
+  if (it == servers_.end()) return Status::NotFound("no server " + name + " in pool " + pool_);
+  Sim& sim = it->second;
+  Server& s = sim.server;
+  if (kind == "promote") {
+    if (s.state == ServerState::kActive) return Status::Ok();  // idempotent
+    if (s.state != ServerState::kStandby) {
+      return Status::FailedPrecondition("cannot promote " + name + ": it is " + StateName(s.state));
+    }
+    if (s.health == Health::kUnhealthy) {
+      return Status::FailedPrecondition("cannot promote " + name + ": it is unhealthy");
+    }
+    s.state = ServerState::kActive;
+    s.health = Health::kUnknown;
+    s.since = now;
+    sim.due = now + spec_.promotion_delay;
+  } else if (kind == "drain") {
+    if (s.state == ServerState::kDraining) return Status::Ok();
+    if (s.state != ServerState::kActive) {
+      return Status::FailedPrecondition("cannot drain " + name + ": it is " + StateName(s.state));
+    }
+    s.state = ServerState::kDraining;
+    s.since = now;
+    sim.due = now + spec_.drain_delay;
+  } else if (kind == "retire") {
+    if (s.state == ServerState::kActive) {
+      return Status::FailedPrecondition("cannot retire " + name + ": it is active (drain it first)");
+    }
+    servers_.erase(it);
+    return Status::Ok();
+  } else {
+    return Status::InvalidArgument("unknown action " + kind);
+  }
+  AdvanceTo(now);
+  return Status::Ok();
+}
+
+ApplyResult SimulatedProvider::Apply(const ScalePlan& plan) {
+  ApplyResult result;
+  const TimeMs now = clock_->Now();
+  AdvanceTo(now);
+  auto run = [&](const char* kind, const std::vector<std::string>& names) {
+    for (const std::string& name : names) {
+      Status st = Act(kind, name, now);
+      if (st.ok()) ++mutations_;
+      result.actions.push_back({kind, name, std::move(st)});
+    }
+  };
+  // Capacity first: promotions and provisioning before drains and retirements.
+  run("promote", plan.promote);
+  run("provision", plan.provision);
+  run("drain", plan.drain);
+  run("retire", plan.retire);
+  return result;
+}
+
+void SimulatedProvider::InjectFailure(const std::string& kind, int count, Status status) {
+  failures_[kind] = Injected{count, std::move(status)};
+}
+
+bool SimulatedProvider::SetHealth(const std::string& name, Health health) {
+  auto it = servers_.find(name);
+  if (it == servers_.end()) return false;
+  it->second.server.health = health;
+  return true;
+}
+
+std::unique_ptr<Provider> NewSimulatedProvider(const std::string& pool, const Params& params,
+                                               const Clock* clock, std::vector<std::string>* errors) {
+  ParamReader r(params);
+  SimulatedSpec spec;
+  spec.capacity_per_server = r.Number("capacity_per_server", spec.capacity_per_server, 1e-9, 1e12);
+  spec.promotion_delay = r.Duration("promotion_delay", spec.promotion_delay);
+  spec.provisioning_delay = r.Duration("provisioning_delay", spec.provisioning_delay);
+  spec.drain_delay = r.Duration("drain_delay", spec.drain_delay);
+  spec.initial_active = r.Int("initial_active", spec.initial_active, 0, 100000);
+  spec.initial_standby = r.Int("initial_standby", spec.initial_standby, 0, 100000);
+  std::vector<std::string> errs = r.Finish();
+  if (!errs.empty()) {
+    errors->insert(errors->end(), errs.begin(), errs.end());
+    return nullptr;
+  }
+  return std::make_unique<SimulatedProvider>(pool, spec, clock);
+}
+
+}  // namespace warmpool

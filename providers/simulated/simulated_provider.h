@@ -1,0 +1,82 @@
+// The simulated provider: a pool of servers with a capacity each, a promotion delay (the health
+// gate), a provisioning delay and a drain delay, driven by a Clock. Used by the backtest, by unit
+// tests and by dry runs without real infrastructure. Failures can be injected per action kind.
+// Not thread-safe.
+#ifndef WARMPOOL_PROVIDERS_SIMULATED_PROVIDER_H_
+#define WARMPOOL_PROVIDERS_SIMULATED_PROVIDER_H_
+
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "warmpool/provider.h"
+
+namespace warmpool {
+
+struct SimulatedSpec {
+  double capacity_per_server = 100;       // requests/s one serving server handles
+  DurationMs promotion_delay = 2 * kSecond;   // promote -> healthy and serving
+  DurationMs provisioning_delay = 90 * kSecond;  // provision -> healthy standby
+  DurationMs drain_delay = 0;                 // drain -> back in standby
+  int initial_active = 0;                     // healthy active servers at start
+  int initial_standby = 0;                    // healthy standby servers at start
+};
+
+class SimulatedProvider final : public Provider {
+ public:
+  static constexpr TimeMs kNever = std::numeric_limits<TimeMs>::max();
+
+  // `clock` must outlive the provider.
+  SimulatedProvider(std::string pool, SimulatedSpec spec, const Clock* clock);
+
+  Result<PoolState> Observe() override;
+  ApplyResult Apply(const ScalePlan& plan) override;
+
+  // Moves every timed transition due at or before `t` (Observe does this at clock time).
+  void AdvanceTo(TimeMs t);
+  // The earliest pending transition strictly after `t`, or kNever.
+  TimeMs NextTransitionAfter(TimeMs t) const;
+  int Count(ServerState s) const;
+  int Serving() const;  // active and healthy
+  double Capacity() const { return Serving() * spec_.capacity_per_server; }
+  const SimulatedSpec& spec() const { return spec_; }
+
+  // Makes the next `count` actions of `kind` ("promote", "drain", "provision", "retire", or
+  // "observe") fail with `status`.
+  void InjectFailure(const std::string& kind, int count, Status status);
+  // Sets a server's health (e.g. a standby that broke). Returns false if there is no such server.
+  bool SetHealth(const std::string& name, Health health);
+  // How many actions Apply has carried out successfully since construction.
+  int mutations() const { return mutations_; }
+
+ private:
+  struct Sim {
+    Server server;
+    TimeMs due = kNever;  // when the pending transition happens
+  };
+  Status Act(const std::string& kind, const std::string& name, TimeMs now);
+  Status TakeInjected(const std::string& kind);
+
+  std::string pool_;
+  SimulatedSpec spec_;
+  const Clock* clock_;
+  std::map<std::string, Sim> servers_;
+  struct Injected {
+    int count;
+    Status status;
+  };
+  std::map<std::string, Injected> failures_;
+  int mutations_ = 0;
+};
+
+// Registry entry. Params: capacity_per_server, promotion_delay, provisioning_delay, drain_delay,
+// initial_active, initial_standby.
+std::unique_ptr<Provider> NewSimulatedProvider(const std::string& pool, const Params& params,
+                                               const Clock* clock, std::vector<std::string>* errors);
+
+}  // namespace warmpool
+
+#endif  // WARMPOOL_PROVIDERS_SIMULATED_PROVIDER_H_
