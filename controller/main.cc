@@ -131,6 +131,7 @@ int main(int argc, char** argv) {
       "warmpool"};
   cli.set_version_flag("--version", std::string("warmpool ") + WARMPOOL_VERSION);
   cli.require_subcommand(1);
+  cli.fallthrough();  // global options may also follow the subcommand
   std::string log_format, log_level;
   cli.add_option("--log.format", log_format, "Log format: text or json (default: the config's, else text)")
       ->check(CLI::IsMember({"text", "json"}));

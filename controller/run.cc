@@ -110,13 +110,16 @@ int RunController(const RunOptions& opts) {
       }
     }
   }
+  int stopped_by = 0;
   {
     std::lock_guard<std::mutex> lock(signals.mu);
-    if (!signals.stop) pthread_kill(signal_thread.native_handle(), SIGTERM);
+    stopped_by = signals.stop ? signals.last : 0;
+    if (!signals.stop) pthread_kill(signal_thread.native_handle(), SIGTERM);  // wake it to exit
   }
   signal_thread.join();
   Log(LogLevel::kInfo, "warmpool stopped",
-      {{"ticks", ticks}, {"signal", signals.last ? std::string(strsignal(signals.last)) : std::string("none")}});
+      {{"ticks", ticks},
+       {"reason", stopped_by ? std::string(strsignal(stopped_by)) : std::string("--max-ticks reached")}});
   return 0;
 }
 

@@ -1,0 +1,345 @@
+// The YAML config loader: structure and ranges here, each plugin's own settings checked by creating
+// it once through its factory. Every error is collected; nothing throws out of this file.
+#include "config.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <map>
+#include <memory>
+
+#include "config_yaml.h"
+#include "warmpool/clock.h"
+#include "warmpool/metrics.h"
+#include "warmpool/policy.h"
+#include "warmpool/provider.h"
+
+namespace warmpool {
+namespace {
+
+using config_internal::Describe;
+using config_internal::Flatten;
+using config_internal::IndexPath;
+using config_internal::JoinPath;
+using config_internal::Quote;
+using config_internal::YamlMap;
+
+using Errors = std::vector<std::string>;
+
+bool ValidPoolName(const std::string& name) {
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-';
+    if (!ok) return false;
+  }
+  return !name.empty();
+}
+
+// Checks that `node` (the value of a sequence field at `path`) is a sequence. Absent or null:
+// "required" when `required`, else an empty sequence.
+bool ExpectSequence(const YAML::Node* node, const std::string& path, bool required,
+                    Errors* errors) {
+  if (node == nullptr || node->IsNull()) {
+    if (required) errors->push_back(path + ": required");
+    return false;
+  }
+  if (!node->IsSequence()) {
+    errors->push_back(path + ": must be a sequence, got " + Describe(*node));
+    return false;
+  }
+  if (required && node->size() == 0) {
+    errors->push_back(path + ": must not be empty");
+    return false;
+  }
+  return true;
+}
+
+// A plugin mapping: `type` (required), `name` when `named` (defaults to the type), and every other
+// key flattened into params.
+void ReadPlugin(const YAML::Node& node, const std::string& path, bool named,
+                const std::string& base_dir, PluginSpec* out, Errors* errors) {
+  out->params.path = path;
+  out->params.base_dir = base_dir;
+  YamlMap m(node, path, errors);
+  if (!m.ok()) return;
+  m.RequiredString("type", &out->type);
+  if (named) {
+    out->name = out->type;
+    if (m.Has("name") && m.String("name", &out->name) && out->name.empty()) {
+      m.Error("name", "must not be empty");
+    }
+  }
+  for (const auto& [key, value] : m.TakeRest()) Flatten(value, key, &out->params, errors);
+}
+
+void ReadGlobal(const YAML::Node& node, GlobalSpec* global, Errors* errors) {
+  YamlMap m(node, "global", errors);
+  m.Duration("interval", &global->interval, /*positive=*/true);
+  m.Enum("log_format", &global->log_format, {"text", "json"});
+  m.Enum("log_level", &global->log_level, {"trace", "debug", "info", "warn", "error"});
+  m.Finish();
+}
+
+void ReadMetrics(const YAML::Node* node, const std::string& path, std::vector<MetricQuery>* out,
+                 Errors* errors) {
+  if (!ExpectSequence(node, path, /*required=*/false, errors)) return;
+  std::map<std::string, std::string> seen;  // name -> path of its first declaration
+  for (size_t i = 0; i < node->size(); ++i) {
+    std::string item_path = IndexPath(path, i);
+    YamlMap m((*node)[i], item_path, errors);
+    if (!m.ok()) continue;
+    MetricQuery q;
+    if (m.RequiredString("name", &q.name)) {
+      auto [it, inserted] = seen.emplace(q.name, item_path);
+      if (!inserted) {
+        m.Error("name", "duplicate metric name " + Quote(q.name) + " (also " + it->second + ")");
+      }
+    }
+    m.String("query", &q.query);
+    m.Duration("window", &q.window, /*positive=*/true);
+    m.Duration("step", &q.step, /*positive=*/true);
+    m.Finish();
+    out->push_back(std::move(q));
+  }
+}
+
+void ReadRateLimit(const YAML::Node& node, const std::string& path, RateLimit* out,
+                   Errors* errors) {
+  YamlMap m(node, path, errors);
+  if (!m.ok()) return;
+  std::string type;
+  if (!m.Has("type")) {
+    m.Error("type", "required");
+  } else if (m.Enum("type", &type, {"servers", "percent"})) {
+    out->kind = type == "servers" ? RateLimit::Kind::kServers : RateLimit::Kind::kPercent;
+  }
+  if (!m.Has("value")) {
+    m.Error("value", "required");
+  } else if (m.Number("value", &out->value)) {
+    if (out->value <= 0) {
+      m.Error("value", "must be > 0, got " + m.Get("value")->Scalar());
+    } else if (type == "servers" && out->value != std::floor(out->value)) {
+      m.Error("value", "must be a whole number of servers, got " + m.Get("value")->Scalar());
+    }
+  }
+  m.Duration("period", &out->period, /*positive=*/true);
+  m.Finish();
+}
+
+void ReadRules(const YAML::Node& node, const std::string& path, ScalingRules* out, Errors* errors) {
+  YamlMap m(node, path, errors);
+  if (!m.ok()) return;
+  m.Duration("stabilization_window", &out->stabilization_window, /*positive=*/false);
+  std::string select;
+  if (m.Enum("select", &select, {"max", "min", "disabled"})) {
+    out->select = select == "max"   ? ScalingRules::Select::kMax
+                  : select == "min" ? ScalingRules::Select::kMin
+                                    : ScalingRules::Select::kDisabled;
+  }
+  if (const YAML::Node* limits = m.Get("policies")) {
+    if (!limits->IsSequence()) {
+      m.Error("policies", "must be a sequence (use [] for no limit), got " + Describe(*limits));
+    } else {
+      out->limits.assign(limits->size(), RateLimit{});
+      for (size_t i = 0; i < limits->size(); ++i) {
+        ReadRateLimit((*limits)[i], IndexPath(m.PathOf("policies"), i), &out->limits[i], errors);
+      }
+    }
+  }
+  m.Finish();
+}
+
+void ReadBehavior(const YAML::Node& node, const std::string& path, BehaviorSpec* out,
+                  Errors* errors) {
+  YamlMap m(node, path, errors);
+  if (const YAML::Node* up = m.Get("scale_up")) {
+    ReadRules(*up, m.PathOf("scale_up"), &out->scale_up, errors);
+  }
+  if (const YAML::Node* down = m.Get("scale_down")) {
+    ReadRules(*down, m.PathOf("scale_down"), &out->scale_down, errors);
+  }
+  m.Finish();
+}
+
+// The config path to blame for a policy naming an undeclared metric: the parameter whose value is
+// that name ("metric" preferred), else the policy itself.
+std::string MetricRefPath(const PluginSpec& policy, const std::string& metric) {
+  auto it = policy.params.values.find("metric");
+  if (it != policy.params.values.end() && it->second == metric) {
+    return JoinPath(policy.params.path, it->first);
+  }
+  for (const auto& [key, value] : policy.params.values) {
+    if (value == metric) return JoinPath(policy.params.path, key);
+  }
+  return policy.params.path;
+}
+
+// Creates each plugin of `pool` once, so that their own errors are reported, and checks that every
+// metric a policy reads is declared by the pool.
+void ValidatePoolPlugins(const PoolSpec& pool, const std::string& path, Errors* errors) {
+  for (const PluginSpec& spec : pool.policies) {
+    if (spec.type.empty()) continue;  // already reported as required
+    std::unique_ptr<Policy> policy = CreatePolicy(spec.type, spec.name, spec.params, errors);
+    if (policy == nullptr) continue;
+    for (const std::string& metric : policy->Metrics()) {
+      bool declared = false;
+      for (const MetricQuery& q : pool.metrics) declared = declared || q.name == metric;
+      if (!declared) {
+        errors->push_back(MetricRefPath(spec, metric) + ": no metric named " + Quote(metric) +
+                          " in " + path + ".metrics");
+      }
+    }
+  }
+  if (!pool.provider.type.empty()) {
+    ManualClock clock;
+    CreateProvider(pool.provider.type, pool.name, pool.provider.params, &clock, errors);
+  }
+}
+
+void ReadPool(const YAML::Node& node, const std::string& path, const std::string& base_dir,
+              PoolSpec* pool, Errors* errors) {
+  YamlMap m(node, path, errors);
+  if (!m.ok()) return;
+  if (m.RequiredString("name", &pool->name) && !ValidPoolName(pool->name)) {
+    m.Error("name", "must match [A-Za-z0-9_.-]+, got " + Quote(pool->name));
+  }
+  bool min_ok = m.Int("min_active", &pool->min_active, 0) || !m.Has("min_active");
+  bool max_ok = m.Int("max_active", &pool->max_active, 1) || !m.Has("max_active");
+  if (min_ok && max_ok && pool->max_active < pool->min_active) {
+    m.Error("max_active", "must be >= min_active (" + std::to_string(pool->min_active) + "), got " +
+                              std::to_string(pool->max_active));
+  }
+  m.Int("warm_standby", &pool->warm_standby, 0);
+  if (m.Int("max_total", &pool->max_total, 0) && max_ok && pool->max_total > 0 &&
+      pool->max_total < pool->max_active) {
+    m.Error("max_total", "must be 0 or >= max_active (" + std::to_string(pool->max_active) +
+                             "), got " + std::to_string(pool->max_total));
+  }
+  m.Duration("stale_after", &pool->stale_after, /*positive=*/true);
+  m.Bool("dry_run", &pool->dry_run);
+  ReadMetrics(m.Get("metrics"), m.PathOf("metrics"), &pool->metrics, errors);
+
+  const YAML::Node* policies = m.Get("policies");
+  std::string policies_path = m.PathOf("policies");
+  if (ExpectSequence(policies, policies_path, /*required=*/true, errors)) {
+    std::map<std::string, std::string> seen;  // name -> path of the first policy so named
+    for (size_t i = 0; i < policies->size(); ++i) {
+      std::string item_path = IndexPath(policies_path, i);
+      PluginSpec spec;
+      ReadPlugin((*policies)[i], item_path, /*named=*/true, base_dir, &spec, errors);
+      if (!spec.name.empty()) {
+        auto [it, inserted] = seen.emplace(spec.name, item_path);
+        if (!inserted) {
+          errors->push_back(JoinPath(item_path, "name") + ": duplicate policy name " +
+                            Quote(spec.name) + " (also " + it->second + ")");
+        }
+      }
+      pool->policies.push_back(std::move(spec));
+    }
+  }
+  if (const YAML::Node* behavior = m.Get("behavior")) {
+    ReadBehavior(*behavior, m.PathOf("behavior"), &pool->behavior, errors);
+  }
+  if (const YAML::Node* provider = m.Get("provider")) {
+    ReadPlugin(*provider, m.PathOf("provider"), /*named=*/false, base_dir, &pool->provider, errors);
+  } else {
+    m.Error("provider", "required");
+  }
+  m.Finish();
+  ValidatePoolPlugins(*pool, path, errors);
+}
+
+void ReadConfig(const YAML::Node& root, const std::string& base_dir, Config* config,
+                Errors* errors) {
+  YamlMap m(root, "", errors);
+  if (const YAML::Node* global = m.Get("global")) ReadGlobal(*global, &config->global, errors);
+  if (const YAML::Node* source = m.Get("metrics_source")) {
+    PluginSpec* spec = &config->global.metrics_source;
+    ReadPlugin(*source, "metrics_source", /*named=*/false, base_dir, spec, errors);
+    if (!spec->type.empty()) CreateMetricsSource(spec->type, spec->params, errors);
+  }
+  const YAML::Node* pools = m.Get("pools");
+  if (ExpectSequence(pools, "pools", /*required=*/true, errors)) {
+    std::map<std::string, std::string> seen;  // pool name -> path of its first declaration
+    config->pools.resize(pools->size());
+    for (size_t i = 0; i < pools->size(); ++i) {
+      std::string path = IndexPath("pools", i);
+      PoolSpec& pool = config->pools[i];
+      ReadPool((*pools)[i], path, base_dir, &pool, errors);
+      if (pool.name.empty()) continue;
+      auto [it, inserted] = seen.emplace(pool.name, path);
+      if (!inserted) {
+        errors->push_back(path + ".name: duplicate pool name " + Quote(pool.name) + " (also " +
+                          it->second + ")");
+      }
+    }
+  }
+  m.Finish();
+}
+
+ConfigLoad Parse(std::string_view yaml, std::string_view source, const std::string& base_dir) {
+  ConfigLoad out;
+  const std::string src(source);
+  try {
+    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(yaml));
+    if (docs.empty() || (docs.size() == 1 && docs[0].IsNull())) {
+      out.errors.push_back(src + ": empty config");
+    } else if (docs.size() > 1) {
+      out.errors.push_back(src + ": expected one YAML document, got " +
+                           std::to_string(docs.size()));
+    } else if (!docs[0].IsMap()) {
+      out.errors.push_back(src + ": must be a mapping at the top level, got " + Describe(docs[0]));
+    } else {
+      ReadConfig(docs[0], base_dir, &out.config, &out.errors);
+    }
+  } catch (const YAML::ParserException& e) {
+    out.errors.push_back(src + ":" + std::to_string(e.mark.line + 1) + ":" +
+                         std::to_string(e.mark.column + 1) + ": " + e.msg);
+  } catch (const std::exception& e) {  // YAML::Exception, or a plugin factory breaking the rules
+    out.errors.push_back(src + ": " + e.what());
+  }
+  return out;
+}
+
+}  // namespace
+
+ConfigLoad ParseConfig(std::string_view yaml, std::string_view source) {
+  return Parse(yaml, source, "");
+}
+
+ConfigLoad LoadConfigFile(const std::string& path) {
+  std::string text;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int err = 0;
+  if (fd < 0) {
+    err = errno;
+  } else {
+    char buf[65536];
+    for (;;) {
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n > 0) {
+        text.append(buf, static_cast<size_t>(n));
+      } else if (n == 0) {
+        break;
+      } else if (errno != EINTR) {
+        err = errno;
+        break;
+      }
+    }
+    ::close(fd);
+  }
+  if (err != 0) {
+    ConfigLoad out;
+    out.errors.push_back(path + ": cannot read: " + std::strerror(err));
+    return out;
+  }
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  return Parse(text, path, dir.empty() ? "." : dir);
+}
+
+}  // namespace warmpool
