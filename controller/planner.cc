@@ -6,9 +6,13 @@
 namespace warmpool {
 namespace {
 
-std::string NewServerName(const std::string& pool, std::set<std::string>* taken) {
+// The first "<pool>-<n>" not taken by any server of the pool (or by an earlier new name).
+std::string NewServerName(const PoolState& pool, std::set<std::string>* taken) {
+  if (taken->empty()) {
+    for (const Server& s : pool.servers) taken->insert(s.name);
+  }
   for (int i = 1;; ++i) {
-    std::string name = pool + "-" + std::to_string(i);
+    std::string name = pool.pool + "-" + std::to_string(i);
     if (taken->insert(name).second) return name;
   }
 }
@@ -23,9 +27,8 @@ ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired) {
   ScalePlan plan;
   std::vector<const Server*> active, standby, unhealthy_standby, cold;
   int provisioning = 0;
-  std::set<std::string> taken;
+  std::set<std::string> taken;  // filled only when a new name is needed
   for (const Server& s : pool.servers) {
-    taken.insert(s.name);
     switch (s.state) {
       case ServerState::kActive: active.push_back(&s); break;
       case ServerState::kStandby:
@@ -97,7 +100,7 @@ ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired) {
     int n = std::min(want_new, room);
     for (int i = 0; i < n; ++i) {
       plan.provision.push_back(static_cast<size_t>(i) < cold.size() ? cold[static_cast<size_t>(i)]->name
-                                                                      : NewServerName(pool.pool, &taken));
+                                                                      : NewServerName(pool, &taken));
     }
     AddReason(&plan, "provision " + std::to_string(n) + " to keep " + std::to_string(warm_target) +
                          " warm");

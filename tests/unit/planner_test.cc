@@ -282,7 +282,7 @@ TEST_CASE("Plan: table of pools, desired counts and expected plans") {
 
   for (const Case& c : cases) {
     SUBCASE(c.name) {
-      CAPTURE(c.name);
+      CAPTURE(std::string(c.name));
       ScalePlan plan = Plan(c.spec, c.pool, c.desired);
       CAPTURE(plan.Summary());
       CAPTURE(plan.reason);
@@ -372,4 +372,19 @@ TEST_CASE("Plan: deterministic, whatever order the provider reports servers in")
       REQUIRE(got.reason == want.reason);
     }
   }
+}
+
+TEST_CASE("Plan: surplus retirement keeps ready standbys rather than counting on ones still provisioning") {
+  // warm_standby 1. Two ready standbys (e.g. just drained back) and one server still provisioning:
+  // the warm pool is over target, but only the ready standbys can take a promotion now. Retiring
+  // both leaves no warm standby until the provisioning one is ready.
+  PoolState pool = Pool({Active("a1"), Standby("s1", 100), Standby("s2", 200), Provisioning("p1")});
+  ScalePlan plan = Plan(Spec(1), pool, 1);
+  CAPTURE(plan.Summary());
+  int ready_left = 0;
+  for (const Server& s : pool.servers) {
+    const bool retired = std::find(plan.retire.begin(), plan.retire.end(), s.name) != plan.retire.end();
+    if (s.state == ServerState::kStandby && !retired) ++ready_left;
+  }
+  CHECK(ready_left >= 1);
 }

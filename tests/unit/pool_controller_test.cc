@@ -97,7 +97,9 @@ struct Harness {
       : provider(spec.name, sim, &clock) {
     std::vector<std::string> errors;
     std::vector<std::unique_ptr<Policy>> policies = CreatePolicies(spec, &errors);
-    INFO("policy errors: " << errors.size());
+    std::string joined;
+    for (const std::string& e : errors) joined += e + "\n";
+    INFO("policy errors: " << joined);
     REQUIRE(errors.empty());
     REQUIRE(policies.size() == spec.policies.size());
     controller =
@@ -225,7 +227,7 @@ TEST_CASE("PoolController: missing, failed, NaN or stale metrics never scale dow
   };
   for (const Case& c : cases) {
     SUBCASE(c.name) {
-      CAPTURE(c.name);
+      CAPTURE(std::string(c.name));
       Harness h(MakeSpec(1), Sim(4, 1));
       h.metrics.values["rps"] = c.rps;
       h.metrics.age = c.age;
@@ -277,7 +279,7 @@ TEST_CASE("PoolController: a present metric still scales up while another policy
   };
   for (const Case& c : cases) {
     SUBCASE(c.name) {
-      CAPTURE(c.name);
+      CAPTURE(std::string(c.name));
       Harness h(MakeSpec(1, {"rps", "conn"}), Sim(4, 1));  // web-5 is the standby
       h.metrics.values["rps"] = c.rps;
       h.metrics.values["conn"] = {c.conn};
@@ -344,6 +346,22 @@ TEST_CASE("PoolController: provider action failures are reported, not fatal") {
   CHECK(r.applied.ok());
 }
 
+TEST_CASE("PoolController: scaling down with an empty warm pool keeps a ready standby") {
+  // 4 active, no standby, warm_standby 1; the load halves. Two servers drain straight back to ready
+  // standbys (drain delay 0), so once the pool settles one of them should still be warm, not retired
+  // in favour of a server that needs the 90 s provisioning delay.
+  Harness h(MakeSpec(1), Sim(4, 0));
+  h.metrics.values["rps"] = {20};
+  TickResult r = h.Tick();
+  CHECK(r.plan.drain == std::vector<std::string>{"web-4", "web-3"});
+  h.clock.Advance(15 * kSecond);
+  r = h.Tick();
+  CAPTURE(r.plan.Summary());
+  CAPTURE(Snapshot(h.provider));
+  CHECK(h.provider.Count(ServerState::kActive) == 2);
+  CHECK(h.provider.Count(ServerState::kStandby) >= 1);
+}
+
 // THE DRY-RUN PROPERTY. Every path through a tick, run live and then in dry-run two ways (the spec's
 // flag, and force_dry_run): dry-run never mutates the provider or changes the observed pool, and
 // plans exactly what the live tick planned.
@@ -385,7 +403,7 @@ TEST_CASE("PoolController: dry-run never changes the pool, on every path") {
 
   for (const Path& path : paths) {
     SUBCASE(path.name) {
-      CAPTURE(path.name);
+      CAPTURE(std::string(path.name));
       auto prepare = [&](Harness& h) {
         h.metrics.values["rps"] = path.rps;
         for (const std::string& s : path.unhealthy) REQUIRE(h.provider.SetHealth(s, Health::kUnhealthy));
@@ -417,7 +435,7 @@ TEST_CASE("PoolController: dry-run never changes the pool, on every path") {
       }
 
       for (const Mode& mode : dry_modes) {
-        CAPTURE(mode.name);
+        CAPTURE(std::string(mode.name));
         PoolSpec spec = MakeSpec(path.warm_standby);
         spec.dry_run = mode.spec_dry_run;
         Harness h(spec, path.sim, mode.force_dry_run);

@@ -310,7 +310,7 @@ TEST_CASE("SimulatedProvider: InjectFailure fails the next N actions of one kind
   };
   for (const Case& c : cases) {
     SUBCASE(c.kind) {
-      CAPTURE(c.kind);
+      CAPTURE(std::string(c.kind));
       ManualClock clock(kT0);
       SimulatedProvider p("web", Sim(1, 1), &clock);  // web-1 active, web-2 standby
       const Result<PoolState> before = p.Observe();
@@ -471,9 +471,9 @@ TEST_CASE("NewSimulatedProvider / CreateProvider(\"simulated\"): params and path
     };
     for (const Bad& b : bad) {
       for (const char* via : {"NewSimulatedProvider", "CreateProvider"}) {
-        CAPTURE(b.key);
-        CAPTURE(b.value);
-        CAPTURE(via);
+        CAPTURE(std::string(b.key));
+        CAPTURE(std::string(b.value));
+        CAPTURE(std::string(via));
         std::vector<std::string> errors;
         Params ps = params({{b.key, b.value}});
         std::unique_ptr<Provider> p = std::string(via) == "CreateProvider"
