@@ -13,6 +13,7 @@
 #include "app.h"
 #include "config.h"
 #include "log.h"
+#include "loop.h"
 
 namespace warmpool {
 namespace {
@@ -83,33 +84,41 @@ int RunController(const RunOptions& opts) {
        {"pools", static_cast<int>(app->config().pools.size())},
        {"interval", FormatDuration(app->interval())},
        {"dry_run", opts.dry_run}});
-  long ticks = 0;
-  TimeMs next = clock.Now();
-  for (;;) {
-    app->TickAll(clock.Now());
-    ++ticks;
-    if (opts.max_ticks > 0 && ticks >= opts.max_ticks) break;
-    next += app->interval();
-    if (next < clock.Now()) next = clock.Now();  // fell behind: skip, don't burst
-    std::unique_lock<std::mutex> lock(signals.mu);
-    signals.cv.wait_until(lock, std::chrono::system_clock::time_point(std::chrono::milliseconds(next)),
-                          [&] { return signals.stop || signals.reload; });
-    if (signals.stop) break;
-    if (signals.reload) {
-      signals.reload = false;
-      lock.unlock();
-      ConfigLoad fresh = LoadConfigFile(opts.config_file);
-      if (!fresh.ok()) {
-        LogConfigErrors("reload rejected, keeping the running config", opts.config_file, fresh.errors);
-      } else if (Status st = app->Reload(fresh.config); !st.ok()) {
-        Log(LogLevel::kError, "reload rejected, keeping the running config",
-            {{"file", opts.config_file}, {"error", st.message()}});
-      } else {
-        Log(LogLevel::kInfo, "config reloaded",
-            {{"file", opts.config_file}, {"pools", static_cast<int>(app->config().pools.size())}});
+  // Wakes the loop at its deadline, or at once for a signal.
+  class SignalWaiter final : public Waiter {
+   public:
+    explicit SignalWaiter(Signals* s) : s_(s) {}
+    Wake WaitUntil(TimeMs deadline) override {
+      std::unique_lock<std::mutex> lock(s_->mu);
+      s_->cv.wait_until(lock, std::chrono::system_clock::time_point(std::chrono::milliseconds(deadline)),
+                        [&] { return s_->stop || s_->reload; });
+      if (s_->stop) return Wake::kStop;
+      if (s_->reload) {
+        s_->reload = false;
+        return Wake::kReload;
       }
+      return Wake::kDeadline;
     }
-  }
+
+   private:
+    Signals* s_;
+  } waiter(&signals);
+
+  LoopOptions loop;
+  loop.max_ticks = opts.max_ticks;
+  loop.reload = [&] {
+    ConfigLoad fresh = LoadConfigFile(opts.config_file);
+    if (!fresh.ok()) {
+      LogConfigErrors("reload rejected, keeping the running config", opts.config_file, fresh.errors);
+    } else if (Status st = app->Reload(fresh.config); !st.ok()) {
+      Log(LogLevel::kError, "reload rejected, keeping the running config",
+          {{"file", opts.config_file}, {"error", st.message()}});
+    } else {
+      Log(LogLevel::kInfo, "config reloaded",
+          {{"file", opts.config_file}, {"pools", static_cast<int>(app->config().pools.size())}});
+    }
+  };
+  const long ticks = RunLoop(app.get(), clock, &waiter, loop);
   int stopped_by = 0;
   {
     std::lock_guard<std::mutex> lock(signals.mu);
