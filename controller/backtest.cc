@@ -89,7 +89,10 @@ Result<BacktestResult> RunBacktest(const PoolSpec& spec, std::shared_ptr<const T
     row.draining = sim->Count(ServerState::kDraining);
     row.desired = desired;
     row.direction = DirectionName(tick.decision.direction);
-    if (changed) row.reason = tick.decision.reason;
+    if (changed) {
+      row.reason = tick.decision.reason;
+      row.plan = tick.plan.Summary();
+    }
     s.peak_active = std::max(s.peak_active, row.active);
     if (changed && options.on_scale) options.on_scale(row);
 

@@ -37,6 +37,7 @@ struct BacktestTick {
   int desired = 0;
   std::string direction;
   std::string reason;  // only on ticks that changed the desired count
+  std::string plan;    // the plan's summary, on the same ticks
 };
 
 struct BacktestResult {

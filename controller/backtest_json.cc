@@ -31,6 +31,7 @@ std::string BacktestToJson(const BacktestResult& r) {
         {"draining", t.draining},    {"desired", t.desired}, {"direction", t.direction},
     };
     if (!t.reason.empty()) row["reason"] = t.reason;
+    if (!t.plan.empty()) row["plan"] = t.plan;
     timeline.push_back(std::move(row));
   }
   j["timeline"] = std::move(timeline);

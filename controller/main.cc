@@ -91,7 +91,7 @@ int Backtest(const BacktestArgs& a, const std::string& log_format, const std::st
   opts.on_scale = [&](const BacktestTick& t) {
     Log(LogLevel::kDebug, "decision",
         {{"pool", spec->name}, {"t", FormatTime(t.t)}, {"load", t.load}, {"desired", t.desired},
-         {"direction", t.direction}, {"reason", t.reason}});
+         {"direction", t.direction}, {"reason", t.reason}, {"plan", t.plan}});
   };
   auto shared = std::make_shared<const Trace>(std::move(trace).value());
   Result<BacktestResult> result = RunBacktest(*spec, shared, opts);
