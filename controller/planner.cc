@@ -26,7 +26,7 @@ void AddReason(ScalePlan* plan, const std::string& why) {
 ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired) {
   ScalePlan plan;
   std::vector<const Server*> active, standby, unhealthy_standby, cold;
-  int provisioning = 0;
+  int provisioning = 0, draining = 0;
   std::set<std::string> taken;  // filled only when a new name is needed
   for (const Server& s : pool.servers) {
     switch (s.state) {
@@ -35,6 +35,7 @@ ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired) {
         (s.health == Health::kUnhealthy ? unhealthy_standby : standby).push_back(&s);
         break;
       case ServerState::kProvisioning: ++provisioning; break;
+      case ServerState::kDraining: ++draining; break;
       case ServerState::kCold: cold.push_back(&s); break;
       default: break;
     }
@@ -78,21 +79,29 @@ ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired) {
     AddReason(&plan, "retire " + std::to_string(unhealthy_standby.size()) + " unhealthy standby");
   }
 
-  // The warm pool after this plan: remaining healthy-or-unknown standbys, plus what is provisioning.
+  // The warm pool after this plan: the ready standbys not promoted, and the servers on their way to
+  // standby (provisioning, draining, or drained by this plan).
   const int warm_target = spec.warm_standby + shortfall;
-  std::vector<const Server*> remaining(standby.begin() + static_cast<long>(next_standby), standby.end());
-  int warm = static_cast<int>(remaining.size()) + provisioning;
+  std::vector<const Server*> ready(standby.begin() + static_cast<long>(next_standby), standby.end());
+  const int n_ready = static_cast<int>(ready.size());
+  const int incoming = provisioning + draining + static_cast<int>(plan.drain.size());
+  int warm = n_ready + incoming;
   int total = pool.Total() - static_cast<int>(plan.retire.size());
 
-  // Surplus standbys beyond the target, or beyond max_total: retire the most recently warmed.
-  int surplus = std::max({0, warm - warm_target, total - spec.MaxTotal()});
-  surplus = std::min<int>(surplus, static_cast<int>(remaining.size()));
-  for (int i = 0; i < surplus; ++i) {
-    plan.retire.push_back(remaining[remaining.size() - 1 - static_cast<size_t>(i)]->name);
+  // Retire surplus ready standbys, the most recently warmed first, but never below the warm target
+  // on the strength of servers that are not ready yet; beyond max_total, retire regardless.
+  const int surplus = std::max(0, std::min(warm - warm_target, n_ready - warm_target));
+  const int over_total = total - spec.MaxTotal();
+  const int n_retire = std::min(n_ready, std::max(surplus, over_total));
+  for (int i = 0; i < n_retire; ++i) plan.retire.push_back(ready[static_cast<size_t>(n_ready - 1 - i)]->name);
+  if (n_retire > 0) {
+    AddReason(&plan, "retire " + std::to_string(n_retire) + " surplus standby" +
+                         (over_total >= n_retire && over_total > surplus
+                              ? " (over max_total " + std::to_string(spec.MaxTotal()) + ")"
+                              : ""));
   }
-  if (surplus > 0) AddReason(&plan, "retire " + std::to_string(surplus) + " surplus standby");
-  warm -= surplus;
-  total -= surplus;
+  warm -= n_retire;
+  total -= n_retire;
 
   int want_new = warm_target - warm;
   if (want_new > 0) {
@@ -109,7 +118,7 @@ ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired) {
                            std::to_string(want_new - n) + " not provisioned");
     }
   }
-  if (plan.empty()) plan.reason = "no change";
+  if (plan.empty() && plan.reason.empty()) plan.reason = "no change";
   return plan;
 }
 

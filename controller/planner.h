@@ -2,8 +2,9 @@
 //
 // - Promote healthy standbys first, the longest-warm first; never an unhealthy one.
 // - Drain unhealthy actives first, then the most recently promoted.
-// - Keep `warm_standby` standbys warm: provision behind every promotion, and provision ahead for any
-//   shortfall that no standby could cover, counting servers already provisioning.
+// - Keep `warm_standby` standbys warm: provision behind every promotion, and ahead for any
+//   shortfall that no standby could cover, counting servers already provisioning or draining (they
+//   come back as standbys).
 // - Retire unhealthy standbys and any standby beyond the warm target (the most recently warmed first).
 // - Never let provisioning+standby+active+draining exceed max_total.
 #ifndef WARMPOOL_CONTROLLER_PLANNER_H_

@@ -37,6 +37,7 @@ std::map<std::string, MetricWindow> PoolController::FetchMetrics(TimeMs now,
 
 TickResult PoolController::RunOnce(TimeMs now) {
   TickResult out;
+  out.applied.dry_run = dry_run();
   // 1. Observe: the provider is the source of truth, re-read every tick.
   Result<PoolState> observed = actuator_->Observe();
   if (!observed.ok()) {
