@@ -21,8 +21,10 @@ PoolSpec BenchSpec(const std::string& name) {
   s.max_active = 20;
   s.warm_standby = 2;
   s.metrics = {MetricQuery{"rps", "", 5 * kMinute, 15 * kSecond}};
-  s.policies = {PluginSpec{"target_tracking", "rps", Params{"p", "", {{"metric", "rps"}, {"target_per_server", "80"}}}}};
-  s.provider = PluginSpec{"simulated", "", Params{"p", "", {{"initial_active", "4"}, {"initial_standby", "2"}}}};
+  s.policies = {PluginSpec{"target_tracking", "rps",
+                           Params{"p", "", {{"metric", "rps"}, {"target_per_server", "80"}}}}};
+  s.provider =
+      PluginSpec{"simulated", "", Params{"p", "", {{"initial_active", "4"}, {"initial_standby", "2"}}}};
   return s;
 }
 
@@ -47,7 +49,8 @@ void BM_DecidePlan(benchmark::State& state) {
   pool.pool = "web";
   for (int i = 0; i < 6; ++i) {
     pool.servers.push_back(Server{"web-" + std::to_string(i), "10.0.0." + std::to_string(i),
-                                  i < 4 ? ServerState::kActive : ServerState::kStandby, Health::kHealthy, i * 1000});
+                                  i < 4 ? ServerState::kActive : ServerState::kStandby, Health::kHealthy,
+                                  i * 1000});
   }
   std::map<std::string, MetricWindow> windows;
   // The newest sample is always fresh: the window is re-stamped each tick by reference time.
@@ -92,11 +95,13 @@ void BM_DecidePlanPools(benchmark::State& state) {
     p.policies = CreatePolicies(p.spec, &errors);
     p.pool.pool = p.spec.name;
     for (int j = 0; j < 6; ++j) {
-      p.pool.servers.push_back(Server{p.spec.name + "-" + std::to_string(j), "", j < 4 ? ServerState::kActive : ServerState::kStandby,
-                                      Health::kHealthy, j * 1000});
+      p.pool.servers.push_back(Server{p.spec.name + "-" + std::to_string(j), "",
+                                      j < 4 ? ServerState::kActive : ServerState::kStandby, Health::kHealthy,
+                                      j * 1000});
     }
     // Load swings with the pool index so that some pools scale up, some down, some hold.
-    for (TimeMs t = 0; t <= 5 * kMinute; t += 15 * kSecond) p.windows["rps"].samples.push_back({t, 100.0 + (i % 9) * 80});
+    for (TimeMs t = 0; t <= 5 * kMinute; t += 15 * kSecond)
+      p.windows["rps"].samples.push_back({t, 100.0 + (i % 9) * 80});
   }
   TimeMs now = 5 * kMinute;
   for (auto _ : state) {
@@ -131,8 +136,8 @@ void BM_TickPools(benchmark::State& state) {
     PoolSpec spec = BenchSpec("pool" + std::to_string(i));
     std::vector<std::string> errors;
     providers.push_back(CreateProvider("simulated", spec.name, spec.provider.params, &clock, &errors));
-    pools.push_back(std::make_unique<PoolController>(spec, CreatePolicies(spec, &errors), providers.back().get(),
-                                                     &metrics));
+    pools.push_back(std::make_unique<PoolController>(spec, CreatePolicies(spec, &errors),
+                                                     providers.back().get(), &metrics));
   }
   for (auto _ : state) {
     clock.Advance(15 * kSecond);

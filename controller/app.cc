@@ -45,7 +45,8 @@ Status App::Build(const Config& config, App* previous) {
   std::vector<std::string> errors;
   const PluginSpec& ms = config.global.metrics_source;
   std::unique_ptr<MetricsSource> metrics;
-  bool reuse_metrics = previous && previous->metrics_ && SamePlugin(previous->config_.global.metrics_source, ms);
+  bool reuse_metrics =
+      previous && previous->metrics_ && SamePlugin(previous->config_.global.metrics_source, ms);
   if (!reuse_metrics && !ms.type.empty()) metrics = CreateMetricsSource(ms.type, ms.params, &errors);
 
   struct Built {
@@ -59,11 +60,13 @@ Status App::Build(const Config& config, App* previous) {
     if (previous) {
       for (size_t j = 0; j < previous->pools_.size(); ++j) {
         const PoolSpec& old = previous->pools_[j].controller->spec();
-        if (old.name == spec.name && SamePlugin(old.provider, spec.provider)) built[i].reuse = static_cast<int>(j);
+        if (old.name == spec.name && SamePlugin(old.provider, spec.provider))
+          built[i].reuse = static_cast<int>(j);
       }
     }
     if (built[i].reuse < 0) {
-      built[i].provider = CreateProvider(spec.provider.type, spec.name, spec.provider.params, clock_, &errors);
+      built[i].provider =
+          CreateProvider(spec.provider.type, spec.name, spec.provider.params, clock_, &errors);
     }
     built[i].policies = CreatePolicies(spec, &errors);
   }
@@ -88,8 +91,8 @@ Status App::Build(const Config& config, App* previous) {
         }
       }
     }
-    pool.controller = std::make_unique<PoolController>(spec, std::move(built[i].policies), pool.provider.get(),
-                                                       metrics_.get(), force_dry_run_);
+    pool.controller = std::make_unique<PoolController>(spec, std::move(built[i].policies),
+                                                       pool.provider.get(), metrics_.get(), force_dry_run_);
     pool.controller->set_behavior_history(std::move(history));
     pools_.push_back(std::move(pool));
   }

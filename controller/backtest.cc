@@ -36,7 +36,8 @@ Result<BacktestResult> RunBacktest(const PoolSpec& spec, std::shared_ptr<const T
                                    const BacktestOptions& options) {
   if (spec.provider.type != "simulated") {
     return Status::InvalidArgument("pool " + spec.name + ": the backtest needs provider.type simulated " +
-                                   "(its parameters are the capacity model), got \"" + spec.provider.type + "\"");
+                                   "(its parameters are the capacity model), got \"" + spec.provider.type +
+                                   "\"");
   }
   if (options.interval <= 0) return Status::InvalidArgument("backtest interval must be > 0");
   std::vector<std::string> errors;

@@ -20,12 +20,12 @@ struct BacktestSummary {
   TimeMs start = 0, end = 0;
   long ticks = 0;
   double total_requests = 0;
-  double unserved_requests = 0;       // load above serving capacity, integrated over time
-  double overloaded_seconds = 0;      // time with load above serving capacity
-  double active_server_hours = 0;     // active (serving or warming up) + draining
-  double standby_server_hours = 0;    // standby + provisioning
-  int scale_events = 0;               // ticks whose desired count changed
-  int direction_changes = 0;          // an up after a down, or a down after an up
+  double unserved_requests = 0;     // load above serving capacity, integrated over time
+  double overloaded_seconds = 0;    // time with load above serving capacity
+  double active_server_hours = 0;   // active (serving or warming up) + draining
+  double standby_server_hours = 0;  // standby + provisioning
+  int scale_events = 0;             // ticks whose desired count changed
+  int direction_changes = 0;        // an up after a down, or a down after an up
   int peak_active = 0;
 };
 

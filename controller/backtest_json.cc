@@ -26,9 +26,9 @@ std::string BacktestToJson(const BacktestResult& r) {
   nlohmann::ordered_json timeline = nlohmann::ordered_json::array();
   for (const BacktestTick& t : r.timeline) {
     nlohmann::ordered_json row = {
-        {"t", t.t / 1000},           {"load", t.load},       {"capacity", t.capacity},
-        {"active", t.active},        {"standby", t.standby}, {"provisioning", t.provisioning},
-        {"draining", t.draining},    {"desired", t.desired}, {"direction", t.direction},
+        {"t", t.t / 1000},        {"load", t.load},       {"capacity", t.capacity},
+        {"active", t.active},     {"standby", t.standby}, {"provisioning", t.provisioning},
+        {"draining", t.draining}, {"desired", t.desired}, {"direction", t.direction},
     };
     if (!t.reason.empty()) row["reason"] = t.reason;
     if (!t.plan.empty()) row["plan"] = t.plan;

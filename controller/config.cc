@@ -33,8 +33,8 @@ using Errors = std::vector<std::string>;
 
 bool ValidPoolName(const std::string& name) {
   for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '.' || c == '-';
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+              c == '.' || c == '-';
     if (!ok) return false;
   }
   return !name.empty();
@@ -42,8 +42,7 @@ bool ValidPoolName(const std::string& name) {
 
 // Checks that `node` (the value of a sequence field at `path`) is a sequence. Absent or null:
 // "required" when `required`, else an empty sequence.
-bool ExpectSequence(const YAML::Node* node, const std::string& path, bool required,
-                    Errors* errors) {
+bool ExpectSequence(const YAML::Node* node, const std::string& path, bool required, Errors* errors) {
   if (node == nullptr || node->IsNull()) {
     if (required) errors->push_back(path + ": required");
     return false;
@@ -61,8 +60,8 @@ bool ExpectSequence(const YAML::Node* node, const std::string& path, bool requir
 
 // A plugin mapping: `type` (required), `name` when `named` (defaults to the type), and every other
 // key flattened into params.
-void ReadPlugin(const YAML::Node& node, const std::string& path, bool named,
-                const std::string& base_dir, PluginSpec* out, Errors* errors) {
+void ReadPlugin(const YAML::Node& node, const std::string& path, bool named, const std::string& base_dir,
+                PluginSpec* out, Errors* errors) {
   out->params.path = path;
   out->params.base_dir = base_dir;
   YamlMap m(node, path, errors);
@@ -108,8 +107,7 @@ void ReadMetrics(const YAML::Node* node, const std::string& path, std::vector<Me
   }
 }
 
-void ReadRateLimit(const YAML::Node& node, const std::string& path, RateLimit* out,
-                   Errors* errors) {
+void ReadRateLimit(const YAML::Node& node, const std::string& path, RateLimit* out, Errors* errors) {
   YamlMap m(node, path, errors);
   if (!m.ok()) return;
   std::string type;
@@ -154,8 +152,7 @@ void ReadRules(const YAML::Node& node, const std::string& path, ScalingRules* ou
   m.Finish();
 }
 
-void ReadBehavior(const YAML::Node& node, const std::string& path, BehaviorSpec* out,
-                  Errors* errors) {
+void ReadBehavior(const YAML::Node& node, const std::string& path, BehaviorSpec* out, Errors* errors) {
   YamlMap m(node, path, errors);
   if (const YAML::Node* up = m.Get("scale_up")) {
     ReadRules(*up, m.PathOf("scale_up"), &out->scale_up, errors);
@@ -190,8 +187,8 @@ void ValidatePoolPlugins(const PoolSpec& pool, const std::string& path, Errors* 
       bool declared = false;
       for (const MetricQuery& q : pool.metrics) declared = declared || q.name == metric;
       if (!declared) {
-        errors->push_back(MetricRefPath(spec, metric) + ": no metric named " + Quote(metric) +
-                          " in " + path + ".metrics");
+        errors->push_back(MetricRefPath(spec, metric) + ": no metric named " + Quote(metric) + " in " + path +
+                          ".metrics");
       }
     }
   }
@@ -201,8 +198,8 @@ void ValidatePoolPlugins(const PoolSpec& pool, const std::string& path, Errors* 
   }
 }
 
-void ReadPool(const YAML::Node& node, const std::string& path, const std::string& base_dir,
-              PoolSpec* pool, Errors* errors) {
+void ReadPool(const YAML::Node& node, const std::string& path, const std::string& base_dir, PoolSpec* pool,
+              Errors* errors) {
   YamlMap m(node, path, errors);
   if (!m.ok()) return;
   if (m.RequiredString("name", &pool->name) && !ValidPoolName(pool->name)) {
@@ -217,8 +214,8 @@ void ReadPool(const YAML::Node& node, const std::string& path, const std::string
   m.Int("warm_standby", &pool->warm_standby, 0);
   if (m.Int("max_total", &pool->max_total, 0) && max_ok && pool->max_total > 0 &&
       pool->max_total < pool->max_active) {
-    m.Error("max_total", "must be 0 or >= max_active (" + std::to_string(pool->max_active) +
-                             "), got " + std::to_string(pool->max_total));
+    m.Error("max_total", "must be 0 or >= max_active (" + std::to_string(pool->max_active) + "), got " +
+                             std::to_string(pool->max_total));
   }
   m.Duration("stale_after", &pool->stale_after, /*positive=*/true);
   m.Bool("dry_run", &pool->dry_run);
@@ -235,8 +232,8 @@ void ReadPool(const YAML::Node& node, const std::string& path, const std::string
       if (!spec.name.empty()) {
         auto [it, inserted] = seen.emplace(spec.name, item_path);
         if (!inserted) {
-          errors->push_back(JoinPath(item_path, "name") + ": duplicate policy name " +
-                            Quote(spec.name) + " (also " + it->second + ")");
+          errors->push_back(JoinPath(item_path, "name") + ": duplicate policy name " + Quote(spec.name) +
+                            " (also " + it->second + ")");
         }
       }
       pool->policies.push_back(std::move(spec));
@@ -254,8 +251,7 @@ void ReadPool(const YAML::Node& node, const std::string& path, const std::string
   ValidatePoolPlugins(*pool, path, errors);
 }
 
-void ReadConfig(const YAML::Node& root, const std::string& base_dir, Config* config,
-                Errors* errors) {
+void ReadConfig(const YAML::Node& root, const std::string& base_dir, Config* config, Errors* errors) {
   YamlMap m(root, "", errors);
   if (const YAML::Node* global = m.Get("global")) ReadGlobal(*global, &config->global, errors);
   if (const YAML::Node* source = m.Get("metrics_source")) {
@@ -274,8 +270,8 @@ void ReadConfig(const YAML::Node& root, const std::string& base_dir, Config* con
       if (pool.name.empty()) continue;
       auto [it, inserted] = seen.emplace(pool.name, path);
       if (!inserted) {
-        errors->push_back(path + ".name: duplicate pool name " + Quote(pool.name) + " (also " +
-                          it->second + ")");
+        errors->push_back(path + ".name: duplicate pool name " + Quote(pool.name) + " (also " + it->second +
+                          ")");
       }
     }
   }
@@ -290,8 +286,7 @@ ConfigLoad Parse(std::string_view yaml, std::string_view source, const std::stri
     if (docs.empty() || (docs.size() == 1 && docs[0].IsNull())) {
       out.errors.push_back(src + ": empty config");
     } else if (docs.size() > 1) {
-      out.errors.push_back(src + ": expected one YAML document, got " +
-                           std::to_string(docs.size()));
+      out.errors.push_back(src + ": expected one YAML document, got " + std::to_string(docs.size()));
     } else if (!docs[0].IsMap()) {
       out.errors.push_back(src + ": must be a mapping at the top level, got " + Describe(docs[0]));
     } else {
@@ -308,9 +303,7 @@ ConfigLoad Parse(std::string_view yaml, std::string_view source, const std::stri
 
 }  // namespace
 
-ConfigLoad ParseConfig(std::string_view yaml, std::string_view source) {
-  return Parse(yaml, source, "");
-}
+ConfigLoad ParseConfig(std::string_view yaml, std::string_view source) { return Parse(yaml, source, ""); }
 
 ConfigLoad LoadConfigFile(const std::string& path) {
   std::string text;

@@ -57,14 +57,14 @@ YamlMap::YamlMap(const YAML::Node& node, std::string path, std::vector<std::stri
   }
   for (const auto& kv : node) {
     if (!kv.first.IsScalar()) {
-      errors_->push_back((path_.empty() ? "top level" : path_) +
-                         ": keys must be plain strings, got " + Describe(kv.first));
+      errors_->push_back((path_.empty() ? "top level" : path_) + ": keys must be plain strings, got " +
+                         Describe(kv.first));
       continue;
     }
     const std::string& key = kv.first.Scalar();
     if (Find(key) != nullptr) {
-      errors_->push_back(PathOf(key) + ": duplicate key (line " +
-                         std::to_string(kv.first.Mark().line + 1) + ")");
+      errors_->push_back(PathOf(key) + ": duplicate key (line " + std::to_string(kv.first.Mark().line + 1) +
+                         ")");
       continue;
     }
     entries_.emplace_back(key, kv.second);
@@ -128,10 +128,8 @@ bool YamlMap::Int(std::string_view key, int* out, int min) {
   int n = 0;
   if (!ParseInt(text, &n)) {
     size_t sign = (!text.empty() && text[0] == '-') ? 1 : 0;
-    bool digits =
-        text.size() > sign && text.find_first_not_of("0123456789", sign) == std::string::npos;
-    Error(key,
-          std::string(digits ? "is out of range" : "must be an integer") + ", got " + Quote(text));
+    bool digits = text.size() > sign && text.find_first_not_of("0123456789", sign) == std::string::npos;
+    Error(key, std::string(digits ? "is out of range" : "must be an integer") + ", got " + Quote(text));
     return false;
   }
   if (n < min) {
@@ -191,8 +189,7 @@ bool YamlMap::Duration(std::string_view key, DurationMs* out, bool positive) {
   return true;
 }
 
-bool YamlMap::Enum(std::string_view key, std::string* out,
-                   const std::vector<std::string>& allowed) {
+bool YamlMap::Enum(std::string_view key, std::string* out, const std::vector<std::string>& allowed) {
   const YAML::Node* node = Get(key);
   std::string list;
   for (const std::string& a : allowed) list += (list.empty() ? "" : ", ") + a;

@@ -72,8 +72,7 @@ class YamlMap {
   const YAML::Node* Find(std::string_view key) const;
   // Sets *text to the scalar text of `node`, or records "key: must be <what>, got ..." (a mapping,
   // a sequence or null) and returns false.
-  bool ScalarText(std::string_view key, const YAML::Node& node, std::string_view what,
-                  std::string* text);
+  bool ScalarText(std::string_view key, const YAML::Node& node, std::string_view what, std::string* text);
 
   std::string path_;
   std::vector<std::string>* errors_;

@@ -1,7 +1,5 @@
 #include "log.h"
 
-#include "warmpool/time.h"
-
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -9,6 +7,8 @@
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+
+#include "warmpool/time.h"
 
 namespace warmpool {
 namespace {
@@ -53,14 +53,21 @@ Status InitLogging(std::string_view format, std::string_view level) {
     return Status::InvalidArgument("log format must be text or json, got \"" + std::string(format) + "\"");
   }
   LogLevel lvl;
-  if (level == "trace") lvl = LogLevel::kTrace;
-  else if (level == "debug") lvl = LogLevel::kDebug;
-  else if (level == "info") lvl = LogLevel::kInfo;
-  else if (level == "warn") lvl = LogLevel::kWarn;
-  else if (level == "error") lvl = LogLevel::kError;
-  else if (level == "off") lvl = LogLevel::kOff;
-  else return Status::InvalidArgument("log level must be one of trace, debug, info, warn, error, off, got \"" +
-                                      std::string(level) + "\"");
+  if (level == "trace")
+    lvl = LogLevel::kTrace;
+  else if (level == "debug")
+    lvl = LogLevel::kDebug;
+  else if (level == "info")
+    lvl = LogLevel::kInfo;
+  else if (level == "warn")
+    lvl = LogLevel::kWarn;
+  else if (level == "error")
+    lvl = LogLevel::kError;
+  else if (level == "off")
+    lvl = LogLevel::kOff;
+  else
+    return Status::InvalidArgument("log level must be one of trace, debug, info, warn, error, off, got \"" +
+                                   std::string(level) + "\"");
   g_json = format == "json";
   auto logger = spdlog::get("warmpool");
   if (!logger) {

@@ -90,8 +90,13 @@ int Backtest(const BacktestArgs& a, const std::string& log_format, const std::st
   opts.timeline = !a.json_out.empty();
   opts.on_scale = [&](const BacktestTick& t) {
     Log(LogLevel::kDebug, "decision",
-        {{"pool", spec->name}, {"t", FormatTime(t.t)}, {"load", t.load}, {"desired", t.desired},
-         {"direction", t.direction}, {"reason", t.reason}, {"plan", t.plan}});
+        {{"pool", spec->name},
+         {"t", FormatTime(t.t)},
+         {"load", t.load},
+         {"desired", t.desired},
+         {"direction", t.direction},
+         {"reason", t.reason},
+         {"plan", t.plan}});
   };
   auto shared = std::make_shared<const Trace>(std::move(trace).value());
   Result<BacktestResult> result = RunBacktest(*spec, shared, opts);
@@ -143,14 +148,16 @@ int main(int argc, char** argv) {
              "  warmpool backtest --config.file examples/web.yaml --trace nasa.csv --json out.json");
 
   std::string check_file;
-  auto* check = cli.add_subcommand("check-config", "Validate a config file: exit 0 if valid, 1 with every error");
+  auto* check =
+      cli.add_subcommand("check-config", "Validate a config file: exit 0 if valid, 1 with every error");
   check->add_option("file", check_file, "The YAML config file")->required();
 
   RunOptions run_opts;
   auto* run = cli.add_subcommand("run", "Run the controller until SIGTERM/SIGINT; SIGHUP reloads the config");
   run->add_option("--config.file", run_opts.config_file, "The YAML config file")->required();
   run->add_flag("--dry-run", run_opts.dry_run, "Decide and plan, log what would be done, change nothing");
-  run->add_option("--max-ticks", run_opts.max_ticks, "Stop after this many ticks (default: run until signalled)")
+  run->add_option("--max-ticks", run_opts.max_ticks,
+                  "Stop after this many ticks (default: run until signalled)")
       ->check(CLI::NonNegativeNumber);
 
   BacktestArgs bt;
@@ -158,7 +165,8 @@ int main(int argc, char** argv) {
       "backtest", "Replay a recorded trace through the same decide/plan code against a simulated pool");
   backtest->add_option("--config.file", bt.config_file, "The YAML config file")->required();
   backtest->add_option("--trace", bt.trace_file, "CSV trace with the header timestamp,requests")->required();
-  backtest->add_option("--json", bt.json_out, "Also write the summary and the per-tick timeline as JSON here");
+  backtest->add_option("--json", bt.json_out,
+                       "Also write the summary and the per-tick timeline as JSON here");
   backtest->add_option("--pool", bt.pool, "The pool to replay (default: the first)");
   backtest->add_option("--interval", bt.interval, "Tick interval (default: the config's global.interval)");
 

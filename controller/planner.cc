@@ -109,10 +109,9 @@ ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired) {
     int n = std::min(want_new, room);
     for (int i = 0; i < n; ++i) {
       plan.provision.push_back(static_cast<size_t>(i) < cold.size() ? cold[static_cast<size_t>(i)]->name
-                                                                      : NewServerName(pool, &taken));
+                                                                    : NewServerName(pool, &taken));
     }
-    AddReason(&plan, "provision " + std::to_string(n) + " to keep " + std::to_string(warm_target) +
-                         " warm");
+    AddReason(&plan, "provision " + std::to_string(n) + " to keep " + std::to_string(warm_target) + " warm");
     if (n < want_new) {
       AddReason(&plan, "max_total " + std::to_string(spec.MaxTotal()) + " reached, " +
                            std::to_string(want_new - n) + " not provisioned");

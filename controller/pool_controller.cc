@@ -24,8 +24,8 @@ std::map<std::string, MetricWindow> PoolController::FetchMetrics(TimeMs now,
                                                                  std::vector<std::string>* errors) {
   std::map<std::string, MetricWindow> windows;
   for (const MetricQuery& q : spec_.metrics) {
-    Result<MetricWindow> w = metrics_ ? metrics_->Fetch(q, now)
-                                      : Result<MetricWindow>(Status::Unavailable("no metrics source"));
+    Result<MetricWindow> w =
+        metrics_ ? metrics_->Fetch(q, now) : Result<MetricWindow>(Status::Unavailable("no metrics source"));
     if (w.ok()) {
       windows[q.name] = std::move(w).value();
     } else {

@@ -20,7 +20,7 @@
 namespace warmpool {
 
 struct TickResult {
-  Status status;          // not OK when the pool could not be observed: nothing was decided
+  Status status;  // not OK when the pool could not be observed: nothing was decided
   PoolState observed;
   std::vector<std::string> metric_errors;  // "rps: unavailable: ..." (the pool still decides)
   Decision decision;

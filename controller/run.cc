@@ -65,7 +65,8 @@ int RunController(const RunOptions& opts) {
   SystemClock clock;
   Result<std::unique_ptr<App>> created = App::Create(load.config, &clock, opts.dry_run);
   if (!created.ok()) {
-    Log(LogLevel::kError, "cannot start", {{"file", opts.config_file}, {"error", created.status().message()}});
+    Log(LogLevel::kError, "cannot start",
+        {{"file", opts.config_file}, {"error", created.status().message()}});
     return 1;
   }
   std::unique_ptr<App> app = std::move(created).value();

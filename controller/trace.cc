@@ -70,15 +70,15 @@ Result<Trace> ParseTrace(const std::string& text, const std::string& source) {
       if (t <= prev_ts) return error("timestamps must increase");
       trace.step = t - prev_ts;
     } else if (t - prev_ts != trace.step) {
-      return error("timestamp " + std::to_string(ts) + " is not " + FormatDuration(trace.step) +
-                   " after " + std::to_string(prev_ts / 1000) + " (the step must be fixed, no gaps)");
+      return error("timestamp " + std::to_string(ts) + " is not " + FormatDuration(trace.step) + " after " +
+                   std::to_string(prev_ts / 1000) + " (the step must be fixed, no gaps)");
     }
     prev_ts = t;
     have_prev = true;
     counts.push_back(count);
   }
-  if (counts.size() < 2) return Status::InvalidArgument(source + ": needs at least 2 rows, got " +
-                                                        std::to_string(counts.size()));
+  if (counts.size() < 2)
+    return Status::InvalidArgument(source + ": needs at least 2 rows, got " + std::to_string(counts.size()));
   const double step_s = static_cast<double>(trace.step) / 1000.0;
   trace.rates.reserve(counts.size());
   for (double c : counts) trace.rates.push_back(c / step_s);

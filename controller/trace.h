@@ -13,9 +13,9 @@
 namespace warmpool {
 
 struct Trace {
-  std::string source;   // file path, for messages
-  TimeMs start = 0;     // first timestamp
-  DurationMs step = 0;  // > 0
+  std::string source;         // file path, for messages
+  TimeMs start = 0;           // first timestamp
+  DurationMs step = 0;        // > 0
   std::vector<double> rates;  // requests per second, one per step
 
   TimeMs end() const { return start + step * static_cast<TimeMs>(rates.size()); }

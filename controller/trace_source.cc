@@ -26,8 +26,7 @@ Result<MetricWindow> TraceMetricsSource::Fetch(const MetricQuery& q, TimeMs now)
   return w;
 }
 
-std::unique_ptr<MetricsSource> NewTraceMetricsSource(const Params& params,
-                                                     std::vector<std::string>* errors) {
+std::unique_ptr<MetricsSource> NewTraceMetricsSource(const Params& params, std::vector<std::string>* errors) {
   ParamReader r(params);
   std::string file = r.String("file");
   double speed = r.Number("speed", 1, 1e-3, 1e6);

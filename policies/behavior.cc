@@ -11,8 +11,7 @@ namespace warmpool {
 namespace {
 
 // Servers changed by events in (now - period, now].
-int ChangeInPeriod(const std::vector<BehaviorHistory::TimedCount>& events, DurationMs period,
-                   TimeMs now) {
+int ChangeInPeriod(const std::vector<BehaviorHistory::TimedCount>& events, DurationMs period, TimeMs now) {
   int n = 0;
   for (const auto& e : events) {
     if (e.at > now - period) n += e.count;
@@ -45,9 +44,8 @@ int ScaleDownLimit(const ScalingRules& rules, const BehaviorHistory& h, int curr
   for (const RateLimit& lim : rules.limits) {
     long start = static_cast<long>(current) - ChangeInPeriod(h.scale_ups, lim.period, now) +
                  ChangeInPeriod(h.scale_downs, lim.period, now);
-    long proposed = lim.kind == RateLimit::Kind::kServers
-                        ? start - static_cast<long>(lim.value)
-                        : static_cast<long>(start * (1 - lim.value / 100));
+    long proposed = lim.kind == RateLimit::Kind::kServers ? start - static_cast<long>(lim.value)
+                                                          : static_cast<long>(start * (1 - lim.value / 100));
     result = largest_change ? std::min(result, proposed) : std::max(result, proposed);
   }
   return static_cast<int>(std::clamp<long>(result, 0, INT_MAX));
@@ -84,8 +82,7 @@ BehaviorResult ApplyBehavior(const BehaviorSpec& spec, const BehaviorHistory& hi
       out.reason = "scale-up stabilized to " + std::to_string(stabilized) + " (lowest recommendation in " +
                    FormatDuration(spec.scale_up.stabilization_window) + " window)";
     } else {
-      out.reason = "scale-down stabilized to " + std::to_string(stabilized) +
-                   " (highest recommendation in " +
+      out.reason = "scale-down stabilized to " + std::to_string(stabilized) + " (highest recommendation in " +
                    FormatDuration(spec.scale_down.stabilization_window) + " window)";
     }
   }

@@ -28,8 +28,9 @@ Combined Combine(const std::vector<Recommendation>& recs, int current) {
   }
   if (best == nullptr) {
     c.hold_floor = true;
-    c.reason = recs.empty() ? "no policy: holding at " + std::to_string(current)
-                            : "no usable metric, holding at " + std::to_string(current) + " (" + missing + ")";
+    c.reason = recs.empty()
+                   ? "no policy: holding at " + std::to_string(current)
+                   : "no usable metric, holding at " + std::to_string(current) + " (" + missing + ")";
     return c;
   }
   c.recommended = best->desired;

@@ -7,8 +7,7 @@
 namespace warmpool {
 namespace {
 
-using Factory = std::unique_ptr<Policy> (*)(const std::string&, const Params&,
-                                            std::vector<std::string>*);
+using Factory = std::unique_ptr<Policy> (*)(const std::string&, const Params&, std::vector<std::string>*);
 struct Entry {
   const char* type;
   Factory factory;
@@ -24,8 +23,8 @@ const MetricWindow* PolicyInput::Window(const std::string& metric) const {
   return it == windows->end() ? nullptr : &it->second;
 }
 
-std::unique_ptr<Policy> CreatePolicy(const std::string& type, const std::string& name,
-                                     const Params& params, std::vector<std::string>* errors) {
+std::unique_ptr<Policy> CreatePolicy(const std::string& type, const std::string& name, const Params& params,
+                                     std::vector<std::string>* errors) {
   for (const Entry& e : kPolicies) {
     if (type == e.type) return e.factory(name, params, errors);
   }

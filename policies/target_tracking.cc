@@ -45,8 +45,8 @@ Recommendation TargetTrackingRecommend(const std::string& name, const TargetTrac
   }
   const double value = latest->value;
   const int current = in.current;
-  double ratio;   // metric per server / target
-  double exact;   // servers the metric asks for, before rounding
+  double ratio;  // metric per server / target
+  double exact;  // servers the metric asks for, before rounding
   if (spec.mode == TargetTrackingSpec::Mode::kPerServer) {
     exact = value / spec.target;
     ratio = current > 0 ? exact / current : std::numeric_limits<double>::infinity();
@@ -60,11 +60,11 @@ Recommendation TargetTrackingRecommend(const std::string& name, const TargetTrac
     exact = current * ratio;
   }
   rec.valid = true;
-  std::string basis = spec.metric + " " + Fmt(value) +
-                      (spec.mode == TargetTrackingSpec::Mode::kPerServer
-                           ? " / target " + Fmt(spec.target) + " per server"
-                           : " vs target " + Fmt(spec.target)) +
-                      " on " + std::to_string(current) + " active";
+  std::string basis =
+      spec.metric + " " + Fmt(value) +
+      (spec.mode == TargetTrackingSpec::Mode::kPerServer ? " / target " + Fmt(spec.target) + " per server"
+                                                         : " vs target " + Fmt(spec.target)) +
+      " on " + std::to_string(current) + " active";
   if (ratio >= 1 - spec.tolerance_down && ratio <= 1 + spec.tolerance_up) {
     rec.desired = current;
     rec.reason = basis + ": ratio " + Fmt(ratio) + " within tolerance, keep " + std::to_string(current);

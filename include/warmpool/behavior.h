@@ -21,7 +21,7 @@ struct RateLimit {
 struct ScalingRules {
   enum class Select { kMax, kMin, kDisabled };
   DurationMs stabilization_window = 0;
-  Select select = Select::kMax;  // kMax: the policy allowing the largest change wins
+  Select select = Select::kMax;   // kMax: the policy allowing the largest change wins
   std::vector<RateLimit> limits;  // empty: no limit
 };
 

@@ -14,22 +14,22 @@ const char* DirectionName(Direction d);  // "none", "up", "down"
 
 // One policy's opinion.
 struct Recommendation {
-  std::string policy;   // the policy's name in the config, e.g. "target_tracking"
-  bool valid = false;   // false when its metric is missing or stale; then `desired` is meaningless
-  int desired = 0;      // active servers this policy wants
+  std::string policy;            // the policy's name in the config, e.g. "target_tracking"
+  bool valid = false;            // false when its metric is missing or stale; then `desired` is meaningless
+  int desired = 0;               // active servers this policy wants
   bool allow_scale_down = true;  // false: this opinion may raise capacity but never lower it
-  std::string reason;   // plain words, e.g. "rps 412.0 / 100.0 per server = 4.12 -> 5"
+  std::string reason;            // plain words, e.g. "rps 412.0 / 100.0 per server = 4.12 -> 5"
 };
 
 // The pool's decision for one tick: how many servers should be active, and why.
 struct Decision {
   TimeMs at = 0;
-  int current = 0;   // active servers observed
-  int desired = 0;   // after combining, behavior and clamping
+  int current = 0;  // active servers observed
+  int desired = 0;  // after combining, behavior and clamping
   Direction direction = Direction::kNone;
   int raw_recommendation = 0;  // the combined recommendation before behavior and clamping
-  std::string policy;  // which policy's recommendation won ("" when holding)
-  std::string reason;  // plain words, the whole chain
+  std::string policy;          // which policy's recommendation won ("" when holding)
+  std::string reason;          // plain words, the whole chain
   std::vector<Recommendation> recommendations;
 };
 

@@ -29,8 +29,8 @@ struct MetricWindow {
 
 // What a pool asks for: a named metric and the query that produces it.
 struct MetricQuery {
-  std::string name;   // the name policies refer to, e.g. "rps"
-  std::string query;  // source-specific (PromQL for Prometheus; ignored by a trace)
+  std::string name;                 // the name policies refer to, e.g. "rps"
+  std::string query;                // source-specific (PromQL for Prometheus; ignored by a trace)
   DurationMs window = 5 * kMinute;  // how far back to fetch
   DurationMs step = 15 * kSecond;   // resolution of range queries
 };

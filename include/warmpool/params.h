@@ -19,7 +19,7 @@
 namespace warmpool {
 
 struct Params {
-  std::string path;  // where these came from, e.g. "pools[0].policies[1]"
+  std::string path;      // where these came from, e.g. "pools[0].policies[1]"
   std::string base_dir;  // directory of the config file: relative file paths resolve against it
   std::map<std::string, std::string> values;
 };

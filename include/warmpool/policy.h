@@ -27,10 +27,10 @@ struct PolicyRecord {
 
 struct PolicyInput {
   const std::map<std::string, MetricWindow>* windows = nullptr;  // by metric name; never null
-  const PoolState* pool = nullptr;                                // never null
-  int current = 0;           // active servers now
+  const PoolState* pool = nullptr;                               // never null
+  int current = 0;                                               // active servers now
   TimeMs now = 0;
-  DurationMs stale_after = 0;  // samples older than this are missing
+  DurationMs stale_after = 0;             // samples older than this are missing
   std::span<const PolicyRecord> history;  // this policy's earlier records, oldest first
 
   // The window of `metric`, or nullptr when the pool did not fetch it.
@@ -48,8 +48,8 @@ class Policy {
 
 // Creates a policy by its type name ("target_tracking", ...). `name` is how decisions refer to it.
 // Returns nullptr and appends errors (with their config paths) on a bad type or parameter.
-std::unique_ptr<Policy> CreatePolicy(const std::string& type, const std::string& name,
-                                     const Params& params, std::vector<std::string>* errors);
+std::unique_ptr<Policy> CreatePolicy(const std::string& type, const std::string& name, const Params& params,
+                                     std::vector<std::string>* errors);
 // The registered type names, for --help and error messages.
 std::vector<std::string> PolicyTypes();
 

@@ -23,8 +23,8 @@ struct PoolSpec {
   std::string name;
   int min_active = 1;
   int max_active = 10;
-  int warm_standby = 0;    // healthy standbys to keep ready behind the active servers
-  int max_total = 0;       // cap on provisioning+standby+active+draining; 0 = max_active + warm_standby
+  int warm_standby = 0;  // healthy standbys to keep ready behind the active servers
+  int max_total = 0;     // cap on provisioning+standby+active+draining; 0 = max_active + warm_standby
   DurationMs stale_after = 2 * kMinute;  // samples older than this count as missing
   bool dry_run = false;
   std::vector<MetricQuery> metrics;
@@ -39,7 +39,7 @@ struct GlobalSpec {
   DurationMs interval = 15 * kSecond;  // one tick per pool per interval
   std::string log_format = "text";     // text | json
   std::string log_level = "info";
-  PluginSpec metrics_source;           // type "trace" for now
+  PluginSpec metrics_source;  // type "trace" for now
 };
 
 struct Config {

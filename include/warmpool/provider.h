@@ -24,7 +24,7 @@ class Observer {
 
 struct ApplyResult {
   struct Action {
-    std::string kind;    // "promote", "drain", "provision", "retire"
+    std::string kind;  // "promote", "drain", "provision", "retire"
     std::string server;
     Status status;
   };

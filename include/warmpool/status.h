@@ -14,9 +14,9 @@ class Status {
     kOk = 0,
     kInvalidArgument,
     kNotFound,
-    kUnavailable,        // a dependency (metrics, balancer) could not be reached
-    kDeadlineExceeded,   // a dependency did not answer in time
-    kFailedPrecondition, // the world is not in a state the action needs
+    kUnavailable,         // a dependency (metrics, balancer) could not be reached
+    kDeadlineExceeded,    // a dependency did not answer in time
+    kFailedPrecondition,  // the world is not in a state the action needs
     kInternal,
   };
 
@@ -47,7 +47,7 @@ const char* CodeName(Status::Code code);
 template <typename T>
 class Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}          // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {}  // NOLINT: implicit by design; REQUIRES !ok()
 
   bool ok() const { return value_.has_value(); }

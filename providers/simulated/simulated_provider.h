@@ -17,12 +17,12 @@
 namespace warmpool {
 
 struct SimulatedSpec {
-  double capacity_per_server = 100;       // requests/s one serving server handles
-  DurationMs promotion_delay = 2 * kSecond;   // promote -> healthy and serving
+  double capacity_per_server = 100;              // requests/s one serving server handles
+  DurationMs promotion_delay = 2 * kSecond;      // promote -> healthy and serving
   DurationMs provisioning_delay = 90 * kSecond;  // provision -> healthy standby
-  DurationMs drain_delay = 0;                 // drain -> back in standby
-  int initial_active = 0;                     // healthy active servers at start
-  int initial_standby = 0;                    // healthy standby servers at start
+  DurationMs drain_delay = 0;                    // drain -> back in standby
+  int initial_active = 0;                        // healthy active servers at start
+  int initial_standby = 0;                       // healthy standby servers at start
 };
 
 class SimulatedProvider final : public Provider {

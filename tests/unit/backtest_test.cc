@@ -1,8 +1,8 @@
+#include "backtest.h"
+
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
-
-#include "backtest.h"
 
 using namespace warmpool;
 
@@ -25,12 +25,16 @@ PoolSpec Pool(int warm, const char* provisioning_delay) {
   s.max_active = 20;
   s.warm_standby = warm;
   s.metrics = {MetricQuery{"rps", "", 5 * kMinute, 15 * kSecond}};
-  s.policies = {PluginSpec{"target_tracking", "rps",
-                           Params{"pools[0].policies[0]", "", {{"metric", "rps"}, {"target_per_server", "8"}}}}};
+  s.policies = {
+      PluginSpec{"target_tracking", "rps",
+                 Params{"pools[0].policies[0]", "", {{"metric", "rps"}, {"target_per_server", "8"}}}}};
   s.provider = PluginSpec{"simulated", "",
-                          Params{"pools[0].provider", "",
-                                 {{"capacity_per_server", "10"}, {"promotion_delay", "2s"},
-                                  {"provisioning_delay", provisioning_delay}, {"initial_active", "2"},
+                          Params{"pools[0].provider",
+                                 "",
+                                 {{"capacity_per_server", "10"},
+                                  {"promotion_delay", "2s"},
+                                  {"provisioning_delay", provisioning_delay},
+                                  {"initial_active", "2"},
                                   {"initial_standby", std::to_string(warm)}}}};
   return s;
 }
@@ -78,8 +82,9 @@ TEST_CASE("backtest: deterministic, and the timeline has one row per tick with r
 TEST_CASE("backtest: JSON has every summary key and the timeline") {
   BacktestResult r = Run(Pool(2, "90s"), true);
   nlohmann::json j = nlohmann::json::parse(BacktestToJson(r));
-  for (const char* key : {"total_requests", "unserved_requests", "overloaded_seconds", "active_server_hours",
-                          "standby_server_hours", "scale_events", "direction_changes", "ticks", "pool", "trace"}) {
+  for (const char* key :
+       {"total_requests", "unserved_requests", "overloaded_seconds", "active_server_hours",
+        "standby_server_hours", "scale_events", "direction_changes", "ticks", "pool", "trace"}) {
     CAPTURE(key);
     CHECK(j["summary"].contains(key));
   }

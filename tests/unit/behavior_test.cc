@@ -1,6 +1,6 @@
-#include <doctest/doctest.h>
-
 #include "warmpool/behavior.h"
+
+#include <doctest/doctest.h>
 
 using namespace warmpool;
 
@@ -28,34 +28,79 @@ TEST_CASE("behavior: table of HPA stabilization and rate-limit cases over explic
     BehaviorHistory history;
     int current, recommended, want;
   };
-  auto with_up = [&](ScalingRules r) { BehaviorSpec b = hpa; b.scale_up = r; return b; };
-  auto with_down = [&](ScalingRules r) { BehaviorSpec b = hpa; b.scale_down = r; return b; };
+  auto with_up = [&](ScalingRules r) {
+    BehaviorSpec b = hpa;
+    b.scale_up = r;
+    return b;
+  };
+  auto with_down = [&](ScalingRules r) {
+    BehaviorSpec b = hpa;
+    b.scale_down = r;
+    return b;
+  };
   std::vector<Case> cases = {
       {"defaults: up by max(4 servers, 100%) from 2", hpa, {}, 2, 20, 6},
       {"defaults: up by 100% from 10", hpa, {}, 10, 40, 20},
       {"defaults: within the limit passes through", hpa, {}, 10, 13, 13},
-      {"defaults: a +4 event 10 s ago uses up the period", hpa, {{}, {TC{kNow - 10 * kSecond, 4}}, {}}, 6, 20, 6},
+      {"defaults: a +4 event 10 s ago uses up the period",
+       hpa,
+       {{}, {TC{kNow - 10 * kSecond, 4}}, {}},
+       6,
+       20,
+       6},
       {"defaults: the period has passed", hpa, {{}, {TC{kNow - 15 * kSecond, 4}}, {}}, 6, 20, 12},
-      {"select min takes the smaller change", with_up(Rules(0, S::kMin, {Servers(4, 15000), Percent(100, 15000)})),
-       {}, 2, 20, 4},
+      {"select min takes the smaller change",
+       with_up(Rules(0, S::kMin, {Servers(4, 15000), Percent(100, 15000)})),
+       {},
+       2,
+       20,
+       4},
       {"scale-up disabled", with_up(Rules(0, S::kDisabled, {Servers(4, 15000)})), {}, 2, 20, 2},
       {"no limits: unlimited", with_up(Rules(0, S::kMax, {})), {}, 2, 50, 50},
-      {"up window: lowest recent recommendation", with_up(Rules(60 * kSecond, S::kMax, {})),
-       {{TC{kNow - 30 * kSecond, 3}}, {}, {}}, 3, 8, 3},
-      {"up window: partial agreement", with_up(Rules(60 * kSecond, S::kMax, {})),
-       {{TC{kNow - 30 * kSecond, 5}, TC{kNow - 90 * kSecond, 1}}, {}, {}}, 3, 8, 5},
-      {"defaults: down window 300 s holds the highest", hpa,
-       {{TC{kNow - 100 * kSecond, 10}, TC{kNow - 50 * kSecond, 5}}, {}, {}}, 10, 3, 10},
-      {"down window 60 s sees only the recent 5", with_down(Rules(60 * kSecond, S::kMax, {Percent(100, 15000)})),
-       {{TC{kNow - 100 * kSecond, 10}, TC{kNow - 50 * kSecond, 5}}, {}, {}}, 10, 3, 5},
+      {"up window: lowest recent recommendation",
+       with_up(Rules(60 * kSecond, S::kMax, {})),
+       {{TC{kNow - 30 * kSecond, 3}}, {}, {}},
+       3,
+       8,
+       3},
+      {"up window: partial agreement",
+       with_up(Rules(60 * kSecond, S::kMax, {})),
+       {{TC{kNow - 30 * kSecond, 5}, TC{kNow - 90 * kSecond, 1}}, {}, {}},
+       3,
+       8,
+       5},
+      {"defaults: down window 300 s holds the highest",
+       hpa,
+       {{TC{kNow - 100 * kSecond, 10}, TC{kNow - 50 * kSecond, 5}}, {}, {}},
+       10,
+       3,
+       10},
+      {"down window 60 s sees only the recent 5",
+       with_down(Rules(60 * kSecond, S::kMax, {Percent(100, 15000)})),
+       {{TC{kNow - 100 * kSecond, 10}, TC{kNow - 50 * kSecond, 5}}, {}, {}},
+       10,
+       3,
+       5},
       {"down: 50% per minute", with_down(Rules(0, S::kMax, {Percent(50, kMinute)})), {}, 10, 2, 5},
-      {"down: 50% per minute, already used", with_down(Rules(0, S::kMax, {Percent(50, kMinute)})),
-       {{}, {}, {TC{kNow - 30 * kSecond, 5}}}, 5, 2, 5},
+      {"down: 50% per minute, already used",
+       with_down(Rules(0, S::kMax, {Percent(50, kMinute)})),
+       {{}, {}, {TC{kNow - 30 * kSecond, 5}}},
+       5,
+       2,
+       5},
       {"down: 1 server per 15 s", with_down(Rules(0, S::kMax, {Servers(1, 15000)})), {}, 10, 2, 9},
-      {"down: select max = largest change", with_down(Rules(0, S::kMax, {Servers(1, 15000), Percent(50, 15000)})),
-       {}, 10, 2, 5},
-      {"down: select min = smallest change", with_down(Rules(0, S::kMin, {Servers(1, 15000), Percent(50, 15000)})),
-       {}, 10, 2, 9},
+      {"down: select max = largest change",
+       with_down(Rules(0, S::kMax, {Servers(1, 15000), Percent(50, 15000)})),
+       {},
+       10,
+       2,
+       5},
+      {"down: select min = smallest change",
+       with_down(Rules(0, S::kMin, {Servers(1, 15000), Percent(50, 15000)})),
+       {},
+       10,
+       2,
+       9},
       {"down disabled", with_down(Rules(0, S::kDisabled, {})), {}, 10, 2, 10},
       {"from zero: 4 servers", hpa, {}, 0, 10, 4},
   };

@@ -203,27 +203,25 @@ pools:
   CHECK(web.policies[0].name == "rps-tracking");
   CHECK(web.policies[0].params.path == "pools[0].policies[0]");
   CHECK(web.policies[0].params.base_dir == dir.path().string());
-  CHECK(web.policies[0].params.values ==
-        std::map<std::string, std::string>{{"metric", "rps"},
-                                           {"target_per_server", "100"},
-                                           {"tolerance.up", "0.05"},
-                                           {"tolerance.down", "0.1"}});
+  CHECK(web.policies[0].params.values == std::map<std::string, std::string>{{"metric", "rps"},
+                                                                            {"target_per_server", "100"},
+                                                                            {"tolerance.up", "0.05"},
+                                                                            {"tolerance.down", "0.1"}});
   CHECK(web.policies[1].name == "target_tracking");  // defaults to the type
   CHECK(web.policies[1].params.path == "pools[0].policies[1]");
   CHECK(web.policies[1].params.values.at("target_utilization") == "0.6");
 
-  CheckRules(web.behavior.scale_up, {0,
-                                     ScalingRules::Select::kMin,
-                                     {{RateLimit::Kind::kServers, 2, 30 * kSecond},
-                                      {RateLimit::Kind::kPercent, 50, kMinute}}});
+  CheckRules(web.behavior.scale_up,
+             {0,
+              ScalingRules::Select::kMin,
+              {{RateLimit::Kind::kServers, 2, 30 * kSecond}, {RateLimit::Kind::kPercent, 50, kMinute}}});
   CheckRules(web.behavior.scale_down, {10 * kMinute, ScalingRules::Select::kDisabled, {}});
 
   CHECK(web.provider.type == "simulated");
   CHECK(web.provider.name.empty());
   CHECK(web.provider.params.path == "pools[0].provider");
   CHECK(web.provider.params.values ==
-        std::map<std::string, std::string>{{"capacity_per_server", "100"},
-                                           {"promotion_delay", "5s"}});
+        std::map<std::string, std::string>{{"capacity_per_server", "100"}, {"promotion_delay", "5s"}});
 
   CHECK(c.pools[1].name == "api");
   CHECK(c.pools[1].policies[0].params.path == "pools[1].policies[0]");
@@ -269,8 +267,8 @@ TEST_CASE("config: behavior overrides only what it names") {
     CheckRules(load.config.pools[0].behavior.scale_down, defaults.scale_down);
   }
   SUBCASE("a list of limits replaces the default list") {
-    ConfigLoad load = Parse(OnePool(
-        {{"behavior", "{scale_down: {policies: [{type: servers, value: 1, period: 1m}]}}"}}));
+    ConfigLoad load =
+        Parse(OnePool({{"behavior", "{scale_down: {policies: [{type: servers, value: 1, period: 1m}]}}"}}));
     REQUIRE_MESSAGE(load.ok(), Joined(load.errors));
     ScalingRules want_down = defaults.scale_down;
     want_down.limits = {{RateLimit::Kind::kServers, 1, kMinute}};
@@ -283,10 +281,9 @@ TEST_CASE("config: behavior overrides only what it names") {
                                       "[{type: percent, value: 10}]}}"}}));
     REQUIRE_MESSAGE(load.ok(), Joined(load.errors));
     CHECK(load.config.pools[0].behavior.scale_up.limits.empty());
-    CheckRules(load.config.pools[0].behavior.scale_down,
-               {defaults.scale_down.stabilization_window,
-                ScalingRules::Select::kMax,
-                {{RateLimit::Kind::kPercent, 10, 15 * kSecond}}});
+    CheckRules(load.config.pools[0].behavior.scale_down, {defaults.scale_down.stabilization_window,
+                                                          ScalingRules::Select::kMax,
+                                                          {{RateLimit::Kind::kPercent, 10, 15 * kSecond}}});
   }
   SUBCASE("null behavior and null directions are the defaults") {
     ConfigLoad load = Parse(OnePool({{"behavior", "{scale_up: , scale_down: }"}}));
@@ -301,9 +298,8 @@ TEST_CASE("config: durations") {
     const char* text;
     DurationMs want;
   };
-  const Case cases[] = {{"500ms", 500},          {"15s", 15 * kSecond}, {"1.5s", 1500},
-                        {"5m", 5 * kMinute},     {"1h", kHour},         {"1h30m", 90 * kMinute},
-                        {"2m30s", 150 * kSecond}};
+  const Case cases[] = {{"500ms", 500}, {"15s", 15 * kSecond},   {"1.5s", 1500},          {"5m", 5 * kMinute},
+                        {"1h", kHour},  {"1h30m", 90 * kMinute}, {"2m30s", 150 * kSecond}};
   for (const Case& c : cases) {
     INFO("stale_after: ", std::string(c.text));
     ConfigLoad load = Parse(OnePool({{"stale_after", c.text}}));
@@ -316,8 +312,7 @@ TEST_CASE("config: durations") {
 }
 
 TEST_CASE("config: scalar spellings that are accepted") {
-  ConfigLoad load =
-      Parse(OnePool({{"dry_run", "True"}, {"min_active", "'3'"}, {"max_active", "-0"}}));
+  ConfigLoad load = Parse(OnePool({{"dry_run", "True"}, {"min_active", "'3'"}, {"max_active", "-0"}}));
   CHECK(load.config.pools[0].dry_run);
   CHECK(load.config.pools[0].min_active == 3);  // a quoted integer is still an integer
   CHECK(HasError(load, "pools[0].max_active: must be >= 1, got -0"));
@@ -340,10 +335,8 @@ TEST_CASE("config: plugin keys are flattened with their paths") {
                                                             {"matrix[0][1]", "2"},
                                                             {"matrix[1][0]", "3"}});
   // target_tracking knows none of these: each is reported by its factory with its full path.
-  CHECK_MESSAGE(HasError(load, "pools[0].policies[0].bands[0].above: unknown key"),
-                Joined(load.errors));
-  CHECK_MESSAGE(HasError(load, "pools[0].policies[0].matrix[1][0]: unknown key"),
-                Joined(load.errors));
+  CHECK_MESSAGE(HasError(load, "pools[0].policies[0].bands[0].above: unknown key"), Joined(load.errors));
+  CHECK_MESSAGE(HasError(load, "pools[0].policies[0].matrix[1][0]: unknown key"), Joined(load.errors));
   CHECK_MESSAGE(HasError(load, "pools[0].policies[0].note: unknown key"), Joined(load.errors));
 
   ConfigLoad clash = Parse(OnePool({{"provider", "{type: simulated, a: {b: 1}, a.b: 2}"}}));
@@ -363,8 +356,8 @@ void CheckErrorCases(const std::vector<ErrorCase>& cases) {
     INFO(c.yaml);
     ConfigLoad load = Parse(c.yaml);
     CHECK_FALSE(load.ok());
-    CHECK_MESSAGE((c.exact ? HasError(load, c.error) : HasErrorContaining(load, c.error)),
-                  "want \"", c.error, "\", got ", Joined(load.errors));
+    CHECK_MESSAGE((c.exact ? HasError(load, c.error) : HasErrorContaining(load, c.error)), "want \"", c.error,
+                  "\", got ", Joined(load.errors));
   }
 }
 
@@ -378,14 +371,11 @@ TEST_CASE("config: top-level and global errors") {
       {"unknown top key", OnePool({}, "pool_defaults: {}\n"), "pool_defaults: unknown key"},
       {"non-string key", OnePool({}, "? [a]\n: 1\n"),
        "top level: keys must be plain strings, got a sequence"},
-      {"global not a mapping", OnePool({}, "global: [1]\n"),
-       "global: must be a mapping, got a sequence"},
-      {"unknown global key", OnePool({}, "global: {intervl: 15s}\n"),
-       "global.intervl: unknown key"},
+      {"global not a mapping", OnePool({}, "global: [1]\n"), "global: must be a mapping, got a sequence"},
+      {"unknown global key", OnePool({}, "global: {intervl: 15s}\n"), "global.intervl: unknown key"},
       {"interval without unit", OnePool({}, "global: {interval: 15}\n"),
        "global.interval: must be a duration like 15s, 5m or 1h30m (missing unit), got \"15\""},
-      {"interval zero", OnePool({}, "global: {interval: 0s}\n"),
-       "global.interval: must be > 0, got \"0s\""},
+      {"interval zero", OnePool({}, "global: {interval: 0s}\n"), "global.interval: must be > 0, got \"0s\""},
       {"interval a mapping", OnePool({}, "global: {interval: {s: 1}}\n"),
        "global.interval: must be a duration like 15s, 5m or 1h30m, got a mapping"},
       {"log format", OnePool({}, "global: {log_format: xml}\n"),
@@ -408,39 +398,32 @@ TEST_CASE("config: pool field errors") {
       {"name empty", OnePool({{"name", "''"}}), "pools[0].name: must not be empty"},
       {"name charset", OnePool({{"name", "'we b'"}}),
        "pools[0].name: must match [A-Za-z0-9_.-]+, got \"we b\""},
-      {"name a sequence", OnePool({{"name", "[web]"}}),
-       "pools[0].name: must be a string, got a sequence"},
+      {"name a sequence", OnePool({{"name", "[web]"}}), "pools[0].name: must be a string, got a sequence"},
       {"unknown pool key", OnePool({{"min_actve", "2"}}), "pools[0].min_actve: unknown key"},
-      {"int word", OnePool({{"min_active", "two"}}),
-       "pools[0].min_active: must be an integer, got \"two\""},
+      {"int word", OnePool({{"min_active", "two"}}), "pools[0].min_active: must be an integer, got \"two\""},
       {"int fraction", OnePool({{"warm_standby", "1.5"}}),
        "pools[0].warm_standby: must be an integer, got \"1.5\""},
-      {"int null", OnePool({{"min_active", ""}}),
-       "pools[0].min_active: must be an integer, got null"},
+      {"int null", OnePool({{"min_active", ""}}), "pools[0].min_active: must be an integer, got null"},
       {"int sequence", OnePool({{"max_total", "[1]"}}),
        "pools[0].max_total: must be an integer, got a sequence"},
       {"int overflow", OnePool({{"max_active", "99999999999"}}),
        "pools[0].max_active: is out of range, got \"99999999999\""},
-      {"min negative", OnePool({{"min_active", "-1"}}),
-       "pools[0].min_active: must be >= 0, got -1"},
+      {"min negative", OnePool({{"min_active", "-1"}}), "pools[0].min_active: must be >= 0, got -1"},
       {"max zero", OnePool({{"min_active", "0"}, {"max_active", "0"}}),
        "pools[0].max_active: must be >= 1, got 0"},
       {"max below min", OnePool({{"min_active", "2"}, {"max_active", "1"}}),
        "pools[0].max_active: must be >= min_active (2), got 1"},
       {"max below default min", OnePool({{"min_active", "12"}}),
        "pools[0].max_active: must be >= min_active (12), got 10"},
-      {"standby negative", OnePool({{"warm_standby", "-2"}}),
-       "pools[0].warm_standby: must be >= 0, got -2"},
+      {"standby negative", OnePool({{"warm_standby", "-2"}}), "pools[0].warm_standby: must be >= 0, got -2"},
       {"max_total below max_active", OnePool({{"max_active", "20"}, {"max_total", "5"}}),
        "pools[0].max_total: must be 0 or >= max_active (20), got 5"},
       {"stale_after unit", OnePool({{"stale_after", "2"}}),
        "pools[0].stale_after: must be a duration like 15s, 5m or 1h30m (missing unit), got \"2\""},
       {"stale_after bad unit", OnePool({{"stale_after", "2w"}}),
        "pools[0].stale_after: must be a duration like 15s, 5m or 1h30m (unknown unit), got \"2w\""},
-      {"stale_after zero", OnePool({{"stale_after", "0s"}}),
-       "pools[0].stale_after: must be > 0, got \"0s\""},
-      {"dry_run yes", OnePool({{"dry_run", "yes"}}),
-       "pools[0].dry_run: must be true or false, got \"yes\""},
+      {"stale_after zero", OnePool({{"stale_after", "0s"}}), "pools[0].stale_after: must be > 0, got \"0s\""},
+      {"dry_run yes", OnePool({{"dry_run", "yes"}}), "pools[0].dry_run: must be true or false, got \"yes\""},
   });
 }
 
@@ -472,8 +455,7 @@ TEST_CASE("config: metrics, policies and provider errors") {
       {"policy type unknown", OnePool({{"policies", "[{type: magic}]"}}),
        "pools[0].policies[0].type: unknown policy type \"magic\"", false},
       {"policy name empty",
-       OnePool({{"policies",
-                 "[{type: target_tracking, name: '', metric: rps, target_per_server: 1}]"}}),
+       OnePool({{"policies", "[{type: target_tracking, name: '', metric: rps, target_per_server: 1}]"}}),
        "pools[0].policies[0].name: must not be empty"},
       {"policy names clash",
        OnePool({{"policies",
@@ -512,8 +494,7 @@ TEST_CASE("config: behavior errors") {
        "pools[0].behavior: must be a mapping, got a sequence"},
       {"unknown direction", OnePool({{"behavior", "{scale_upp: {}}"}}),
        "pools[0].behavior.scale_upp: unknown key"},
-      {"unknown rules key", OnePool({{"behavior", "{scale_up: {window: 0s}}"}}),
-       up + ".window: unknown key"},
+      {"unknown rules key", OnePool({{"behavior", "{scale_up: {window: 0s}}"}}), up + ".window: unknown key"},
       {"select", OnePool({{"behavior", "{scale_up: {select: maximum}}"}}),
        up + ".select: must be one of max, min, disabled, got \"maximum\""},
       {"window unit", OnePool({{"behavior", "{scale_down: {stabilization_window: 300}}"}}),
@@ -531,11 +512,9 @@ TEST_CASE("config: behavior errors") {
        up + ".policies[0].type: must be one of servers, percent, got \"pods\""},
       {"limit value missing", OnePool({{"behavior", "{scale_up: {policies: [{type: servers}]}}"}}),
        up + ".policies[0].value: required"},
-      {"limit value word",
-       OnePool({{"behavior", "{scale_up: {policies: [{type: percent, value: all}]}}"}}),
+      {"limit value word", OnePool({{"behavior", "{scale_up: {policies: [{type: percent, value: all}]}}"}}),
        up + ".policies[0].value: must be a number, got \"all\""},
-      {"limit value zero",
-       OnePool({{"behavior", "{scale_up: {policies: [{type: percent, value: 0}]}}"}}),
+      {"limit value zero", OnePool({{"behavior", "{scale_up: {policies: [{type: percent, value: 0}]}}"}}),
        up + ".policies[0].value: must be > 0, got 0"},
       {"limit servers fraction",
        OnePool({{"behavior", "{scale_up: {policies: [{type: servers, value: 1.5}]}}"}}),
@@ -562,10 +541,9 @@ TEST_CASE("config: duplicate pool names and duplicate keys") {
 }
 
 TEST_CASE("config: every error is reported, not just the first") {
-  ConfigLoad load =
-      Parse("global: {interval: 15, colour: blue}\npools:\n" +
-            PoolItem({{"min_active", "two"}, {"provider", "{type: simulated, capcity: 1}"}}) +
-            PoolItem({{"max_active", "0"}, {"policies", kDrop}}));
+  ConfigLoad load = Parse("global: {interval: 15, colour: blue}\npools:\n" +
+                          PoolItem({{"min_active", "two"}, {"provider", "{type: simulated, capcity: 1}"}}) +
+                          PoolItem({{"max_active", "0"}, {"policies", kDrop}}));
   const std::vector<std::string> want = {
       "global.interval: must be a duration like 15s, 5m or 1h30m (missing unit), got \"15\"",
       "global.colour: unknown key",
@@ -584,12 +562,10 @@ TEST_CASE("config: the document as a whole") {
       {"empty", "", "test.yaml: empty config"},
       {"only comments", "# nothing yet\n", "test.yaml: empty config"},
       {"explicit empty document", "---\n", "test.yaml: empty config"},
-      {"two documents", OnePool() + "---\n" + OnePool(),
-       "test.yaml: expected one YAML document, got 2"},
+      {"two documents", OnePool() + "---\n" + OnePool(), "test.yaml: expected one YAML document, got 2"},
       {"a sequence", "- web\n", "test.yaml: must be a mapping at the top level, got a sequence"},
       {"a scalar", "web\n", "test.yaml: must be a mapping at the top level, got \"web\""},
-      {"bad indentation", "global:\n  interval: 15s\n bad: 1\n",
-       "test.yaml:3:2: end of map not found"},
+      {"bad indentation", "global:\n  interval: 15s\n bad: 1\n", "test.yaml:3:2: end of map not found"},
       {"unclosed flow", "pools: [\n", "test.yaml:2:1: end of sequence flow not found"},
       {"undefined alias", "pools: *pools\n", "test.yaml:1:8: the referenced anchor is not defined"},
   });
@@ -602,13 +578,11 @@ TEST_CASE("config: LoadConfigFile") {
   SUBCASE("a missing file") {
     const std::string path = (dir.path() / "missing.yaml").string();
     ConfigLoad load = LoadConfigFile(path);
-    CHECK(load.errors ==
-          std::vector<std::string>{path + ": cannot read: No such file or directory"});
+    CHECK(load.errors == std::vector<std::string>{path + ": cannot read: No such file or directory"});
   }
   SUBCASE("a directory") {
     ConfigLoad load = LoadConfigFile(dir.path().string());
-    CHECK(load.errors ==
-          std::vector<std::string>{dir.path().string() + ": cannot read: Is a directory"});
+    CHECK(load.errors == std::vector<std::string>{dir.path().string() + ": cannot read: Is a directory"});
   }
   SUBCASE("syntax errors name the file") {
     const std::string path = dir.Write("bad.yaml", "pools:\n  - name: web\n   min_active: 1\n");

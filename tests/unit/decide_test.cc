@@ -1,6 +1,6 @@
-#include <doctest/doctest.h>
-
 #include "decide.h"
+
+#include <doctest/doctest.h>
 
 using namespace warmpool;
 
@@ -37,11 +37,30 @@ TEST_CASE("decide: combining, missing metrics and clamping, table-driven") {
   std::vector<Case> cases = {
       {"largest wins", {Rec("a", 3), Rec("b", 7), Rec("c", 5)}, 1, 20, 5, 7, "b", "largest of 3"},
       {"scale down", {Rec("a", 2)}, 1, 20, 5, 2, "a", "a: r"},
-      {"all missing holds", {Rec("a", 0, false, "rps missing")}, 1, 20, 5, 5, "", "no usable metric, holding at 5"},
+      {"all missing holds",
+       {Rec("a", 0, false, "rps missing")},
+       1,
+       20,
+       5,
+       5,
+       "",
+       "no usable metric, holding at 5"},
       {"no scale-down while one metric is missing",
-       {Rec("a", 2), Rec("b", 0, false, "cpu missing")}, 1, 20, 5, 5, "a", "not scaling down while a metric is missing"},
+       {Rec("a", 2), Rec("b", 0, false, "cpu missing")},
+       1,
+       20,
+       5,
+       5,
+       "a",
+       "not scaling down while a metric is missing"},
       {"scale-up on present metrics is allowed",
-       {Rec("a", 9), Rec("b", 0, false, "cpu missing")}, 1, 20, 5, 9, "a", "also missing"},
+       {Rec("a", 9), Rec("b", 0, false, "cpu missing")},
+       1,
+       20,
+       5,
+       9,
+       "a",
+       "also missing"},
       {"clamped to max", {Rec("a", 30)}, 1, 10, 8, 10, "a", "clamped to max_active 10"},
       {"clamped to min", {Rec("a", 0)}, 2, 10, 3, 2, "a", "clamped to min_active 2"},
       {"min applies even when holding", {Rec("a", 0, false)}, 4, 10, 1, 4, "", "clamped to min_active 4"},
@@ -53,7 +72,9 @@ TEST_CASE("decide: combining, missing metrics and clamping, table-driven") {
     CHECK(d.desired == c.want);
     CHECK(d.policy == c.policy);
     CHECK(d.reason.find(c.reason_part) != std::string::npos);
-    CHECK(d.direction == (c.want > c.current ? Direction::kUp : c.want < c.current ? Direction::kDown : Direction::kNone));
+    CHECK(d.direction == (c.want > c.current   ? Direction::kUp
+                          : c.want < c.current ? Direction::kDown
+                                               : Direction::kNone));
     CHECK(d.recommendations.size() == c.recs.size());
   }
 }

@@ -14,11 +14,14 @@ namespace {
 // One pool fed by the small real Clarknet trace (hourly steps).
 std::string ConfigText(int max_active, const char* interval = "15s") {
   return std::string("global: {interval: ") + interval + "}\n" +
-         "metrics_source: {type: trace, file: " WARMPOOL_TRACES_DIR "/clarknet-http-1995-1h.csv}\n"
+         "metrics_source: {type: trace, file: " WARMPOOL_TRACES_DIR
+         "/clarknet-http-1995-1h.csv}\n"
          "pools:\n"
          "  - name: web\n"
          "    min_active: 1\n"
-         "    max_active: " + std::to_string(max_active) + "\n"
+         "    max_active: " +
+         std::to_string(max_active) +
+         "\n"
          "    warm_standby: 1\n"
          "    metrics: [{name: rps}]\n"
          "    policies: [{type: target_tracking, metric: rps, target_per_server: 0.5}]\n"

@@ -1,10 +1,10 @@
+#include "target_tracking.h"
+
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <limits>
 #include <map>
-
-#include "target_tracking.h"
 
 using namespace warmpool;
 
@@ -73,7 +73,13 @@ TEST_CASE("target_tracking: the HPA formula, table-driven") {
       {"util: zero current abstains", Utilization(60), 0, 90, false, 0},
       {"missing: NaN sample", PerServer(100), 4, nan, false, 0},
       {"missing: +Inf sample", PerServer(100), 4, inf, false, 0},
-      {"asymmetric tolerance", [] { auto s = PerServer(100); s.tolerance_up = 0.5; s.tolerance_down = 0; return s; }(),
+      {"asymmetric tolerance",
+       [] {
+         auto s = PerServer(100);
+         s.tolerance_up = 0.5;
+         s.tolerance_down = 0;
+         return s;
+       }(),
        4, 560, true, 4},
   };
   for (const Case& c : cases) {
@@ -114,22 +120,31 @@ TEST_CASE("target_tracking: missing and stale samples make it abstain, with a re
 TEST_CASE("target_tracking factory validates its parameters with paths") {
   std::vector<std::string> errors;
   SUBCASE("valid with per-direction tolerance") {
-    auto p = NewTargetTrackingPolicy("x", Params{"p", "", {{"metric", "rps"}, {"target_per_server", "50"},
-                                                           {"tolerance.up", "0.05"}, {"tolerance.down", "0.2"}}},
+    auto p = NewTargetTrackingPolicy("x",
+                                     Params{"p",
+                                            "",
+                                            {{"metric", "rps"},
+                                             {"target_per_server", "50"},
+                                             {"tolerance.up", "0.05"},
+                                             {"tolerance.down", "0.2"}}},
                                      &errors);
     REQUIRE(p);
     CHECK(errors.empty());
     CHECK(p->Metrics() == std::vector<std::string>{"rps"});
   }
   SUBCASE("no target") {
-    CHECK_FALSE(NewTargetTrackingPolicy("x", Params{"pools[0].policies[0]", "", {{"metric", "rps"}}}, &errors));
+    CHECK_FALSE(
+        NewTargetTrackingPolicy("x", Params{"pools[0].policies[0]", "", {{"metric", "rps"}}}, &errors));
     REQUIRE(errors.size() == 1);
     CHECK(errors[0].rfind("pools[0].policies[0].target_per_server: required", 0) == 0);
   }
   SUBCASE("both targets, a bad number and an unknown key") {
     CHECK_FALSE(NewTargetTrackingPolicy(
-        "x", Params{"p", "", {{"metric", "rps"}, {"target_per_server", "-3"}, {"target_utilization", "0.5"},
-                             {"targt", "1"}}},
+        "x",
+        Params{
+            "p",
+            "",
+            {{"metric", "rps"}, {"target_per_server", "-3"}, {"target_utilization", "0.5"}, {"targt", "1"}}},
         &errors));
     REQUIRE(errors.size() == 3);
     CHECK(errors[0] == "p.target_utilization: set either target_per_server or target_utilization, not both");

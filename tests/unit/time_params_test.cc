@@ -9,9 +9,9 @@ TEST_CASE("ParseDuration accepts units and combinations") {
   struct Case {
     const char* text;
     DurationMs want;
-  } cases[] = {{"0", 0},          {"0s", 0},          {"500ms", 500},      {"15s", 15000},
-               {"5m", 300000},    {"1h", 3600000},    {"1h30m", 5400000},  {"1.5s", 1500},
-               {"2m30s", 150000}, {"1d", 86400000},   {"90s", 90000}};
+  } cases[] = {{"0", 0},          {"0s", 0},        {"500ms", 500},     {"15s", 15000},
+               {"5m", 300000},    {"1h", 3600000},  {"1h30m", 5400000}, {"1.5s", 1500},
+               {"2m30s", 150000}, {"1d", 86400000}, {"90s", 90000}};
   for (const Case& c : cases) {
     CAPTURE(c.text);
     Result<DurationMs> d = ParseDuration(c.text);
@@ -42,8 +42,10 @@ TEST_CASE("FormatDuration and FormatTime") {
 }
 
 TEST_CASE("ParamReader reads typed values and names the path of every error") {
-  Params p{"pools[0].policies[1]", "", {{"n", "3.5"}, {"i", "two"}, {"d", "15"}, {"e", "up"},
-                                       {"b", "yes"}, {"big", "11"}, {"extra", "1"}}};
+  Params p{
+      "pools[0].policies[1]",
+      "",
+      {{"n", "3.5"}, {"i", "two"}, {"d", "15"}, {"e", "up"}, {"b", "yes"}, {"big", "11"}, {"extra", "1"}}};
   ParamReader r(p);
   CHECK(r.Number("n", 0, 0, 10) == 3.5);
   CHECK(r.Int("i", 7, 0, 10) == 7);

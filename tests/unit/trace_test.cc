@@ -1,6 +1,7 @@
+#include "trace.h"
+
 #include <doctest/doctest.h>
 
-#include "trace.h"
 #include "trace_source.h"
 
 using namespace warmpool;
@@ -79,8 +80,9 @@ TEST_CASE("trace metrics source factory: file is required, resolved against the 
   REQUIRE(errors.size() == 1);
   CHECK(errors[0].rfind("metrics_source.file: required", 0) == 0);
   errors.clear();
-  CHECK(CreateMetricsSource("trace", Params{"metrics_source", WARMPOOL_TRACES_DIR, {{"file", "clarknet-http-1995-1h.csv"}}},
-                            &errors));
+  CHECK(CreateMetricsSource(
+      "trace", Params{"metrics_source", WARMPOOL_TRACES_DIR, {{"file", "clarknet-http-1995-1h.csv"}}},
+      &errors));
   CHECK(errors.empty());
   CHECK_FALSE(CreateMetricsSource("prometheus2", Params{"metrics_source", "", {}}, &errors));
   CHECK(errors.back() == "metrics_source.type: unknown metrics source type \"prometheus2\" (known: trace)");
