@@ -110,6 +110,9 @@ std::vector<TickResult> App::TickAll(TimeMs now) {
 }
 
 void LogTick(const std::string& pool, const TickResult& tick) {
+  for (const std::string& e : tick.provider_events) {
+    Log(LogLevel::kInfo, "provider", {{"pool", pool}, {"event", e}});
+  }
   if (!tick.status.ok()) {
     Log(LogLevel::kError, "observe failed", {{"pool", pool}, {"error", tick.status.ToString()}});
     return;

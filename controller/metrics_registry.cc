@@ -1,4 +1,5 @@
 // The one explicit table of metrics source types.
+#include "prometheus_source.h"
 #include "trace_source.h"
 #include "warmpool/metrics.h"
 
@@ -12,6 +13,7 @@ struct Entry {
 };
 constexpr Entry kSources[] = {
     {"trace", &NewTraceMetricsSource},
+    {"prometheus", &NewPrometheusMetricsSource},
 };
 
 }  // namespace

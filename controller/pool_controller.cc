@@ -44,6 +44,7 @@ TickResult PoolController::RunOnce(TimeMs now) {
     out.status = observed.status();
     out.decision.at = now;
     out.decision.reason = "cannot observe the pool, doing nothing: " + observed.status().ToString();
+    out.provider_events = actuator_->TakeEvents();
     return out;
   }
   out.observed = std::move(observed).value();
@@ -82,6 +83,7 @@ TickResult PoolController::RunOnce(TimeMs now) {
   out.plan = Plan(spec_, out.observed, out.decision.desired);
   if (!out.plan.empty()) out.applied = actuator_->Apply(out.plan);
   out.applied.dry_run = dry_run();
+  out.provider_events = actuator_->TakeEvents();
   return out;
 }
 

@@ -23,6 +23,7 @@ struct TickResult {
   Status status;  // not OK when the pool could not be observed: nothing was decided
   PoolState observed;
   std::vector<std::string> metric_errors;  // "rps: unavailable: ..." (the pool still decides)
+  std::vector<std::string> provider_events;  // the provider's own news (Observer::TakeEvents)
   Decision decision;
   ScalePlan plan;
   ApplyResult applied;

@@ -1,4 +1,5 @@
 // The one explicit table of provider types.
+#include "haproxy/haproxy_provider.h"
 #include "simulated/simulated_provider.h"
 #include "warmpool/provider.h"
 
@@ -13,6 +14,7 @@ struct Entry {
 };
 constexpr Entry kProviders[] = {
     {"simulated", &NewSimulatedProvider},
+    {"haproxy", &NewHAProxyProvider},
 };
 
 }  // namespace

@@ -35,7 +35,8 @@ struct MetricQuery {
   DurationMs step = 15 * kSecond;   // resolution of range queries
 };
 
-// Supplies metric windows. Implementations: trace (controller/trace_source.h); Prometheus later.
+// Supplies metric windows. Implementations: trace (controller/trace_source.h) and Prometheus
+// (controller/prometheus_source.h).
 // Thread-compatible: one caller at a time.
 class MetricsSource {
  public:

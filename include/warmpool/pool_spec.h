@@ -39,7 +39,7 @@ struct GlobalSpec {
   DurationMs interval = 15 * kSecond;  // one tick per pool per interval
   std::string log_format = "text";     // text | json
   std::string log_level = "info";
-  PluginSpec metrics_source;  // type "trace" for now
+  PluginSpec metrics_source;  // type "prometheus" or "trace"
 };
 
 struct Config {

@@ -20,6 +20,9 @@ class Observer {
   virtual ~Observer() = default;
   // What exists now. Level-triggered: called every tick, never cached across ticks by the caller.
   virtual Result<PoolState> Observe() = 0;
+  // What happened outside Apply's results since the last call, oldest first, for the log: commands
+  // that finished, drains completed during Observe, ... Default: nothing.
+  virtual std::vector<std::string> TakeEvents() { return {}; }
 };
 
 struct ApplyResult {

@@ -1,0 +1,294 @@
+#!/usr/bin/env python3
+"""Warmpool's live demo: real Prometheus, HAProxy and backends on 127.0.0.1, a surge, and Warmpool
+scaling the pool as it happens.
+
+Starts 4 backends (2 active, 2 warm standby in HAProxy), HAProxy with its Prometheus exporter,
+Prometheus scraping it every second, and `warmpool run` against them; then replays a surge with an
+open-loop load generator. Prints, once a second, the offered and served load, the latency, the queue,
+the active and standby counts and every decision with its reason; at the end a timeline and the time
+from the surge to the first request served by a promoted standby. Everything it started is stopped on
+exit or Ctrl-C.
+
+  run_demo.py --warmpool build/controller/warmpool [--dry-run] [--profile ...]
+  run_demo.py --warmpool ... --bench 5          # time-to-capacity over 5 step surges
+"""
+import argparse, os, re, shutil, signal, socket, subprocess, sys, tempfile, threading, time
+import urllib.parse, urllib.request, json
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PROC = []  # every child we started, stopped in reverse order
+
+
+def free_port():
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
+
+
+def start(argv, log, env=None):
+    p = subprocess.Popen(argv, stdout=open(log, "ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                         env=env, start_new_session=True)
+    PROC.append(p)
+    return p
+
+
+def stop_all():
+    for p in reversed(PROC):
+        if p.poll() is None:
+            try: os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError: pass
+    deadline = time.time() + 5
+    for p in reversed(PROC):
+        try: p.wait(max(0.1, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            try: os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError: pass
+            p.wait()
+    PROC.clear()
+
+
+def haproxy(sock, cmd):
+    s = socket.socket(socket.AF_UNIX); s.settimeout(2)
+    try:
+        s.connect(sock); s.sendall((cmd + "\n").encode()); out = b""
+        while True:
+            b = s.recv(65536)
+            if not b: break
+            out += b
+        return out.decode()
+    except OSError:
+        return ""
+    finally:
+        s.close()
+
+
+def servers(sock):
+    """{name: (state, stot, qcur)} from `show stat` for backend web."""
+    out = {}
+    lines = haproxy(sock, "show stat").splitlines()
+    if not lines: return out
+    cols = lines[0].lstrip("# ").split(",")
+    ix = {c: i for i, c in enumerate(cols)}
+    for l in lines[1:]:
+        f = l.split(",")
+        if len(f) < len(cols) or f[0] != "web": continue
+        name = f[1]
+        out[name] = (f[ix["status"]], int(f[ix["stot"]] or 0), int(f[ix["qcur"]] or 0))
+    return out
+
+
+def prom_query(port, q):
+    url = f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode({"query": q})
+    try:
+        with urllib.request.urlopen(url, timeout=1) as r:
+            res = json.load(r)["data"]["result"]
+            return float(res[0]["value"][1]) if res else None
+    except Exception:
+        return None
+
+
+def fill(template, values):
+    text = open(os.path.join(HERE, template)).read()
+    for k, v in values.items(): text = text.replace("@" + k + "@", str(v))
+    return text
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--warmpool", required=True, help="path to the warmpool binary")
+    ap.add_argument("--dry-run", action="store_true", help="run Warmpool with --dry-run: it must change nothing")
+    ap.add_argument("--profile", default="base:20:100,step:25:260,ramp:20:260-380,hold:15:380,fall:30:380-100",
+                    help="load profile phase:seconds:rate[-rate],... (requests/s)")
+    ap.add_argument("--bench", type=int, default=0, help="measure time-to-capacity over N step surges instead")
+    ap.add_argument("--tick", default="1s", help="Warmpool's interval (evaluation interval)")
+    ap.add_argument("--scrape", default="1s", help="Prometheus' scrape interval")
+    ap.add_argument("--check-inter", default="200ms", help="HAProxy health-check interval")
+    ap.add_argument("--check-rise", type=int, default=2, help="HAProxy health checks to pass before UP")
+    ap.add_argument("--delay-ms", type=int, default=50, help="each backend's per-request time")
+    ap.add_argument("--max-conns", type=int, default=4, help="each backend's concurrent requests")
+    ap.add_argument("--out", default="out/demo", help="where logs and the timeline are kept")
+    args = ap.parse_args()
+
+    os.makedirs(args.out, exist_ok=True)
+    out = os.path.abspath(args.out)
+    state = tempfile.mkdtemp(prefix="warmpool-demo-")
+    capacity = args.max_conns * 1000.0 / args.delay_ms
+    ports = {n: free_port() for n in ("FRONTEND_PORT", "STATS_PORT", "PROM_PORT")}
+    backend_ports = [free_port() for _ in range(6)]
+    sock = os.path.join(state, "admin.sock")
+    env = dict(os.environ, DEMO_STATE=state, DEMO_DELAY_MS=str(args.delay_ms), DEMO_MAX_CONNS=str(args.max_conns))
+
+    def cleanup(*_):
+        stop_all()
+        for f in os.listdir(state):  # backends started by machine.sh
+            if f.endswith(".pid"):
+                try: os.kill(int(open(os.path.join(state, f)).read()), signal.SIGTERM)
+                except (OSError, ValueError): pass
+        shutil.rmtree(state, ignore_errors=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(130))
+    try:
+        return run(args, out, state, capacity, ports, backend_ports, sock, env)
+    except KeyboardInterrupt:
+        print("\ninterrupted", flush=True); return 130
+    finally:
+        cleanup()
+
+
+def run(args, out, state, capacity, ports, backend_ports, sock, env):
+    # Backends 1-4 run from the start (2 active, 2 warm standby); 5 and 6 are cold slots that
+    # Warmpool's exec provider starts through machine.sh when it refills the warm pool.
+    for i in range(4):
+        start([sys.executable, os.path.join(HERE, "backend.py"), "--port", str(backend_ports[i]), "--name", f"web-{i+1}",
+               "--delay-ms", str(args.delay_ms), "--max-conns", str(args.max_conns)], os.path.join(out, f"web-{i+1}.log"))
+        open(os.path.join(state, f"web-{i+1}.pid"), "w").write(str(PROC[-1].pid))
+    srv = "\n".join(f"  server web-{i+1} 127.0.0.1:{backend_ports[i]}" + ("" if i < 2 else " disabled") for i in range(4))
+    vals = dict(ports, SOCKET=sock, SERVERS=srv, CHECK_INTER=args.check_inter, CHECK_RISE=args.check_rise,
+                MAXCONN=args.max_conns, INTERVAL=args.scrape, TICK=args.tick, TARGET=round(0.75 * capacity, 1),
+                PORT5=backend_ports[4], PORT6=backend_ports[5], DEMO_DIR=HERE)
+    open(os.path.join(state, "haproxy.cfg"), "w").write(fill("haproxy.cfg.in", vals))
+    open(os.path.join(state, "prometheus.yml"), "w").write(fill("prometheus.yml.in", vals))
+    cfg = os.path.join(out, "warmpool.yaml")
+    open(cfg, "w").write(fill("warmpool.yaml.in", vals))
+
+    start(["haproxy", "-db", "-f", os.path.join(state, "haproxy.cfg")], os.path.join(out, "haproxy.log"))
+    start(["prometheus", "--config.file=" + os.path.join(state, "prometheus.yml"), "--storage.tsdb.path=" + state + "/prom",
+           "--web.listen-address=127.0.0.1:%d" % ports["PROM_PORT"], "--log.level=warn"], os.path.join(out, "prometheus.log"))
+    if not wait(lambda: prom_query(ports["PROM_PORT"], 'up{job="haproxy"}') == 1, 30):
+        print("demo: Prometheus never scraped HAProxy; see", out, file=sys.stderr); return 1
+    subprocess.run([args.warmpool, "check-config", cfg], check=True, stdout=subprocess.DEVNULL)
+    before = haproxy(sock, "show servers state web")
+    wp_log = os.path.join(out, "warmpool.log")
+    open(wp_log, "w").close()
+    start([args.warmpool, "run", "--config.file", cfg] + (["--dry-run"] if args.dry_run else []), wp_log, env=env)
+    print(f"demo: 4 backends of ~{capacity:.0f} req/s each (2 active, 2 standby), HAProxy on 127.0.0.1:{ports['FRONTEND_PORT']}, "
+          f"Prometheus on :{ports['PROM_PORT']}, Warmpool every {args.tick}{' (dry-run)' if args.dry_run else ''}; logs in {out}", flush=True)
+    wait(lambda: "decision" in open(wp_log).read() or "warmpool started" in open(wp_log).read(), 10)
+    if args.bench:
+        return bench(args, out, sock, ports, wp_log)
+    return surge(args, out, sock, ports, wp_log, before)
+
+
+def wait(pred, seconds):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if pred(): return True
+        time.sleep(0.1)
+    return False
+
+
+class Watcher(threading.Thread):
+    """Polls HAProxy every 100 ms: the first request served by a server that was a standby."""
+    def __init__(self, sock):
+        super().__init__(daemon=True)
+        self.sock, self.stop, self.first_served = sock, False, {}
+        self.base = {n: v[1] for n, v in servers(sock).items()}
+
+    def run(self):
+        while not self.stop:
+            for name, (_, stot, _) in servers(self.sock).items():
+                if name not in ("web-1", "web-2") and stot > self.base.get(name, 0) and name not in self.first_served:
+                    self.first_served[name] = time.time()
+            time.sleep(0.1)
+
+
+def tail_decisions(path, pos):
+    with open(path) as f:
+        f.seek(pos); lines = f.readlines(); pos = f.tell()
+    keep = [l.rstrip() for l in lines if " decision " in l or "error" in l.lower() or "warn" in l.lower()]
+    return keep, pos
+
+
+def surge(args, out, sock, ports, wp_log, before):
+    phases = [p.split(":") for p in args.profile.split(",")]
+    surge_at = sum(int(p[1]) for p in phases[:1])  # the second phase starts the surge
+    loadgen_csv = os.path.join(out, "load.csv")
+    lg = subprocess.Popen([sys.executable, os.path.join(HERE, "loadgen.py"), "--url",
+                           f"http://127.0.0.1:{ports['FRONTEND_PORT']}/", "--profile", args.profile, "--out", loadgen_csv],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    PROC.append(lg)
+    t0 = time.time()
+    watcher = Watcher(sock); watcher.start()
+    pos, rows = 0, []
+    print(f"{'t':>4} {'load':<44} {'queue':>5} {'active':>6} {'standby':>7}", flush=True)
+    for line in lg.stdout:
+        t = time.time() - t0
+        srvs = servers(sock)
+        active = sum(1 for s in srvs.values() if not s[0].startswith(("MAINT", "DRAIN")))
+        standby = sum(1 for s in srvs.values() if s[0].startswith("MAINT"))
+        queue = sum(s[2] for s in srvs.values())
+        rows.append((round(t), line.strip(), queue, active, standby))
+        print(f"{t:4.0f} {line.strip():<44} {queue:>5} {active:>6} {standby:>7}", flush=True)
+        decisions, pos = tail_decisions(wp_log, pos)
+        for d in decisions:
+            print("     > " + re.sub(r"^\S+ ", "", d), flush=True)
+    lg.wait()
+    watcher.stop = True
+    print("\nsummary")
+    after = haproxy(sock, "show servers state web")
+    if args.dry_run:
+        same = norm(before) == norm(after)
+        print(f"  dry-run: HAProxy's servers {'unchanged' if same else 'CHANGED'} by Warmpool")
+        return 0 if same else 1
+    if watcher.first_served:
+        first = min(watcher.first_served.values()) - t0 - surge_at
+        print(f"  surge at t={surge_at}s; first request served by a promoted standby after {first:.1f} s "
+              f"({min(watcher.first_served, key=watcher.first_served.get)})")
+    else:
+        print("  no standby was promoted")
+    print(f"  peak active {max(r[3] for r in rows)}; the full timeline is in {loadgen_csv} and {wp_log}")
+    return 0
+
+
+def norm(state):
+    """Server name -> admin/op state from `show servers state`, ignoring timers."""
+    out = {}
+    for l in state.splitlines():
+        f = l.split()
+        if len(f) > 7 and not l.startswith("#"): out[f[3]] = (f[5], f[6])
+    return out
+
+
+def seconds(text):
+    m = re.fullmatch(r"([0-9.]+)(ms|s)", text)
+    return float(m.group(1)) / (1000 if m.group(2) == "ms" else 1)
+
+
+def bench(args, out, sock, ports, wp_log):
+    """Step surges, one after another: from each step's start to the first request served by a server
+    that was a standby when it began. The floor: scrape + evaluation (tick) + health-check rise time."""
+    floor = seconds(args.scrape) + seconds(args.tick) + args.check_rise * seconds(args.check_inter)
+    results = []
+    for i in range(args.bench):
+        # Back to the resting shape first: 2 active, 2 healthy standbys.
+        if not wait(lambda: sum(1 for v in servers(sock).values() if not v[0].startswith(("MAINT", "DRAIN"))) == 2
+                    and sum(1 for v in servers(sock).values() if v[0].startswith("MAINT")) >= 2, 120):
+            print("bench: the pool did not return to 2 active + 2 standby; see", wp_log, file=sys.stderr)
+            return 1
+        standbys = {n for n, v in servers(sock).items() if v[0].startswith("MAINT")}
+        base = {n: v[1] for n, v in servers(sock).items()}
+        lg = subprocess.Popen([sys.executable, os.path.join(HERE, "loadgen.py"), "--url",
+                               f"http://127.0.0.1:{ports['FRONTEND_PORT']}/", "--profile", "base:4:100,step:12:200"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        PROC.append(lg)
+        surge = time.time() + 4.0
+        first = None
+        while lg.poll() is None:
+            if first is None:
+                for name, (_, stot, _) in servers(sock).items():
+                    if name in standbys and stot > base.get(name, 0):
+                        first = time.time() - surge
+                        break
+            time.sleep(0.05)
+        if first is None:
+            print(f"run {i + 1}: no standby served within the step", flush=True)
+            return 1
+        results.append(first)
+        print(f"run {i + 1}: first request served by a promoted standby {first:.2f} s after the surge", flush=True)
+    results.sort()
+    median = results[len(results) // 2] if len(results) % 2 else sum(results[len(results) // 2 - 1:len(results) // 2 + 1]) / 2
+    print(f"\ntime to capacity over {len(results)} step surges: median {median:.2f} s, max {results[-1]:.2f} s, "
+          f"min {results[0]:.2f} s; floor {floor:.2f} s (scrape {args.scrape} + tick {args.tick} + "
+          f"rise {args.check_rise} x {args.check_inter}); median/floor {median / floor:.2f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,318 @@
+// HAProxyProvider: params, Observe and the state mapping. Apply and its actions: haproxy_actions.cc.
+#include "haproxy/haproxy_provider.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <sstream>
+
+namespace warmpool {
+namespace {
+
+constexpr size_t kMaxEvents = 200;
+
+bool ValidName(const std::string& s) {
+  return !s.empty() && s.find_first_of("/; \t\r\n#") == std::string::npos;
+}
+
+// "ip:port" or "[ipv6]:port" with a numeric address: dynamic servers are not resolved.
+bool ValidAddress(const std::string& a) {
+  const size_t colon = a.rfind(':');
+  if (colon == std::string::npos || colon + 1 == a.size()) return false;
+  const std::string port = a.substr(colon + 1);
+  if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return false;
+  const int p = std::stoi(port);
+  if (p < 1 || p > 65535) return false;
+  std::string host = a.substr(0, colon);
+  unsigned char buf[16];
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+    return inet_pton(AF_INET6, host.c_str(), buf) == 1;
+  }
+  return inet_pton(AF_INET, host.c_str(), buf) == 1;
+}
+
+bool HasCheckKeyword(const std::string& options) {
+  std::istringstream in(options);
+  for (std::string word; in >> word;) {
+    if (word == "check") return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<HAProxySpec> ReadHAProxySpec(const Params& params, std::vector<std::string>* errors) {
+  ParamReader r(params);
+  HAProxySpec spec;
+  if (!r.Has("socket")) r.Error("socket", "required: the admin stats socket (a unix path or host:port)");
+  spec.socket = r.String("socket");
+  if (r.Has("socket") && spec.socket.empty()) r.Error("socket", "must not be empty");
+  if (!r.Has("backend")) r.Error("backend", "required: the HAProxy backend that is the pool");
+  spec.backend = r.String("backend");
+  if (r.Has("backend") && !ValidName(spec.backend)) {
+    r.Error("backend", "must be a backend name (no '/', ';', '#' or spaces), got \"" + spec.backend + "\"");
+  }
+  spec.command_timeout = r.Duration("command_timeout", spec.command_timeout, 1);
+  spec.drain_timeout = r.Duration("drain_timeout", spec.drain_timeout);
+  spec.promotion_grace = r.Duration("promotion_grace", spec.promotion_grace);
+  spec.server_options = r.String("server_options", spec.server_options);
+  if (spec.server_options.find_first_of(";\r\n") != std::string::npos) {
+    r.Error("server_options", "must not contain ';' or a newline");
+  }
+  std::set<std::string> seen;
+  for (int i = 0;; ++i) {
+    const std::string base = "servers[" + std::to_string(i) + "]";
+    if (!r.Has(base + ".name") && !r.Has(base + ".address")) break;
+    HAProxySlot slot{r.String(base + ".name"), r.String(base + ".address")};
+    if (!ValidName(slot.name)) {
+      r.Error(base + ".name",
+              "required: a server name (no '/', ';', '#' or spaces), got \"" + slot.name + "\"");
+    } else if (!seen.insert(slot.name).second) {
+      r.Error(base + ".name", "duplicate server name \"" + slot.name + "\"");
+    }
+    if (!ValidAddress(slot.address)) {
+      r.Error(base + ".address",
+              "required: a numeric \"ip:port\" (HAProxy does not resolve names of servers "
+              "added at run time), got \"" +
+                  slot.address + "\"");
+    }
+    spec.servers.push_back(std::move(slot));
+  }
+  const bool has_exec = std::any_of(params.values.begin(), params.values.end(),
+                                    [](const auto& kv) { return kv.first.rfind("exec.", 0) == 0; });
+  if (has_exec) spec.exec = ReadExecSpec(&r, "exec.");
+  std::vector<std::string> errs = r.Finish();
+  if (!errs.empty()) {
+    errors->insert(errors->end(), errs.begin(), errs.end());
+    return std::nullopt;
+  }
+  return spec;
+}
+
+std::unique_ptr<Provider> NewHAProxyProvider(const std::string& pool, const Params& params,
+                                             const Clock* clock, std::vector<std::string>* errors) {
+  std::optional<HAProxySpec> spec = ReadHAProxySpec(params, errors);
+  if (!spec) return nullptr;
+  return std::make_unique<HAProxyProvider>(pool, std::move(*spec), clock);
+}
+
+HAProxyProvider::HAProxyProvider(std::string pool, HAProxySpec spec, const Clock* clock)
+    : pool_(std::move(pool)),
+      spec_(std::move(spec)),
+      clock_(clock),
+      client_(spec_.socket, spec_.command_timeout),
+      options_check_(HasCheckKeyword(spec_.server_options)) {
+  if (spec_.exec) exec_ = std::make_unique<ExecMachines>(pool_, *spec_.exec);
+}
+
+HAProxyProvider::~HAProxyProvider() = default;
+
+const haproxy::ServerStateRow* HAProxyProvider::Snapshot::Find(const std::string& name) const {
+  for (const haproxy::ServerStateRow& r : rows) {
+    if (r.name == name) return &r;
+  }
+  return nullptr;
+}
+
+const HAProxySlot* HAProxyProvider::Slot(const std::string& name) const {
+  for (const HAProxySlot& s : spec_.servers) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+void HAProxyProvider::Event(std::string line) {
+  events_.push_back(std::move(line));
+  while (events_.size() > kMaxEvents) events_.pop_front();
+}
+
+std::vector<std::string> HAProxyProvider::TakeEvents() {
+  std::vector<std::string> out(events_.begin(), events_.end());
+  events_.clear();
+  return out;
+}
+
+Result<HAProxyProvider::Snapshot> HAProxyProvider::Read(bool with_stats) const {
+  std::vector<std::string> commands = {"show servers state " + spec_.backend};
+  if (with_stats) commands.push_back("show stat " + spec_.backend + " 4 -1");
+  Result<std::vector<std::string>> replies = client_.Call(commands);
+  if (!replies.ok()) return replies.status();
+  Snapshot snap;
+  Result<std::vector<haproxy::ServerStateRow>> rows = haproxy::ParseServersState((*replies)[0]);
+  if (!rows.ok()) return client_.Error(rows.status().code(), commands[0], rows.status().message());
+  snap.rows = std::move(rows).value();
+  if (with_stats) {
+    Result<std::vector<haproxy::ServerStat>> stats = haproxy::ParseShowStat((*replies)[1]);
+    if (!stats.ok()) return client_.Error(stats.status().code(), commands[1], stats.status().message());
+    for (haproxy::ServerStat& s : *stats) snap.stats[s.name] = std::move(s);
+  }
+  return snap;
+}
+
+bool HAProxyProvider::RegisterReadyMachines(const Snapshot& snap) {
+  if (!exec_) return false;
+  bool changed = false;
+  for (const HAProxySlot& slot : spec_.servers) {
+    if (snap.Find(slot.name) || retired_.count(slot.name)) continue;
+    if (exec_->StateOf(slot.name) != ExecMachines::State::kReady) continue;
+    Status st = Register(slot);
+    if (st.ok()) {
+      changed = true;
+      Event("register " + Target(slot.name) + " (" + slot.address + "): machine ready, now standby");
+    } else {
+      Event("register " + Target(slot.name) + ": " + st.message());
+    }
+  }
+  return changed;
+}
+
+bool HAProxyProvider::FinishRetirements(const Snapshot& snap) {
+  bool changed = false;
+  for (auto it = retired_.begin(); it != retired_.end();) {
+    const haproxy::ServerStateRow* row = snap.Find(*it);
+    if (!row || !row->InMaintenance()) {
+      // Gone (deleted, or HAProxy restarted without it), or put back in service by an operator.
+      it = retired_.erase(it);
+      continue;
+    }
+    if (Slot(*it)) {  // an inventory slot whose `del server` failed: try again
+      Result<std::string> r = client_.Call("del server " + Target(*it));
+      if (r.ok()) {
+        Event("retire " + Target(*it) + ": deleted");
+        changed = true;
+        it = retired_.erase(it);
+        continue;
+      }
+    }
+    ++it;
+  }
+  return changed;
+}
+
+bool HAProxyProvider::FinishDrains(const Snapshot& snap, TimeMs now) {
+  bool changed = false;
+  for (auto it = draining_since_.begin(); it != draining_since_.end();) {
+    const haproxy::ServerStateRow* row = snap.Find(it->first);
+    if (!row || !row->Draining() || row->InMaintenance()) {  // finished or changed by someone else
+      it = draining_since_.erase(it);
+      continue;
+    }
+    auto stat = snap.stats.find(it->first);
+    const int64_t sessions = stat == snap.stats.end() ? -1 : stat->second.scur + stat->second.qcur;
+    const bool idle = sessions == 0;
+    const bool timed_out = now - it->second >= spec_.drain_timeout;
+    if (!idle && !timed_out) {
+      ++it;
+      continue;
+    }
+    const std::string cmd = "set server " + Target(it->first) + " state maint";
+    Result<std::string> r = client_.Call(cmd);
+    if (!r.ok()) {
+      Event("drain " + Target(it->first) + ": " + r.status().message());
+      ++it;
+      continue;
+    }
+    Event("drain " + Target(it->first) +
+          (idle ? ": no sessions left"
+                : ": drain_timeout " + FormatDuration(spec_.drain_timeout) + " passed with " +
+                      std::to_string(sessions) + " sessions") +
+          ", now in maintenance (standby)");
+    changed = true;
+    it = draining_since_.erase(it);
+  }
+  return changed;
+}
+
+Server HAProxyProvider::ToServer(const haproxy::ServerStateRow& row, TimeMs now) {
+  Server s;
+  s.name = row.name;
+  s.address = row.Address();
+  s.since = now - row.seconds_since_change * kSecond;
+  if (row.InMaintenance()) {
+    s.health = Health::kUnknown;  // checks are paused in maintenance
+    s.state = ServerState::kStandby;
+    if (retired_.count(row.name) && !(exec_ && exec_->StateOf(row.name) == ExecMachines::State::kRetiring)) {
+      s.state = ServerState::kCold;
+    } else if (exec_) {
+      switch (exec_->StateOf(row.name)) {
+        case ExecMachines::State::kReady: break;
+        case ExecMachines::State::kProvisioning: s.state = ServerState::kProvisioning; break;
+        case ExecMachines::State::kRetiring: s.state = ServerState::kRetired; break;
+        case ExecMachines::State::kNone:
+        case ExecMachines::State::kFailed: s.state = ServerState::kCold; break;
+      }
+      if (s.state != ServerState::kStandby) {
+        auto m = exec_->machines().find(row.name);
+        if (m != exec_->machines().end()) s.since = m->second.since;
+      }
+    }
+    return s;
+  }
+  // In service: its machine evidently exists.
+  if (exec_ && exec_->StateOf(row.name) == ExecMachines::State::kNone) exec_->Adopt(row.name, s.address, now);
+  if (row.Draining()) {
+    s.state = ServerState::kDraining;
+    s.health = row.Up() ? Health::kHealthy : Health::kUnhealthy;
+    return s;
+  }
+  s.state = ServerState::kActive;
+  auto promoted = promoted_at_.find(row.name);
+  const bool in_grace = promoted != promoted_at_.end() && now - promoted->second < spec_.promotion_grace;
+  if (row.Up()) {
+    s.health = Health::kHealthy;
+    if (promoted != promoted_at_.end()) promoted_at_.erase(promoted);  // the health gate passed
+  } else {
+    s.health = in_grace ? Health::kUnknown : Health::kUnhealthy;
+    if (!in_grace && promoted != promoted_at_.end()) promoted_at_.erase(promoted);
+  }
+  return s;
+}
+
+Result<PoolState> HAProxyProvider::Observe() {
+  const TimeMs now = clock_->Now();
+  if (exec_) {
+    for (std::string& line : exec_->Poll(now)) Event(std::move(line));
+  }
+  Result<Snapshot> snap = Read(true);
+  if (!snap.ok()) return snap.status();
+  bool changed = RegisterReadyMachines(*snap);
+  changed = FinishRetirements(*snap) || changed;
+  changed = FinishDrains(*snap, now) || changed;
+  if (changed) {
+    snap = Read(false);
+    if (!snap.ok()) return snap.status();
+  }
+
+  std::erase_if(promoted_at_, [&](const auto& kv) { return now - kv.second >= spec_.promotion_grace; });
+  PoolState state;
+  state.pool = pool_;
+  state.observed_at = now;
+  for (const haproxy::ServerStateRow& row : snap->rows) {
+    if (!row.InMaintenance()) retired_.erase(row.name);  // an operator put it back in service
+    state.servers.push_back(ToServer(row, now));
+  }
+  for (const HAProxySlot& slot : spec_.servers) {
+    if (snap->Find(slot.name)) continue;
+    retired_.erase(slot.name);  // deleted: nothing left to finish
+    Server s{slot.name, slot.address, ServerState::kCold, Health::kUnknown, now};
+    if (exec_) {
+      auto m = exec_->machines().find(slot.name);
+      if (m != exec_->machines().end()) {
+        s.since = m->second.since;
+        switch (m->second.state) {
+          case ExecMachines::State::kProvisioning:
+          case ExecMachines::State::kReady:  // ready but its registration failed: still on its way
+            s.state = ServerState::kProvisioning;
+            break;
+          case ExecMachines::State::kRetiring: s.state = ServerState::kRetired; break;
+          default: break;
+        }
+      }
+    }
+    state.servers.push_back(std::move(s));
+  }
+  return state;
+}
+
+}  // namespace warmpool
