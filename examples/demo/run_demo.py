@@ -12,7 +12,7 @@ exit or Ctrl-C.
   run_demo.py --warmpool build/controller/warmpool [--dry-run] [--profile ...]
   run_demo.py --warmpool ... --bench 5          # time-to-capacity over 5 step surges
 """
-import argparse, os, re, shutil, signal, socket, subprocess, sys, tempfile, threading, time
+import argparse, os, random, re, shutil, signal, socket, subprocess, sys, tempfile, threading, time
 import urllib.parse, urllib.request, json
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -61,7 +61,7 @@ def haproxy(sock, cmd):
 
 
 def servers(sock):
-    """{name: (state, stot, qcur)} from `show stat` for backend web."""
+    """{name: (state, stot, qcur)} from `show stat` for backend web; the backend's own row as "BACKEND"."""
     out = {}
     lines = haproxy(sock, "show stat").splitlines()
     if not lines: return out
@@ -69,7 +69,7 @@ def servers(sock):
     ix = {c: i for i, c in enumerate(cols)}
     for l in lines[1:]:
         f = l.split(",")
-        if len(f) < len(cols) or f[0] != "web": continue
+        if len(f) < len(cols) or f[0] != "web" or f[1] == "FRONTEND": continue
         name = f[1]
         out[name] = (f[ix["status"]], int(f[ix["stot"]] or 0), int(f[ix["qcur"]] or 0))
     return out
@@ -98,6 +98,7 @@ def main():
     ap.add_argument("--profile", default="base:20:100,step:25:260,ramp:20:260-380,hold:15:380,fall:30:380-100",
                     help="load profile phase:seconds:rate[-rate],... (requests/s)")
     ap.add_argument("--bench", type=int, default=0, help="measure time-to-capacity over N step surges instead")
+    ap.add_argument("--seed", type=int, default=1, help="seed of the bench's random surge phases")
     ap.add_argument("--tick", default="1s", help="Warmpool's interval (evaluation interval)")
     ap.add_argument("--scrape", default="1s", help="Prometheus' scrape interval")
     ap.add_argument("--check-inter", default="200ms", help="HAProxy health-check interval")
@@ -184,7 +185,7 @@ class Watcher(threading.Thread):
     def run(self):
         while not self.stop:
             for name, (_, stot, _) in servers(self.sock).items():
-                if name not in ("web-1", "web-2") and stot > self.base.get(name, 0) and name not in self.first_served:
+                if name not in ("web-1", "web-2", "BACKEND") and stot > self.base.get(name, 0) and name not in self.first_served:
                     self.first_served[name] = time.time()
             time.sleep(0.1)
 
@@ -207,15 +208,16 @@ def surge(args, out, sock, ports, wp_log, before):
     t0 = time.time()
     watcher = Watcher(sock); watcher.start()
     pos, rows = 0, []
-    print(f"{'t':>4} {'load':<44} {'queue':>5} {'active':>6} {'standby':>7}", flush=True)
+    print(f"{'t':>4} {'load (offered/s, sent, ok, errors, latency)':<68} {'queue':>5} {'active':>6} {'standby':>7}",
+          flush=True)
     for line in lg.stdout:
         t = time.time() - t0
         srvs = servers(sock)
+        queue = srvs.pop("BACKEND", ("", 0, 0))[2] + sum(s[2] for s in srvs.values())
         active = sum(1 for s in srvs.values() if not s[0].startswith(("MAINT", "DRAIN")))
         standby = sum(1 for s in srvs.values() if s[0].startswith("MAINT"))
-        queue = sum(s[2] for s in srvs.values())
         rows.append((round(t), line.strip(), queue, active, standby))
-        print(f"{t:4.0f} {line.strip():<44} {queue:>5} {active:>6} {standby:>7}", flush=True)
+        print(f"{t:4.0f} {line.strip():<68} {queue:>5} {active:>6} {standby:>7}", flush=True)
         decisions, pos = tail_decisions(wp_log, pos)
         for d in decisions:
             print("     > " + re.sub(r"^\S+ ", "", d), flush=True)
@@ -227,14 +229,29 @@ def surge(args, out, sock, ports, wp_log, before):
         same = norm(before) == norm(after)
         print(f"  dry-run: HAProxy's servers {'unchanged' if same else 'CHANGED'} by Warmpool")
         return 0 if same else 1
-    if watcher.first_served:
-        first = min(watcher.first_served.values()) - t0 - surge_at
-        print(f"  surge at t={surge_at}s; first request served by a promoted standby after {first:.1f} s "
-              f"({min(watcher.first_served, key=watcher.first_served.get)})")
-    else:
-        print("  no standby was promoted")
+    print_timeline(rows, wp_log)
+    print()
+    if not watcher.first_served:
+        print("  no standby was promoted: see", wp_log)
+        return 1
+    first = min(watcher.first_served.values()) - t0 - surge_at
+    print(f"  surge at t={surge_at}s; first request served by a promoted standby after {first:.1f} s "
+          f"({min(watcher.first_served, key=watcher.first_served.get)})")
     print(f"  peak active {max(r[3] for r in rows)}; the full timeline is in {loadgen_csv} and {wp_log}")
     return 0
+
+
+def print_timeline(rows, wp_log):
+    """Every 5 s: offered and served load, p99, queue, active/standby; then the scale decisions."""
+    num = lambda key, line: (re.search(key + r"\s+([0-9.]+)", line) or [None, "0"])[1]
+    print(f"  {'t':>4} {'offered':>7} {'ok':>5} {'p99 ms':>7} {'queue':>5} {'active':>6} {'standby':>7}")
+    for t, line, queue, active, standby in rows[::5]:
+        print(f"  {t:>4} {num('rate', line):>7} {num('ok', line):>5} {num('p99', line):>7} {queue:>5} {active:>6} {standby:>7}")
+    decisions = [l for l in open(wp_log) if " decision " in l and "direction=none" not in l]
+    print(f"  {len(decisions)} scale decisions:")
+    for l in decisions:
+        m = re.search(r"current=(\d+) desired=(\d+) direction=(\w+).*?plan=\"([^\"]*)\"", l)
+        if m: print(f"    {l[11:19]} {m.group(3):>4} {m.group(1)} -> {m.group(2)}: {m.group(4)}")
 
 
 def norm(state):
@@ -255,13 +272,21 @@ def bench(args, out, sock, ports, wp_log):
     """Step surges, one after another: from each step's start to the first request served by a server
     that was a standby when it began. The floor: scrape + evaluation (tick) + health-check rise time."""
     floor = seconds(args.scrape) + seconds(args.tick) + args.check_rise * seconds(args.check_inter)
+    rng = random.Random(args.seed)
     results = []
+    def shape():
+        srvs = servers(sock)
+        srvs.pop("BACKEND", None)
+        return (sum(1 for v in srvs.values() if not v[0].startswith(("MAINT", "DRAIN"))),
+                sum(1 for v in srvs.values() if v[0].startswith("MAINT")))
     for i in range(args.bench):
-        # Back to the resting shape first: 2 active, 2 healthy standbys.
-        if not wait(lambda: sum(1 for v in servers(sock).values() if not v[0].startswith(("MAINT", "DRAIN"))) == 2
-                    and sum(1 for v in servers(sock).values() if v[0].startswith("MAINT")) >= 2, 120):
+        # Back to the resting shape first: 2 active, 2 standbys (and give the warm pool time to refill).
+        if not wait(lambda: shape()[0] == 2 and shape()[1] >= 2, 120):
             print("bench: the pool did not return to 2 active + 2 standby; see", wp_log, file=sys.stderr)
             return 1
+        # Start at a random phase of the scrape and tick cycles: the pool reaches its resting shape
+        # right after a tick, so without this every surge would land at the same phase.
+        time.sleep(rng.uniform(0, max(seconds(args.scrape), seconds(args.tick))))
         standbys = {n for n, v in servers(sock).items() if v[0].startswith("MAINT")}
         base = {n: v[1] for n, v in servers(sock).items()}
         lg = subprocess.Popen([sys.executable, os.path.join(HERE, "loadgen.py"), "--url",

@@ -235,6 +235,11 @@ Server HAProxyProvider::ToServer(const haproxy::ServerStateRow& row, TimeMs now)
     if (retired_.count(row.name) && !(exec_ && exec_->StateOf(row.name) == ExecMachines::State::kRetiring)) {
       s.state = ServerState::kCold;
     } else if (exec_) {
+      // A server declared in haproxy.cfg (not an inventory slot) is a standby whose machine the
+      // operator runs: adopt it. An inventory slot in maintenance has a machine only if we made one.
+      if (!Slot(row.name) && exec_->StateOf(row.name) == ExecMachines::State::kNone) {
+        exec_->Adopt(row.name, s.address, now);
+      }
       switch (exec_->StateOf(row.name)) {
         case ExecMachines::State::kReady: break;
         case ExecMachines::State::kProvisioning: s.state = ServerState::kProvisioning; break;

@@ -6,9 +6,11 @@
 //
 // Mapping of a server line (srv_admin_state bits, srv_op_state):
 //   maintenance (FMAINT|IMAINT|RMAINT)  -> standby (health unknown: checks are paused), or cold when
-//                                          we retired it, or, with exec, when its machine is not ready
-//                                          (provisioning while the provision command runs, retired
-//                                          while the retire command runs).
+//                                          we retired it, or, with exec, when an inventory slot's
+//                                          machine is not ready (provisioning while the provision
+//                                          command runs, retired while the retire command runs).
+//                                          A cfg-declared server in maintenance is a standby whose
+//                                          machine the operator runs: exec adopts it as ready.
 //                                          CMAINT alone is NOT maintenance: HAProxy 2.6 keeps it on a
 //                                          cfg `disabled` server after `state ready`.
 //   drain (FDRAIN|IDRAIN)               -> draining (health from op_state)

@@ -392,12 +392,12 @@ TEST_CASE(
   Result<PoolState> s = p->Observe();
   REQUIRE(s.ok());
   CHECK(s->Find("a")->state == ServerState::kActive);  // in service: its machine exists (adopted)
-  CHECK(s->Find("b")->state == ServerState::kCold);    // in maintenance, machine never provisioned
+  CHECK(s->Find("b")->state == ServerState::kStandby);  // cfg-declared standby: its machine is adopted
   CHECK(s->Find("x")->state == ServerState::kCold);
   CHECK(s->Find("bad")->state == ServerState::kCold);
 
   ScalePlan plan;
-  plan.provision = {"x", "bad", "b"};
+  plan.provision = {"x", "bad", "b"};  // b: already ready, a no-op
   ApplyResult r = p->Apply(plan);
   REQUIRE_MESSAGE(r.ok(), Errors(r));
   s = p->Observe();
@@ -418,6 +418,7 @@ TEST_CASE(
   for (const std::string& e : p->TakeEvents()) reported = reported || e == error;
   CHECK(reported);
   CHECK(ReadFile(log).find("started x " + x.address() + "\n") != std::string::npos);
+  CHECK(ReadFile(log).find("started b " + a.address()) == std::string::npos);  // adopted, not started
 
   // A ready standby serves once promoted; retiring deletes it and runs the retire command.
   plan = ScalePlan{};
