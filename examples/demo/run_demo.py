@@ -125,6 +125,7 @@ def main():
                 except (OSError, ValueError): pass
         shutil.rmtree(state, ignore_errors=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(130))
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C, even if started with SIGINT ignored
     try:
         return run(args, out, state, capacity, ports, backend_ports, sock, env)
     except KeyboardInterrupt:
