@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "log.h"
+#include "state_codec.h"
 
 namespace warmpool {
 namespace {
@@ -33,9 +34,17 @@ Result<std::unique_ptr<App>> App::Create(const Config& config, const Clock* cloc
 Status App::Reload(const Config& config) {
   App next(clock_, force_dry_run_);
   if (Status st = next.Build(config, this); !st.ok()) return st;
+  if (services_.metrics) {
+    for (const PoolSpec& old : config_.pools) {
+      bool kept = false;
+      for (const PoolSpec& p : next.config_.pools) kept = kept || p.name == old.name;
+      if (!kept) services_.metrics->ForgetPool(old.name);
+    }
+  }
   config_ = std::move(next.config_);
   metrics_ = std::move(next.metrics_);
   pools_ = std::move(next.pools_);
+  if (services_.control_plane) services_.control_plane->SetPools(config_.pools);
   return Status::Ok();
 }
 
@@ -102,11 +111,111 @@ Status App::Build(const Config& config, App* previous) {
 std::vector<TickResult> App::TickAll(TimeMs now) {
   std::vector<TickResult> results;
   results.reserve(pools_.size());
+  ControlPlane* cp = services_.control_plane;
   for (Pool& pool : pools_) {
-    results.push_back(pool.controller->RunOnce(now));
-    LogTick(pool.controller->spec().name, results.back());
+    const PoolSpec& spec = pool.controller->spec();
+    const PoolControls controls = cp ? cp->Controls(spec.name, now) : PoolControls{};
+    const auto started = std::chrono::steady_clock::now();
+    results.push_back(pool.controller->RunOnce(now, controls));
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const TickResult& tick = results.back();
+    LogTick(spec.name, tick);
+    if (services_.metrics) {
+      services_.metrics->ObserveTick(spec.name, tick, controls, spec, seconds, pool.controller->dry_run());
+    }
+    if (cp) Publish(cp, spec, tick, pool.controller->dry_run());
+  }
+  if (services_.state) {
+    {
+      std::lock_guard<std::mutex> lock(state_mu_);
+      for (Pool& pool : pools_) saved_behavior_[pool.controller->spec().name] = pool.controller->behavior_history();
+    }
+    SaveState();
   }
   return results;
+}
+
+void App::Attach(Services services) {
+  services_ = services;
+  if (services_.control_plane) services_.control_plane->SetPools(config_.pools);
+  if (!services_.state) return;
+  Result<std::optional<std::string>> doc = services_.state->Load();
+  if (!doc.ok()) {
+    Log(LogLevel::kError, "state not restored, starting fresh", {{"error", doc.status().message()}});
+    return;
+  }
+  if (!doc->has_value()) return;
+  Result<PersistedState> state = DecodeState(**doc);
+  if (!state.ok()) {
+    Log(LogLevel::kError, "state not restored, starting fresh", {{"error", state.status().message()}});
+    return;
+  }
+  int restored = 0;
+  for (Pool& pool : pools_) {
+    auto it = state->behavior.find(pool.controller->spec().name);
+    if (it != state->behavior.end()) pool.controller->set_behavior_history(it->second);
+  }
+  if (services_.control_plane) {
+    std::map<std::string, PoolControls> controls;
+    for (auto& [name, c] : state->controls) {
+      if (services_.control_plane->HasPool(name)) {
+        controls[name] = c;
+        restored += c.override.has_value() + c.pause.any();
+      }
+    }
+    services_.control_plane->RestoreControls(std::move(controls));
+  }
+  std::lock_guard<std::mutex> lock(state_mu_);
+  saved_behavior_ = state->behavior;
+  Log(LogLevel::kInfo, "state restored",
+      {{"saved_at", FormatTime(state->saved_at)}, {"controls", restored}, {"pools", static_cast<int>(state->behavior.size())}});
+}
+
+void App::SaveState() {
+  if (!services_.state) return;
+  std::lock_guard<std::mutex> lock(state_mu_);
+  PersistedState state;
+  if (services_.control_plane) state.controls = services_.control_plane->AllControls();
+  state.behavior = saved_behavior_;
+  state.saved_at = clock_->Now();
+  if (Status st = services_.state->Save(EncodeState(state)); !st.ok()) {
+    Log(LogLevel::kError, "state not saved", {{"error", st.message()}});
+  }
+}
+
+void App::Publish(ControlPlane* cp, const PoolSpec& spec, const TickResult& tick, bool dry_run) {
+  PoolStatus s;
+  s.pool = spec.name;
+  s.at = tick.decision.at;
+  s.observed = tick.status.ok();
+  if (!s.observed) s.observe_error = tick.status.ToString();
+  s.dry_run = dry_run;
+  s.min_active = spec.min_active;
+  s.max_active = spec.max_active;
+  s.warm_standby = spec.warm_standby;
+  s.max_total = spec.MaxTotal();
+  s.state = tick.observed;
+  s.decision = tick.decision;
+  s.plan = tick.plan;
+  s.applied = tick.applied;
+  s.metric_errors = tick.metric_errors;
+  const bool acted = tick.decision.direction != Direction::kNone || !tick.plan.empty() || !tick.status.ok();
+  cp->Publish(std::move(s));
+  if (!acted) return;
+  Event e;
+  e.at = tick.decision.at;
+  e.pool = spec.name;
+  e.kind = "decision";
+  e.from = tick.decision.current;
+  e.to = tick.decision.desired;
+  e.direction = DirectionName(tick.decision.direction);
+  e.policy = tick.decision.policy;
+  e.reason = tick.decision.reason;
+  e.plan = tick.plan.Summary();
+  e.result = !tick.status.ok() ? tick.status.ToString()
+             : tick.plan.empty() ? std::string("nothing to do")
+                                 : tick.applied.Summary();
+  cp->Record(std::move(e));
 }
 
 void LogTick(const std::string& pool, const TickResult& tick) {

@@ -7,7 +7,13 @@
 #include <string>
 #include <vector>
 
+#include <map>
+#include <mutex>
+
+#include "control_plane.h"
 #include "pool_controller.h"
+#include "self_metrics.h"
+#include "warmpool/state_store.h"
 #include "warmpool/clock.h"
 #include "warmpool/pool_spec.h"
 
@@ -35,6 +41,20 @@ class App {
   const Config& config() const { return config_; }
   DurationMs interval() const { return config_.global.interval; }
 
+  // What the live controller adds around the loop; each may be null. None is owned; all outlive the
+  // App. Attach restores overrides, pauses and behavior history from `state` (a state that cannot be
+  // read is logged, moved aside by the store, and the controller starts fresh), and from then on
+  // every tick publishes to `control_plane`, feeds `metrics` and saves to `state`.
+  struct Services {
+    ControlPlane* control_plane = nullptr;
+    SelfMetrics* metrics = nullptr;
+    StateStore* state = nullptr;
+  };
+  void Attach(Services services);
+  // Saves controls and behavior history now (also called by the control plane when controls change,
+  // from API threads). Errors are logged.
+  void SaveState();
+
  private:
   struct Pool {
     std::unique_ptr<Provider> provider;
@@ -42,12 +62,16 @@ class App {
   };
   App(const Clock* clock, bool force_dry_run) : clock_(clock), force_dry_run_(force_dry_run) {}
   Status Build(const Config& config, App* previous);
+  static void Publish(ControlPlane* cp, const PoolSpec& spec, const TickResult& tick, bool dry_run);
 
   const Clock* clock_;
   bool force_dry_run_;
   Config config_;
   std::unique_ptr<MetricsSource> metrics_;
   std::vector<Pool> pools_;
+  Services services_;
+  std::mutex state_mu_;  // guards saved_behavior_ and serializes saves
+  std::map<std::string, BehaviorHistory> saved_behavior_;  // as of the last tick
 };
 
 // Logs one tick in the house format: pool, current, desired, direction, policy, reason, plan, result.

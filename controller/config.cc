@@ -251,9 +251,39 @@ void ReadPool(const YAML::Node& node, const std::string& path, const std::string
   ValidatePoolPlugins(*pool, path, errors);
 }
 
+std::string Resolve(const std::string& base_dir, const std::string& path) {
+  if (path.empty() || path[0] == '/' || base_dir.empty()) return path;
+  return base_dir + "/" + path;
+}
+
+void ReadWeb(const YAML::Node& node, const std::string& base_dir, WebSpec* web, Errors* errors) {
+  YamlMap m(node, "web", errors);
+  m.String("listen_address", &web->listen_address);
+  if (!web->listen_address.empty() && web->listen_address.rfind(':') == std::string::npos) {
+    m.Error("listen_address", "must be host:port, got " + Quote(web->listen_address));
+  }
+  if (m.String("tokens_file", &web->tokens_file)) web->tokens_file = Resolve(base_dir, web->tokens_file);
+  if (const YAML::Node* tls = m.Get("tls")) {
+    YamlMap t(*tls, m.PathOf("tls"), errors);
+    if (t.RequiredString("cert_file", &web->tls_cert_file)) web->tls_cert_file = Resolve(base_dir, web->tls_cert_file);
+    if (t.RequiredString("key_file", &web->tls_key_file)) web->tls_key_file = Resolve(base_dir, web->tls_key_file);
+    t.Finish();
+  }
+  m.Int("max_body_bytes", &web->max_body_bytes, 1);
+  m.Finish();
+}
+
 void ReadConfig(const YAML::Node& root, const std::string& base_dir, Config* config, Errors* errors) {
   YamlMap m(root, "", errors);
   if (const YAML::Node* global = m.Get("global")) ReadGlobal(*global, &config->global, errors);
+  if (const YAML::Node* web = m.Get("web")) ReadWeb(*web, base_dir, &config->global.web, errors);
+  if (const YAML::Node* state = m.Get("state")) {
+    YamlMap s(*state, "state", errors);
+    if (s.RequiredString("file", &config->global.state_file)) {
+      config->global.state_file = Resolve(base_dir, config->global.state_file);
+    }
+    s.Finish();
+  }
   if (const YAML::Node* source = m.Get("metrics_source")) {
     PluginSpec* spec = &config->global.metrics_source;
     ReadPlugin(*source, "metrics_source", /*named=*/false, base_dir, spec, errors);

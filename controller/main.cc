@@ -156,6 +156,9 @@ int main(int argc, char** argv) {
   auto* run = cli.add_subcommand("run", "Run the controller until SIGTERM/SIGINT; SIGHUP reloads the config");
   run->add_option("--config.file", run_opts.config_file, "The YAML config file")->required();
   run->add_flag("--dry-run", run_opts.dry_run, "Decide and plan, log what would be done, change nothing");
+  run->add_option("--web.listen-address", run_opts.web_listen_address,
+                  "Address of the REST API and /metrics, host:port (default: the config's web.listen_address, "
+                  "127.0.0.1:9900; \"off\" disables it)");
   run->add_option("--max-ticks", run_opts.max_ticks,
                   "Stop after this many ticks (default: run until signalled)")
       ->check(CLI::NonNegativeNumber);
@@ -176,6 +179,7 @@ int main(int argc, char** argv) {
     return cli.exit(e);
   }
   if (check->parsed()) return CheckConfig(check_file);
+  run_opts.version = WARMPOOL_VERSION;
   run_opts.log_format = log_format;
   run_opts.log_level = log_level;
   if (run->parsed()) return RunController(run_opts);

@@ -35,7 +35,7 @@ std::map<std::string, MetricWindow> PoolController::FetchMetrics(TimeMs now,
   return windows;
 }
 
-TickResult PoolController::RunOnce(TimeMs now) {
+TickResult PoolController::RunOnce(TimeMs now, const PoolControls& controls) {
   TickResult out;
   out.applied.dry_run = dry_run();
   // 1. Observe: the provider is the source of truth, re-read every tick.
@@ -52,6 +52,14 @@ TickResult PoolController::RunOnce(TimeMs now) {
 
   // 2. Measure.
   std::map<std::string, MetricWindow> windows = FetchMetrics(now, &out.metric_errors);
+  for (const auto& [name, window] : windows) {
+    for (auto it = window.samples.rbegin(); it != window.samples.rend(); ++it) {
+      if (it->t <= now && std::isfinite(it->value)) {
+        out.metric_age_seconds[name] = static_cast<double>(now - it->t) / 1000.0;
+        break;
+      }
+    }
+  }
 
   // 3. Decide.
   std::vector<Recommendation> recs;
@@ -77,6 +85,7 @@ TickResult PoolController::RunOnce(TimeMs now) {
     recs.push_back(std::move(rec));
   }
   out.decision = Decide(spec_, std::move(recs), behavior_, current, now);
+  ApplyControls(controls, spec_, now, &out.decision);
   RecordDecision(spec_, out.decision, &behavior_);
 
   // 4. Plan, 5. Act (or only record, in dry-run).

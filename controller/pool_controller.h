@@ -11,6 +11,7 @@
 
 #include "dry_run.h"
 #include "warmpool/behavior.h"
+#include "warmpool/controls.h"
 #include "warmpool/decision.h"
 #include "warmpool/metrics.h"
 #include "warmpool/policy.h"
@@ -24,6 +25,7 @@ struct TickResult {
   PoolState observed;
   std::vector<std::string> metric_errors;  // "rps: unavailable: ..." (the pool still decides)
   std::vector<std::string> provider_events;  // the provider's own news (Observer::TakeEvents)
+  std::map<std::string, double> metric_age_seconds;  // per metric: age of its newest finite sample
   Decision decision;
   ScalePlan plan;
   ApplyResult applied;
@@ -36,7 +38,8 @@ class PoolController {
   PoolController(PoolSpec spec, std::vector<std::unique_ptr<Policy>> policies, Provider* provider,
                  MetricsSource* metrics, bool force_dry_run = false);
 
-  TickResult RunOnce(TimeMs now);
+  // One tick. `controls` (an operator's override and pauses) act on the decision before planning.
+  TickResult RunOnce(TimeMs now, const PoolControls& controls = {});
 
   const PoolSpec& spec() const { return spec_; }
   bool dry_run() const { return dry_run_ != nullptr; }

@@ -10,7 +10,11 @@
 #include <mutex>
 #include <thread>
 
+#include "api.h"
 #include "app.h"
+#include "file_state_store.h"
+#include "http_server.h"
+#include "state_codec.h"
 #include "config.h"
 #include "log.h"
 #include "loop.h"
@@ -44,6 +48,15 @@ void SignalThread(sigset_t set, Signals* s) {
   }
 }
 
+// Ends the signal thread (if no signal did already) and joins it.
+void StopSignalThread(Signals* signals, std::thread* thread) {
+  {
+    std::lock_guard<std::mutex> lock(signals->mu);
+    if (!signals->stop) pthread_kill(thread->native_handle(), SIGTERM);  // wake it to exit
+  }
+  thread->join();
+}
+
 void LogConfigErrors(const char* msg, const std::string& file, const std::vector<std::string>& errors) {
   for (const std::string& e : errors) Log(LogLevel::kError, msg, {{"file", file}, {"error", e}});
 }
@@ -70,6 +83,24 @@ int RunController(const RunOptions& opts) {
     return 1;
   }
   std::unique_ptr<App> app = std::move(created).value();
+  const GlobalSpec& global = app->config().global;
+
+  // Durable state: overrides, pauses and behavior history survive a restart (kill -9 included).
+  std::unique_ptr<FileStateStore> store;
+  if (!global.state_file.empty()) {
+    FileStateStoreOptions so;
+    so.clock = &clock;
+    so.validate = [](const std::string& doc) { return DecodeState(doc).status(); };
+    store = std::make_unique<FileStateStore>(global.state_file, so);
+    if (Status st = store->CheckDirectory(); !st.ok()) {
+      Log(LogLevel::kError, "cannot start", {{"state_file", global.state_file}, {"error", st.message()}});
+      return 1;
+    }
+  }
+  ControlPlane control_plane;
+  SelfMetrics self_metrics(opts.version);
+  app->Attach({&control_plane, &self_metrics, store.get()});
+  control_plane.on_change = [&app] { app->SaveState(); };
 
   sigset_t set;
   sigemptyset(&set);
@@ -79,6 +110,48 @@ int RunController(const RunOptions& opts) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   Signals signals;
   std::thread signal_thread(SignalThread, set, &signals);
+  control_plane.on_reload = [&signals] {  // POST /-/reload: the same as SIGHUP
+    std::lock_guard<std::mutex> lock(signals.mu);
+    signals.reload = true;
+    signals.cv.notify_all();
+  };
+
+  // The REST API and /metrics.
+  const std::string listen = !opts.web_listen_address.empty() ? opts.web_listen_address : global.web.listen_address;
+  std::unique_ptr<Api> api;
+  std::unique_ptr<HttpServer> server;
+  if (!listen.empty() && listen != "off") {
+    ApiTokens tokens;
+    if (!global.web.tokens_file.empty()) {
+      Result<ApiTokens> loaded = ApiTokens::Load(global.web.tokens_file);
+      if (!loaded.ok()) {
+        Log(LogLevel::kError, "cannot start", {{"tokens_file", global.web.tokens_file}, {"error", loaded.status().message()}});
+        StopSignalThread(&signals, &signal_thread);
+        return 1;
+      }
+      tokens = std::move(loaded).value();
+    }
+    api = std::make_unique<Api>(&control_plane, std::move(tokens), &clock, [&self_metrics] { return self_metrics.Render(); });
+    HttpServerOptions so;
+    so.listen_address = listen;
+    so.tls_cert_file = global.web.tls_cert_file;
+    so.tls_key_file = global.web.tls_key_file;
+    so.max_body_bytes = static_cast<size_t>(global.web.max_body_bytes);
+    Result<std::unique_ptr<HttpServer>> started =
+        StartHttpServer(so, [a = api.get()](const HttpServerRequest& r) { return a->Handle(r); });
+    if (!started.ok()) {
+      Log(LogLevel::kError, "cannot start", {{"web.listen_address", listen}, {"error", started.status().message()}});
+      StopSignalThread(&signals, &signal_thread);
+      return 1;
+    }
+    server = std::move(started).value();
+    const std::string host = listen.substr(0, listen.rfind(':'));
+    Log(LogLevel::kInfo, "api listening",
+        {{"address", (host.empty() ? std::string("0.0.0.0") : host) + ":" + std::to_string(server->port())},
+         {"tls", server->tls()},
+         {"tokens", global.web.tokens_file.empty() ? std::string("none: mutating calls are refused")
+                                                   : global.web.tokens_file}});
+  }
 
   Log(LogLevel::kInfo, "warmpool started",
       {{"config", opts.config_file},
@@ -120,13 +193,14 @@ int RunController(const RunOptions& opts) {
     }
   };
   const long ticks = RunLoop(app.get(), clock, &waiter, loop);
+  if (server) server->Stop();
   int stopped_by = 0;
   {
     std::lock_guard<std::mutex> lock(signals.mu);
     stopped_by = signals.stop ? signals.last : 0;
-    if (!signals.stop) pthread_kill(signal_thread.native_handle(), SIGTERM);  // wake it to exit
   }
-  signal_thread.join();
+  StopSignalThread(&signals, &signal_thread);
+  app->SaveState();
   Log(LogLevel::kInfo, "warmpool stopped",
       {{"ticks", ticks},
        {"reason", stopped_by ? std::string(strsignal(stopped_by)) : std::string("--max-ticks reached")}});

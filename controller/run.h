@@ -13,6 +13,8 @@ struct RunOptions {
   std::string log_format;  // overrides global.log_format when set
   std::string log_level;   // overrides global.log_level when set
   long max_ticks = 0;      // stop after this many ticks (0 = run until signalled); for tests
+  std::string web_listen_address;  // overrides web.listen_address when set ("off" disables the API)
+  std::string version;             // for warmpool_build_info
 };
 
 // Returns the process exit code: 0 after a clean stop, 1 when the config cannot be used.

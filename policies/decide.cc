@@ -9,7 +9,7 @@ namespace {
 // store the raw value (as HPA does) rather than the stabilized one.
 struct Combined {
   int recommended;
-  bool hold_floor;  // a metric is missing: never go below current
+  bool hold_floor;  // a metric is missing, or only floor-only opinions: never go below current
   std::string policy;
   std::string reason;
 };
@@ -18,14 +18,18 @@ Combined Combine(const std::vector<Recommendation>& recs, int current) {
   Combined c{current, false, "", ""};
   const Recommendation* best = nullptr;
   std::string missing;
+  bool any_reactive = false;  // a valid opinion that may lower capacity
   for (const Recommendation& r : recs) {
     if (!r.valid) {
       missing += (missing.empty() ? "" : "; ") + r.policy + ": " + r.reason;
       continue;
     }
-    if (!r.allow_scale_down) c.hold_floor = true;
+    any_reactive = any_reactive || r.allow_scale_down;
     if (best == nullptr || r.desired > best->desired) best = &r;
   }
+  // Floor-only opinions (a forecast) may raise capacity but never lower it by themselves: with no
+  // reactive opinion the pool holds at least at current.
+  if (best != nullptr && !any_reactive) c.hold_floor = true;
   if (best == nullptr) {
     c.hold_floor = true;
     c.reason = recs.empty()
@@ -37,6 +41,9 @@ Combined Combine(const std::vector<Recommendation>& recs, int current) {
   c.policy = best->policy;
   c.reason = best->policy + ": " + best->reason;
   if (recs.size() > 1) c.reason += " (largest of " + std::to_string(recs.size()) + " policies)";
+  if (!any_reactive && c.recommended < current) {
+    c.reason += "; a forecast alone never scales in, holding at " + std::to_string(current);
+  }
   if (!missing.empty()) {
     c.hold_floor = true;
     if (c.recommended < current) {

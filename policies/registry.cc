@@ -1,6 +1,10 @@
 // The one explicit table of policy types. Add a policy here; no static-initialization magic.
 #include <algorithm>
 
+#include "fixed.h"
+#include "predictive.h"
+#include "schedule.h"
+#include "step.h"
 #include "target_tracking.h"
 #include "warmpool/policy.h"
 
@@ -14,6 +18,10 @@ struct Entry {
 };
 constexpr Entry kPolicies[] = {
     {"target_tracking", &NewTargetTrackingPolicy},
+    {"step", &NewStepPolicy},
+    {"schedule", &NewSchedulePolicy},
+    {"predictive", &NewPredictivePolicy},
+    {"fixed", &NewFixedPolicy},
 };
 
 }  // namespace

@@ -112,7 +112,7 @@ def main():
     out = os.path.abspath(args.out)
     state = tempfile.mkdtemp(prefix="warmpool-demo-")
     capacity = args.max_conns * 1000.0 / args.delay_ms
-    ports = {n: free_port() for n in ("FRONTEND_PORT", "STATS_PORT", "PROM_PORT")}
+    ports = {n: free_port() for n in ("FRONTEND_PORT", "STATS_PORT", "PROM_PORT", "API_PORT")}
     backend_ports = [free_port() for _ in range(6)]
     sock = os.path.join(state, "admin.sock")
     env = dict(os.environ, DEMO_STATE=state, DEMO_DELAY_MS=str(args.delay_ms), DEMO_MAX_CONNS=str(args.max_conns))
@@ -159,9 +159,10 @@ def run(args, out, state, capacity, ports, backend_ports, sock, env):
     before = haproxy(sock, "show servers state web")
     wp_log = os.path.join(out, "warmpool.log")
     open(wp_log, "w").close()
-    start([args.warmpool, "run", "--config.file", cfg] + (["--dry-run"] if args.dry_run else []), wp_log, env=env)
+    start([args.warmpool, "run", "--config.file", cfg, "--web.listen-address", "127.0.0.1:%d" % ports["API_PORT"]]
+          + (["--dry-run"] if args.dry_run else []), wp_log, env=env)
     print(f"demo: 4 backends of ~{capacity:.0f} req/s each (2 active, 2 standby), HAProxy on 127.0.0.1:{ports['FRONTEND_PORT']}, "
-          f"Prometheus on :{ports['PROM_PORT']}, Warmpool every {args.tick}{' (dry-run)' if args.dry_run else ''}; logs in {out}", flush=True)
+          f"Prometheus on :{ports['PROM_PORT']}, Warmpool every {args.tick} (API on :{ports['API_PORT']}){' (dry-run)' if args.dry_run else ''}; logs in {out}", flush=True)
     wait(lambda: "decision" in open(wp_log).read() or "warmpool started" in open(wp_log).read(), 10)
     if args.bench:
         return bench(args, out, sock, ports, wp_log)

@@ -63,7 +63,7 @@ check "backtest with a missing trace exits 1 naming --trace" bash -c "[ $rc -eq 
 
 # run: dry-run, SIGTERM, SIGHUP reload (valid and invalid)
 sed "s#file: ../../shared/traces#file: $TRACES#; s#interval: 15s#interval: 200ms#; s#speed: 1#speed: 600#" "$EXAMPLE" >"$TMP/run.yaml"
-"$BIN" --log.level debug run --config.file "$TMP/run.yaml" --dry-run >"$TMP/run.log" 2>&1 &
+"$BIN" --log.level debug run --config.file "$TMP/run.yaml" --dry-run --web.listen-address 127.0.0.1:0 >"$TMP/run.log" 2>&1 &
 RUN=$!; PIDS+=("$RUN")
 check "run logs that it started" wait_for 10 grep -q "warmpool started" "$TMP/run.log"
 check "run logs decisions with pool, current, desired and reason" wait_for 10 grep -Eq "decision pool=web current=[0-9]+ desired=[0-9]+ .*reason=" "$TMP/run.log"
@@ -81,7 +81,7 @@ if wait_for 10 bash -c "! kill -0 $RUN 2>/dev/null"; then wait "$RUN"; rc=$?; el
 check "SIGTERM stops cleanly with exit 0" test "$rc" -eq 0
 check "stop is logged" grep -q "warmpool stopped" "$TMP/run.log"
 
-"$BIN" run --config.file "$TMP/run.good" --log.format json --max-ticks 3 >"$TMP/json.log" 2>&1; rc=$?
+"$BIN" run --config.file "$TMP/run.good" --log.format json --max-ticks 3 --web.listen-address off >"$TMP/json.log" 2>&1; rc=$?
 check "run --max-ticks 3 exits 0" test "$rc" -eq 0
 check "JSON logs are one valid object per line with the decision fields" python3 - "$TMP/json.log" <<'PY'
 import json, sys

@@ -79,6 +79,30 @@ TEST_CASE("decide: combining, missing metrics and clamping, table-driven") {
   }
 }
 
+TEST_CASE("decide: a floor-only opinion raises but never lowers by itself, and does not block others") {
+  Recommendation predictive = Rec("predictive", 1);
+  predictive.allow_scale_down = false;
+  struct Case {
+    const char* name;
+    int reactive;  // -1: no reactive policy
+    int forecast, current, want;
+  } cases[] = {
+      {"forecast alone below current holds", -1, 1, 5, 5},
+      {"forecast alone above current raises", -1, 8, 5, 8},
+      {"reactive scales in, forecast below it", 2, 1, 5, 2},
+      {"reactive scales in, forecast above it is the floor", 2, 3, 5, 3},
+      {"forecast above a reactive scale-up wins", 6, 9, 5, 9},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(std::string(c.name));
+    std::vector<Recommendation> recs;
+    if (c.reactive >= 0) recs.push_back(Rec("tt", c.reactive));
+    predictive.desired = c.forecast;
+    recs.push_back(predictive);
+    CHECK(Decide(Spec(1, 20), recs, BehaviorHistory{}, c.current, kNow).desired == c.want);
+  }
+}
+
 TEST_CASE("decide: a policy that may not scale down only raises") {
   Recommendation r = Rec("predictive", 2);
   r.allow_scale_down = false;

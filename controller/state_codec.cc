@@ -1,0 +1,243 @@
+// JSON for the persisted state, kept apart so only this file pays for nlohmann/json.
+#include "state_codec.h"
+
+#include <cstdint>
+#include <initializer_list>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <vector>
+
+namespace warmpool {
+namespace {
+
+using Json = nlohmann::ordered_json;
+constexpr const char* kFormat = "warmpool-state";
+constexpr int64_t kMaxInt = std::numeric_limits<int>::max();
+constexpr int64_t kMaxTime = std::numeric_limits<int64_t>::max();
+
+// ---------- encoding ----------
+
+Json OptInt(const std::optional<int>& v) { return v ? Json(*v) : Json(nullptr); }
+
+Json EncodeCounts(const std::vector<BehaviorHistory::TimedCount>& counts) {
+  Json out = Json::array();
+  for (const auto& c : counts) out.push_back({{"at", c.at}, {"count", c.count}});
+  return out;
+}
+
+Json EncodeControls(const PoolControls& c) {
+  Json o = nullptr;
+  if (c.override) {
+    const Override& v = *c.override;
+    o = {{"active", OptInt(v.active)},
+         {"min_active", OptInt(v.min_active)},
+         {"max_active", OptInt(v.max_active)},
+         {"set_at", v.set_at},
+         {"expires_at", v.expires_at},
+         {"reason", v.reason},
+         {"set_by", v.set_by}};
+  }
+  const Pause& p = c.pause;
+  return {{"override", o},
+          {"pause",
+           {{"scale_up", p.scale_up},
+            {"scale_down", p.scale_down},
+            {"set_at", p.set_at},
+            {"reason", p.reason},
+            {"set_by", p.set_by}}}};
+}
+
+// ---------- decoding: each function checks one object and names the path of what is wrong ----------
+
+std::string Key(const std::string& path, const std::string& key) {
+  bool plain = !key.empty();
+  for (char ch : key) {
+    plain = plain && ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                      ch == '_' || ch == '-');
+  }
+  if (!plain) return path + "[" + Json(key).dump(-1, ' ', false, Json::error_handler_t::replace) + "]";
+  return path.empty() ? key : path + "." + key;
+}
+
+std::string Shown(const Json& v) {
+  std::string s = v.dump(-1, ' ', false, Json::error_handler_t::replace);
+  return s.size() > 40 ? s.substr(0, 37) + "..." : s;
+}
+
+Status Bad(const std::string& path, const std::string& what, const Json& got) {
+  return Status::InvalidArgument((path.empty() ? std::string("document") : path) + ": expected " + what +
+                                 ", got " + Shown(got));
+}
+
+// An object with exactly the keys `keys`.
+Status CheckObject(const Json& j, const std::string& path, std::initializer_list<const char*> keys) {
+  if (!j.is_object()) return Bad(path, "an object", j);
+  for (const char* k : keys) {
+    if (!j.contains(k)) return Status::InvalidArgument(Key(path, k) + ": missing");
+  }
+  for (const auto& [k, v] : j.items()) {
+    bool known = false;
+    for (const char* allowed : keys) known = known || k == allowed;
+    if (!known) return Status::InvalidArgument(Key(path, k) + ": unknown field");
+  }
+  return Status::Ok();
+}
+
+Status Int(const Json& j, const std::string& path, int64_t max, const std::string& what, int64_t* out) {
+  if (j.is_number_unsigned()) {
+    if (j.get<uint64_t>() > static_cast<uint64_t>(max)) return Bad(path, what, j);
+    *out = static_cast<int64_t>(j.get<uint64_t>());
+    return Status::Ok();
+  }
+  if (!j.is_number_integer() || j.get<int64_t>() < 0 || j.get<int64_t>() > max) return Bad(path, what, j);
+  *out = j.get<int64_t>();
+  return Status::Ok();
+}
+
+Status Count(const Json& j, const std::string& path, int* out) {
+  int64_t v = 0;
+  if (Status st = Int(j, path, kMaxInt, "a count (an integer in [0, 2147483647])", &v); !st.ok()) return st;
+  *out = static_cast<int>(v);
+  return Status::Ok();
+}
+
+Status OptCount(const Json& j, const std::string& path, std::optional<int>* out) {
+  if (j.is_null()) {
+    out->reset();
+    return Status::Ok();
+  }
+  int v = 0;
+  if (!j.is_number_integer()) return Bad(path, "an integer or null", j);
+  if (Status st = Count(j, path, &v); !st.ok()) return st;
+  *out = v;
+  return Status::Ok();
+}
+
+Status Time(const Json& j, const std::string& path, TimeMs* out) {
+  return Int(j, path, kMaxTime, "a time (non-negative integer milliseconds since the epoch)", out);
+}
+
+Status Bool(const Json& j, const std::string& path, bool* out) {
+  if (!j.is_boolean()) return Bad(path, "true or false", j);
+  *out = j.get<bool>();
+  return Status::Ok();
+}
+
+Status String(const Json& j, const std::string& path, std::string* out) {
+  if (!j.is_string()) return Bad(path, "a string", j);
+  *out = j.get<std::string>();
+  return Status::Ok();
+}
+
+Status DecodeOverride(const Json& j, const std::string& path, Override* o) {
+  Status st = CheckObject(j, path,
+                          {"active", "min_active", "max_active", "set_at", "expires_at", "reason", "set_by"});
+  if (st.ok()) st = OptCount(j["active"], Key(path, "active"), &o->active);
+  if (st.ok()) st = OptCount(j["min_active"], Key(path, "min_active"), &o->min_active);
+  if (st.ok()) st = OptCount(j["max_active"], Key(path, "max_active"), &o->max_active);
+  if (st.ok()) st = Time(j["set_at"], Key(path, "set_at"), &o->set_at);
+  if (st.ok()) st = Time(j["expires_at"], Key(path, "expires_at"), &o->expires_at);
+  if (st.ok()) st = String(j["reason"], Key(path, "reason"), &o->reason);
+  if (st.ok()) st = String(j["set_by"], Key(path, "set_by"), &o->set_by);
+  return st;
+}
+
+Status DecodePause(const Json& j, const std::string& path, Pause* p) {
+  Status st = CheckObject(j, path, {"scale_up", "scale_down", "set_at", "reason", "set_by"});
+  if (st.ok()) st = Bool(j["scale_up"], Key(path, "scale_up"), &p->scale_up);
+  if (st.ok()) st = Bool(j["scale_down"], Key(path, "scale_down"), &p->scale_down);
+  if (st.ok()) st = Time(j["set_at"], Key(path, "set_at"), &p->set_at);
+  if (st.ok()) st = String(j["reason"], Key(path, "reason"), &p->reason);
+  if (st.ok()) st = String(j["set_by"], Key(path, "set_by"), &p->set_by);
+  return st;
+}
+
+Status DecodeControls(const Json& j, const std::string& path, PoolControls* c) {
+  Status st = CheckObject(j, path, {"override", "pause"});
+  if (st.ok() && !j["override"].is_null()) {
+    c->override.emplace();
+    st = DecodeOverride(j["override"], Key(path, "override"), &*c->override);
+  }
+  if (st.ok()) st = DecodePause(j["pause"], Key(path, "pause"), &c->pause);
+  return st;
+}
+
+Status DecodeCounts(const Json& j, const std::string& path, std::vector<BehaviorHistory::TimedCount>* out) {
+  if (!j.is_array()) return Bad(path, "an array", j);
+  for (size_t i = 0; i < j.size(); ++i) {
+    const std::string at = path + "[" + std::to_string(i) + "]";
+    BehaviorHistory::TimedCount c{0, 0};
+    Status st = CheckObject(j[i], at, {"at", "count"});
+    if (st.ok()) st = Time(j[i]["at"], Key(at, "at"), &c.at);
+    if (st.ok()) st = Count(j[i]["count"], Key(at, "count"), &c.count);
+    if (!st.ok()) return st;
+    out->push_back(c);
+  }
+  return Status::Ok();
+}
+
+Status DecodeBehavior(const Json& j, const std::string& path, BehaviorHistory* h) {
+  Status st = CheckObject(j, path, {"recommendations", "scale_ups", "scale_downs"});
+  if (st.ok()) st = DecodeCounts(j["recommendations"], Key(path, "recommendations"), &h->recommendations);
+  if (st.ok()) st = DecodeCounts(j["scale_ups"], Key(path, "scale_ups"), &h->scale_ups);
+  if (st.ok()) st = DecodeCounts(j["scale_downs"], Key(path, "scale_downs"), &h->scale_downs);
+  return st;
+}
+
+// A map from pool name to an object decoded by `decode`.
+template <typename T, typename F>
+Status DecodePools(const Json& j, const std::string& path, std::map<std::string, T>* out, F decode) {
+  if (!j.is_object()) return Bad(path, "an object keyed by pool name", j);
+  for (const auto& [pool, v] : j.items()) {
+    if (pool.empty()) return Status::InvalidArgument(path + "[\"\"]: empty pool name");
+    if (Status st = decode(v, Key(path, pool), &(*out)[pool]); !st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
+Status Decode(const Json& j, PersistedState* s) {
+  Status st = CheckObject(j, "", {"format", "version", "saved_at", "controls", "behavior"});
+  if (!st.ok()) return st;
+  if (j["format"] != kFormat) return Bad("format", std::string("\"") + kFormat + "\"", j["format"]);
+  if (j["version"] != kStateVersion) return Bad("version", std::to_string(kStateVersion), j["version"]);
+  st = Time(j["saved_at"], "saved_at", &s->saved_at);
+  if (st.ok()) st = DecodePools(j["controls"], "controls", &s->controls, DecodeControls);
+  if (st.ok()) st = DecodePools(j["behavior"], "behavior", &s->behavior, DecodeBehavior);
+  return st;
+}
+
+}  // namespace
+
+std::string EncodeState(const PersistedState& state) {
+  Json controls = Json::object();
+  for (const auto& [pool, c] : state.controls) controls[pool] = EncodeControls(c);
+  Json behavior = Json::object();
+  for (const auto& [pool, h] : state.behavior) {
+    behavior[pool] = {{"recommendations", EncodeCounts(h.recommendations)},
+                      {"scale_ups", EncodeCounts(h.scale_ups)},
+                      {"scale_downs", EncodeCounts(h.scale_downs)}};
+  }
+  Json j = {{"format", kFormat},
+            {"version", kStateVersion},
+            {"saved_at", state.saved_at},
+            {"controls", std::move(controls)},
+            {"behavior", std::move(behavior)}};
+  return j.dump(1, ' ', false, Json::error_handler_t::replace) + "\n";
+}
+
+Result<PersistedState> DecodeState(const std::string& document) {
+  Json j;
+  try {
+    j = Json::parse(document);
+  } catch (const Json::parse_error& e) {
+    return Status::InvalidArgument(std::string("document: not JSON: ") + e.what());
+  }
+  PersistedState state;
+  if (Status st = Decode(j, &state); !st.ok()) return st;
+  return state;
+}
+
+Status ValidateState(const std::string& document) { return DecodeState(document).status(); }
+
+}  // namespace warmpool

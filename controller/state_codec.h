@@ -1,0 +1,48 @@
+// The persisted state document: the operator's controls and each pool's behavior history, as JSON.
+// The state store keeps it as an opaque string; this file gives it a shape and checks it on the way in.
+//
+//   {"format": "warmpool-state", "version": 1, "saved_at": <ms>,
+//    "controls": {"<pool>": {"override": null | {"active": n|null, "min_active": n|null,
+//                                                 "max_active": n|null, "set_at": ms, "expires_at": ms,
+//                                                 "reason": "..", "set_by": ".."},
+//                            "pause": {"scale_up": b, "scale_down": b, "set_at": ms, "reason": "..",
+//                                      "set_by": ".."}}},
+//    "behavior": {"<pool>": {"recommendations": [{"at": ms, "count": n}, ..],
+//                            "scale_ups": [..], "scale_downs": [..]}}}
+//
+// Decoding is strict: every field must be present with its type (times and counts are non-negative
+// integers), and unknown fields are refused, so a hand edit with a typo is caught, not half-applied.
+#ifndef WARMPOOL_CONTROLLER_STATE_CODEC_H_
+#define WARMPOOL_CONTROLLER_STATE_CODEC_H_
+
+#include <map>
+#include <string>
+
+#include "warmpool/behavior.h"
+#include "warmpool/controls.h"
+#include "warmpool/status.h"
+#include "warmpool/time.h"
+
+namespace warmpool {
+
+struct PersistedState {
+  std::map<std::string, PoolControls> controls;
+  std::map<std::string, BehaviorHistory> behavior;
+  TimeMs saved_at = 0;
+};
+
+constexpr int kStateVersion = 1;
+
+std::string EncodeState(const PersistedState& state);
+
+// Errors are InvalidArgument and name the JSON path, e.g.
+// "controls.web.override.active: expected an integer or null, got \"three\"".
+Result<PersistedState> DecodeState(const std::string& document);
+
+// DecodeState's verdict alone, in the shape FileStateStore::Options::validate takes, so that a
+// document that does not decode is moved aside like a corrupt one instead of being overwritten.
+Status ValidateState(const std::string& document);
+
+}  // namespace warmpool
+
+#endif  // WARMPOOL_CONTROLLER_STATE_CODEC_H_

@@ -1,0 +1,49 @@
+// Manual controls an operator sets through the REST API: an override of the active count (or a floor
+// and a ceiling) with a time to live, and a pause per direction. They act on the decision through the
+// same plan path as any other decision, and show up in its reason. Pure: time is an argument.
+#ifndef WARMPOOL_CONTROLS_H_
+#define WARMPOOL_CONTROLS_H_
+
+#include <optional>
+#include <string>
+
+#include "warmpool/decision.h"
+#include "warmpool/pool_spec.h"
+#include "warmpool/time.h"
+
+namespace warmpool {
+
+struct Override {
+  std::optional<int> active;      // exactly this many active servers
+  std::optional<int> min_active;  // a floor on the decision
+  std::optional<int> max_active;  // a ceiling on the decision
+  TimeMs set_at = 0;
+  TimeMs expires_at = 0;  // 0 = until deleted
+  std::string reason;     // the operator's words, e.g. "launch at 14:00"
+  std::string set_by;     // the token's name
+
+  bool Expired(TimeMs now) const { return expires_at != 0 && now >= expires_at; }
+};
+
+struct Pause {
+  bool scale_up = false;
+  bool scale_down = false;
+  TimeMs set_at = 0;
+  std::string reason;
+  std::string set_by;
+  bool any() const { return scale_up || scale_down; }
+};
+
+struct PoolControls {
+  std::optional<Override> override;
+  Pause pause;
+};
+
+// Applies the controls to a decision made by Decide: the override first (active, then the floor and
+// ceiling), then the pauses; the result is capped at the pool's max_total. An expired override is
+// ignored. Appends what it did to d->reason and sets d->direction again.
+void ApplyControls(const PoolControls& controls, const PoolSpec& spec, TimeMs now, Decision* d);
+
+}  // namespace warmpool
+
+#endif  // WARMPOOL_CONTROLS_H_

@@ -1,0 +1,42 @@
+#include "fixed.h"
+
+#include "warmpool/params.h"
+
+namespace warmpool {
+namespace {
+
+class FixedPolicy final : public Policy {
+ public:
+  FixedPolicy(std::string name, int count) : name_(std::move(name)), count_(count) {}
+  const std::string& Name() const override { return name_; }
+  std::vector<std::string> Metrics() const override { return {}; }
+  Recommendation Recommend(const PolicyInput& in) const override {
+    Recommendation rec;
+    rec.policy = name_;
+    rec.valid = true;
+    rec.desired = count_;
+    rec.reason = "fixed at " + std::to_string(count_) + " (" + std::to_string(in.current) + " active)";
+    return rec;
+  }
+
+ private:
+  std::string name_;
+  int count_;
+};
+
+}  // namespace
+
+std::unique_ptr<Policy> NewFixedPolicy(const std::string& name, const Params& params,
+                                       std::vector<std::string>* errors) {
+  ParamReader r(params);
+  if (!r.Has("count")) r.Error("count", "required (the number of active servers to keep)");
+  const int count = r.Int("count", 0, 0, 1000000);
+  std::vector<std::string> errs = r.Finish();
+  if (!errs.empty()) {
+    errors->insert(errors->end(), errs.begin(), errs.end());
+    return nullptr;
+  }
+  return std::make_unique<FixedPolicy>(name, count);
+}
+
+}  // namespace warmpool

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# `warmpool run` operated through its REST API, end to end on 127.0.0.1: readiness, read and admin
+# tokens, an override observed in the decisions, kill -9 in the middle of it and a restart that keeps
+# it, a corrupt state file moved aside, POST /-/reload, and /metrics scraped by a real Prometheus.
+# Usage: operate_test.sh WARMPOOL_BIN SOURCE_DIR TRACES_DIR
+set -u
+BIN=$(realpath "$1") SRC=$(realpath "$2") TRACES=$(realpath "$3")
+TMP=$(mktemp -d)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$TMP"; }
+trap cleanup EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok   - $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL - $1"; [ -n "${2:-}" ] && tail -20 "$2" | sed 's/^/       /'; }
+check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name" "$LOG"; fi; }
+wait_for() {
+  local deadline=$(( $(date +%s%N) + $1 * 1000000000 )); shift
+  until "$@"; do [ "$(date +%s%N)" -ge "$deadline" ] && return 1; sleep 0.1; done
+}
+ADMIN=admin-token-0123456789abcdef
+READ=read-token-0123456789abcdef
+cat >"$TMP/tokens.yaml" <<EOT
+tokens:
+  - {name: alice, role: admin, token: "$ADMIN"}
+  - {name: grafana, role: read, token: "$READ"}
+EOT
+cat >"$TMP/warmpool.yaml" <<EOT
+global: {interval: 200ms, log_level: info}
+metrics_source: {type: trace, file: $TRACES/clarknet-http-1995-1h.csv, speed: 1}
+web: {tokens_file: tokens.yaml, max_body_bytes: 4096}
+state: {file: state/warmpool.state}
+pools:
+  - name: web
+    min_active: 2
+    max_active: 10
+    warm_standby: 2
+    metrics: [{name: rps, window: 1m, step: 1s}]
+    policies: [{type: target_tracking, metric: rps, target_per_server: 1}]
+    provider: {type: simulated, initial_active: 2, initial_standby: 2, promotion_delay: 0s, provisioning_delay: 1s}
+EOT
+mkdir -p "$TMP/state"
+LOG=$TMP/run1.log
+start() {  # start LOGFILE: runs warmpool, sets PID and PORT
+  LOG=$1
+  "$BIN" run --config.file "$TMP/warmpool.yaml" --web.listen-address 127.0.0.1:0 >"$LOG" 2>&1 &
+  PID=$!; PIDS+=("$PID")
+  wait_for 10 grep -qs "api listening" "$LOG" || return 1
+  PORT=$(sed -n 's/.*api listening address=127.0.0.1:\([0-9]*\).*/\1/p' "$LOG" | head -1)
+  [ -n "$PORT" ]
+}
+api() {  # api METHOD PATH [TOKEN] [BODY] -> prints the body, sets CODE
+  local out=$TMP/body args=(-s -o "$TMP/body" -w '%{http_code}' -X "$1" "http://127.0.0.1:$PORT$2")
+  [ -n "${3:-}" ] && args+=(-H "Authorization: Bearer $3")
+  [ -n "${4:-}" ] && args+=(-H 'Content-Type: application/json' --data "$4")
+  CODE=$(curl "${args[@]}")
+  cat "$out"
+}
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+check "starts with its API on an ephemeral port" start "$TMP/run1.log"
+check "/-/healthy answers 200" bash -c "curl -sf http://127.0.0.1:$PORT/-/healthy >/dev/null"
+check "/-/ready turns 200 once the pool was observed" wait_for 10 bash -c "curl -sf http://127.0.0.1:$PORT/-/ready >/dev/null"
+api GET /api/v1/pools >/dev/null
+check "GET without a token is 401 when tokens are configured" test "$CODE" = 401
+api GET /api/v1/pools/web "$READ" >"$TMP/pool"
+active=$(json 'd["counts"]["active"]' <"$TMP/pool")
+check "GET /api/v1/pools/web with a read token shows the pool" bash -c "[ '$CODE' = 200 ] && [ '$active' -ge 2 ]"
+api PUT /api/v1/pools/web/override "$READ" '{"active": 5, "ttl": "30m", "reason": "launch at 14:00"}' >/dev/null
+check "PUT override with a read token is 403" test "$CODE" = 403
+api PUT /api/v1/pools/web/override "$ADMIN" '{"active": 5, "ttl": "30m", "reason": "launch at 14:00", "colour": 1}' >"$TMP/e"
+check "an unknown field is 400 naming it" bash -c "[ '$CODE' = 400 ] && grep -q colour '$TMP/e'"
+big=$(python3 -c "print('{\"reason\": \"' + 'x' * 10000 + '\"}')")
+api PUT /api/v1/pools/web/override "$ADMIN" "$big" >/dev/null
+check "a body above max_body_bytes is 413" test "$CODE" = 413
+api PUT /api/v1/pools/web/override "$ADMIN" '{"active": 5, "ttl": "30m", "reason": "launch at 14:00"}' >/dev/null
+check "PUT override with an admin token is accepted" test "$CODE" = 200
+at5() { api GET /api/v1/pools/web "$READ" >"$TMP/pool5"; [ "$(json 'd["counts"]["active"]' <"$TMP/pool5")" = 5 ]; }
+check "the override drives the pool to 5 active" wait_for 10 at5
+check "the decision's reason names the override" bash -c "grep -q 'override (active 5: launch at 14:00' '$LOG'"
+api GET "/api/v1/events?pool=web&limit=50" "$READ" >"$TMP/events"
+check "the events list the override and the decisions it caused" bash -c "grep -q 'set active 5 by alice' '$TMP/events' && grep -q '\"policy\":\"override\"' '$TMP/events'"
+
+kill -9 "$PID"; wait "$PID" 2>/dev/null
+check "restarts after kill -9" start "$TMP/run2.log"
+check "the override survived the kill" bash -c "curl -s -H 'Authorization: Bearer $READ' http://127.0.0.1:$PORT/api/v1/pools/web | grep -q 'launch at 14:00'"
+check "the state was restored (logged)" grep -q "state restored" "$TMP/run2.log"
+check "the restarted controller keeps 5 active" wait_for 10 at5
+api DELETE /api/v1/pools/web/override "$ADMIN" >/dev/null
+check "DELETE override is accepted" test "$CODE" = 200
+api GET "/api/v1/events?pool=web&limit=50" "$READ" >"$TMP/events2"
+check "the events list the deletion" grep -q 'deleted by alice' "$TMP/events2"
+api POST /-/reload "$READ" >/dev/null
+check "POST /-/reload with a read token is 403" test "$CODE" = 403
+api POST /-/reload "$ADMIN" >/dev/null
+check "POST /-/reload with an admin token is accepted" test "$CODE" = 200
+check "... and reloads the config" wait_for 5 grep -q "config reloaded" "$LOG"
+
+# /metrics scraped by a real Prometheus.
+PROM_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat >"$TMP/prometheus.yml" <<EOT
+global: {scrape_interval: 1s}
+scrape_configs:
+  - job_name: warmpool
+    static_configs: [{targets: ['127.0.0.1:$PORT']}]
+EOT
+prometheus --config.file="$TMP/prometheus.yml" --storage.tsdb.path="$TMP/prom" \
+  --web.listen-address="127.0.0.1:$PROM_PORT" --log.level=warn >"$TMP/prom.log" 2>&1 &
+PIDS+=("$!")
+scraped() { curl -s "http://127.0.0.1:$PROM_PORT/api/v1/query?query=warmpool_pool_servers%7Bpool%3D%22web%22%2Cstate%3D%22active%22%7D" | grep -q '"value"'; }
+check "a real Prometheus scrapes /metrics (warmpool_pool_servers)" wait_for 20 scraped
+
+kill -TERM "$PID"; wait "$PID" 2>/dev/null
+echo "not a state file" >"$TMP/state/warmpool.state"
+check "restarts with a corrupt state file" start "$TMP/run3.log"
+check "the corrupt file is reported and moved aside" bash -c "grep -q 'state not restored' '$LOG' && ls '$TMP/state' | grep -q 'warmpool.state.corrupt-'"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
