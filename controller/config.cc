@@ -242,6 +242,18 @@ void ReadPool(const YAML::Node& node, const std::string& path, const std::string
   if (const YAML::Node* behavior = m.Get("behavior")) {
     ReadBehavior(*behavior, m.PathOf("behavior"), &pool->behavior, errors);
   }
+  if (const YAML::Node* model = m.Get("capacity_model")) {
+    // The backtest's model of this pool: the simulated provider's parameters.
+    pool->capacity_model.type = "simulated";
+    pool->capacity_model.params.path = m.PathOf("capacity_model");
+    pool->capacity_model.params.base_dir = base_dir;
+    YamlMap cm(*model, m.PathOf("capacity_model"), errors);
+    if (cm.ok()) {
+      for (const auto& [key, value] : cm.TakeRest()) Flatten(value, key, &pool->capacity_model.params, errors);
+      ManualClock clock;
+      CreateProvider("simulated", pool->name, pool->capacity_model.params, &clock, errors);
+    }
+  }
   if (const YAML::Node* provider = m.Get("provider")) {
     ReadPlugin(*provider, m.PathOf("provider"), /*named=*/false, base_dir, &pool->provider, errors);
   } else {

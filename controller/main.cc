@@ -4,7 +4,7 @@
 #include <fstream>
 #include <memory>
 
-#include "backtest.h"
+#include "backtest_cli.h"
 #include "config.h"
 #include "log.h"
 #include "run.h"
@@ -40,87 +40,6 @@ int CheckConfig(const std::string& file) {
                 p.max_active, p.warm_standby, p.MaxTotal(), p.provider.type.c_str());
   }
   std::printf("\n");
-  return 0;
-}
-
-struct BacktestArgs {
-  std::string config_file, trace_file, json_out, pool;
-  std::string interval;
-};
-
-int Backtest(const BacktestArgs& a, const std::string& log_format, const std::string& log_level) {
-  ConfigLoad load = LoadConfigFile(a.config_file);
-  if (Status st = InitLogging(log_format.empty() ? load.config.global.log_format : log_format,
-                              log_level.empty() ? "warn" : log_level);
-      !st.ok()) {
-    std::fprintf(stderr, "warmpool: %s\n", st.message().c_str());
-    return 2;
-  }
-  if (!load.ok()) {
-    std::fprintf(stderr, "%s: invalid config:\n", a.config_file.c_str());
-    for (const std::string& e : load.errors) std::fprintf(stderr, "  %s\n", e.c_str());
-    return 1;
-  }
-  const PoolSpec* spec = &load.config.pools.front();
-  if (!a.pool.empty()) {
-    spec = nullptr;
-    for (const PoolSpec& p : load.config.pools) {
-      if (p.name == a.pool) spec = &p;
-    }
-    if (!spec) {
-      std::fprintf(stderr, "--pool: no pool named \"%s\" in %s\n", a.pool.c_str(), a.config_file.c_str());
-      return 1;
-    }
-  }
-  Result<Trace> trace = LoadTrace(a.trace_file);
-  if (!trace.ok()) {
-    std::fprintf(stderr, "--trace: %s\n", trace.status().message().c_str());
-    return 1;
-  }
-  BacktestOptions opts;
-  opts.interval = load.config.global.interval;
-  if (!a.interval.empty()) {
-    Result<DurationMs> d = ParseDuration(a.interval);
-    if (!d.ok() || *d <= 0) {
-      std::fprintf(stderr, "--interval: %s\n", d.ok() ? "must be > 0" : d.status().message().c_str());
-      return 1;
-    }
-    opts.interval = *d;
-  }
-  opts.timeline = !a.json_out.empty();
-  opts.on_scale = [&](const BacktestTick& t) {
-    Log(LogLevel::kDebug, "decision",
-        {{"pool", spec->name},
-         {"t", FormatTime(t.t)},
-         {"load", t.load},
-         {"desired", t.desired},
-         {"direction", t.direction},
-         {"reason", t.reason},
-         {"plan", t.plan}});
-  };
-  auto shared = std::make_shared<const Trace>(std::move(trace).value());
-  Result<BacktestResult> result = RunBacktest(*spec, shared, opts);
-  if (!result.ok()) {
-    std::fprintf(stderr, "backtest: %s\n", result.status().message().c_str());
-    return 1;
-  }
-  std::fputs(BacktestToText(result->summary).c_str(), stdout);
-  if (!a.json_out.empty()) {
-    const std::string tmp = a.json_out + ".tmp";
-    {
-      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-      out << BacktestToJson(*result);
-      if (!out.flush()) {
-        std::fprintf(stderr, "--json: cannot write %s\n", tmp.c_str());
-        return 1;
-      }
-    }
-    if (std::rename(tmp.c_str(), a.json_out.c_str()) != 0) {
-      std::fprintf(stderr, "--json: cannot rename %s to %s\n", tmp.c_str(), a.json_out.c_str());
-      return 1;
-    }
-    std::printf("  json                 %s\n", a.json_out.c_str());
-  }
   return 0;
 }
 
@@ -164,14 +83,7 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
 
   BacktestArgs bt;
-  auto* backtest = cli.add_subcommand(
-      "backtest", "Replay a recorded trace through the same decide/plan code against a simulated pool");
-  backtest->add_option("--config.file", bt.config_file, "The YAML config file")->required();
-  backtest->add_option("--trace", bt.trace_file, "CSV trace with the header timestamp,requests")->required();
-  backtest->add_option("--json", bt.json_out,
-                       "Also write the summary and the per-tick timeline as JSON here");
-  backtest->add_option("--pool", bt.pool, "The pool to replay (default: the first)");
-  backtest->add_option("--interval", bt.interval, "Tick interval (default: the config's global.interval)");
+  auto* backtest = AddBacktestCommand(&cli, &bt);
 
   try {
     cli.parse(argc, argv);
@@ -183,6 +95,6 @@ int main(int argc, char** argv) {
   run_opts.log_format = log_format;
   run_opts.log_level = log_level;
   if (run->parsed()) return RunController(run_opts);
-  if (backtest->parsed()) return Backtest(bt, log_format, log_level);
+  if (backtest->parsed()) return RunBacktestCommand(bt, log_format, log_level);
   return 2;
 }

@@ -31,6 +31,9 @@ struct PoolSpec {
   std::vector<PluginSpec> policies;
   BehaviorSpec behavior = BehaviorSpec::Defaults();
   PluginSpec provider;
+  // For the backtest: capacity_per_server, promotion_delay, provisioning_delay, drain_delay (the
+  // simulated provider's parameters). type is "simulated" when set, "" when absent.
+  PluginSpec capacity_model;
 
   int MaxTotal() const { return max_total > 0 ? max_total : max_active + warm_standby; }
 };

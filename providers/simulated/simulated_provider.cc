@@ -156,21 +156,23 @@ bool SimulatedProvider::SetHealth(const std::string& name, Health health) {
   return true;
 }
 
+bool ReadSimulatedSpec(const Params& params, SimulatedSpec* spec, std::vector<std::string>* errors) {
+  ParamReader r(params);
+  spec->capacity_per_server = r.Number("capacity_per_server", spec->capacity_per_server, 1e-9, 1e12);
+  spec->promotion_delay = r.Duration("promotion_delay", spec->promotion_delay);
+  spec->provisioning_delay = r.Duration("provisioning_delay", spec->provisioning_delay);
+  spec->drain_delay = r.Duration("drain_delay", spec->drain_delay);
+  spec->initial_active = r.Int("initial_active", spec->initial_active, 0, 100000);
+  spec->initial_standby = r.Int("initial_standby", spec->initial_standby, 0, 100000);
+  std::vector<std::string> errs = r.Finish();
+  errors->insert(errors->end(), errs.begin(), errs.end());
+  return errs.empty();
+}
+
 std::unique_ptr<Provider> NewSimulatedProvider(const std::string& pool, const Params& params,
                                                const Clock* clock, std::vector<std::string>* errors) {
-  ParamReader r(params);
   SimulatedSpec spec;
-  spec.capacity_per_server = r.Number("capacity_per_server", spec.capacity_per_server, 1e-9, 1e12);
-  spec.promotion_delay = r.Duration("promotion_delay", spec.promotion_delay);
-  spec.provisioning_delay = r.Duration("provisioning_delay", spec.provisioning_delay);
-  spec.drain_delay = r.Duration("drain_delay", spec.drain_delay);
-  spec.initial_active = r.Int("initial_active", spec.initial_active, 0, 100000);
-  spec.initial_standby = r.Int("initial_standby", spec.initial_standby, 0, 100000);
-  std::vector<std::string> errs = r.Finish();
-  if (!errs.empty()) {
-    errors->insert(errors->end(), errs.begin(), errs.end());
-    return nullptr;
-  }
+  if (!ReadSimulatedSpec(params, &spec, errors)) return nullptr;
   return std::make_unique<SimulatedProvider>(pool, spec, clock);
 }
 

@@ -72,6 +72,10 @@ class SimulatedProvider final : public Provider {
   int mutations_ = 0;
 };
 
+// Reads the parameters below into `spec` (keys absent keep its values). Appends path-named errors
+// (bad values, unknown keys) and returns false on any. Also reads a pool's backtest capacity_model.
+bool ReadSimulatedSpec(const Params& params, SimulatedSpec* spec, std::vector<std::string>* errors);
+
 // Registry entry. Params: capacity_per_server, promotion_delay, provisioning_delay, drain_delay,
 // initial_active, initial_standby.
 std::unique_ptr<Provider> NewSimulatedProvider(const std::string& pool, const Params& params,

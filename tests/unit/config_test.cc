@@ -245,3 +245,19 @@ TEST_CASE("config: plugin keys are flattened with their paths") {
 }
 
 }  // namespace warmpool
+
+namespace warmpool {
+TEST_CASE("config: capacity_model is the simulated provider's parameters, checked like them") {
+  using namespace config_test;
+  ConfigLoad ok = Parse(OnePool({{"capacity_model", "{capacity_per_server: 50, provisioning_delay: 90s}"}}));
+  REQUIRE_MESSAGE(ok.ok(), Joined(ok.errors));
+  const PluginSpec& cm = ok.config.pools[0].capacity_model;
+  CHECK(cm.type == "simulated");
+  CHECK(cm.params.path == "pools[0].capacity_model");
+  CHECK(cm.params.values.at("capacity_per_server") == "50");
+  CHECK(Parse(OnePool()).config.pools[0].capacity_model.type.empty());
+  ConfigLoad bad = Parse(OnePool({{"capacity_model", "{capacity_per_server: -1, colour: red}"}}));
+  CHECK(HasErrorContaining(bad, "pools[0].capacity_model.capacity_per_server: must be between"));
+  CHECK(HasError(bad, "pools[0].capacity_model.colour: unknown key"));
+}
+}  // namespace warmpool
