@@ -37,6 +37,7 @@ Result<BacktestResult> RunBacktestWithModel(const PoolSpec& spec, const Simulate
   PoolSpec live_spec = spec;
   live_spec.dry_run = false;  // the simulated pool is the thing being scored
   PoolController controller(live_spec, std::move(policies), &sim, &metrics);
+  controller.set_explain_changes_only(true);  // reasons are reported only where the desired count changes
 
   BacktestResult result;
   BacktestSummary& s = result.summary;
@@ -54,9 +55,10 @@ Result<BacktestResult> RunBacktestWithModel(const PoolSpec& spec, const Simulate
     result.timeline.reserve(static_cast<size_t>((trace->end() - trace->start) / options.interval + 1));
   }
 
+  TickResult tick;  // reused: its storage outlives the ticks
   for (TimeMs t = trace->start; t < trace->end(); t += options.interval) {
     clock.Set(t);
-    TickResult tick = controller.RunOnce(t);
+    controller.RunOnce(t, {}, &tick);
     ++s.ticks;
     const int desired = tick.decision.desired;
     const bool changed = tick.status.ok() && desired != last_desired;
@@ -71,11 +73,12 @@ Result<BacktestResult> RunBacktestWithModel(const PoolSpec& spec, const Simulate
     BacktestTick row;
     row.t = t;
     row.load = trace->RateAt(t);
-    row.capacity = sim.Capacity();
-    row.active = sim.Count(ServerState::kActive);
-    row.standby = sim.Count(ServerState::kStandby);
-    row.provisioning = sim.Count(ServerState::kProvisioning);
-    row.draining = sim.Count(ServerState::kDraining);
+    SimulatedProvider::Tally n = sim.Counts();
+    row.capacity = n.serving * capacity_per_server;
+    row.active = n.of(ServerState::kActive);
+    row.standby = n.of(ServerState::kStandby);
+    row.provisioning = n.of(ServerState::kProvisioning);
+    row.draining = n.of(ServerState::kDraining);
     row.desired = desired;
     row.direction = tick.decision.direction;
     if (changed) {
@@ -89,23 +92,31 @@ Result<BacktestResult> RunBacktestWithModel(const PoolSpec& spec, const Simulate
     // masked span begins or ends.
     const TimeMs tick_end = std::min(t + options.interval, trace->end());
     for (TimeMs a = t; a < tick_end;) {
-      const TimeMs b = std::min(
-          {mask.NextBoundary(a, tick_end), trace->NextPointAfter(a), sim.NextTransitionAfter(a)});
+      // Every transition due at or before `a` has happened, so the earliest pending one is after it.
+      const TimeMs next = n.next_due > a ? n.next_due : sim.NextTransitionAfter(a);
+      const TimeMs b = std::min({mask.NextBoundary(a, tick_end), trace->NextPointAfter(a), next});
       const double len = static_cast<double>(b - a) / 1000.0;
       if (!mask.Inside(a)) {
-        const double cap = sim.Serving() * capacity_per_server;
+        const double cap = n.serving * capacity_per_server;
         const double la = trace->RateAt(a);
         // The load is continuous between points; past the last point it holds the last rate.
         const double lb = b >= trace->end() ? la : trace->RateAt(b);
-        ScoreSegment(la, lb, cap, len, &s.unserved_requests, &s.overloaded_seconds);
+        double over_s = 0;
+        ScoreSegment(la, lb, cap, len, &row.unserved, &over_s);
+        s.overloaded_seconds += over_s;
       }
-      const int act = sim.Count(ServerState::kActive) + sim.Count(ServerState::kDraining);
-      const int stby = sim.Count(ServerState::kStandby) + sim.Count(ServerState::kProvisioning);
+      const int act = n.of(ServerState::kActive) + n.of(ServerState::kDraining);
+      const int stby = n.of(ServerState::kStandby) + n.of(ServerState::kProvisioning);
       s.active_server_hours += act * len / 3600.0;
       s.standby_server_hours += stby * len / 3600.0;
-      sim.AdvanceTo(b);
+      row.server_hours += (act + stby) * len / 3600.0;
+      if (b >= next) {  // a server changed state at b
+        sim.AdvanceTo(b);
+        n = sim.Counts();
+      }
       a = b;
     }
+    s.unserved_requests += row.unserved;
     if (options.timeline) result.timeline.push_back(std::move(row));
   }
   return result;

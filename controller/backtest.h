@@ -33,7 +33,9 @@ struct BacktestSummary {
   int peak_active = 0;
 
   double total_server_hours() const { return active_server_hours + standby_server_hours; }
-  double unserved_percent() const { return total_requests > 0 ? 100 * unserved_requests / total_requests : 0; }
+  double unserved_percent() const {
+    return total_requests > 0 ? 100 * unserved_requests / total_requests : 0;
+  }
 };
 
 struct BacktestTick {
@@ -43,8 +45,10 @@ struct BacktestTick {
   int active = 0, standby = 0, provisioning = 0, draining = 0;
   int desired = 0;
   Direction direction = Direction::kNone;
-  std::string reason;  // only on ticks that changed the desired count
-  std::string plan;    // the plan's summary, on the same ticks
+  double unserved = 0;      // requests unserved over [t, t + interval)
+  double server_hours = 0;  // every server that exists, over [t, t + interval)
+  std::string reason;       // only on ticks that changed the desired count
+  std::string plan;         // the plan's summary, on the same ticks
 };
 
 struct BacktestResult {
@@ -67,7 +71,8 @@ Result<BacktestResult> RunBacktest(const PoolSpec& spec, std::shared_ptr<const T
                                    const BacktestOptions& options);
 // The same with an explicit capacity model (the HPA baseline uses its own).
 Result<BacktestResult> RunBacktestWithModel(const PoolSpec& spec, const SimulatedSpec& model,
-                                            std::shared_ptr<const Trace> trace, const BacktestOptions& options);
+                                            std::shared_ptr<const Trace> trace,
+                                            const BacktestOptions& options);
 
 // {"summary": {...}, "timeline": [...]} as JSON text.
 std::string BacktestToJson(const BacktestResult& result);

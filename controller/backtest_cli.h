@@ -20,7 +20,8 @@ struct BacktestArgs {
 // Adds the "backtest" subcommand to `cli`, filling `args`.
 CLI::App* AddBacktestCommand(CLI::App* cli, BacktestArgs* args);
 
-// Runs it. Exit status: 0 done, 1 bad input (config, trace, mask, sweep) or failed output, 2 bad logging flags.
+// Runs it. Exit status: 0 done, 1 bad input (config, trace, mask, sweep) or failed output, 2 bad logging
+// flags.
 int RunBacktestCommand(const BacktestArgs& args, const std::string& log_format, const std::string& log_level);
 
 }  // namespace warmpool

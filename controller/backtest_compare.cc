@@ -59,13 +59,15 @@ std::string ComparisonToText(const Comparison& c) {
   const std::vector<const BacktestSummary*> runs = RunSummaries(c);
   for (size_t i = 0; i < runs.size(); ++i) {
     const BacktestSummary& s = *runs[i];
-    std::snprintf(buf, sizeof buf, "  %-13s %14.0f %9.4f%% %12.0f %10.1f %10.1f %10.1f %7d %7d\n", kRunNames[i],
-                  s.unserved_requests, s.unserved_percent(), s.overloaded_seconds, s.active_server_hours,
-                  s.standby_server_hours, s.total_server_hours(), s.scale_events, s.direction_changes);
+    std::snprintf(buf, sizeof buf, "  %-13s %14.0f %9.4f%% %12.0f %10.1f %10.1f %10.1f %7d %7d\n",
+                  kRunNames[i], s.unserved_requests, s.unserved_percent(), s.overloaded_seconds,
+                  s.active_server_hours, s.standby_server_hours, s.total_server_hours(), s.scale_events,
+                  s.direction_changes);
     out += buf;
   }
-  out += "  (hpa_baseline: target_tracking at 80% of capacity, 15 s, HPA default behavior, no warm pool;\n"
-         "   oracle: the fewest server-hours serving all load with these delays; flips: direction changes)\n";
+  out +=
+      "  (hpa_baseline: target_tracking at 80% of capacity, 15 s, HPA default behavior, no warm pool;\n"
+      "   oracle: the fewest server-hours serving all load with these delays; flips: direction changes)\n";
   return out;
 }
 

@@ -45,7 +45,9 @@ Json TimelineJson(const std::vector<BacktestTick>& ticks) {
   return timeline;
 }
 
-std::string Dump(const Json& j) { return j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"; }
+std::string Dump(const Json& j) {
+  return j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
 
 }  // namespace
 

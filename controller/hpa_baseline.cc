@@ -20,7 +20,8 @@ Result<HpaBaseline> MakeHpaBaseline(const PoolSpec& spec, const SimulatedSpec& m
     if (q.name == metric) query = &q;
   }
   if (query == nullptr) {
-    return Status::InvalidArgument("pool " + spec.name + ": the HPA baseline needs a load metric, and the pool has " +
+    return Status::InvalidArgument("pool " + spec.name +
+                                   ": the HPA baseline needs a load metric, and the pool has " +
                                    (metric.empty() ? "none" : "no metric named \"" + metric + "\""));
   }
   HpaBaseline b;
@@ -33,10 +34,11 @@ Result<HpaBaseline> MakeHpaBaseline(const PoolSpec& spec, const SimulatedSpec& m
   b.spec.metrics = {*query};
   char target[64];
   std::snprintf(target, sizeof target, "%.17g", kHpaTargetFraction * model.capacity_per_server);
-  b.spec.policies = {PluginSpec{"target_tracking", "hpa",
-                                Params{"hpa_baseline.policies[0]",
-                                       "",
-                                       {{"metric", metric}, {"target_per_server", target}, {"tolerance", "0.1"}}}}};
+  b.spec.policies = {
+      PluginSpec{"target_tracking", "hpa",
+                 Params{"hpa_baseline.policies[0]",
+                        "",
+                        {{"metric", metric}, {"target_per_server", target}, {"tolerance", "0.1"}}}}};
   b.spec.behavior = BehaviorSpec::Defaults();
   b.spec.provider = PluginSpec{"simulated", "", {}};
   b.model = model;

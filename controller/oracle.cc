@@ -22,8 +22,11 @@ void Emit(std::vector<OracleStep>* out, TimeMs t, int n) {
 class Levels {
  public:
   Levels(const SimulatedSpec& m, TimeMs t0, bool events)
-      : lead_(m.provisioning_delay + m.promotion_delay), promo_(m.promotion_delay), drain_(m.drain_delay),
-        t0_(t0), events_(events) {}
+      : lead_(m.provisioning_delay + m.promotion_delay),
+        promo_(m.promotion_delay),
+        drain_(m.drain_delay),
+        t0_(t0),
+        events_(events) {}
 
   void Change(int from, int to, TimeMs t) {
     if (static_cast<size_t>(std::max(from, to)) > on_since_.size()) {
@@ -172,11 +175,13 @@ OracleResult RunOracle(const PoolSpec& spec, const SimulatedSpec& model, const T
   int serving = 0;
   size_t j = 0;
   while (j < needed.size() || e < events.size()) {
-    const TimeMs t = std::min(j < needed.size() ? needed[j].t : s.end, e < events.size() ? events[e].first : s.end);
+    const TimeMs t =
+        std::min(j < needed.size() ? needed[j].t : s.end, e < events.size() ? events[e].first : s.end);
     while (j < needed.size() && needed[j].t == t) serving = needed[j++].serving;
     while (e < events.size() && events[e].first == t) existing += events[e++].second;
     if (t >= s.end) break;
-    if (!result.steps.empty() && result.steps.back().serving == serving && result.steps.back().existing == existing)
+    if (!result.steps.empty() && result.steps.back().serving == serving &&
+        result.steps.back().existing == existing)
       continue;
     result.steps.push_back({t, serving, existing});
   }

@@ -37,7 +37,7 @@ struct OracleStep {
 };
 
 struct OracleResult {
-  BacktestSummary summary;  // ticks = 0
+  BacktestSummary summary;        // ticks = 0
   std::vector<OracleStep> steps;  // filled when asked for
 };
 

@@ -21,9 +21,42 @@ void AddReason(ScalePlan* plan, const std::string& why) {
   plan->reason += (plan->reason.empty() ? "" : "; ") + why;
 }
 
+// Whether the plan is empty, from counts alone (most ticks): the full planner below would find
+// nothing to promote, drain, retire or provision. Keep in step with it.
+bool NothingToDo(const PoolSpec& spec, const PoolState& pool, int desired) {
+  int active = 0, ready = 0, coming = 0, total = 0;
+  for (const Server& s : pool.servers) {
+    switch (s.state) {
+      case ServerState::kActive: ++active; break;
+      case ServerState::kStandby:
+        if (s.health == Health::kUnhealthy) return false;  // to retire
+        ++ready;
+        break;
+      case ServerState::kProvisioning:
+      case ServerState::kDraining: ++coming; break;
+      default: break;
+    }
+    total += s.state != ServerState::kCold && s.state != ServerState::kRetired;
+  }
+  if (desired != active) return false;
+  const int warm = ready + coming, target = spec.warm_standby;
+  const int surplus = std::max(0, std::min(warm - target, ready - target));
+  const int n_retire = std::min(ready, std::max(surplus, total - spec.MaxTotal()));
+  return n_retire == 0 && warm >= target;
+}
+
 }  // namespace
 
-ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired) {
+ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired, bool explain) {
+  if (NothingToDo(spec, pool, desired)) {
+    ScalePlan plan;
+    if (explain) plan.reason = "no change";
+    return plan;
+  }
+  return PlanWithoutShortcut(spec, pool, desired, explain);
+}
+
+ScalePlan PlanWithoutShortcut(const PoolSpec& spec, const PoolState& pool, int desired, bool explain) {
   ScalePlan plan;
   std::vector<const Server*> active, standby, unhealthy_standby, cold;
   int provisioning = 0, draining = 0;
@@ -66,17 +99,20 @@ ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired) {
       --need;
     }
     shortfall = need;
-    AddReason(&plan, "promote " + std::to_string(plan.promote.size()) + " of " +
-                         std::to_string(desired - n_active) + " wanted");
-    if (shortfall > 0) AddReason(&plan, std::to_string(shortfall) + " short: no healthy standby left");
+    if (explain)
+      AddReason(&plan, "promote " + std::to_string(plan.promote.size()) + " of " +
+                           std::to_string(desired - n_active) + " wanted");
+    if (shortfall > 0 && explain)
+      AddReason(&plan, std::to_string(shortfall) + " short: no healthy standby left");
   } else if (desired < n_active) {
     for (int i = 0; i < n_active - desired; ++i) plan.drain.push_back(active[i]->name);
-    AddReason(&plan, "drain " + std::to_string(plan.drain.size()));
+    if (explain) AddReason(&plan, "drain " + std::to_string(plan.drain.size()));
   }
 
   for (const Server* s : unhealthy_standby) plan.retire.push_back(s->name);
   if (!unhealthy_standby.empty()) {
-    AddReason(&plan, "retire " + std::to_string(unhealthy_standby.size()) + " unhealthy standby");
+    if (explain)
+      AddReason(&plan, "retire " + std::to_string(unhealthy_standby.size()) + " unhealthy standby");
   }
 
   // The warm pool after this plan: the ready standbys not promoted, and the servers on their way to
@@ -95,10 +131,11 @@ ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired) {
   const int n_retire = std::min(n_ready, std::max(surplus, over_total));
   for (int i = 0; i < n_retire; ++i) plan.retire.push_back(ready[static_cast<size_t>(n_ready - 1 - i)]->name);
   if (n_retire > 0) {
-    AddReason(&plan, "retire " + std::to_string(n_retire) + " surplus standby" +
-                         (over_total >= n_retire && over_total > surplus
-                              ? " (over max_total " + std::to_string(spec.MaxTotal()) + ")"
-                              : ""));
+    if (explain)
+      AddReason(&plan, "retire " + std::to_string(n_retire) + " surplus standby" +
+                           (over_total >= n_retire && over_total > surplus
+                                ? " (over max_total " + std::to_string(spec.MaxTotal()) + ")"
+                                : ""));
   }
   warm -= n_retire;
   total -= n_retire;
@@ -111,13 +148,16 @@ ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired) {
       plan.provision.push_back(static_cast<size_t>(i) < cold.size() ? cold[static_cast<size_t>(i)]->name
                                                                     : NewServerName(pool, &taken));
     }
-    AddReason(&plan, "provision " + std::to_string(n) + " to keep " + std::to_string(warm_target) + " warm");
+    if (explain)
+      AddReason(&plan,
+                "provision " + std::to_string(n) + " to keep " + std::to_string(warm_target) + " warm");
     if (n < want_new) {
-      AddReason(&plan, "max_total " + std::to_string(spec.MaxTotal()) + " reached, " +
-                           std::to_string(want_new - n) + " not provisioned");
+      if (explain)
+        AddReason(&plan, "max_total " + std::to_string(spec.MaxTotal()) + " reached, " +
+                             std::to_string(want_new - n) + " not provisioned");
     }
   }
-  if (plan.empty() && plan.reason.empty()) plan.reason = "no change";
+  if (plan.empty() && plan.reason.empty() && explain) plan.reason = "no change";
   return plan;
 }
 

@@ -16,7 +16,12 @@
 
 namespace warmpool {
 
-ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired_active);
+// With `explain` false the plan's reason is left empty (the actions are the same).
+ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired_active, bool explain = true);
+// The same without Plan's shortcut for a pool with nothing to do (counted, not sorted); for tests,
+// which check that both always agree.
+ScalePlan PlanWithoutShortcut(const PoolSpec& spec, const PoolState& pool, int desired_active,
+                              bool explain = true);
 
 }  // namespace warmpool
 

@@ -18,82 +18,107 @@ PoolController::PoolController(PoolSpec spec, std::vector<std::unique_ptr<Policy
     dry_run_ = std::make_unique<DryRunProvider>(provider);
     actuator_ = dry_run_.get();
   }
+  policy_history_.resize(policies_.size());
+  for (const auto& policy : policies_) policy_metrics_.push_back(policy->Metrics());
 }
 
-std::map<std::string, MetricWindow> PoolController::FetchMetrics(TimeMs now,
-                                                                 std::vector<std::string>* errors) {
-  std::map<std::string, MetricWindow> windows;
+void PoolController::FetchMetrics(TimeMs now, std::vector<std::string>* errors) {
   for (const MetricQuery& q : spec_.metrics) {
-    Result<MetricWindow> w =
-        metrics_ ? metrics_->Fetch(q, now) : Result<MetricWindow>(Status::Unavailable("no metrics source"));
-    if (w.ok()) {
-      windows[q.name] = std::move(w).value();
-    } else {
-      errors->push_back(q.name + ": " + w.status().ToString());
+    MetricWindow& w = windows_[q.name];
+    Status st = metrics_ ? metrics_->FetchInto(q, now, &w) : Status::Unavailable("no metrics source");
+    if (!st.ok()) {
+      windows_.erase(q.name);
+      errors->push_back(q.name + ": " + st.ToString());
     }
   }
-  return windows;
+}
+
+std::vector<Recommendation> PoolController::Recommend(const PoolState& observed, int current, TimeMs now,
+                                                      bool explain) {
+  std::vector<Recommendation> recs;
+  recs.reserve(policies_.size());
+  for (size_t i = 0; i < policies_.size(); ++i) {
+    PolicyInput in;
+    in.windows = &windows_;
+    in.pool = &observed;
+    in.current = current;
+    in.now = now;
+    in.stale_after = spec_.stale_after;
+    in.history = policy_history_[i];
+    in.explain = explain;
+    recs.push_back(policies_[i]->Recommend(in));
+  }
+  return recs;
 }
 
 TickResult PoolController::RunOnce(TimeMs now, const PoolControls& controls) {
   TickResult out;
+  RunOnce(now, controls, &out);
+  return out;
+}
+
+void PoolController::RunOnce(TimeMs now, const PoolControls& controls, TickResult* result) {
+  TickResult& out = *result;
+  out.status = Status::Ok();
+  out.metric_errors.clear();
+  out.applied.actions.clear();
   out.applied.dry_run = dry_run();
   // 1. Observe: the provider is the source of truth, re-read every tick.
-  Result<PoolState> observed = actuator_->Observe();
-  if (!observed.ok()) {
-    out.status = observed.status();
+  if (Status st = actuator_->ObserveInto(&out.observed); !st.ok()) {
+    out = TickResult{};
+    out.applied.dry_run = dry_run();
+    out.status = st;
     out.decision.at = now;
-    out.decision.reason = "cannot observe the pool, doing nothing: " + observed.status().ToString();
+    out.decision.reason = "cannot observe the pool, doing nothing: " + st.ToString();
     out.provider_events = actuator_->TakeEvents();
-    return out;
+    return;
   }
-  out.observed = std::move(observed).value();
   const int current = out.observed.Count(ServerState::kActive);
 
   // 2. Measure.
-  std::map<std::string, MetricWindow> windows = FetchMetrics(now, &out.metric_errors);
-  for (const auto& [name, window] : windows) {
-    for (auto it = window.samples.rbegin(); it != window.samples.rend(); ++it) {
-      if (it->t <= now && std::isfinite(it->value)) {
-        out.metric_age_seconds[name] = static_cast<double>(now - it->t) / 1000.0;
-        break;
-      }
+  FetchMetrics(now, &out.metric_errors);
+  std::erase_if(out.metric_age_seconds, [&](const auto& kv) { return !windows_.contains(kv.first); });
+  for (const auto& [name, window] : windows_) {
+    auto it = window.samples.rbegin();
+    while (it != window.samples.rend() && !(it->t <= now && std::isfinite(it->value))) ++it;
+    if (it != window.samples.rend()) {
+      out.metric_age_seconds[name] = static_cast<double>(now - it->t) / 1000.0;
+    } else {
+      out.metric_age_seconds.erase(name);
     }
   }
 
-  // 3. Decide.
-  std::vector<Recommendation> recs;
-  recs.reserve(policies_.size());
-  for (const auto& policy : policies_) {
-    std::vector<PolicyRecord>& hist = policy_history_[policy->Name()];
-    PolicyInput in;
-    in.windows = &windows;
-    in.pool = &out.observed;
-    in.current = current;
-    in.now = now;
-    in.stale_after = spec_.stale_after;
-    in.history = hist;
-    Recommendation rec = policy->Recommend(in);
+  // 3. Decide. Policies and Decide are pure: deciding again with reasons gives the same numbers.
+  bool explain = !explain_changes_only_;
+  out.decision =
+      Decide(spec_, Recommend(out.observed, current, now, explain), behavior_, current, now, explain);
+  ApplyControls(controls, spec_, now, &out.decision);
+  if (!explain &&
+      (out.decision.desired != current || out.decision.desired != last_desired_.value_or(current))) {
+    explain = true;
+    out.decision = Decide(spec_, Recommend(out.observed, current, now, true), behavior_, current, now, true);
+    ApplyControls(controls, spec_, now, &out.decision);
+  }
+  for (size_t i = 0; i < policies_.size(); ++i) {
+    const Recommendation& rec = out.decision.recommendations[i];
     double metric = std::numeric_limits<double>::quiet_NaN();
-    for (const std::string& m : policy->Metrics()) {
-      if (const MetricWindow* w = in.Window(m)) {
-        if (auto s = w->Latest(now, spec_.stale_after)) metric = s->value;
-      }
+    for (const std::string& m : policy_metrics_[i]) {
+      auto w = windows_.find(m);
+      if (w == windows_.end()) continue;
+      if (auto s = w->second.Latest(now, spec_.stale_after)) metric = s->value;
     }
+    std::vector<PolicyRecord>& hist = policy_history_[i];
     if (hist.size() >= kPolicyHistoryMax) hist.erase(hist.begin(), hist.begin() + kPolicyHistoryMax / 10);
     hist.push_back({now, rec.valid, rec.desired, metric});
-    recs.push_back(std::move(rec));
   }
-  out.decision = Decide(spec_, std::move(recs), behavior_, current, now);
-  ApplyControls(controls, spec_, now, &out.decision);
   RecordDecision(spec_, out.decision, &behavior_);
+  last_desired_ = out.decision.desired;
 
   // 4. Plan, 5. Act (or only record, in dry-run).
-  out.plan = Plan(spec_, out.observed, out.decision.desired);
+  out.plan = Plan(spec_, out.observed, out.decision.desired, explain);
   if (!out.plan.empty()) out.applied = actuator_->Apply(out.plan);
   out.applied.dry_run = dry_run();
   out.provider_events = actuator_->TakeEvents();
-  return out;
 }
 
 std::vector<std::unique_ptr<Policy>> CreatePolicies(const PoolSpec& spec, std::vector<std::string>* errors) {

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,8 +24,8 @@ namespace warmpool {
 struct TickResult {
   Status status;  // not OK when the pool could not be observed: nothing was decided
   PoolState observed;
-  std::vector<std::string> metric_errors;  // "rps: unavailable: ..." (the pool still decides)
-  std::vector<std::string> provider_events;  // the provider's own news (Observer::TakeEvents)
+  std::vector<std::string> metric_errors;            // "rps: unavailable: ..." (the pool still decides)
+  std::vector<std::string> provider_events;          // the provider's own news (Observer::TakeEvents)
   std::map<std::string, double> metric_age_seconds;  // per metric: age of its newest finite sample
   Decision decision;
   ScalePlan plan;
@@ -40,15 +41,23 @@ class PoolController {
 
   // One tick. `controls` (an operator's override and pauses) act on the decision before planning.
   TickResult RunOnce(TimeMs now, const PoolControls& controls = {});
+  // The same tick into `out`, whose storage is reused (a replay keeps one TickResult for all ticks).
+  void RunOnce(TimeMs now, const PoolControls& controls, TickResult* out);
 
   const PoolSpec& spec() const { return spec_; }
   bool dry_run() const { return dry_run_ != nullptr; }
   const BehaviorHistory& behavior_history() const { return behavior_; }
   // Carries history over a config reload, so a reload neither forgets nor flaps.
   void set_behavior_history(BehaviorHistory h) { behavior_ = std::move(h); }
+  // With true, only ticks whose desired count differs from the active count or from the previous
+  // tick's get reasons (decision, recommendations, plan); the others decide exactly the same numbers
+  // without building any text. For replays that report only changes (the backtest). Default false.
+  void set_explain_changes_only(bool v) { explain_changes_only_ = v; }
 
  private:
-  std::map<std::string, MetricWindow> FetchMetrics(TimeMs now, std::vector<std::string>* errors);
+  void FetchMetrics(TimeMs now, std::vector<std::string>* errors);
+  // Every policy's recommendation for this tick (history is read, not written).
+  std::vector<Recommendation> Recommend(const PoolState& observed, int current, TimeMs now, bool explain);
 
   PoolSpec spec_;
   std::vector<std::unique_ptr<Policy>> policies_;
@@ -56,7 +65,11 @@ class PoolController {
   std::unique_ptr<DryRunProvider> dry_run_;
   Provider* actuator_;  // the provider, or the dry-run wrapper around it
   BehaviorHistory behavior_;
-  std::map<std::string, std::vector<PolicyRecord>> policy_history_;
+  std::vector<std::vector<PolicyRecord>> policy_history_;  // per policy, in policies_ order
+  std::vector<std::vector<std::string>> policy_metrics_;   // per policy: Metrics(), asked once
+  std::map<std::string, MetricWindow> windows_;            // this tick's windows (storage reused)
+  bool explain_changes_only_ = false;
+  std::optional<int> last_desired_;  // the previous decided tick's desired count
 };
 
 // Creates the pool's policies from its spec. Returns an empty vector and appends errors on failure.

@@ -62,11 +62,13 @@ Result<std::vector<SweepAxis>> ParseSweep(const std::string& text) {
   for (const std::string& part : Split(text, ';')) {
     if (part.empty()) continue;
     const size_t eq = part.find('=');
-    if (eq == std::string::npos) return Status::InvalidArgument("--sweep: expected KEY=v1,v2,..., got \"" + part + "\"");
+    if (eq == std::string::npos)
+      return Status::InvalidArgument("--sweep: expected KEY=v1,v2,..., got \"" + part + "\"");
     SweepAxis axis{Trim(part.substr(0, eq)), Split(part.substr(eq + 1), ',')};
     if (axis.key.empty()) return Status::InvalidArgument("--sweep: missing key in \"" + part + "\"");
     for (const std::string& v : axis.values) {
-      if (v.empty()) return Status::InvalidArgument("--sweep " + axis.key + ": empty value in \"" + part + "\"");
+      if (v.empty())
+        return Status::InvalidArgument("--sweep " + axis.key + ": empty value in \"" + part + "\"");
     }
     for (const SweepAxis& a : axes) {
       if (a.key == axis.key) return Status::InvalidArgument("--sweep: key " + axis.key + " given twice");
@@ -77,7 +79,8 @@ Result<std::vector<SweepAxis>> ParseSweep(const std::string& text) {
   return axes;
 }
 
-Status ApplySweepSetting(const std::string& key, const std::string& value, PoolSpec* spec, DurationMs* interval) {
+Status ApplySweepSetting(const std::string& key, const std::string& value, PoolSpec* spec,
+                         DurationMs* interval) {
   int n = 0;
   auto set_int = [&](int* field) {
     if (!ParseInt(value, &n)) return Bad(key, value, "must be a whole number >= 0");
@@ -124,9 +127,10 @@ Status ApplySweepSetting(const std::string& key, const std::string& value, PoolS
     }
     return Bad(key, value, "no policy named \"" + name + "\" in pool " + spec->name);
   }
-  return Bad(key, value,
-             "unknown key (known: target, horizon, tolerance, warm_standby, min_active, max_active, max_total, "
-             "scale_up_window, scale_down_window, interval, POLICY.PARAM)");
+  return Bad(
+      key, value,
+      "unknown key (known: target, horizon, tolerance, warm_standby, min_active, max_active, max_total, "
+      "scale_up_window, scale_down_window, interval, POLICY.PARAM)");
 }
 
 std::vector<std::vector<std::pair<std::string, std::string>>> SweepGrid(const std::vector<SweepAxis>& axes) {
@@ -241,7 +245,8 @@ std::string SweepToText(const SweepResult& sweep) {
   };
   std::string header = "    ";
   for (const SweepAxis& a : sweep.axes) {
-    std::snprintf(buf, sizeof buf, "%-*s ", static_cast<int>(std::max<size_t>(a.key.size(), 8)), a.key.c_str());
+    std::snprintf(buf, sizeof buf, "%-*s ", static_cast<int>(std::max<size_t>(a.key.size(), 8)),
+                  a.key.c_str());
     header += buf;
   }
   std::snprintf(buf, sizeof buf, "%14s %10s %10s %10s %10s %7s\n", "unserved req", "unserved%", "active h",

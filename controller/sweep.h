@@ -34,7 +34,8 @@ struct SweepAxis {
 Result<std::vector<SweepAxis>> ParseSweep(const std::string& text);
 
 // Sets one key on a copy of the pool's spec and the tick interval. Errors name the key and value.
-Status ApplySweepSetting(const std::string& key, const std::string& value, PoolSpec* spec, DurationMs* interval);
+Status ApplySweepSetting(const std::string& key, const std::string& value, PoolSpec* spec,
+                         DurationMs* interval);
 
 struct SweepPoint {
   std::vector<std::pair<std::string, std::string>> settings;  // key, value: one per axis

@@ -12,10 +12,7 @@ namespace warmpool {
 double Trace::RateAt(TimeMs t) const {
   if (rates.empty() || t < start || t >= end()) return 0;
   const TimeMs off = t - start;
-  const size_t i = static_cast<size_t>(off / step);
-  if (i + 1 >= rates.size()) return rates[i];
-  const double frac = static_cast<double>(off % step) / static_cast<double>(step);
-  return rates[i] + (rates[i + 1] - rates[i]) * frac;
+  return RateAfterPoint(static_cast<size_t>(off / step), off % step);
 }
 
 TimeMs Trace::NextPointAfter(TimeMs t) const {

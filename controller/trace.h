@@ -21,6 +21,13 @@ struct Trace {
   TimeMs end() const { return start + step * static_cast<TimeMs>(rates.size()); }
   // The rate at `t` (0 outside [start, end)).
   double RateAt(TimeMs t) const;
+  // The rate `into` ms after point i (REQUIRES: i < size, 0 <= into < step): RateAt's interpolation
+  // for callers that walk the trace in steps and keep (i, into) themselves.
+  double RateAfterPoint(size_t i, DurationMs into) const {
+    if (i + 1 >= rates.size()) return rates[i];
+    const double frac = static_cast<double>(into) / static_cast<double>(step);
+    return rates[i] + (rates[i + 1] - rates[i]) * frac;
+  }
   // The first point time strictly after `t` (end() at most).
   TimeMs NextPointAfter(TimeMs t) const;
   double TotalRequests() const;  // sum of rate * step

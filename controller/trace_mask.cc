@@ -49,7 +49,8 @@ Result<std::vector<TimeSpan>> ParseMask(const std::string& text, const std::stri
     if (line.empty() || line[0] == '#') continue;
     if (out.empty() && line == "start,end") continue;
     const size_t comma = line.find(',');
-    if (comma == std::string::npos) return error("expected \"start,end\" (unix seconds), got \"" + line + "\"");
+    if (comma == std::string::npos)
+      return error("expected \"start,end\" (unix seconds), got \"" + line + "\"");
     long long start = 0, end = 0;
     const std::string a = line.substr(0, comma), b = line.substr(comma + 1);
     if (!number(a, &start)) return error("bad start \"" + a + "\"");
@@ -74,7 +75,8 @@ std::vector<TimeSpan> NormalizeSpans(std::vector<TimeSpan> spans, const Trace& t
     s.end = std::min(s.end, trace.end());
   }
   std::erase_if(spans, [](const TimeSpan& s) { return s.end <= s.start; });
-  std::sort(spans.begin(), spans.end(), [](const TimeSpan& a, const TimeSpan& b) { return a.start < b.start; });
+  std::sort(spans.begin(), spans.end(),
+            [](const TimeSpan& a, const TimeSpan& b) { return a.start < b.start; });
   std::vector<TimeSpan> out;
   for (const TimeSpan& s : spans) {
     if (!out.empty() && s.start <= out.back().end) {

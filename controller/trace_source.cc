@@ -1,5 +1,6 @@
 #include "trace_source.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace warmpool {
@@ -13,17 +14,61 @@ TimeMs TraceMetricsSource::ToTraceTime(TimeMs now) const {
 }
 
 Result<MetricWindow> TraceMetricsSource::Fetch(const MetricQuery& q, TimeMs now) {
-  if (!origin_) origin_ = now;
   MetricWindow w;
-  w.metric = q.name;
+  FetchInto(q, now, &w);
+  return w;
+}
+
+// At speed 1, trace time is a shift of `now` (exactly what ToTraceTime computes): walk the trace by
+// whole steps, keeping the point index and the offset into it instead of dividing per sample.
+void TraceMetricsSource::FillShifted(TimeMs first, TimeMs last, DurationMs step,
+                                     std::vector<Sample>* out) const {
+  const Trace& tr = *trace_;
+  const TimeMs shift = tr.start - *origin_;
+  TimeMs t = std::max(first, tr.start - shift);
+  t = first + (t - first + step - 1) / step * step;  // the first aligned sample inside the trace
+  if (t > last || t + shift >= tr.end()) return;
+  const DurationMs off = t + shift - tr.start;
+  size_t i = static_cast<size_t>(off / tr.step);
+  DurationMs into = off % tr.step;
+  for (; t <= last && t + shift < tr.end(); t += step) {
+    out->push_back({t, tr.RateAfterPoint(i, into)});
+    into += step;
+    while (into >= tr.step) into -= tr.step, ++i;
+  }
+}
+
+Status TraceMetricsSource::FetchInto(const MetricQuery& q, TimeMs now, MetricWindow* w) {
+  if (!origin_) origin_ = now;
+  if (w->metric != q.name) w->metric = q.name;
   const DurationMs step = q.step > 0 ? q.step : 15 * kSecond;
+  const TimeMs first = now - (q.window / step) * step;
+  if (speed_ == 1.0) {
+    // A replay asks every tick for a window one tick later: slide the last one (same samples as
+    // computing it afresh: the dropped ones are older than `first`, the new ones newer than before).
+    Window& c = windows_[q.name];
+    if (c.step == step && c.window == q.window && now >= c.now && now - c.now <= q.window &&
+        (now - c.now) % step == 0) {
+      auto keep = std::lower_bound(c.samples.begin(), c.samples.end(), first,
+                                   [](const Sample& s, TimeMs t) { return s.t < t; });
+      c.samples.erase(c.samples.begin(), keep);
+      FillShifted(c.now + step, now, step, &c.samples);
+    } else {
+      c.samples.clear();
+      FillShifted(first, now, step, &c.samples);
+    }
+    c.now = now, c.step = step, c.window = q.window;
+    w->samples.assign(c.samples.begin(), c.samples.end());
+    return Status::Ok();
+  }
+  w->samples.clear();
   // Aligned to the step, newest sample exactly at `now`.
-  for (TimeMs t = now - (q.window / step) * step; t <= now; t += step) {
+  for (TimeMs t = first; t <= now; t += step) {
     const TimeMs tt = ToTraceTime(t);
     if (tt < trace_->start || tt >= trace_->end()) continue;
-    w.samples.push_back({t, trace_->RateAt(tt)});
+    w->samples.push_back({t, trace_->RateAt(tt)});
   }
-  return w;
+  return Status::Ok();
 }
 
 std::unique_ptr<MetricsSource> NewTraceMetricsSource(const Params& params, std::vector<std::string>* errors) {

@@ -3,6 +3,7 @@
 #ifndef WARMPOOL_CONTROLLER_TRACE_SOURCE_H_
 #define WARMPOOL_CONTROLLER_TRACE_SOURCE_H_
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,10 +22,20 @@ class TraceMetricsSource final : public MetricsSource {
   TraceMetricsSource(std::shared_ptr<const Trace> trace, std::optional<TimeMs> origin, double speed);
   // Samples at q.step over [now - q.window, now]; none outside the trace (the pool then holds).
   Result<MetricWindow> Fetch(const MetricQuery& q, TimeMs now) override;
+  Status FetchInto(const MetricQuery& q, TimeMs now, MetricWindow* out) override;
   const Trace& trace() const { return *trace_; }
 
  private:
   TimeMs ToTraceTime(TimeMs now) const;
+  // Samples at first, first + step, ... <= last that fall inside the trace. REQUIRES speed 1.
+  void FillShifted(TimeMs first, TimeMs last, DurationMs step, std::vector<Sample>* out) const;
+  // The last window served per query (speed 1): the next tick's is mostly the same samples.
+  struct Window {
+    TimeMs now = 0;
+    DurationMs step = 0, window = -1;
+    std::vector<Sample> samples;
+  };
+  std::map<std::string, Window, std::less<>> windows_;
   std::shared_ptr<const Trace> trace_;
   std::optional<TimeMs> origin_;
   double speed_;

@@ -65,7 +65,7 @@ void BehaviorHistory::Prune(const BehaviorSpec& spec, TimeMs now) {
 }
 
 BehaviorResult ApplyBehavior(const BehaviorSpec& spec, const BehaviorHistory& history, int current,
-                             int recommended, TimeMs now) {
+                             int recommended, TimeMs now, bool explain) {
   BehaviorResult out;
   // Stabilization: scale up only as far as every recommendation in the up window agrees (their
   // minimum), scale down only as far as every one in the down window agrees (their maximum).
@@ -77,7 +77,7 @@ BehaviorResult ApplyBehavior(const BehaviorSpec& spec, const BehaviorHistory& hi
   int stabilized = current;
   if (stabilized < up) stabilized = up;
   if (stabilized > down) stabilized = down;
-  if (stabilized != recommended) {
+  if (stabilized != recommended && explain) {
     if (recommended > current) {
       out.reason = "scale-up stabilized to " + std::to_string(stabilized) + " (lowest recommendation in " +
                    FormatDuration(spec.scale_up.stabilization_window) + " window)";
@@ -91,19 +91,21 @@ BehaviorResult ApplyBehavior(const BehaviorSpec& spec, const BehaviorHistory& hi
     int limit = ScaleUpLimit(spec.scale_up, history, current, now);
     if (desired > limit) {
       desired = std::max(limit, current);
-      out.reason += std::string(out.reason.empty() ? "" : "; ") +
-                    (spec.scale_up.select == ScalingRules::Select::kDisabled
-                         ? "scale-up disabled"
-                         : "scale-up rate-limited to " + std::to_string(desired));
+      if (explain)
+        out.reason += std::string(out.reason.empty() ? "" : "; ") +
+                      (spec.scale_up.select == ScalingRules::Select::kDisabled
+                           ? "scale-up disabled"
+                           : "scale-up rate-limited to " + std::to_string(desired));
     }
   } else if (desired < current) {
     int limit = ScaleDownLimit(spec.scale_down, history, current, now);
     if (desired < limit) {
       desired = std::min(limit, current);
-      out.reason += std::string(out.reason.empty() ? "" : "; ") +
-                    (spec.scale_down.select == ScalingRules::Select::kDisabled
-                         ? "scale-down disabled"
-                         : "scale-down rate-limited to " + std::to_string(desired));
+      if (explain)
+        out.reason += std::string(out.reason.empty() ? "" : "; ") +
+                      (spec.scale_down.select == ScalingRules::Select::kDisabled
+                           ? "scale-down disabled"
+                           : "scale-down rate-limited to " + std::to_string(desired));
     }
   }
   out.desired = desired;

@@ -14,14 +14,16 @@ struct Combined {
   std::string reason;
 };
 
-Combined Combine(const std::vector<Recommendation>& recs, int current) {
+Combined Combine(const std::vector<Recommendation>& recs, int current, bool explain) {
   Combined c{current, false, "", ""};
   const Recommendation* best = nullptr;
   std::string missing;
+  bool any_missing = false;
   bool any_reactive = false;  // a valid opinion that may lower capacity
   for (const Recommendation& r : recs) {
     if (!r.valid) {
-      missing += (missing.empty() ? "" : "; ") + r.policy + ": " + r.reason;
+      any_missing = true;
+      if (explain) missing += (missing.empty() ? "" : "; ") + r.policy + ": " + r.reason;
       continue;
     }
     any_reactive = any_reactive || r.allow_scale_down;
@@ -32,6 +34,7 @@ Combined Combine(const std::vector<Recommendation>& recs, int current) {
   if (best != nullptr && !any_reactive) c.hold_floor = true;
   if (best == nullptr) {
     c.hold_floor = true;
+    if (!explain) return c;
     c.reason = recs.empty()
                    ? "no policy: holding at " + std::to_string(current)
                    : "no usable metric, holding at " + std::to_string(current) + " (" + missing + ")";
@@ -39,12 +42,19 @@ Combined Combine(const std::vector<Recommendation>& recs, int current) {
   }
   c.recommended = best->desired;
   c.policy = best->policy;
+  if (!explain) {
+    if (any_missing) {
+      c.hold_floor = true;
+      c.recommended = std::max(c.recommended, current);
+    }
+    return c;
+  }
   c.reason = best->policy + ": " + best->reason;
   if (recs.size() > 1) c.reason += " (largest of " + std::to_string(recs.size()) + " policies)";
   if (!any_reactive && c.recommended < current) {
     c.reason += "; a forecast alone never scales in, holding at " + std::to_string(current);
   }
-  if (!missing.empty()) {
+  if (any_missing) {
     c.hold_floor = true;
     if (c.recommended < current) {
       c.recommended = current;
@@ -59,22 +69,22 @@ Combined Combine(const std::vector<Recommendation>& recs, int current) {
 }  // namespace
 
 Decision Decide(const PoolSpec& spec, std::vector<Recommendation> recommendations,
-                const BehaviorHistory& history, int current, TimeMs now) {
+                const BehaviorHistory& history, int current, TimeMs now, bool explain) {
   Decision d;
   d.at = now;
   d.current = current;
-  Combined c = Combine(recommendations, current);
+  Combined c = Combine(recommendations, current, explain);
   d.policy = c.policy;
   d.reason = c.reason;
   int desired = c.recommended;
   if (c.hold_floor) desired = std::max(desired, current);
 
-  BehaviorResult b = ApplyBehavior(spec.behavior, history, current, desired, now);
+  BehaviorResult b = ApplyBehavior(spec.behavior, history, current, desired, now, explain);
   if (!b.reason.empty()) d.reason += "; " + b.reason;
   desired = b.desired;
 
   int clamped = std::clamp(desired, spec.min_active, std::max(spec.min_active, spec.max_active));
-  if (clamped != desired) {
+  if (clamped != desired && explain) {
     d.reason += "; clamped to " + std::string(clamped > desired ? "min_active " : "max_active ") +
                 std::to_string(clamped);
   }

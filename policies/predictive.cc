@@ -235,6 +235,7 @@ Recommendation PredictiveRecommend(const std::string& name, const PredictiveSpec
   rec.valid = true;
   const double peak = std::max(0.0, fc.peak);
   rec.desired = static_cast<int>(std::min(1e6, std::ceil(peak / spec.target - 1e-9)));
+  if (!in.explain) return rec;
   const DurationMs span = fc.span >= kMinute ? fc.span / kMinute * kMinute : fc.span / kSecond * kSecond;
   std::string error =
       fc.error < 0 ? "no forecast scored yet"

@@ -1,5 +1,6 @@
 #include "target_tracking.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -60,22 +61,18 @@ Recommendation TargetTrackingRecommend(const std::string& name, const TargetTrac
     exact = current * ratio;
   }
   rec.valid = true;
+  const bool keep = ratio >= 1 - spec.tolerance_down && ratio <= 1 + spec.tolerance_up;
+  // Guard against float noise turning 4.0000001 into 5.
+  const double rounded = std::clamp(std::ceil(exact - 1e-9), 0.0, 1e6);
+  rec.desired = keep ? current : static_cast<int>(rounded);
+  if (!in.explain) return rec;
   std::string basis =
       spec.metric + " " + Fmt(value) +
       (spec.mode == TargetTrackingSpec::Mode::kPerServer ? " / target " + Fmt(spec.target) + " per server"
                                                          : " vs target " + Fmt(spec.target)) +
       " on " + std::to_string(current) + " active";
-  if (ratio >= 1 - spec.tolerance_down && ratio <= 1 + spec.tolerance_up) {
-    rec.desired = current;
-    rec.reason = basis + ": ratio " + Fmt(ratio) + " within tolerance, keep " + std::to_string(current);
-    return rec;
-  }
-  // Guard against float noise turning 4.0000001 into 5.
-  double rounded = std::ceil(exact - 1e-9);
-  if (rounded < 0) rounded = 0;
-  if (rounded > 1e6) rounded = 1e6;
-  rec.desired = static_cast<int>(rounded);
-  rec.reason = basis + ": needs " + Fmt(exact) + " -> " + std::to_string(rec.desired);
+  rec.reason = keep ? basis + ": ratio " + Fmt(ratio) + " within tolerance, keep " + std::to_string(current)
+                    : basis + ": needs " + Fmt(exact) + " -> " + std::to_string(rec.desired);
   return rec;
 }
 

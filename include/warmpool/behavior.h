@@ -52,8 +52,9 @@ struct BehaviorResult {
 };
 
 // Stabilizes then rate-limits `recommended` given `current` active servers. Does not modify history.
+// With `explain` false the reason is left empty (the desired count is the same).
 BehaviorResult ApplyBehavior(const BehaviorSpec& spec, const BehaviorHistory& history, int current,
-                             int recommended, TimeMs now);
+                             int recommended, TimeMs now, bool explain = true);
 
 // Records this tick into history: the raw recommendation, and the change from current to desired.
 void RecordBehavior(BehaviorHistory* history, int current, int recommended, int desired, TimeMs now);

@@ -32,6 +32,9 @@ struct PolicyInput {
   TimeMs now = 0;
   DurationMs stale_after = 0;             // samples older than this are missing
   std::span<const PolicyRecord> history;  // this policy's earlier records, oldest first
+  // false: the caller does not need the reason this time and the policy may leave it empty (the
+  // backtest asks again, with true, on the ticks it reports). Never changes `desired` or `valid`.
+  bool explain = true;
 
   // The window of `metric`, or nullptr when the pool did not fetch it.
   const MetricWindow* Window(const std::string& metric) const;

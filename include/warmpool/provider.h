@@ -20,6 +20,14 @@ class Observer {
   virtual ~Observer() = default;
   // What exists now. Level-triggered: called every tick, never cached across ticks by the caller.
   virtual Result<PoolState> Observe() = 0;
+  // The same into `out` (replacing its contents), so a caller that observes every tick can reuse
+  // the storage. The default calls Observe; a provider may override it to avoid allocating.
+  virtual Status ObserveInto(PoolState* out) {
+    Result<PoolState> r = Observe();
+    if (!r.ok()) return r.status();
+    *out = std::move(r).value();
+    return Status::Ok();
+  }
   // What happened outside Apply's results since the last call, oldest first, for the log: commands
   // that finished, drains completed during Observe, ... Default: nothing.
   virtual std::vector<std::string> TakeEvents() { return {}; }

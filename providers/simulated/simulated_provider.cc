@@ -53,6 +53,16 @@ int SimulatedProvider::Count(ServerState state) const {
   return n;
 }
 
+SimulatedProvider::Tally SimulatedProvider::Counts() const {
+  Tally t;
+  for (const auto& [name, sim] : servers_) {
+    ++t.count[static_cast<int>(sim.server.state)];
+    t.serving += sim.server.Serving();
+    t.next_due = std::min(t.next_due, sim.due);
+  }
+  return t;
+}
+
 int SimulatedProvider::Serving() const {
   int n = 0;
   for (const auto& [name, sim] : servers_) n += sim.server.Serving();
@@ -67,14 +77,21 @@ Status SimulatedProvider::TakeInjected(const std::string& kind) {
 }
 
 Result<PoolState> SimulatedProvider::Observe() {
+  PoolState state;
+  if (Status st = ObserveInto(&state); !st.ok()) return st;
+  return state;
+}
+
+Status SimulatedProvider::ObserveInto(PoolState* state) {
   if (Status st = TakeInjected("observe"); !st.ok()) return st;
   const TimeMs now = clock_->Now();
   AdvanceTo(now);
-  PoolState state;
-  state.pool = pool_;
-  state.observed_at = now;
-  for (const auto& [name, sim] : servers_) state.servers.push_back(sim.server);
-  return state;
+  if (state->pool != pool_) state->pool = pool_;
+  state->observed_at = now;
+  state->servers.resize(servers_.size());
+  size_t i = 0;
+  for (const auto& [name, sim] : servers_) state->servers[i++] = sim.server;  // reuses string storage
+  return Status::Ok();
 }
 
 Status SimulatedProvider::Act(const std::string& kind, const std::string& name, TimeMs now) {

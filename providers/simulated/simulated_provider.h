@@ -33,6 +33,7 @@ class SimulatedProvider final : public Provider {
   SimulatedProvider(std::string pool, SimulatedSpec spec, const Clock* clock);
 
   Result<PoolState> Observe() override;
+  Status ObserveInto(PoolState* out) override;
   ApplyResult Apply(const ScalePlan& plan) override;
 
   // Moves every timed transition due at or before `t` (Observe does this at clock time).
@@ -41,6 +42,14 @@ class SimulatedProvider final : public Provider {
   TimeMs NextTransitionAfter(TimeMs t) const;
   int Count(ServerState s) const;
   int Serving() const;  // active and healthy
+  // Count, Serving and the earliest pending transition in one pass (the backtest's scoring loop).
+  struct Tally {
+    int count[static_cast<int>(ServerState::kRetired) + 1] = {};  // by ServerState
+    int serving = 0;
+    TimeMs next_due = kNever;
+    int of(ServerState s) const { return count[static_cast<int>(s)]; }
+  };
+  Tally Counts() const;
   double Capacity() const { return Serving() * spec_.capacity_per_server; }
   const SimulatedSpec& spec() const { return spec_; }
 

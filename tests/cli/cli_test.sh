@@ -58,6 +58,106 @@ assert abs(s["total_requests"] - 1891672) < 1, s["total_requests"]
 assert len(j["timeline"]) == s["ticks"] > 100000
 assert s["scale_events"] > 0
 PY
+check "backtest compares warmpool, hpa_baseline and oracle" bash -c "grep -Eq '^  warmpool +[0-9]' '$TMP/bt' && grep -Eq '^  hpa_baseline +[0-9]' '$TMP/bt' && grep -Eq '^  oracle +0 ' '$TMP/bt'"
+check "backtest JSON has runs.{warmpool,hpa_baseline,oracle}; summary = runs.warmpool" python3 - "$TMP/bt.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+runs = j["runs"]
+assert set(runs) == {"warmpool", "hpa_baseline", "oracle"}, set(runs)
+for name, r in runs.items():
+    for k in ("unserved_requests", "overloaded_seconds", "active_server_hours", "standby_server_hours",
+              "total_server_hours", "scale_events", "direction_changes"):
+        assert k in r, (name, k)
+assert j["summary"] == runs["warmpool"]
+assert runs["oracle"]["unserved_requests"] == 0
+assert runs["oracle"]["total_server_hours"] <= runs["warmpool"]["total_server_hours"]
+assert runs["oracle"]["total_server_hours"] <= runs["hpa_baseline"]["total_server_hours"]
+assert j["masked"] == []
+PY
+
+# capacity_model: a pool whose provider is not simulated can be backtested
+sed -e "s#file: ../../shared/traces#file: $TRACES#" -e '/^    provider:$/,$d' "$EXAMPLE" >"$TMP/cm.yaml"
+cat >>"$TMP/cm.yaml" <<'YAML'
+    provider:
+      type: haproxy
+      socket: /run/haproxy/admin.sock
+      backend: web
+    capacity_model:
+      capacity_per_server: 1.0
+      promotion_delay: 2s
+      provisioning_delay: 90s
+      drain_delay: 10s
+YAML
+"$BIN" backtest --config.file "$TMP/cm.yaml" --trace "$TRACES/nasa-http-1995-07-1min.csv" >"$TMP/cm" 2>&1; rc=$?
+if [ $rc -eq 0 ]; then ok "backtest of an haproxy pool with a capacity_model exits 0"; else bad "backtest of an haproxy pool with a capacity_model (rc=$rc)" "$TMP/cm"; fi
+sed -i '/^    capacity_model:$/,$d' "$TMP/cm.yaml"
+"$BIN" backtest --config.file "$TMP/cm.yaml" --trace "$TRACES/nasa-http-1995-07-1min.csv" >"$TMP/cm2" 2>&1; rc=$?
+check "backtest without a capacity model exits 1 saying what to add" bash -c "[ $rc -eq 1 ] && grep -q 'needs a capacity model: add capacity_model' '$TMP/cm2'"
+
+# masks: auto on the twitter stream's daily gaps, a file, errors
+"$BIN" backtest --config.file "$EXAMPLE" --trace "$TRACES/twitter-stream-2021-08-1min.csv" --mask auto --json "$TMP/tw.json" >"$TMP/tw" 2>&1; rc=$?
+if [ $rc -eq 0 ]; then ok "backtest --mask auto exits 0"; else bad "backtest --mask auto exits 0 (rc=$rc)" "$TMP/tw"; fi
+check "--mask auto masks the twitter stream's 21 daily gaps" bash -c "grep -q 'masked (not scored) .* in 21 spans' '$TMP/tw'"
+check "--mask auto: JSON lists the spans, every run has masked_seconds" python3 - "$TMP/tw.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert len(j["masked"]) == 21, len(j["masked"])
+for s in j["masked"]:
+    assert 28 * 60 <= s["end"] - s["start"] <= 29 * 60, s
+for r in j["runs"].values():
+    assert r["masked_seconds"] == sum(s["end"] - s["start"] for s in j["masked"]), r["masked_seconds"]
+PY
+printf 'start,end
+# the NASA outage on 13 July
+805679340,805680660
+' >"$TMP/mask.csv"
+"$BIN" backtest --config.file "$EXAMPLE" --trace "$TRACES/nasa-http-1995-07-1min.csv" --mask "$TMP/mask.csv" >"$TMP/mf" 2>&1; rc=$?
+check "--mask FILE masks its spans" bash -c "[ $rc -eq 0 ] && grep -q 'masked (not scored)  22 min in 1 span$' '$TMP/mf'"
+printf '10,5
+' >"$TMP/badmask.csv"
+"$BIN" backtest --config.file "$EXAMPLE" --trace "$TRACES/nasa-http-1995-07-1min.csv" --mask "$TMP/badmask.csv" >"$TMP/mb" 2>&1; rc=$?
+check "--mask with a bad file exits 1 naming the line" bash -c "[ $rc -eq 1 ] && grep -q -- '--mask: .*badmask.csv:1: end 5 must be after start 10' '$TMP/mb'"
+
+# sweep
+"$BIN" backtest --config.file "$EXAMPLE" --trace "$TRACES/nasa-http-1995-07-1min.csv" --sweep 'target=0.6,0.8;warm_standby=0,2' --threads 2 --json "$TMP/sw.json" >"$TMP/sw" 2>&1; rc=$?
+if [ $rc -eq 0 ]; then ok "backtest --sweep exits 0"; else bad "backtest --sweep exits 0 (rc=$rc)" "$TMP/sw"; fi
+check "--sweep prints every point and the Pareto front" bash -c "grep -q 'sweep: 4 points on 2 threads' '$TMP/sw' && grep -q 'Pareto front' '$TMP/sw'"
+check "--sweep JSON has the points, their settings and the front" python3 - "$TMP/sw.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+s = j["sweep"]
+assert s["axes"] == {"target": ["0.6", "0.8"], "warm_standby": ["0", "2"]}, s["axes"]
+assert len(s["points"]) == 4 and s["pareto"]
+assert [p["settings"] for p in s["points"]][3] == {"target": "0.8", "warm_standby": "2"}
+# the point equal to the config (target 0.8, 2 warm) gives the configured run's figures
+p = s["points"][3]["summary"]
+assert p["unserved_requests"] == j["summary"]["unserved_requests"], (p, j["summary"])
+assert p["total_server_hours"] == j["summary"]["total_server_hours"]
+assert all(s["points"][i]["pareto"] for i in s["pareto"])
+PY
+"$BIN" backtest --config.file "$EXAMPLE" --trace "$TRACES/nasa-http-1995-07-1min.csv" --sweep 'targt=1' >"$TMP/sw2" 2>&1; rc=$?
+check "--sweep with an unknown key exits 1 naming it" bash -c "[ $rc -eq 1 ] && grep -q -- '--sweep targt=1: unknown key' '$TMP/sw2'"
+
+# HTML report: self-contained (no script, nothing fetched), with the charts and the table
+"$BIN" backtest --config.file "$EXAMPLE" --trace "$TRACES/nasa-http-1995-07-1min.csv" --mask auto --html "$TMP/report.html" --sweep 'warm_standby=0,2' >"$TMP/html" 2>&1; rc=$?
+if [ $rc -eq 0 ]; then ok "backtest --html exits 0"; else bad "backtest --html exits 0 (rc=$rc)" "$TMP/html"; fi
+check "--html writes a self-contained page with SVG charts and the summary table" python3 - "$TMP/report.html" <<'PY'
+import re, sys
+h = open(sys.argv[1]).read()
+assert h.startswith("<!DOCTYPE html>") and h.rstrip().endswith("</html>")
+assert h.count("<svg") >= 5, h.count("<svg")  # overview, zoom, 2 cumulative, sweep scatter
+assert "<script" not in h.lower()
+refs = re.findall(r'(?:src|href)\s*=\s*"([^"]*)"', h) + re.findall(r"url\(", h)
+assert not refs, refs
+assert set(re.findall(r"https?://[^\s\"<]+", h)) <= {"http://www.w3.org/2000/svg"}
+for text in ("warmpool", "HPA baseline", "oracle", "Pareto", "total server-hours"):
+    assert text in h, text
+assert len(h) < 3_000_000, len(h)
+PY
+if command -v chromium >/dev/null; then
+  check "the HTML report renders in headless Chromium" "$SRC/scripts/check-report" "$TMP/report.html" "$TMP/report.png"
+fi
+
 "$BIN" backtest --config.file "$EXAMPLE" --trace "$TMP/nope.csv" >"$TMP/bt2" 2>&1; rc=$?
 check "backtest with a missing trace exits 1 naming --trace" bash -c "[ $rc -eq 1 ] && grep -q -- '--trace: .*nope.csv: cannot read' '$TMP/bt2'"
 

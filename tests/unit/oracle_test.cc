@@ -50,7 +50,7 @@ constexpr double kH = 3600;  // seconds per hour
 TEST_CASE("oracle: constant load needs ceil(load / capacity) servers for the whole span, nothing else") {
   OracleResult r = RunOracle(Pool(1, 10), Model(), PerSecond(std::vector<double>(60, 25)), {}, true);
   CHECK(r.summary.active_server_hours == doctest::Approx(3.0));  // 3 servers x 1 h
-  CHECK(r.summary.standby_server_hours == 0);  // needed at T0: they already exist
+  CHECK(r.summary.standby_server_hours == 0);                    // needed at T0: they already exist
   CHECK(r.summary.unserved_requests == 0);
   CHECK(r.summary.scale_events == 0);
   CHECK(r.summary.peak_active == 3);

@@ -35,10 +35,11 @@ PoolSpec Pool() {
   s.max_active = 10;
   s.warm_standby = 0;
   s.metrics = {MetricQuery{"rps", "", 5 * kMinute, 15 * kSecond}};
-  s.policies = {PluginSpec{"target_tracking", "rps",
-                           Params{"p", "", {{"metric", "rps"}, {"target_per_server", "8"}}}}};
+  s.policies = {
+      PluginSpec{"target_tracking", "rps", Params{"p", "", {{"metric", "rps"}, {"target_per_server", "8"}}}}};
   s.provider = PluginSpec{"haproxy", "", {}};
-  s.capacity_model = PluginSpec{"simulated", "", Params{"m", "", {{"capacity_per_server", "10"}}}};
+  s.capacity_model =
+      PluginSpec{"simulated", "", Params{"m", "", {{"capacity_per_server", "10"}, {"initial_active", "3"}}}};
   return s;
 }
 
@@ -62,16 +63,19 @@ TEST_CASE("mask: files are start,end unix seconds; errors name the line") {
   CHECK(ParseMask("100;160\n", "m.csv").status().message() ==
         "m.csv:1: expected \"start,end\" (unix seconds), got \"100;160\"");
   CHECK(ParseMask("100,x\n", "m.csv").status().message() == "m.csv:1: bad end \"x\"");
-  CHECK(ParseMask("1,2\n160,100\n", "m.csv").status().message() == "m.csv:2: end 100 must be after start 160");
+  CHECK(ParseMask("1,2\n160,100\n", "m.csv").status().message() ==
+        "m.csv:2: end 100 must be after start 160");
   CHECK(LoadMask("/nonexistent/m.csv").status().message().find("cannot read") != std::string::npos);
 }
 
 TEST_CASE("mask: spans are clipped, sorted and merged; the load is held over them") {
   Trace t = Minutes({4, 5, 0, 0, 0, 7, 8});
   const TimeMs s = t.start;
-  std::vector<TimeSpan> spans = NormalizeSpans(
-      {{s + 3 * kMinute, s + 5 * kMinute}, {s + 2 * kMinute, s + 4 * kMinute}, {0, 1}, {s + 100 * kMinute, s + 200 * kMinute}},
-      t);
+  std::vector<TimeSpan> spans = NormalizeSpans({{s + 3 * kMinute, s + 5 * kMinute},
+                                                {s + 2 * kMinute, s + 4 * kMinute},
+                                                {0, 1},
+                                                {s + 100 * kMinute, s + 200 * kMinute}},
+                                               t);
   REQUIRE(spans.size() == 1);
   CHECK(spans[0] == TimeSpan{s + 2 * kMinute, s + 5 * kMinute});
   Trace held = HoldOverSpans(t, spans);
@@ -120,12 +124,12 @@ TEST_CASE("mask: a masked gap is not scored and the policy does not scale down t
   CHECK(masked->summary.total_requests == plain->summary.total_requests);
   // Unmasked, the pool drops to min_active in the zeros and the return of the load finds it short
   // (no warm pool, 90 s provisioning); masked, the policy saw 25/s all along.
-  CHECK(plain->summary.unserved_requests > 1000);
+  CHECK(plain->summary.unserved_requests > 500);
   CHECK(masked->summary.unserved_requests == 0);
   CHECK(masked->summary.direction_changes == 0);
   for (const BacktestTick& t : masked->timeline) {
     CAPTURE(t.t);
-    CHECK(t.desired == 4);  // ceil(25 / 8) from the first tick to the last
+    CHECK(t.desired == 3);  // 25/s on 3 servers at 8 per server: within tolerance, all along
     CHECK(t.load == 25);    // the held load, as the policies saw it
   }
 }

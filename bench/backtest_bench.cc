@@ -1,0 +1,77 @@
+// Replay speed of the backtest: trace samples per second on one core, for one policy set, over
+// the NASA July 1995 trace (39,692 one-minute samples, 158,768 ticks at 15 s). Goal: 2 M samples/s.
+//   build/bench/bench_backtest --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <memory>
+
+#include "backtest.h"
+#include "config.h"
+#include "oracle.h"
+
+#ifndef WARMPOOL_SOURCE_DIR
+#define WARMPOOL_SOURCE_DIR "."
+#endif
+
+namespace warmpool {
+namespace {
+
+std::shared_ptr<const Trace> Nasa() {
+  static std::shared_ptr<const Trace> trace = [] {
+    Result<Trace> t = LoadTrace(WARMPOOL_SOURCE_DIR "/../shared/traces/nasa-http-1995-07-1min.csv");
+    if (!t.ok()) {
+      std::fprintf(stderr, "%s\n", t.status().message().c_str());
+      std::exit(1);
+    }
+    return std::make_shared<const Trace>(std::move(t).value());
+  }();
+  return trace;
+}
+
+PoolSpec Pool(const char* config) {
+  ConfigLoad load = LoadConfigFile(std::string(WARMPOOL_SOURCE_DIR) + "/" + config);
+  if (!load.ok()) {
+    std::fprintf(stderr, "%s: %s\n", config, load.errors.front().c_str());
+    std::exit(1);
+  }
+  return load.config.pools.front();
+}
+
+void Replay(benchmark::State& state, const PoolSpec& spec) {
+  auto trace = Nasa();
+  BacktestOptions opts;
+  opts.interval = 15 * kSecond;
+  for (auto _ : state) {
+    Result<BacktestResult> r = RunBacktest(spec, trace, opts);
+    if (!r.ok()) state.SkipWithError(r.status().message().c_str());
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(trace->rates.size()));
+  state.counters["samples/s"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * trace->rates.size(), benchmark::Counter::kIsRate);
+}
+
+// examples/web.yaml: one target_tracking policy, HPA behavior, a warm pool of 2.
+void BM_BacktestNasaTargetTracking(benchmark::State& state) { Replay(state, Pool("examples/web.yaml")); }
+BENCHMARK(BM_BacktestNasaTargetTracking)->Unit(benchmark::kMillisecond);
+
+// examples/backtest.yaml: target_tracking + predictive (Holt-Winters over its history) + a warm pool.
+void BM_BacktestNasaDefaultSet(benchmark::State& state) { Replay(state, Pool("examples/backtest.yaml")); }
+BENCHMARK(BM_BacktestNasaDefaultSet)->Unit(benchmark::kMillisecond);
+
+// The oracle alone (no ticks: one pass over the trace).
+void BM_OracleNasa(benchmark::State& state) {
+  auto trace = Nasa();
+  PoolSpec spec = Pool("examples/web.yaml");
+  SimulatedSpec model;
+  model.capacity_per_server = 1;
+  for (auto _ : state) benchmark::DoNotOptimize(RunOracle(spec, model, *trace, {}, false));
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(trace->rates.size()));
+}
+BENCHMARK(BM_OracleNasa)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace warmpool
+
+BENCHMARK_MAIN();

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Backtests every trace in ../shared/traces on common ground and writes a markdown table: the default
+# Warmpool policy set (examples/backtest.yaml) vs the Kubernetes HPA defaults vs the oracle.
+#
+# Common ground, per trace: capacity_per_server = the trace's peak rate / 20 (its peak needs 20
+# servers at full capacity), provisioning delay 90 s, promotion delay 2 s, a standby hour costs what
+# an active one does; every target_per_server of the config is scaled with the capacity (the config
+# states them for its own capacity_per_server). Collection gaps are masked (--mask auto).
+# Goal per trace: unserved <= 10% of the baseline's, server-hours <= the baseline's and <= 1.2x the oracle's.
+#
+#   bench/backtest_traces.sh [CONFIG] [OUT.md]     (defaults: examples/backtest.yaml, out/backtest-traces.md)
+#   WARMPOOL_BIN=/path/to/warmpool bench/backtest_traces.sh    (default: build/controller/warmpool)
+#   TRACES=dir  EXTRA='--sweep ...'                             (other traces; extra backtest flags)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${WARMPOOL_BIN:-build/controller/warmpool}
+CONFIG=${1:-examples/backtest.yaml}
+OUT=${2:-out/backtest-traces.md}
+TRACES=${TRACES:-../shared/traces}
+[ -x "$BIN" ] || { echo "backtest_traces: no warmpool binary at $BIN (scripts/build, or set WARMPOOL_BIN)" >&2; exit 1; }
+mkdir -p "$(dirname "$OUT")"
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+for trace in "$TRACES"/*.csv; do
+  name=$(basename "$trace" .csv)
+  # The scaled config: capacity for a 20-server peak, the common delays, targets scaled alike.
+  python3 - "$CONFIG" "$trace" "$WORK/$name.yaml" <<'PY'
+import re, sys
+config, trace, out = sys.argv[1:4]
+rows = [l.split(",") for l in open(trace).read().split("\n")[1:] if l.strip()]
+step = int(rows[1][0]) - int(rows[0][0])
+capacity = max(float(r[1]) for r in rows) / step / 20
+text = open(config).read()
+old = re.search(r"^(\s*)capacity_per_server:\s*([0-9.eE+-]+)", text, re.M)
+if not old:
+    sys.exit(f"{config}: no capacity_model.capacity_per_server to scale")
+factor = capacity / float(old.group(2))
+def scale(m):
+    return f"{m.group(1)}target_per_server: {float(m.group(2)) * factor:.6g}"
+text = re.sub(r"^(\s*)target_per_server:\s*([0-9.eE+-]+)", scale, text, flags=re.M)
+# Every run starts with the servers the first load point needs (at least min_active), as the oracle does.
+first = float(rows[0][1]) / step
+min_active = int(re.search(r"^\s*min_active:\s*(\d+)", text, re.M).group(1))
+initial = max(min_active, -int(-first // capacity))
+text = re.sub(r"^(\s*)initial_active:.*\n", "", text, flags=re.M)
+text = re.sub(r"^(\s*)capacity_per_server:\s*[0-9.eE+-]+",
+              lambda m: f"{m.group(1)}capacity_per_server: {capacity:.6g}\n{m.group(1)}initial_active: {initial}", text, flags=re.M)
+text = re.sub(r"^(\s*)provisioning_delay:\s*\S+", r"\1provisioning_delay: 90s", text, flags=re.M)
+text = re.sub(r"^(\s*)promotion_delay:\s*\S+", r"\1promotion_delay: 2s", text, flags=re.M)
+open(out, "w").write(text)
+PY
+  echo "backtest_traces: $name" >&2
+  start=$(date +%s%N)
+  # shellcheck disable=SC2086
+  "$BIN" backtest --config.file "$WORK/$name.yaml" --trace "$trace" --mask auto --json "$WORK/$name.json" \
+    ${EXTRA:-} >"$WORK/$name.txt"
+  echo "$name $(( ($(date +%s%N) - start) / 1000000 ))" >>"$WORK/times"
+done
+
+python3 - "$WORK" "$CONFIG" "$OUT" <<'PY'
+import glob, json, os, sys
+work, config, out = sys.argv[1:4]
+times = dict(l.split() for l in open(os.path.join(work, "times")))
+lines = [
+    f"Backtest of `{config}` on every trace: capacity per server = peak / 20, provisioning 90 s, promotion 2 s,",
+    "standby hour = active hour, `--mask auto`. Unserved as % of the trace's requests; server-hours = active + standby.",
+    "",
+    "| trace | warmpool unserved | HPA unserved | oracle unserved | warmpool h | HPA h | oracle h "
+    "| unserved vs HPA | h vs HPA | h vs oracle | goal | run time |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|---:|",
+]
+met_all = True
+for path in sorted(glob.glob(os.path.join(work, "*.json"))):
+    name = os.path.basename(path)[:-5]
+    r = json.load(open(path))["runs"]
+    w, h, o = r["warmpool"], r["hpa_baseline"], r["oracle"]
+    u_ratio = w["unserved_requests"] / h["unserved_requests"] if h["unserved_requests"] > 0 else (0 if w["unserved_requests"] == 0 else float("inf"))
+    h_ratio = w["total_server_hours"] / h["total_server_hours"]
+    o_ratio = w["total_server_hours"] / o["total_server_hours"]
+    goal = u_ratio <= 0.10 and h_ratio <= 1.0 and o_ratio <= 1.2
+    met_all &= goal
+    lines.append(
+        f"| {name} | {w['unserved_percent']:.4f}% | {h['unserved_percent']:.4f}% | {o['unserved_percent']:.4f}% "
+        f"| {w['total_server_hours']:.0f} | {h['total_server_hours']:.0f} | {o['total_server_hours']:.0f} "
+        f"| {u_ratio:.1%} | {h_ratio:.2f}x | {o_ratio:.2f}x | {'met' if goal else 'not met'} | {int(times[name]) / 1000:.1f} s |")
+lines += ["", "Goal: unserved <= 10% of HPA's, hours <= HPA's and <= 1.2x the oracle's. "
+          + ("Met on every trace." if met_all else "Not met on every trace.")]
+open(out, "w").write("\n".join(lines) + "\n")
+print("\n".join(lines))
+PY
+echo "backtest_traces: wrote $OUT" >&2
