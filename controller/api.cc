@@ -1,7 +1,9 @@
 // The REST API's routing, authentication and handlers. JSON lives in api_json.cc and api_requests.cc.
 #include "api.h"
 
+#include <algorithm>
 #include <exception>
+#include <limits>
 
 #include "api_internal.h"
 #include "log.h"
@@ -227,10 +229,27 @@ HttpServerResponse Api::Dispatch(const HttpServerRequest& request, std::string* 
 
 HttpServerResponse Api::GetPools(const HttpServerRequest&) {
   const TimeMs now = clock_->Now();
+  {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    if (!cache_body_.empty() && cache_version_ == cp_->Version() && now < cache_valid_until_) {
+      return JsonResponse(200, cache_body_);
+    }
+  }
+  // Read before rendering: a change during the rendering makes the next request render again.
+  const uint64_t version = cp_->Version();
   std::vector<api_internal::PoolView> views;
-  for (const std::string& name : cp_->Pools())
+  TimeMs valid_until = std::numeric_limits<TimeMs>::max();
+  for (const std::string& name : cp_->Pools()) {
     views.push_back({name, cp_->Status(name), cp_->Controls(name, now)});
-  return JsonResponse(200, api_internal::PoolListJson(views));
+    const std::optional<Override>& o = views.back().controls.override;
+    if (o && o->expires_at != 0) valid_until = std::min(valid_until, o->expires_at);
+  }
+  std::string body = api_internal::PoolListJson(views);
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  cache_version_ = version;
+  cache_valid_until_ = valid_until;
+  cache_body_ = body;
+  return JsonResponse(200, std::move(body));
 }
 
 HttpServerResponse Api::GetPool(const std::string& pool) {

@@ -89,6 +89,12 @@ class Api {
   const Clock* clock_;
   std::function<std::string()> render_metrics_;
   std::mutex mutate_mu_;  // read-modify-write of a pool's controls
+  // GET /api/v1/pools rendered once per change of the control plane (a tick publishes once per
+  // interval, while the API may be asked thousands of times a second).
+  std::mutex cache_mu_;
+  uint64_t cache_version_ = 0;
+  TimeMs cache_valid_until_ = 0;  // the first override expiry in it
+  std::string cache_body_;
 };
 
 }  // namespace warmpool

@@ -74,10 +74,6 @@ std::string CapacityChart(const Comparison& c, TimeMs from, TimeMs to, bool mark
   const double cps = c.model.capacity_per_server;
   const double top = std::max({s.load.Max(), s.mine.Max(), s.warm.Max(), s.hpa.Max(), s.oracle.Max()}) * 1.05;
   TimeChart chart(from, to, kWidth, 330, top, "requests/s");
-  for (const TimeSpan& m : c.masked) {
-    chart.Shade(m.start, m.end, "#999", 0.25,
-                "masked (collection gap, not scored): " + FormatTime(m.start) + " .. " + FormatTime(m.end));
-  }
   chart.Between(s.mine, s.warm, kWarm, 0.55);
   chart.Band(s.load, kLoad, 0.55, /*from_zero=*/true);
   chart.Line(s.oracle, false, kOracle, 1.1, "");
@@ -85,6 +81,17 @@ std::string CapacityChart(const Comparison& c, TimeMs from, TimeMs to, bool mark
   chart.Line(s.mine, false, kMine, 1.8);
   chart.TopStrip(0, ColumnSums(c.warmpool.timeline, chart), kUnserved, "warmpool");
   chart.TopStrip(1, ColumnSums(c.hpa_baseline.timeline, chart), kHpa, "HPA");
+  if (!c.masked.empty()) {
+    std::vector<double> masked(static_cast<size_t>(chart.columns()), 0);
+    for (const TimeSpan& m : c.masked) {
+      chart.Shade(m.start, m.end, "#777", 0.3,
+                  "masked (collection gap, not scored): " + FormatTime(m.start) + " .. " + FormatTime(m.end));
+      if (m.end <= from || m.start >= to) continue;
+      const int a = s.load.ColumnOf(std::max(m.start, from)), b = s.load.ColumnOf(std::min(m.end, to) - 1);
+      for (int i = a; i <= b; ++i) masked[static_cast<size_t>(i)] = 1;
+    }
+    chart.TopStrip(2, masked, "#777", "masked");
+  }
   if (zoom_to > zoom_from) chart.Outline(zoom_from, zoom_to, "#444");
   if (markers) {
     for (const BacktestTick& t : c.warmpool.timeline) {

@@ -6,11 +6,13 @@ namespace warmpool {
 
 void ControlPlane::SetPools(const std::vector<PoolSpec>& pools) {
   std::lock_guard<std::mutex> lock(mu_);
+  ++version_;
   pools_.clear();
   for (const PoolSpec& p : pools) pools_.push_back(p.name);
   // Forget the status of pools that are gone; keep controls only for pools that remain.
   std::erase_if(status_, [&](const auto& kv) { return !std::count(pools_.begin(), pools_.end(), kv.first); });
-  std::erase_if(controls_, [&](const auto& kv) { return !std::count(pools_.begin(), pools_.end(), kv.first); });
+  std::erase_if(controls_,
+                [&](const auto& kv) { return !std::count(pools_.begin(), pools_.end(), kv.first); });
 }
 
 std::vector<std::string> ControlPlane::Pools() const {
@@ -39,6 +41,7 @@ PoolControls ControlPlane::Controls(const std::string& pool, TimeMs now) {
       e.result = "ended";
       expired = e;
       it->second.override.reset();
+      ++version_;
     }
     out = it->second;
   }
@@ -57,6 +60,7 @@ std::map<std::string, PoolControls> ControlPlane::AllControls() const {
 void ControlPlane::RestoreControls(std::map<std::string, PoolControls> controls) {
   std::lock_guard<std::mutex> lock(mu_);
   controls_ = std::move(controls);
+  ++version_;
 }
 
 bool ControlPlane::SetOverride(const std::string& pool, Override o) {
@@ -69,10 +73,13 @@ bool ControlPlane::SetOverride(const std::string& pool, Override o) {
     e.kind = "override";
     e.reason = o.reason;
     std::string what = o.active ? "active " + std::to_string(*o.active) : "";
-    if (o.min_active) what += (what.empty() ? "" : ", ") + std::string("min_active ") + std::to_string(*o.min_active);
-    if (o.max_active) what += (what.empty() ? "" : ", ") + std::string("max_active ") + std::to_string(*o.max_active);
+    if (o.min_active)
+      what += (what.empty() ? "" : ", ") + std::string("min_active ") + std::to_string(*o.min_active);
+    if (o.max_active)
+      what += (what.empty() ? "" : ", ") + std::string("max_active ") + std::to_string(*o.max_active);
     e.result = "set " + what + " by " + o.set_by + (o.expires_at ? " until " + FormatTime(o.expires_at) : "");
     controls_[pool].override = std::move(o);
+    ++version_;
   }
   Record(e);
   if (on_change) on_change();
@@ -91,6 +98,7 @@ bool ControlPlane::ClearOverride(const std::string& pool, const std::string& by,
     e.reason = it->second.override->reason;
     e.result = "deleted by " + by;
     it->second.override.reset();
+    ++version_;
   }
   Record(e);
   if (on_change) on_change();
@@ -109,6 +117,7 @@ bool ControlPlane::SetPause(const std::string& pool, Pause p) {
     e.result = std::string(p.scale_up ? "scale_up paused" : "scale_up running") + ", " +
                (p.scale_down ? "scale_down paused" : "scale_down running") + " by " + p.set_by;
     controls_[pool].pause = std::move(p);
+    ++version_;
   }
   Record(e);
   if (on_change) on_change();
@@ -119,6 +128,7 @@ void ControlPlane::Publish(PoolStatus status) {
   std::lock_guard<std::mutex> lock(mu_);
   if (status.observed) ever_observed_[status.pool] = true;
   status_[status.pool] = std::move(status);
+  ++version_;
 }
 
 std::optional<PoolStatus> ControlPlane::Status(const std::string& pool) const {
@@ -152,6 +162,11 @@ bool ControlPlane::Ready() const {
     if (it == ever_observed_.end() || !it->second) return false;
   }
   return true;
+}
+
+uint64_t ControlPlane::Version() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return version_;
 }
 
 void ControlPlane::Record(Event e) {

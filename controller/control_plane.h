@@ -38,10 +38,10 @@ struct PoolStatus {
 
 // One entry of the decision and action log.
 struct Event {
-  uint64_t seq = 0;   // increasing, assigned by Record
+  uint64_t seq = 0;  // increasing, assigned by Record
   TimeMs at = 0;
   std::string pool;
-  std::string kind;   // "decision", "override", "pause", "reload"
+  std::string kind;  // "decision", "override", "pause", "reload"
   int from = 0, to = 0;
   std::string direction;  // "up", "down", "none"
   std::string policy;
@@ -81,6 +81,10 @@ class ControlPlane {
   // Newest last. `pool` empty = all; events with at >= since; at most `limit` (the newest ones).
   std::vector<Event> Events(const std::string& pool, TimeMs since, size_t limit) const;
 
+  // Changes whenever anything the API shows changes (a status, controls, the pool list); readers
+  // may cache what they render from the plane for as long as it stays the same.
+  uint64_t Version() const;
+
   // --- hooks (set once before the API starts) ---
   std::function<void()> on_reload;  // POST /-/reload
   std::function<void()> on_change;  // controls changed: persist them (called without the lock held)
@@ -89,6 +93,7 @@ class ControlPlane {
   mutable std::mutex mu_;
   size_t max_events_;
   uint64_t next_seq_ = 1;
+  uint64_t version_ = 1;
   std::vector<std::string> pools_;
   std::map<std::string, PoolControls> controls_;
   std::map<std::string, PoolStatus> status_;

@@ -75,6 +75,11 @@ class HttpServer {
 // TLS file that cannot be loaded; kUnavailable when the address cannot be bound (in use, not local).
 Result<std::unique_ptr<HttpServer>> StartHttpServer(const HttpServerOptions& options, HttpHandler handler);
 
+// Sizes the thread pool behind every HTTP server and client of the process (cpprest's shared pool;
+// its default of 40 threads only adds scheduling delay on a small machine). Call once, before any
+// HTTP client or server exists; returns false (and changes nothing) when it is too late.
+bool SetHttpThreads(size_t threads);
+
 // --- helpers, shared by the implementation and its tests ---
 
 // Percent-decoding; with `plus_is_space` (query strings) '+' becomes ' '. A malformed escape is kept

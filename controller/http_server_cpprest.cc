@@ -25,6 +25,7 @@
 //  - pplx terminates the process on a task exception nobody observed: every continuation here is
 //    task-based, observes its antecedent and never throws.
 #include <cpprest/http_listener.h>
+#include <pplx/threadpool.h>
 #include <netdb.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
@@ -394,6 +395,15 @@ Result<std::unique_ptr<HttpServer>> StartHttpServer(const HttpServerOptions& opt
     }
   }
   return Status::Unavailable(last_error);
+}
+
+bool SetHttpThreads(size_t threads) {
+  try {
+    crossplat::threadpool::initialize_with_threads(threads);
+    return true;
+  } catch (const std::exception&) {  // already initialized
+    return false;
+  }
 }
 
 }  // namespace warmpool

@@ -93,8 +93,7 @@ void PoolController::RunOnce(TimeMs now, const PoolControls& controls, TickResul
   out.decision =
       Decide(spec_, Recommend(out.observed, current, now, explain), behavior_, current, now, explain);
   ApplyControls(controls, spec_, now, &out.decision);
-  if (!explain &&
-      (out.decision.desired != current || out.decision.desired != last_desired_.value_or(current))) {
+  if (!explain && out.decision.desired != last_desired_.value_or(current)) {
     explain = true;
     out.decision = Decide(spec_, Recommend(out.observed, current, now, true), behavior_, current, now, true);
     ApplyControls(controls, spec_, now, &out.decision);

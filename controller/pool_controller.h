@@ -49,9 +49,10 @@ class PoolController {
   const BehaviorHistory& behavior_history() const { return behavior_; }
   // Carries history over a config reload, so a reload neither forgets nor flaps.
   void set_behavior_history(BehaviorHistory h) { behavior_ = std::move(h); }
-  // With true, only ticks whose desired count differs from the active count or from the previous
-  // tick's get reasons (decision, recommendations, plan); the others decide exactly the same numbers
-  // without building any text. For replays that report only changes (the backtest). Default false.
+  // With true, only ticks whose desired count differs from the previous tick's (the first tick: from
+  // the active count) get reasons (decision, recommendations, plan): they are decided twice, the
+  // second time with reasons; the others decide exactly the same numbers without building any text.
+  // For replays that report only changes (the backtest). Default false: every tick is explained.
   void set_explain_changes_only(bool v) { explain_changes_only_ = v; }
 
  private:

@@ -8,7 +8,7 @@
 namespace warmpool {
 namespace {
 
-constexpr int kLeft = 64, kRight = 64, kTop = 50, kBottom = 30;
+constexpr int kLeft = 64, kRight = 64, kTop = 62, kBottom = 30;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 std::string F(double v) {  // coordinates: one decimal is plenty
@@ -176,7 +176,7 @@ void TimeChart::TopStrip(int row, const std::vector<double>& v, const std::strin
                          const std::string& label) {
   double max = 0;
   for (double x : v) max = std::max(max, x);
-  const double y = kTop - 17 + row * 8;
+  const double y = kTop - 28 + row * 9;
   body_ += "<text class=\"strip\" x=\"" + F(kLeft - 6) + "\" y=\"" + F(y + 6) + "\">" + HtmlEscape(label) +
            "</text>";
   body_ += "<rect x=\"" + F(kLeft) + "\" y=\"" + F(y) + "\" width=\"" + F(width_) +

@@ -53,7 +53,7 @@ class TimeChart {
   void Shade(TimeMs from, TimeMs to, const std::string& fill, double opacity, const std::string& title);
   // A rectangle outline over a span of time (the zoomed window).
   void Outline(TimeMs from, TimeMs to, const std::string& stroke);
-  // A row of marks above the plot (row 0 or 1), one per column with a positive value, darker for
+  // A row of marks above the plot (row 0, 1 or 2), one per column with a positive value, darker for
   // more; `label` in the left margin.
   void TopStrip(int row, const std::vector<double>& per_column, const std::string& color,
                 const std::string& label);

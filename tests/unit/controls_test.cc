@@ -153,3 +153,39 @@ TEST_CASE("control plane: readiness, statuses in config order, bounded events fi
   CHECK_FALSE(cp.HasPool("api"));
   CHECK(cp.Statuses().size() == 1);
 }
+
+TEST_CASE("control plane: Version changes with everything the API shows, and only then") {
+  ControlPlane cp(10);
+  cp.SetPools({Spec()});
+  uint64_t v = cp.Version();
+  auto changed = [&] {
+    const uint64_t now = cp.Version();
+    const bool c = now != v;
+    v = now;
+    return c;
+  };
+  CHECK_FALSE(changed());
+  cp.Controls("web", kNow);  // a read
+  cp.Events("", 0, 10);
+  CHECK_FALSE(changed());
+  PoolStatus s;
+  s.pool = "web";
+  cp.Publish(s);
+  CHECK(changed());
+  REQUIRE(cp.SetOverride("web", Active(4, kNow + 10)));
+  CHECK(changed());
+  cp.Controls("web", kNow + 10);  // expiry drops it
+  CHECK(changed());
+  Pause p;
+  p.scale_up = true;
+  REQUIRE(cp.SetPause("web", p));
+  CHECK(changed());
+  REQUIRE(cp.SetOverride("web", Active(4)));
+  changed();
+  REQUIRE(cp.ClearOverride("web", "bob", kNow));
+  CHECK(changed());
+  cp.RestoreControls({});
+  CHECK(changed());
+  cp.SetPools({Spec()});
+  CHECK(changed());
+}
