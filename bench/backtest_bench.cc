@@ -9,6 +9,7 @@
 #include "backtest.h"
 #include "config.h"
 #include "oracle.h"
+#include "sweep.h"
 
 #ifndef WARMPOOL_SOURCE_DIR
 #define WARMPOOL_SOURCE_DIR "."
@@ -59,6 +60,23 @@ BENCHMARK(BM_BacktestNasaTargetTracking)->Unit(benchmark::kMillisecond);
 // examples/backtest.yaml: target_tracking + predictive (Holt-Winters over its history) + a warm pool.
 void BM_BacktestNasaDefaultSet(benchmark::State& state) { Replay(state, Pool("examples/backtest.yaml")); }
 BENCHMARK(BM_BacktestNasaDefaultSet)->Unit(benchmark::kMillisecond);
+
+// A sweep of 8 points (examples/web.yaml over NASA) on 1 and 2 threads: wall time, so the ratio of
+// the two is the parallel speedup (it needs the cores to be otherwise idle to mean anything).
+void BM_SweepNasa(benchmark::State& state) {
+  auto trace = Nasa();
+  PoolSpec spec = Pool("examples/web.yaml");
+  auto axes = ParseSweep("warm_standby=0,1,2,3;scale_down_window=1m,5m");
+  SweepOptions opts;
+  opts.threads = static_cast<int>(state.range(0));
+  for (auto _ : state) {
+    Result<SweepResult> r = RunSweep(spec, trace, *axes, opts);
+    if (!r.ok()) state.SkipWithError(r.status().message().c_str());
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(state.iterations() * 8);
+}
+BENCHMARK(BM_SweepNasa)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // The oracle alone (no ticks: one pass over the trace).
 void BM_OracleNasa(benchmark::State& state) {

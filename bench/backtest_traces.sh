@@ -75,15 +75,22 @@ for path in sorted(glob.glob(os.path.join(work, "*.json"))):
     name = os.path.basename(path)[:-5]
     r = json.load(open(path))["runs"]
     w, h, o = r["warmpool"], r["hpa_baseline"], r["oracle"]
-    u_ratio = w["unserved_requests"] / h["unserved_requests"] if h["unserved_requests"] > 0 else (0 if w["unserved_requests"] == 0 else float("inf"))
+    if h["unserved_requests"] > 0:
+        u_ratio = w["unserved_requests"] / h["unserved_requests"]
+        u_text = f"{u_ratio:.1%}"
+    else:  # nothing to improve on: only 0 meets it
+        u_ratio = 0 if w["unserved_requests"] == 0 else float("inf")
+        u_text = "both 0" if u_ratio == 0 else "HPA 0"
     h_ratio = w["total_server_hours"] / h["total_server_hours"]
     o_ratio = w["total_server_hours"] / o["total_server_hours"]
-    goal = u_ratio <= 0.10 and h_ratio <= 1.0 and o_ratio <= 1.2
-    met_all &= goal
+    missed = [what for what, ok in (("unserved", u_ratio <= 0.10), ("h > HPA", h_ratio <= 1.0),
+                                    ("h > 1.2x oracle", o_ratio <= 1.2)) if not ok]
+    met_all &= not missed
     lines.append(
         f"| {name} | {w['unserved_percent']:.4f}% | {h['unserved_percent']:.4f}% | {o['unserved_percent']:.4f}% "
         f"| {w['total_server_hours']:.0f} | {h['total_server_hours']:.0f} | {o['total_server_hours']:.0f} "
-        f"| {u_ratio:.1%} | {h_ratio:.2f}x | {o_ratio:.2f}x | {'met' if goal else 'not met'} | {int(times[name]) / 1000:.1f} s |")
+        f"| {u_text} | {h_ratio:.2f}x | {o_ratio:.2f}x | {'met' if not missed else 'missed: ' + ', '.join(missed)} "
+        f"| {int(times[name]) / 1000:.1f} s |")
 lines += ["", "Goal: unserved <= 10% of HPA's, hours <= HPA's and <= 1.2x the oracle's. "
           + ("Met on every trace." if met_all else "Not met on every trace.")]
 open(out, "w").write("\n".join(lines) + "\n")
