@@ -268,8 +268,9 @@ std::string ComparisonToHtml(const Comparison& c, const SweepResult* sweep) {
          " to start serving, a drain " + FormatDuration(c.model.drain_delay) +
          ". Every server-hour costs the same, standby or active." +
          (c.masked.empty() ? ""
-                           : " " + std::to_string(c.masked.size()) + " collection gaps (" +
-                                 Fmt("%.0f min", w.masked_seconds / 60) + ") are masked: not scored.") +
+                           : " " + std::to_string(c.masked.size()) +
+                                 (c.masked.size() == 1 ? " collection gap (" : " collection gaps (") +
+                                 Fmt("%.0f min", w.masked_seconds / 60) + ") masked: not scored.") +
          "</p>\n";
   out += SummaryTable(c);
   out +=

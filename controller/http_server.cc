@@ -1,7 +1,14 @@
-// The HTTP server's pure helpers: no sockets, no cpprest.
+// The HTTP server's helpers that need no cpprest.
 #include "http_server.h"
 
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 namespace warmpool {
 namespace {
@@ -91,6 +98,36 @@ std::string JsonErrorBody(std::string_view message) {
     }
   }
   return out + "\"}\n";
+}
+
+Result<int> PickFreePort(const std::string& host) {
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* res = nullptr;
+  if (int rc = getaddrinfo(host.c_str(), "0", &hints, &res); rc != 0) {
+    return Status::Unavailable("cannot resolve \"" + host + "\": " + gai_strerror(rc));
+  }
+  int port = -1;
+  std::string error;
+  const int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    error = std::strerror(errno);
+  } else {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      error = std::strerror(errno);
+    } else {
+      port = ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+    }
+    close(fd);
+  }
+  freeaddrinfo(res);
+  if (port <= 0) return Status::Unavailable("cannot pick a free port on \"" + host + "\": " + error);
+  return port;
 }
 
 }  // namespace warmpool

@@ -92,6 +92,8 @@ struct ListenAddress {
   int port = 0;
 };
 Result<ListenAddress> ParseListenAddress(std::string_view text);
+// A port on IPv4 `host` that was free a moment ago: bind to port 0, read it back, close.
+Result<int> PickFreePort(const std::string& host);
 // A JSON body {"error": message} for errors produced by the server itself.
 std::string JsonErrorBody(std::string_view message);
 

@@ -25,16 +25,13 @@
 //  - pplx terminates the process on a task exception nobody observed: every continuation here is
 //    task-based, observes its antecedent and never throws.
 #include <cpprest/http_listener.h>
-#include <pplx/threadpool.h>
-#include <netdb.h>
 #include <openssl/ssl.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <pplx/threadpool.h>
 
 #include <array>
 #include <cerrno>
 #include <condition_variable>
-#include <cstring>
+#include <cstdlib>
 #include <mutex>
 #include <set>
 
@@ -102,7 +99,10 @@ void Reply(http::http_request& request, const HttpServerResponse& r, bool close_
     http::http_response response(static_cast<http::status_code>(r.status));
     for (const auto& [name, value] : r.headers) response.headers().add(name, value);
     if (close_connection) response.headers().add(http::header_names::connection, "close");
-    response.set_body(r.body, r.content_type);
+    // The Content-Type first, then the bytes: set_body(std::string) reinterprets a streambuf<char>
+    // as streambuf<unsigned char> (UBSan flags it); the vector overload keeps a header already set.
+    response.headers().set_content_type(r.content_type);
+    response.set_body(std::vector<unsigned char>(r.body.begin(), r.body.end()));
     request.reply(response).then([](pplx::task<void> sent) {
       try {
         sent.get();
@@ -281,37 +281,6 @@ class HeldAddresses {
   std::set<std::string> live_, stale_;
 };
 
-// A port on `host` that was free a moment ago.
-Result<int> PickPort(const std::string& host) {
-  addrinfo hints{};
-  hints.ai_family = AF_INET;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE;
-  addrinfo* res = nullptr;
-  if (int rc = getaddrinfo(host.c_str(), "0", &hints, &res); rc != 0) {
-    return Status::Unavailable("cannot resolve \"" + host + "\": " + gai_strerror(rc));
-  }
-  int port = -1;
-  std::string error;
-  const int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    error = std::strerror(errno);
-  } else {
-    sockaddr_storage addr{};
-    socklen_t len = sizeof addr;
-    if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 ||
-        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      error = std::strerror(errno);
-    } else {
-      port = ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
-    }
-    close(fd);
-  }
-  freeaddrinfo(res);
-  if (port <= 0) return Status::Unavailable("cannot pick a free port on \"" + host + "\": " + error);
-  return port;
-}
-
 class CpprestHttpServer final : public HttpServer {
  public:
   CpprestHttpServer(std::shared_ptr<Core> core, std::unique_ptr<listener::http_listener> l, std::string held,
@@ -367,7 +336,7 @@ Result<std::unique_ptr<HttpServer>> StartHttpServer(const HttpServerOptions& opt
   for (int attempt = 0; attempt < (ephemeral ? kPortAttempts : 1); ++attempt) {
     int port = address->port;
     if (ephemeral) {
-      Result<int> picked = PickPort(address->host);
+      Result<int> picked = PickFreePort(address->host);
       if (!picked.ok()) return picked.status();
       port = *picked;
     }

@@ -65,6 +65,14 @@ void LogConfigErrors(const char* msg, const std::string& file, const std::vector
 }  // namespace
 
 int RunController(const RunOptions& opts) {
+  // Block the signals before any thread exists (cpprest's pool included), so that every thread
+  // inherits the mask and only the signal thread below ever receives them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
   // Two threads per core, at least 4, for the API and the metrics client (see SetHttpThreads):
   // measured with bench/api_load.sh, fewer threads than the default 40 cut p99 five-fold.
   SetHttpThreads(std::max(4u, 2 * std::thread::hardware_concurrency()));
@@ -106,12 +114,6 @@ int RunController(const RunOptions& opts) {
   app->Attach({&control_plane, &self_metrics, store.get()});
   control_plane.on_change = [&app] { app->SaveState(); };
 
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
   Signals signals;
   std::thread signal_thread(SignalThread, set, &signals);
   control_plane.on_reload = [&signals] {  // POST /-/reload: the same as SIGHUP

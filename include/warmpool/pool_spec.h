@@ -41,7 +41,7 @@ struct PoolSpec {
 // The REST API and /metrics (controller/api.h).
 struct WebSpec {
   std::string listen_address = "127.0.0.1:9900";  // "" disables the API
-  std::string tokens_file;   // bearer tokens with roles; without it mutating calls are refused
+  std::string tokens_file;    // bearer tokens with roles; without it mutating calls are refused
   std::string tls_cert_file;  // https when both are set
   std::string tls_key_file;
   int max_body_bytes = 64 * 1024;
@@ -53,7 +53,7 @@ struct GlobalSpec {
   std::string log_level = "info";
   PluginSpec metrics_source;  // type "prometheus" or "trace"
   WebSpec web;
-  std::string state_file;     // overrides, pauses and behavior history survive restarts here ("" = none)
+  std::string state_file;  // overrides, pauses and behavior history survive restarts here ("" = none)
 };
 
 struct Config {
