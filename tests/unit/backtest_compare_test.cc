@@ -58,7 +58,7 @@ TEST_CASE("capacity model: from capacity_model (any provider), initial counts fr
   CHECK(ResolveCapacityModel(explicit_counts)->initial_standby == 0);
 }
 
-TEST_CASE("capacity model: else the simulated provider's parameters; else a clear error") {
+TEST_CASE("capacity model: else the simulated provider's parameters, else a clear error") {
   PoolSpec sim = Pool();
   sim.capacity_model = {};
   sim.provider = PluginSpec{"simulated", "", Params{"p", "", {{"capacity_per_server", "7"}}}};

@@ -49,7 +49,7 @@ BacktestResult Run(const PoolSpec& spec, bool timeline = false) {
 
 }  // namespace
 
-TEST_CASE("backtest: scores a step surge; a warm pool serves it in seconds, a cold one does not") {
+TEST_CASE("backtest: scores a step surge, a warm pool serves it in seconds, a cold one does not") {
   BacktestResult warm = Run(Pool(6, "90s"));
   BacktestResult cold = Run(Pool(0, "90s"));
   const BacktestSummary& w = warm.summary;

@@ -209,7 +209,7 @@ TEST_CASE("exec: Provision again after a failure retries") {
   CHECK(m.machines().at("web-1").last_error.empty());
 }
 
-TEST_CASE("exec: one command per slot; repeated calls are no-ops") {
+TEST_CASE("exec: one command per slot, repeated calls are no-ops") {
   TempDir dir;
   ExecMachines m("web", Spec("echo run >> count.txt; while [ ! -f go ]; do sleep 0.01; done",
                              "echo retired > r.txt", dir));

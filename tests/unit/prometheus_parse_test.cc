@@ -33,7 +33,7 @@ TEST_CASE("prometheus parse: query paths encode PromQL and give times in seconds
   CHECK(RangeQueryPath("up", 1000, 61000, 15000) == "/api/v1/query_range?query=up&start=1&end=61&step=15");
 }
 
-TEST_CASE("prometheus parse: vector, matrix and scalar answers; NaN and Inf strings") {
+TEST_CASE("prometheus parse: vector, matrix and scalar answers, NaN and Inf strings") {
   Result<PromResult> v = ParsePromResponse(
       200,
       Vector(R"({"metric":{"__name__":"up","job":"x","instance":"a:1"},"value":[1795240530.214,"4.75"]})"));

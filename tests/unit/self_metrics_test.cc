@@ -112,7 +112,7 @@ TEST_CASE("SelfMetrics: one tick becomes gauges, counters and a histogram with t
   CHECK_LINE(text, "warmpool_evaluation_duration_seconds_bucket{pool=\"web\",le=\"+Inf\"} 1");
 }
 
-TEST_CASE("SelfMetrics: counters accumulate; dry-run actions and holding decisions are labelled") {
+TEST_CASE("SelfMetrics: counters accumulate, dry-run actions and holding decisions are labelled") {
   SelfMetrics m("dev");
   TickResult t = Tick("web");
   m.ObserveTick("web", t, {}, Spec("web"), 0.01, false);
@@ -156,7 +156,7 @@ TEST_CASE("SelfMetrics: a tick that could not observe counts an error and keeps 
   CHECK_LINE(text, "warmpool_evaluation_duration_seconds_count{pool=\"web\"} 2");
 }
 
-TEST_CASE("SelfMetrics: ForgetPool removes exactly that pool's series; a dropped metric loses its series") {
+TEST_CASE("SelfMetrics: ForgetPool removes exactly that pool's series, a dropped metric loses its series") {
   SelfMetrics m("dev");
   m.ObserveTick("web", Tick("web"), {}, Spec("web"), 0.01, false);
   m.ObserveTick("api", Tick("api"), {}, Spec("api"), 0.01, false);

@@ -98,7 +98,7 @@ TEST_CASE("FileStateStore: CRC-32 and header") {
   CHECK(FileStateStore::Header("123456789") == "warmpool-state v1 9 cbf43926\n");
 }
 
-TEST_CASE("FileStateStore: a missing file is no state; Save then Load returns the document") {
+TEST_CASE("FileStateStore: a missing file is no state, Save then Load returns the document") {
   TempDir dir;
   FileStateStore store(dir.path() + "/state.json");
   Result<std::optional<std::string>> none = store.Load();

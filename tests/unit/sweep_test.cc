@@ -45,7 +45,7 @@ SweepPoint Point(double unserved, double hours) {
 
 }  // namespace
 
-TEST_CASE("sweep: parses KEY=v1,v2;KEY2=v; errors say what is wrong") {
+TEST_CASE("sweep: parses KEY=v1,v2,KEY2=v, errors say what is wrong") {
   Result<std::vector<SweepAxis>> axes = ParseSweep(" target = 6, 8 ;warm_standby=0,1,2;");
   REQUIRE(axes.ok());
   REQUIRE(axes->size() == 2);

@@ -54,7 +54,7 @@ TEST_CASE("mask: FindZeroGaps keeps zero runs at least min_gap long") {
   CHECK(FindZeroGaps(t, 5 * kMinute).empty());
 }
 
-TEST_CASE("mask: files are start,end unix seconds; errors name the line") {
+TEST_CASE("mask: files are start,end unix seconds, errors name the line") {
   Result<std::vector<TimeSpan>> ok = ParseMask("start,end\n# a comment\n\n100,160\n200,260\r\n", "m.csv");
   REQUIRE(ok.ok());
   REQUIRE(ok->size() == 2);
@@ -68,7 +68,7 @@ TEST_CASE("mask: files are start,end unix seconds; errors name the line") {
   CHECK(LoadMask("/nonexistent/m.csv").status().message().find("cannot read") != std::string::npos);
 }
 
-TEST_CASE("mask: spans are clipped, sorted and merged; the load is held over them") {
+TEST_CASE("mask: spans are clipped, sorted and merged, the load is held over them") {
   Trace t = Minutes({4, 5, 0, 0, 0, 7, 8});
   const TimeMs s = t.start;
   std::vector<TimeSpan> spans = NormalizeSpans({{s + 3 * kMinute, s + 5 * kMinute},
