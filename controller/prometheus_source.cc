@@ -146,11 +146,7 @@ std::optional<PrometheusConfig> ReadPrometheusConfig(const Params& params, std::
   }
   ReadAuth(r, params.base_dir, &c.http);
   ReadTls(r, params.base_dir, c.url.rfind(kHttps, 0) == 0, &c.http);
-  std::vector<std::string> errs = r.Finish();
-  if (!errs.empty()) {
-    errors->insert(errors->end(), errs.begin(), errs.end());
-    return std::nullopt;
-  }
+  if (!r.FinishInto(errors)) return std::nullopt;
   return c;
 }
 

@@ -75,7 +75,6 @@ std::unique_ptr<MetricsSource> NewTraceMetricsSource(const Params& params, std::
   ParamReader r(params);
   std::string file = r.String("file");
   double speed = r.Number("speed", 1, 1e-3, 1e6);
-  std::vector<std::string> errs;
   std::shared_ptr<const Trace> trace;
   if (file.empty()) {
     r.Error("file", "required (a CSV with the header timestamp,requests)");
@@ -88,11 +87,7 @@ std::unique_ptr<MetricsSource> NewTraceMetricsSource(const Params& params, std::
       trace = std::make_shared<const Trace>(std::move(loaded).value());
     }
   }
-  errs = r.Finish();
-  if (!errs.empty()) {
-    errors->insert(errors->end(), errs.begin(), errs.end());
-    return nullptr;
-  }
+  if (!r.FinishInto(errors)) return nullptr;
   return std::make_unique<TraceMetricsSource>(std::move(trace), std::nullopt, speed);
 }
 

@@ -119,4 +119,10 @@ std::vector<std::string> ParamReader::Finish() {
   return std::move(errors_);
 }
 
+bool ParamReader::FinishInto(std::vector<std::string>* errors) {
+  std::vector<std::string> errs = Finish();
+  errors->insert(errors->end(), errs.begin(), errs.end());
+  return errs.empty();
+}
+
 }  // namespace warmpool

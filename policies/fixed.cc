@@ -31,11 +31,7 @@ std::unique_ptr<Policy> NewFixedPolicy(const std::string& name, const Params& pa
   ParamReader r(params);
   if (!r.Has("count")) r.Error("count", "required (the number of active servers to keep)");
   const int count = r.Int("count", 0, 0, 1000000);
-  std::vector<std::string> errs = r.Finish();
-  if (!errs.empty()) {
-    errors->insert(errors->end(), errs.begin(), errs.end());
-    return nullptr;
-  }
+  if (!r.FinishInto(errors)) return nullptr;
   return std::make_unique<FixedPolicy>(name, count);
 }
 

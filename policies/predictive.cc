@@ -283,11 +283,7 @@ std::unique_ptr<Policy> NewPredictivePolicy(const std::string& name, const Param
   spec.alpha = r.Number("alpha", 0.5, 1e-6, 1);
   spec.beta = r.Number("beta", 0.2, 0, 1);
   spec.gamma = r.Number("gamma", 0.3, 0, 1);
-  std::vector<std::string> errs = r.Finish();
-  if (!errs.empty()) {
-    errors->insert(errors->end(), errs.begin(), errs.end());
-    return nullptr;
-  }
+  if (!r.FinishInto(errors)) return nullptr;
   return std::make_unique<PredictivePolicy>(name, std::move(spec));
 }
 

@@ -138,11 +138,7 @@ std::unique_ptr<Policy> NewSchedulePolicy(const std::string& name, const Params&
     }
     if (ok) spec.windows.push_back(std::move(w));
   }
-  std::vector<std::string> errs = r.Finish();
-  if (!errs.empty()) {
-    errors->insert(errors->end(), errs.begin(), errs.end());
-    return nullptr;
-  }
+  if (!r.FinishInto(errors)) return nullptr;
   return std::make_unique<SchedulePolicy>(name, std::move(spec));
 }
 

@@ -141,11 +141,7 @@ std::unique_ptr<Policy> NewStepPolicy(const std::string& name, const Params& par
     b.add = b.percent ? r.Number(pct, 0, -100, 10000) : r.Int(add, 0, -1000000, 1000000);
     if (ok) spec.bands.push_back(b);
   }
-  std::vector<std::string> errs = r.Finish();
-  if (!errs.empty()) {
-    errors->insert(errors->end(), errs.begin(), errs.end());
-    return nullptr;
-  }
+  if (!r.FinishInto(errors)) return nullptr;
   return std::make_unique<StepPolicy>(name, std::move(spec));
 }
 

@@ -100,11 +100,7 @@ std::unique_ptr<Policy> NewTargetTrackingPolicy(const std::string& name, const P
   double both = r.Number("tolerance", 0.1, 0, 10);
   spec.tolerance_up = r.Number("tolerance.up", both, 0, 10);
   spec.tolerance_down = r.Number("tolerance.down", both, 0, 1);
-  std::vector<std::string> errs = r.Finish();
-  if (!errs.empty()) {
-    errors->insert(errors->end(), errs.begin(), errs.end());
-    return nullptr;
-  }
+  if (!r.FinishInto(errors)) return nullptr;
   return std::make_unique<TargetTrackingPolicy>(name, std::move(spec));
 }
 

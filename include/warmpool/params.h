@@ -45,6 +45,8 @@ class ParamReader {
 
   // Adds an error for every key that no getter touched, then returns all errors (empty = valid).
   std::vector<std::string> Finish();
+  // Finish, appending the errors to `errors`; true when there were none. The end of every factory.
+  bool FinishInto(std::vector<std::string>* errors);
 
  private:
   const std::string* Raw(std::string_view key);

@@ -82,11 +82,7 @@ std::optional<HAProxySpec> ReadHAProxySpec(const Params& params, std::vector<std
   const bool has_exec = std::any_of(params.values.begin(), params.values.end(),
                                     [](const auto& kv) { return kv.first.rfind("exec.", 0) == 0; });
   if (has_exec) spec.exec = ReadExecSpec(&r, "exec.");
-  std::vector<std::string> errs = r.Finish();
-  if (!errs.empty()) {
-    errors->insert(errors->end(), errs.begin(), errs.end());
-    return std::nullopt;
-  }
+  if (!r.FinishInto(errors)) return std::nullopt;
   return spec;
 }
 

@@ -181,9 +181,7 @@ bool ReadSimulatedSpec(const Params& params, SimulatedSpec* spec, std::vector<st
   spec->drain_delay = r.Duration("drain_delay", spec->drain_delay);
   spec->initial_active = r.Int("initial_active", spec->initial_active, 0, 100000);
   spec->initial_standby = r.Int("initial_standby", spec->initial_standby, 0, 100000);
-  std::vector<std::string> errs = r.Finish();
-  errors->insert(errors->end(), errs.begin(), errs.end());
-  return errs.empty();
+  return r.FinishInto(errors);
 }
 
 std::unique_ptr<Provider> NewSimulatedProvider(const std::string& pool, const Params& params,

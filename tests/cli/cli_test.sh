@@ -3,19 +3,7 @@
 # signals (SIGTERM stops cleanly, SIGHUP reloads; an invalid reload keeps the old config).
 # Usage: cli_test.sh WARMPOOL_BIN SOURCE_DIR TRACES_DIR
 set -u
-BIN=$(realpath "$1") SRC=$(realpath "$2") TRACES=$(realpath "$3")
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$TMP"; }
-trap cleanup EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   - $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL - $1"; [ -n "${2:-}" ] && sed 's/^/       /' "$2" | head -20; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
-wait_for() {  # wait_for SECONDS CMD...: poll every 0.1 s
-  local deadline=$(( $(date +%s%N) + $1 * 1000000000 )); shift
-  until "$@"; do [ "$(date +%s%N)" -ge "$deadline" ] && return 1; sleep 0.1; done
-}
+source "$(dirname "$0")/lib.sh"
 
 EXAMPLE=$SRC/examples/web.yaml
 
@@ -195,5 +183,4 @@ PY
 "$BIN" run --config.file "$TMP/broken.yaml" >"$TMP/run2.log" 2>&1; rc=$?
 check "run with an invalid config exits 1 naming the field" bash -c "[ $rc -eq 1 ] && grep -q 'max_active' '$TMP/run2.log'"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -4,19 +4,7 @@
 # it, a corrupt state file moved aside, POST /-/reload, and /metrics scraped by a real Prometheus.
 # Usage: operate_test.sh WARMPOOL_BIN SOURCE_DIR TRACES_DIR
 set -u
-BIN=$(realpath "$1") SRC=$(realpath "$2") TRACES=$(realpath "$3")
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$TMP"; }
-trap cleanup EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   - $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL - $1"; [ -n "${2:-}" ] && tail -20 "$2" | sed 's/^/       /'; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name" "$LOG"; fi; }
-wait_for() {
-  local deadline=$(( $(date +%s%N) + $1 * 1000000000 )); shift
-  until "$@"; do [ "$(date +%s%N)" -ge "$deadline" ] && return 1; sleep 0.1; done
-}
+source "$(dirname "$0")/lib.sh"
 ADMIN=admin-token-0123456789abcdef
 READ=read-token-0123456789abcdef
 cat >"$TMP/tokens.yaml" <<EOT
@@ -114,5 +102,4 @@ echo "not a state file" >"$TMP/state/warmpool.state"
 check "restarts with a corrupt state file" start "$TMP/run3.log"
 check "the corrupt file is reported and moved aside" bash -c "grep -q 'state not restored' '$LOG' && ls '$TMP/state' | grep -q 'warmpool.state.corrupt-'"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
