@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -134,7 +135,8 @@ std::string ReadAll(int fd, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   char buf[4096];
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) break;
     pollfd p{fd, POLLIN, 0};
     if (poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
@@ -147,16 +149,30 @@ std::string ReadAll(int fd, std::chrono::milliseconds timeout) {
 
 }  // namespace
 
-std::optional<HttpReply> HttpGet(int port, const std::string& path, std::chrono::milliseconds timeout) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
+int ConnectLoopback(int port, std::chrono::milliseconds timeout) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  if (timeout.count() > 0) {
+    timeval tv{};
+    tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+    tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = htons(static_cast<uint16_t>(port));
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     close(fd);
-    return std::nullopt;
+    return -1;
   }
+  return fd;
+}
+
+std::optional<HttpReply> HttpGet(int port, const std::string& path, std::chrono::milliseconds timeout) {
+  const int fd = ConnectLoopback(port);
+  if (fd < 0) return std::nullopt;
   const std::string req = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
   if (write(fd, req.data(), req.size()) != static_cast<ssize_t>(req.size())) {
     close(fd);
@@ -183,9 +199,9 @@ std::unique_ptr<Prometheus> StartPrometheus(const std::string& scrape_configs, c
   const std::string cfg = p->dir->Write("prometheus.yml", "global:\n  scrape_interval: " + interval +
                                                               "\n  evaluation_interval: " + interval +
                                                               "\nscrape_configs:\n" + scrape + "\n");
-  std::vector<std::string> argv = {"prometheus", "--config.file=" + cfg,
-                                   "--storage.tsdb.path=" + p->dir->path() + "/data",
-                                   "--web.listen-address=127.0.0.1:" + std::to_string(p->port), "--log.level=warn"};
+  std::vector<std::string> argv = {
+      "prometheus", "--config.file=" + cfg, "--storage.tsdb.path=" + p->dir->path() + "/data",
+      "--web.listen-address=127.0.0.1:" + std::to_string(p->port), "--log.level=warn"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   p->process = Process::Start(argv, p->dir->path() + "/prometheus.log");
   if (!p->process) return nullptr;
@@ -289,8 +305,9 @@ void Backend::Serve(int fd) {
     ++in_flight_;
     ++requests_;
     if (delay_.count() > 0) std::this_thread::sleep_for(delay_);
-    const std::string resp = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: " +
-                             std::to_string(name_.size()) + "\r\n\r\n" + name_;
+    const std::string resp =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: " +
+        std::to_string(name_.size()) + "\r\n\r\n" + name_;
     ssize_t ignored = write(fd, resp.data(), resp.size());
     (void)ignored;
     --in_flight_;

@@ -36,6 +36,10 @@ class TempDir {
 // A port on 127.0.0.1 that was free a moment ago (bind to port 0, read it back, close).
 int PickFreePort();
 
+// A TCP connection to 127.0.0.1:port, or -1. A non-zero `timeout` bounds connect, send and receive
+// (SO_SNDTIMEO / SO_RCVTIMEO).
+int ConnectLoopback(int port, std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
+
 // A child process started with execvp, stdout+stderr to `log_path`. Destruction stops it: SIGTERM,
 // then SIGKILL after 5 s.
 class Process {
@@ -70,17 +74,19 @@ std::optional<HttpReply> HttpGet(int port, const std::string& path,
                                  std::chrono::milliseconds timeout = std::chrono::seconds(2));
 
 // A real Prometheus on 127.0.0.1 with its own temp dir. `scrape_configs` is the YAML under
-// `scrape_configs:` (may be empty; @PORT@ becomes Prometheus' own port). Ready (answering /-/ready) when Start returns non-null.
-// `extra_args` are appended to the command line (e.g. --web.config.file=...); with them, any HTTP
-// answer counts as ready, since a web config may demand TLS or credentials this plain client lacks.
+// `scrape_configs:` (may be empty; @PORT@ becomes Prometheus' own port). Ready (answering /-/ready) when
+// Start returns non-null. `extra_args` are appended to the command line (e.g. --web.config.file=...); with
+// them, any HTTP answer counts as ready, since a web config may demand TLS or credentials this plain client
+// lacks.
 struct Prometheus {
   std::unique_ptr<TempDir> dir;
   std::unique_ptr<Process> process;
   int port = 0;
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
 };
-std::unique_ptr<Prometheus> StartPrometheus(const std::string& scrape_configs, const std::string& interval = "1s",
-                                            int port = 0, const std::vector<std::string>& extra_args = {});
+std::unique_ptr<Prometheus> StartPrometheus(const std::string& scrape_configs,
+                                            const std::string& interval = "1s", int port = 0,
+                                            const std::vector<std::string>& extra_args = {});
 
 // A real HAProxy in the foreground (-db). `config` is the whole haproxy.cfg; the placeholder
 // @SOCKET@ is replaced by the admin socket path (also returned). Ready when the socket answers.

@@ -20,6 +20,8 @@
 #include <utility>
 #include <vector>
 
+#include "harness.h"
+
 namespace warmpool::testing {
 
 struct RawReply {
@@ -97,21 +99,8 @@ inline std::optional<RawReply> ParseReply(const std::string& raw) {
 // connection fails, times out or the reply is not HTTP.
 inline std::optional<RawReply> RawHttp(int port, const RawRequest& request,
                                        std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  const int fd = ConnectLoopback(port, timeout);
   if (fd < 0) return std::nullopt;
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return std::nullopt;
-  }
   const std::string bytes = Serialize(request);
   for (size_t sent = 0; sent < bytes.size();) {
     const ssize_t n = send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
