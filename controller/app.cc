@@ -128,7 +128,8 @@ std::vector<TickResult> App::TickAll(TimeMs now) {
   if (services_.state) {
     {
       std::lock_guard<std::mutex> lock(state_mu_);
-      for (Pool& pool : pools_) saved_behavior_[pool.controller->spec().name] = pool.controller->behavior_history();
+      for (Pool& pool : pools_)
+        saved_behavior_[pool.controller->spec().name] = pool.controller->behavior_history();
     }
     SaveState();
   }
@@ -168,7 +169,9 @@ void App::Attach(Services services) {
   std::lock_guard<std::mutex> lock(state_mu_);
   saved_behavior_ = state->behavior;
   Log(LogLevel::kInfo, "state restored",
-      {{"saved_at", FormatTime(state->saved_at)}, {"controls", restored}, {"pools", static_cast<int>(state->behavior.size())}});
+      {{"saved_at", FormatTime(state->saved_at)},
+       {"controls", restored},
+       {"pools", static_cast<int>(state->behavior.size())}});
 }
 
 void App::SaveState() {
@@ -192,7 +195,8 @@ void App::Publish(ControlPlane* cp, const PoolSpec& spec, const TickResult& tick
   s.dry_run = dry_run;
   s.min_active = spec.min_active;
   s.max_active = spec.max_active;
-  s.warm_standby = spec.warm_standby;
+  s.warm_standby =
+      tick.status.ok() ? tick.decision.warm_standby : spec.warm_standby;  // auto: this tick's size
   s.max_total = spec.MaxTotal();
   s.state = tick.observed;
   s.decision = tick.decision;
@@ -212,7 +216,7 @@ void App::Publish(ControlPlane* cp, const PoolSpec& spec, const TickResult& tick
   e.policy = tick.decision.policy;
   e.reason = tick.decision.reason;
   e.plan = tick.plan.Summary();
-  e.result = !tick.status.ok() ? tick.status.ToString()
+  e.result = !tick.status.ok()   ? tick.status.ToString()
              : tick.plan.empty() ? std::string("nothing to do")
                                  : tick.applied.Summary();
   cp->Record(std::move(e));

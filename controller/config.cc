@@ -5,8 +5,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <filesystem>
@@ -14,6 +16,7 @@
 #include <memory>
 
 #include "config_yaml.h"
+#include "warm_pool_sizer.h"
 #include "warmpool/clock.h"
 #include "warmpool/metrics.h"
 #include "warmpool/policy.h"
@@ -198,6 +201,68 @@ void ValidatePoolPlugins(const PoolSpec& pool, const std::string& path, Errors* 
   }
 }
 
+// warm_standby.auto's settings: null (every default) or a mapping.
+void ReadWarmAuto(const YAML::Node& node, const std::string& path, PoolSpec* pool, Errors* errors) {
+  Params params;
+  params.path = path;
+  if (!node.IsNull()) {
+    if (!node.IsMap()) {
+      errors->push_back(path + ": must be a mapping of settings (min, max, horizon, quantile, ...), got " +
+                        Describe(node));
+      return;
+    }
+    YamlMap a(node, path, errors);
+    for (const auto& [key, value] : a.TakeRest()) Flatten(value, key, &params, errors);
+  }
+  ReadWarmAutoSpec(params, &pool->warm_auto, errors);
+}
+
+// Fills warm_standby.auto's metric and server_capacity from the first target_tracking or predictive
+// policy when they are not given, and checks the metric is the pool's.
+void ResolveWarmAuto(PoolSpec* pool, const std::string& path, Errors* errors) {
+  WarmAutoSpec& w = pool->warm_auto;
+  if (!w.enabled) return;
+  const std::string at = JoinPath(path, "warm_standby.auto");
+  // The first target_tracking or predictive policy on the metric (any, when not given), preferring one
+  // with target_per_server (a rate per server, the unit the sizer needs).
+  const PluginSpec* source = nullptr;
+  for (bool need_target : {true, false}) {
+    for (const PluginSpec& p : pool->policies) {
+      if (source != nullptr || (p.type != "target_tracking" && p.type != "predictive")) continue;
+      auto metric = p.params.values.find("metric");
+      if (metric == p.params.values.end() || (!w.metric.empty() && metric->second != w.metric)) continue;
+      if (!need_target || p.params.values.contains("target_per_server")) source = &p;
+    }
+  }
+  if (w.metric.empty()) {
+    if (source == nullptr) {
+      errors->push_back(JoinPath(at, "metric") +
+                        ": required (no target_tracking or predictive policy to take the load metric from)");
+      return;
+    }
+    w.metric = source->params.values.at("metric");
+  }
+  bool declared = false;
+  for (const MetricQuery& q : pool->metrics) declared = declared || q.name == w.metric;
+  if (!declared) {
+    errors->push_back(JoinPath(at, "metric") + ": no metric named " + Quote(w.metric) + " in " + path +
+                      ".metrics");
+  }
+  if (w.server_capacity <= 0) {
+    const std::string* target = nullptr;
+    if (source != nullptr) {
+      auto it = source->params.values.find("target_per_server");
+      if (it != source->params.values.end()) target = &it->second;
+    }
+    if (target == nullptr || !(std::strtod(target->c_str(), nullptr) > 0)) {
+      errors->push_back(JoinPath(at, "server_capacity") + ": required (what one server carries of " +
+                        Quote(w.metric) + "; no policy with target_per_server on it to take it from)");
+      return;
+    }
+    w.server_capacity = std::strtod(target->c_str(), nullptr);
+  }
+}
+
 void ReadPool(const YAML::Node& node, const std::string& path, const std::string& base_dir, PoolSpec* pool,
               Errors* errors) {
   YamlMap m(node, path, errors);
@@ -211,7 +276,25 @@ void ReadPool(const YAML::Node& node, const std::string& path, const std::string
     m.Error("max_active", "must be >= min_active (" + std::to_string(pool->min_active) + "), got " +
                               std::to_string(pool->max_active));
   }
-  m.Int("warm_standby", &pool->warm_standby, 0);
+  // warm_standby: a count, `auto` (every setting at its default), or {auto: {min: 0, max: 10, ...}}.
+  if (const YAML::Node* warm = m.Get("warm_standby");
+      warm != nullptr && warm->IsScalar() && warm->Scalar() == "auto") {
+    pool->warm_auto.enabled = true;
+  } else if (warm != nullptr && warm->IsMap()) {
+    YamlMap w(*warm, m.PathOf("warm_standby"), errors);
+    if (const YAML::Node* settings = w.Get("auto")) {
+      ReadWarmAuto(*settings, w.PathOf("auto"), pool, errors);
+    } else {
+      w.Error("auto", "required: warm_standby is a count, auto, or {auto: {min: 0, max: 10, ...}}");
+    }
+    w.Finish();
+  } else if (warm != nullptr && warm->IsScalar() &&
+             std::isalpha(static_cast<unsigned char>(warm->Scalar()[0]))) {
+    m.Error("warm_standby",
+            "must be a count >= 0, auto, or {auto: {min: 0, max: 10, ...}}, got " + Quote(warm->Scalar()));
+  } else {
+    m.Int("warm_standby", &pool->warm_standby, 0);
+  }
   if (m.Int("max_total", &pool->max_total, 0) && max_ok && pool->max_total > 0 &&
       pool->max_total < pool->max_active) {
     m.Error("max_total", "must be 0 or >= max_active (" + std::to_string(pool->max_active) + "), got " +
@@ -249,7 +332,8 @@ void ReadPool(const YAML::Node& node, const std::string& path, const std::string
     pool->capacity_model.params.base_dir = base_dir;
     YamlMap cm(*model, m.PathOf("capacity_model"), errors);
     if (cm.ok()) {
-      for (const auto& [key, value] : cm.TakeRest()) Flatten(value, key, &pool->capacity_model.params, errors);
+      for (const auto& [key, value] : cm.TakeRest())
+        Flatten(value, key, &pool->capacity_model.params, errors);
       ManualClock clock;
       CreateProvider("simulated", pool->name, pool->capacity_model.params, &clock, errors);
     }
@@ -260,6 +344,7 @@ void ReadPool(const YAML::Node& node, const std::string& path, const std::string
     m.Error("provider", "required");
   }
   m.Finish();
+  ResolveWarmAuto(pool, path, errors);
   ValidatePoolPlugins(*pool, path, errors);
 }
 
@@ -277,8 +362,10 @@ void ReadWeb(const YAML::Node& node, const std::string& base_dir, WebSpec* web, 
   if (m.String("tokens_file", &web->tokens_file)) web->tokens_file = Resolve(base_dir, web->tokens_file);
   if (const YAML::Node* tls = m.Get("tls")) {
     YamlMap t(*tls, m.PathOf("tls"), errors);
-    if (t.RequiredString("cert_file", &web->tls_cert_file)) web->tls_cert_file = Resolve(base_dir, web->tls_cert_file);
-    if (t.RequiredString("key_file", &web->tls_key_file)) web->tls_key_file = Resolve(base_dir, web->tls_key_file);
+    if (t.RequiredString("cert_file", &web->tls_cert_file))
+      web->tls_cert_file = Resolve(base_dir, web->tls_cert_file);
+    if (t.RequiredString("key_file", &web->tls_key_file))
+      web->tls_key_file = Resolve(base_dir, web->tls_key_file);
     t.Finish();
   }
   m.Int("max_body_bytes", &web->max_body_bytes, 1);

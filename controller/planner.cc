@@ -23,7 +23,7 @@ void AddReason(ScalePlan* plan, const std::string& why) {
 
 // Whether the plan is empty, from counts alone (most ticks): the full planner below would find
 // nothing to promote, drain, retire or provision. Keep in step with it.
-bool NothingToDo(const PoolSpec& spec, const PoolState& pool, int desired) {
+bool NothingToDo(const PoolSpec& spec, const PoolState& pool, int desired, int warm_target) {
   int active = 0, ready = 0, coming = 0, total = 0;
   for (const Server& s : pool.servers) {
     switch (s.state) {
@@ -39,7 +39,7 @@ bool NothingToDo(const PoolSpec& spec, const PoolState& pool, int desired) {
     total += s.state != ServerState::kCold && s.state != ServerState::kRetired;
   }
   if (desired != active) return false;
-  const int warm = ready + coming, target = spec.warm_standby;
+  const int warm = ready + coming, target = warm_target;
   const int surplus = std::max(0, std::min(warm - target, ready - target));
   const int n_retire = std::min(ready, std::max(surplus, total - spec.MaxTotal()));
   return n_retire == 0 && warm >= target;
@@ -48,15 +48,24 @@ bool NothingToDo(const PoolSpec& spec, const PoolState& pool, int desired) {
 }  // namespace
 
 ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired, bool explain) {
-  if (NothingToDo(spec, pool, desired)) {
+  return Plan(spec, pool, desired, spec.warm_standby, explain);
+}
+
+ScalePlan PlanWithoutShortcut(const PoolSpec& spec, const PoolState& pool, int desired, bool explain) {
+  return PlanWithoutShortcut(spec, pool, desired, spec.warm_standby, explain);
+}
+
+ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired, int warm_standby, bool explain) {
+  if (NothingToDo(spec, pool, desired, warm_standby)) {
     ScalePlan plan;
     if (explain) plan.reason = "no change";
     return plan;
   }
-  return PlanWithoutShortcut(spec, pool, desired, explain);
+  return PlanWithoutShortcut(spec, pool, desired, warm_standby, explain);
 }
 
-ScalePlan PlanWithoutShortcut(const PoolSpec& spec, const PoolState& pool, int desired, bool explain) {
+ScalePlan PlanWithoutShortcut(const PoolSpec& spec, const PoolState& pool, int desired, int warm_standby,
+                              bool explain) {
   ScalePlan plan;
   std::vector<const Server*> active, standby, unhealthy_standby, cold;
   int provisioning = 0, draining = 0;
@@ -117,7 +126,7 @@ ScalePlan PlanWithoutShortcut(const PoolSpec& spec, const PoolState& pool, int d
 
   // The warm pool after this plan: the ready standbys not promoted, and the servers on their way to
   // standby (provisioning, draining, or drained by this plan).
-  const int warm_target = spec.warm_standby + shortfall;
+  const int warm_target = warm_standby + shortfall;
   std::vector<const Server*> ready(standby.begin() + static_cast<long>(next_standby), standby.end());
   const int n_ready = static_cast<int>(ready.size());
   const int incoming = provisioning + draining + static_cast<int>(plan.drain.size());

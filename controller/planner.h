@@ -2,7 +2,8 @@
 //
 // - Promote healthy standbys first, the longest-warm first; never an unhealthy one.
 // - Drain unhealthy actives first, then the most recently promoted.
-// - Keep `warm_standby` standbys warm: provision behind every promotion, and ahead for any
+// - Keep `warm_standby` (or the auto-sized target) standbys warm: provision behind every promotion, and ahead
+// for any
 //   shortfall that no standby could cover, counting servers already provisioning or draining (they
 //   come back as standbys).
 // - Retire unhealthy standbys and any standby beyond the warm target (the most recently warmed first).
@@ -16,12 +17,17 @@
 
 namespace warmpool {
 
-// With `explain` false the plan's reason is left empty (the actions are the same).
+// With `explain` false the plan's reason is left empty (the actions are the same). The warm target is
+// spec.warm_standby, or `warm_target` (warm_standby: auto sizes it each tick).
 ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired_active, bool explain = true);
+ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired_active, int warm_target,
+               bool explain);
 // The same without Plan's shortcut for a pool with nothing to do (counted, not sorted); for tests,
 // which check that both always agree.
 ScalePlan PlanWithoutShortcut(const PoolSpec& spec, const PoolState& pool, int desired_active,
                               bool explain = true);
+ScalePlan PlanWithoutShortcut(const PoolSpec& spec, const PoolState& pool, int desired_active,
+                              int warm_target, bool explain);
 
 }  // namespace warmpool
 

@@ -18,6 +18,9 @@ PoolController::PoolController(PoolSpec spec, std::vector<std::unique_ptr<Policy
     dry_run_ = std::make_unique<DryRunProvider>(provider);
     actuator_ = dry_run_.get();
   }
+  if (spec_.warm_auto.enabled && spec_.warm_auto.server_capacity > 0) {
+    sizer_ = std::make_unique<WarmPoolSizer>(spec_.warm_auto);
+  }
   policy_history_.resize(policies_.size());
   for (const auto& policy : policies_) policy_metrics_.push_back(policy->Metrics());
 }
@@ -114,10 +117,39 @@ void PoolController::RunOnce(TimeMs now, const PoolControls& controls, TickResul
   last_desired_ = out.decision.desired;
 
   // 4. Plan, 5. Act (or only record, in dry-run).
-  out.plan = Plan(spec_, out.observed, out.decision.desired, explain);
+  const int warm = WarmTarget(now, &out.decision, explain);
+  out.plan = Plan(spec_, out.observed, out.decision.desired, warm, explain);
   if (!out.plan.empty()) out.applied = actuator_->Apply(out.plan);
   out.applied.dry_run = dry_run();
   out.provider_events = actuator_->TakeEvents();
+}
+
+int PoolController::WarmTarget(TimeMs now, Decision* decision, bool explain) {
+  if (!spec_.warm_auto.enabled) {
+    decision->warm_standby = spec_.warm_standby;
+    return spec_.warm_standby;
+  }
+  std::optional<Sample> load;
+  if (auto w = windows_.find(spec_.warm_auto.metric); w != windows_.end()) {
+    load = w->second.Latest(now, spec_.stale_after);
+  }
+  int warm;
+  if (sizer_ == nullptr || !load) {
+    warm = last_warm_.value_or(spec_.warm_auto.min);
+    if (explain) {
+      decision->reason += "; warm standby " + std::to_string(warm) + " (auto: " + spec_.warm_auto.metric +
+                          (sizer_ == nullptr ? " has no server_capacity" : " missing or stale") +
+                          ", holding)";
+    }
+  } else {
+    sizer_->Observe(now, load->value);
+    WarmPoolSizer::Size z = sizer_->Target(load->value, decision->desired, explain);
+    warm = z.standby;
+    if (explain) decision->reason += "; " + z.reason;
+  }
+  last_warm_ = warm;
+  decision->warm_standby = warm;
+  return warm;
 }
 
 std::vector<std::unique_ptr<Policy>> CreatePolicies(const PoolSpec& spec, std::vector<std::string>* errors) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "dry_run.h"
+#include "warm_pool_sizer.h"
 #include "warmpool/behavior.h"
 #include "warmpool/controls.h"
 #include "warmpool/decision.h"
@@ -71,6 +72,11 @@ class PoolController {
   std::map<std::string, MetricWindow> windows_;            // this tick's windows (storage reused)
   bool explain_changes_only_ = false;
   std::optional<int> last_desired_;  // the previous decided tick's desired count
+  // warm_standby: auto. The sizer learns from the load each tick; the last target is held while the
+  // load metric is missing.
+  int WarmTarget(TimeMs now, Decision* decision, bool explain);
+  std::unique_ptr<WarmPoolSizer> sizer_;
+  std::optional<int> last_warm_;
 };
 
 // Creates the pool's policies from its spec. Returns an empty vector and appends errors on failure.

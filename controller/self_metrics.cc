@@ -151,7 +151,7 @@ void SelfMetrics::Impl::Observe(const std::string& pool, const TickResult& tick,
   G(last_tick, s, p).Set(static_cast<double>(tick.decision.at) / 1000.0);
   G(min_active, s, p).Set(spec.min_active);
   G(max_active, s, p).Set(spec.max_active);
-  G(warm_target, s, p).Set(spec.warm_standby);
+  G(warm_target, s, p).Set(tick.status.ok() ? tick.decision.warm_standby : spec.warm_standby);
   G(dry_run, s, p).Set(is_dry_run ? 1 : 0);
   const bool overridden = controls.override.has_value() && !controls.override->Expired(tick.decision.at);
   G(override_active, s, p).Set(overridden ? 1 : 0);

@@ -10,6 +10,7 @@
 #include "capacity_model.h"
 #include "parallel.h"
 #include "pool_controller.h"
+#include "warm_pool_sizer.h"
 
 namespace warmpool {
 namespace {
@@ -99,7 +100,28 @@ Status ApplySweepSetting(const std::string& key, const std::string& value, PoolS
     p->params.values[param] = value;
     return Status::Ok();
   };
-  if (key == "warm_standby") return set_int(&spec->warm_standby);
+  if (key == "warm_standby") {
+    if (value == "auto") {
+      if (spec->warm_auto.server_capacity <= 0) {
+        return Bad(key, value, "the pool's config has no warm_standby.auto settings to switch to");
+      }
+      spec->warm_auto.enabled = true;
+      return Status::Ok();
+    }
+    spec->warm_auto.enabled = false;
+    return set_int(&spec->warm_standby);
+  }
+  if (key.rfind("warm.", 0) == 0) {  // warm.quantile, warm.max, ...: a setting of warm_standby.auto
+    if (spec->warm_auto.server_capacity <= 0) {
+      return Bad(key, value, "the pool's config has no warm_standby.auto settings");
+    }
+    Params p;
+    p.path = "--sweep warm";
+    p.values[key.substr(5)] = value;
+    std::vector<std::string> errors;
+    if (!ReadWarmAutoSpec(p, &spec->warm_auto, &errors)) return Bad(key, value, errors.front());
+    return Status::Ok();
+  }
   if (key == "min_active") return set_int(&spec->min_active);
   if (key == "max_active") return set_int(&spec->max_active);
   if (key == "max_total") return set_int(&spec->max_total);
@@ -129,8 +151,8 @@ Status ApplySweepSetting(const std::string& key, const std::string& value, PoolS
   }
   return Bad(
       key, value,
-      "unknown key (known: target, horizon, tolerance, warm_standby, min_active, max_active, max_total, "
-      "scale_up_window, scale_down_window, interval, POLICY.PARAM)");
+      "unknown key (known: target, horizon, tolerance, warm_standby, warm.SETTING, min_active, max_active, "
+      "max_total, scale_up_window, scale_down_window, interval, POLICY.PARAM)");
 }
 
 std::vector<std::vector<std::pair<std::string, std::string>>> SweepGrid(const std::vector<SweepAxis>& axes) {

@@ -7,7 +7,9 @@
 //   target              target_per_server of the first target_tracking or predictive policy
 //   horizon             horizon of the first predictive policy
 //   tolerance           tolerance of the first target_tracking policy
-//   warm_standby, min_active, max_active, max_total        the pool's counts
+//   warm_standby, min_active, max_active, max_total        the pool's counts (warm_standby=auto: the
+//                       config's warm_standby.auto; a number: a fixed warm pool)
+//   warm.SETTING        a setting of warm_standby.auto (warm.quantile, warm.max, warm.season_share, ...)
 //   scale_up_window, scale_down_window                     behavior stabilization windows
 //   interval            the tick interval
 //   POLICY.PARAM        any parameter of the policy named POLICY (e.g. rps.tolerance, forecast.step)

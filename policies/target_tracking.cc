@@ -44,7 +44,20 @@ Recommendation TargetTrackingRecommend(const std::string& name, const TargetTrac
                  FormatDuration(in.stale_after) + ")";
     return rec;
   }
-  const double value = latest->value;
+  double value = latest->value;
+  double slope = 0;  // per second, when leading on a rise
+  if (spec.lead > 0) {
+    // The finite sample before the latest one.
+    const std::vector<Sample>& ss = window->samples;
+    for (auto it = ss.rbegin(); it != ss.rend(); ++it) {
+      if (it->t < latest->t && std::isfinite(it->value)) {
+        slope = (latest->value - it->value) / (static_cast<double>(latest->t - it->t) / 1000.0);
+        break;
+      }
+    }
+    slope = std::max(0.0, slope);
+    value += slope * static_cast<double>(spec.lead) / 1000.0;
+  }
   const int current = in.current;
   double ratio;  // metric per server / target
   double exact;  // servers the metric asks for, before rounding
@@ -67,7 +80,10 @@ Recommendation TargetTrackingRecommend(const std::string& name, const TargetTrac
   rec.desired = keep ? current : static_cast<int>(rounded);
   if (!in.explain) return rec;
   std::string basis =
-      spec.metric + " " + Fmt(value) +
+      spec.metric + " " +
+      (slope > 0 ? Fmt(latest->value) + " rising " + Fmt(slope) + "/s, " + Fmt(value) + " in " +
+                       FormatDuration(spec.lead)
+                 : Fmt(value)) +
       (spec.mode == TargetTrackingSpec::Mode::kPerServer ? " / target " + Fmt(spec.target) + " per server"
                                                          : " vs target " + Fmt(spec.target)) +
       " on " + std::to_string(current) + " active";
@@ -100,6 +116,8 @@ std::unique_ptr<Policy> NewTargetTrackingPolicy(const std::string& name, const P
   double both = r.Number("tolerance", 0.1, 0, 10);
   spec.tolerance_up = r.Number("tolerance.up", both, 0, 10);
   spec.tolerance_down = r.Number("tolerance.down", both, 0, 1);
+  spec.lead = r.Duration("lead", 0, 0);
+  if (spec.lead > kHour) r.Error("lead", "must be at most 1h, got " + FormatDuration(spec.lead));
   if (!r.FinishInto(errors)) return nullptr;
   return std::make_unique<TargetTrackingPolicy>(name, std::move(spec));
 }

@@ -7,6 +7,11 @@
 // With `target_utilization` the metric is the average utilization of the active servers (the same
 // unit as the target, e.g. 0.6 or 60); with no active servers it is undefined and the policy abstains.
 // Inside the tolerance band (|ratio - 1| <= tolerance, per direction) the policy keeps `current`.
+//
+// `lead: 17s` (default 0s: off) sizes for the metric that far ahead while it rises: the slope of the
+// window's last two samples, when positive, times `lead`, is added to the latest value (a falling metric
+// is taken as it is). Capacity asked for now serves only after a tick and a promotion; leading by that
+// much keeps a steady ramp from outrunning it. The reason gives the slope and the value it led to.
 #ifndef WARMPOOL_POLICIES_TARGET_TRACKING_H_
 #define WARMPOOL_POLICIES_TARGET_TRACKING_H_
 
@@ -24,6 +29,7 @@ struct TargetTrackingSpec {
   double target = 0;            // > 0
   double tolerance_up = 0.1;    // ratio above 1 + this scales up
   double tolerance_down = 0.1;  // ratio below 1 - this scales down
+  DurationMs lead = 0;          // size for the metric this far ahead on a rising trend
 };
 
 // The pure formula, exposed for tests and benchmarks. REQUIRES: spec.target > 0.

@@ -31,6 +31,7 @@ struct Decision {
   std::string policy;          // which policy's recommendation won ("" when holding)
   std::string reason;          // plain words, the whole chain
   std::vector<Recommendation> recommendations;
+  int warm_standby = 0;  // the warm pool target the plan keeps (warm_standby, or auto-sized)
 };
 
 // The difference between desired and actual, as named actions.

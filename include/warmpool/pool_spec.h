@@ -12,6 +12,23 @@
 
 namespace warmpool {
 
+// `warm_standby: auto`: size the warm pool to the rise in load likely within `horizon` (the
+// provisioning delay plus a tick), learned from the load the pool has seen (policies/warm_pool_sizer.h).
+struct WarmAutoSpec {
+  bool enabled = false;
+  std::string metric;                // the load metric; "" = the first target_tracking/predictive policy's
+  double server_capacity = 0;        // metric one server carries at full capacity; 0 = that policy's target
+  int min = 0, max = 10;             // standby bounds
+  DurationMs horizon = 2 * kMinute;  // how far ahead the warm pool must cover
+  double quantile = 0.95;            // of the rises over `recent`
+  DurationMs recent = kHour;         // window of recent rises
+  DurationMs season = 24 * kHour;    // rises at the same time of earlier seasons; 0 = off
+  int seasons = 7;                   // how many earlier seasons
+  double season_share = 0.2;         // prepare for a rise seen in at least this share of them
+  DurationMs season_slack = 2 * kMinute;  // phase tolerance around the same time
+  DurationMs step = kMinute;              // resolution of the seasonal record
+};
+
 // A plugin (policy, provider, metrics source) chosen by type, with its own settings.
 struct PluginSpec {
   std::string type;
@@ -23,8 +40,9 @@ struct PoolSpec {
   std::string name;
   int min_active = 1;
   int max_active = 10;
-  int warm_standby = 0;  // healthy standbys to keep ready behind the active servers
-  int max_total = 0;     // cap on provisioning+standby+active+draining; 0 = max_active + warm_standby
+  int warm_standby = 0;    // healthy standbys to keep ready behind the active servers (fixed)
+  WarmAutoSpec warm_auto;  // enabled: the standby count follows the likely rise instead
+  int max_total = 0;       // cap on provisioning+standby+active+draining; 0 = max_active + warm_standby
   DurationMs stale_after = 2 * kMinute;  // samples older than this count as missing
   bool dry_run = false;
   std::vector<MetricQuery> metrics;
@@ -35,7 +53,9 @@ struct PoolSpec {
   // simulated provider's parameters). type is "simulated" when set, "" when absent.
   PluginSpec capacity_model;
 
-  int MaxTotal() const { return max_total > 0 ? max_total : max_active + warm_standby; }
+  // The most standbys the pool may want: warm_standby, or warm_auto.max.
+  int MaxWarm() const { return warm_auto.enabled ? warm_auto.max : warm_standby; }
+  int MaxTotal() const { return max_total > 0 ? max_total : max_active + MaxWarm(); }
 };
 
 // The REST API and /metrics (controller/api.h).

@@ -75,7 +75,7 @@ std::string RenderEverything() {
                         Make("c1", ServerState::kCold)};
   t.metric_errors = {"latency: unavailable: down"};
   t.metric_age_seconds = {{"rps", 3.5}};
-  t.decision = Decision{1'000'000, 1, 2, Direction::kUp, 3, "target_tracking", "why", {}};
+  t.decision = Decision{1'000'000, 1, 2, Direction::kUp, 3, "target_tracking", "why", {}, 0};
   t.applied.actions = {{"promote", "s1", Status::Ok()}, {"provision", "c1", Status::Unavailable("no")}};
   PoolControls controls;
   controls.override = Override{};

@@ -100,3 +100,56 @@ TEST_CASE("backtest: refuses a pool without a simulated capacity model") {
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().message().find("provider.type simulated") != std::string::npos);
 }
+
+namespace {
+
+// Four days at 1-minute steps: 30 requests/s, and a surge to 120/s every day from 12:00 to 12:30.
+std::shared_ptr<const Trace> DailySurgeTrace() {
+  std::string csv = "timestamp,requests\n";
+  const int64_t day0 = 1'700'006'400;  // a midnight (UTC)
+  for (int i = 0; i < 4 * 1440; ++i) {
+    const int minute = i % 1440;
+    const int per_min = minute >= 720 && minute < 750 ? 7200 : 1800;
+    csv += std::to_string(day0 + i * 60) + "," + std::to_string(per_min) + "\n";
+  }
+  return std::make_shared<const Trace>(*ParseTrace(csv, "daily.csv"));
+}
+
+}  // namespace
+
+TEST_CASE("backtest: warm_standby auto is ready for a daily surge and pays for standbys only then") {
+  auto run = [](const PoolSpec& spec) {
+    Result<BacktestResult> r = RunBacktest(spec, DailySurgeTrace(), BacktestOptions{});
+    REQUIRE(r.ok());
+    return r->summary;
+  };
+  PoolSpec fixed = Pool(2, "90s");  // 10/s per server: the base needs 3 servers, the surge 12
+  fixed.min_active = 3;
+  fixed.policies[0].params.values["target_per_server"] = "10";
+  PoolSpec none = fixed;
+  none.warm_standby = 0;
+  none.provider.params.values["initial_standby"] = "0";
+  PoolSpec big = fixed;
+  big.warm_standby = 9;
+  PoolSpec autos = none;
+  autos.warm_auto.enabled = true;
+  autos.warm_auto.metric = "rps";
+  autos.warm_auto.server_capacity = 10;
+  autos.warm_auto.max = 12;
+  autos.warm_auto.season_share = 0.2;  // 2 of 7 earlier days: ready from the third day on
+  const BacktestSummary f = run(fixed), n = run(none), b = run(big), a = run(autos);
+  MESSAGE("unserved none " << n.unserved_requests << " fixed 2 " << f.unserved_requests << " fixed 9 "
+                           << b.unserved_requests << " auto " << a.unserved_requests);
+  MESSAGE("hours none " << n.total_server_hours() << " fixed 2 " << f.total_server_hours() << " fixed 9 "
+                        << b.total_server_hours() << " auto " << a.total_server_hours());
+  // Days 1 and 2 teach it; on days 3 and 4 it has 9 standbys ready before noon, as the fixed pool of 9
+  // has all the time: those surges lose only what a tick's lag loses (the fixed pool of 9 every day).
+  const double lag_loss = b.unserved_requests / 4;
+  const double unready_loss = n.unserved_requests / 4;
+  CHECK(lag_loss < 0.3 * unready_loss);
+  CHECK(a.unserved_requests < 2 * unready_loss + 2 * lag_loss + 1);
+  CHECK(a.unserved_requests < f.unserved_requests);
+  // At a fraction of the fixed pool's standby hours: standbys only around noon (and after a jump).
+  CHECK(a.standby_server_hours < 0.35 * b.standby_server_hours);
+  CHECK(a.total_server_hours() < f.total_server_hours());
+}

@@ -261,3 +261,56 @@ TEST_CASE("config: capacity_model is the simulated provider's parameters, checke
   CHECK(HasError(bad, "pools[0].capacity_model.colour: unknown key"));
 }
 }  // namespace warmpool
+
+namespace warmpool {
+
+TEST_CASE("config: warm_standby auto takes the load metric and server capacity from the policies") {
+  using namespace config_test;
+  ConfigLoad plain = Parse(OnePool({{"warm_standby", "auto"}, {"max_active", "20"}}));
+  REQUIRE(plain.ok());
+  const PoolSpec& p = plain.config.pools[0];
+  CHECK(p.warm_auto.enabled);
+  CHECK(p.warm_auto.metric == "rps");
+  CHECK(p.warm_auto.server_capacity == 100);
+  CHECK(p.warm_auto.min == 0);
+  CHECK(p.warm_auto.max == 10);
+  CHECK(p.MaxTotal() == 30);  // max_active + the most standbys auto may want
+
+  ConfigLoad set =
+      Parse(OnePool({{"metrics", "[{name: rps}, {name: cpu}]"},
+                     {"policies",
+                      "[{type: target_tracking, metric: cpu, target_utilization: 0.6}, "
+                      "{type: predictive, metric: rps, target_per_server: 80}]"},
+                     {"warm_standby",
+                      "{auto: {min: 1, max: 6, horizon: 3m, quantile: 0.9, recent: 2h, season: 168h, "
+                      "seasons: 3, season_share: 0.5, season_slack: 5m, step: 5m}}"}}));
+  REQUIRE(set.ok());
+  const WarmAutoSpec& w = set.config.pools[0].warm_auto;
+  CHECK(w.metric == "rps");  // the first policy with a metric and target_per_server... on rps
+  CHECK(w.server_capacity == 80);
+  CHECK(w.min == 1);
+  CHECK(w.max == 6);
+  CHECK(w.horizon == 3 * kMinute);
+  CHECK(w.quantile == 0.9);
+  CHECK(w.recent == 2 * kHour);
+  CHECK(w.season == 168 * kHour);
+  CHECK(w.seasons == 3);
+  CHECK(w.season_share == 0.5);
+  CHECK(w.season_slack == 5 * kMinute);
+  CHECK(w.step == 5 * kMinute);
+
+  ConfigLoad utilization =
+      Parse(OnePool({{"policies", "[{type: target_tracking, metric: rps, target_utilization: 0.6}]"},
+                     {"warm_standby", "auto"}}));
+  CHECK(
+      HasError(utilization,
+               "pools[0].warm_standby.auto.server_capacity: required (what one server carries of \"rps\"; no "
+               "policy with target_per_server on it to take it from)"));
+  ConfigLoad explicit_capacity =
+      Parse(OnePool({{"policies", "[{type: target_tracking, metric: rps, target_utilization: 0.6}]"},
+                     {"warm_standby", "{auto: {metric: rps, server_capacity: 250}}"}}));
+  REQUIRE(explicit_capacity.ok());
+  CHECK(explicit_capacity.config.pools[0].warm_auto.server_capacity == 250);
+}
+
+}  // namespace warmpool

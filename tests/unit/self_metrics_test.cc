@@ -50,6 +50,7 @@ TickResult Tick(const std::string& pool) {
   t.decision.at = 1'000'000;
   t.decision.current = 3;
   t.decision.desired = 5;
+  t.decision.warm_standby = 2;  // as the controller sets it (the spec's fixed count, or auto's size)
   t.decision.raw_recommendation = 9;
   t.decision.direction = Direction::kUp;
   t.decision.policy = "target_tracking";

@@ -153,3 +153,27 @@ TEST_CASE("target_tracking factory validates its parameters with paths") {
     CHECK(errors[2] == "p.targt: unknown key");
   }
 }
+
+TEST_CASE("target_tracking: lead sizes for a rising metric ahead, and takes a falling one as it is") {
+  Fixture f;
+  TargetTrackingSpec spec = PerServer(100, 0);
+  spec.lead = 20 * kSecond;
+  // 300 -> 400 over 15 s: 6.67/s; 20 s ahead 533 -> 6 servers (without lead: 4).
+  f.windows["m"] = MetricWindow{"m", {{kNow - 30 * kSecond, 250}, {kNow - 15 * kSecond, 300}, {kNow, 400}}};
+  Recommendation r = TargetTrackingRecommend("rps", spec, f.Input(4));
+  CHECK(r.desired == 6);
+  CHECK(r.reason ==
+        "m 400 rising 6.667/s, 533.3 in 20s / target 100 per server on 4 active: needs 5.333 -> 6");
+  spec.lead = 0;
+  CHECK(TargetTrackingRecommend("rps", spec, f.Input(4)).desired == 4);
+  // Falling: no lead.
+  spec.lead = 20 * kSecond;
+  f.windows["m"] = MetricWindow{"m", {{kNow - 15 * kSecond, 500}, {kNow, 400}}};
+  CHECK(TargetTrackingRecommend("rps", spec, f.Input(4)).desired == 4);
+  // A NaN before the latest is skipped; a single sample has no slope.
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  f.windows["m"] = MetricWindow{"m", {{kNow - 30 * kSecond, 300}, {kNow - 15 * kSecond, nan}, {kNow, 400}}};
+  CHECK(TargetTrackingRecommend("rps", spec, f.Input(4)).desired == 5);  // 3.33/s: 466.7 -> 5
+  f.Set(400);
+  CHECK(TargetTrackingRecommend("rps", spec, f.Input(4)).desired == 4);
+}

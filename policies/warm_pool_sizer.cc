@@ -1,0 +1,199 @@
+#include "warm_pool_sizer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <iterator>
+#include <limits>
+
+namespace warmpool {
+namespace {
+
+int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+std::string Fmt(double v) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, std::fabs(v) < 1e4 ? "%.4g" : "%.0f", v);
+  return buf;
+}
+
+}  // namespace
+
+WarmPoolSizer::WarmPoolSizer(WarmAutoSpec spec) : spec_(std::move(spec)) {
+  if (spec_.season > 0 && spec_.step > 0) {
+    const int64_t per_season = spec_.season / spec_.step;
+    const int64_t reach = (spec_.horizon + 2 * spec_.season_slack) / spec_.step + 2;
+    ring_.resize(static_cast<size_t>(per_season * spec_.seasons + reach));
+  }
+}
+
+const WarmPoolSizer::Bucket* WarmPoolSizer::Find(int64_t id) const {
+  if (ring_.empty()) return nullptr;
+  const Bucket& b = ring_[static_cast<size_t>(
+      ((id % static_cast<int64_t>(ring_.size())) + static_cast<int64_t>(ring_.size())) %
+      static_cast<int64_t>(ring_.size()))];
+  return b.id == id ? &b : nullptr;
+}
+
+void WarmPoolSizer::Observe(TimeMs t, double load) {
+  if (!std::isfinite(load)) return;
+  any_ = true;
+  // Recent: ticks whose horizon has passed are finished; the others see this load.
+  bool raised = false;
+  while (!pending_.empty() && pending_.front().t + spec_.horizon < t) {
+    const Pending& p = pending_.front();
+    const double rise = std::max(0.0, p.peak - p.load);
+    rises_.push_back({p.t, rise});
+    raised = raised || rise > recent_;
+    pending_.pop_front();
+  }
+  for (Pending& p : pending_) p.peak = std::max(p.peak, load);
+  pending_.push_back({t, load, load});
+  while (!rises_.empty() && rises_.front().t < t - spec_.recent) rises_.pop_front();
+  const int64_t minute = FloorDiv(t, kMinute);
+  if (raised || minute != recent_minute_) {
+    recent_minute_ = minute;
+    RecomputeRecent();
+  }
+
+  // Seasonal: the step's lowest and highest load.
+  if (!ring_.empty()) {
+    const int64_t id = FloorDiv(t, spec_.step);
+    const int64_t n = static_cast<int64_t>(ring_.size());
+    Bucket& b = ring_[static_cast<size_t>(((id % n) + n) % n)];
+    if (b.id != id) {
+      b.id = id;
+      b.lo = b.hi = load;
+    } else {
+      b.lo = std::min(b.lo, load);
+      b.hi = std::max(b.hi, load);
+    }
+    if (id != bucket_) {
+      bucket_ = id;
+      RecomputeSeasonal(id);
+    }
+  }
+}
+
+void WarmPoolSizer::RecomputeRecent() {
+  if (rises_.empty()) {
+    recent_ = 0;
+    return;
+  }
+  scratch_.clear();
+  for (const Rise& r : rises_) scratch_.push_back(r.rise);
+  // The smallest rise that at least `quantile` of them do not exceed.
+  const size_t n = scratch_.size();
+  size_t k = static_cast<size_t>(std::ceil(spec_.quantile * static_cast<double>(n) - 1e-9));
+  k = std::clamp<size_t>(k, 1, n) - 1;
+  std::nth_element(scratch_.begin(), scratch_.begin() + static_cast<long>(k), scratch_.end());
+  recent_ = scratch_[k];
+}
+
+void WarmPoolSizer::RecomputeSeasonal(int64_t now_id) {
+  const int64_t per_season = spec_.season / spec_.step;
+  const int64_t slack = spec_.season_slack / spec_.step;
+  const int64_t ahead = (spec_.horizon + spec_.step - 1) / spec_.step;
+  seasons_.clear();
+  for (int k = 1; k <= spec_.seasons; ++k) {
+    const int64_t at = now_id - k * per_season;
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    for (int64_t id = at - slack; id <= at + ahead + slack; ++id) {
+      const Bucket* b = Find(id);
+      if (b == nullptr) continue;
+      if (id <= at) lo = std::min(lo, b->lo);
+      hi = std::max(hi, b->hi);
+    }
+    if (std::isfinite(lo) && std::isfinite(hi)) seasons_.push_back({lo, hi});
+  }
+}
+
+double WarmPoolSizer::Seasonal(double load) const {
+  const size_t need = static_cast<size_t>(
+      std::max(1.0, std::ceil(spec_.season_share * static_cast<double>(spec_.seasons) - 1e-9)));
+  if (seasons_.size() < need) return 0;
+  // What is left of each season's rise: a surge that has already come today has used it.
+  double rises[64];
+  size_t n = 0;
+  for (const SeasonRise& r : seasons_) {
+    if (n == std::size(rises)) break;
+    rises[n++] = std::max(0.0, r.hi - std::max(r.lo, load));
+  }
+  std::nth_element(rises, rises + (need - 1), rises + n, std::greater<>());
+  return rises[need - 1];
+}
+
+WarmPoolSizer::Size WarmPoolSizer::Target(double load, int active, bool explain) const {
+  Size z;
+  z.recent = recent_;
+  z.seasonal = Seasonal(load);
+  z.seasons_seen = static_cast<int>(seasons_.size());
+  z.rise = std::max(recent_, z.seasonal);
+  const double servers = (std::max(0.0, load) + z.rise) / spec_.server_capacity;
+  z.needed = static_cast<int>(std::min(1e6, std::ceil(servers - 1e-9)));
+  z.standby = std::clamp(z.needed - active, spec_.min, std::max(spec_.min, spec_.max));
+  if (!explain) return z;
+  std::string why = "warm standby " + std::to_string(z.standby) + " (auto: " + spec_.metric + " " +
+                    Fmt(load) + " + likely rise " + Fmt(z.rise) + " within " + FormatDuration(spec_.horizon) +
+                    " needs " + std::to_string(z.needed) + " at " + Fmt(spec_.server_capacity) +
+                    " per server, " + std::to_string(active) + " active";
+  if (!any_ || (rises_.empty() && seasons_.empty())) {
+    why += "; no rise learned yet";
+  } else {
+    why += "; rise: recent p" + Fmt(spec_.quantile * 100) + " " + Fmt(recent_) + " over " +
+           FormatDuration(spec_.recent);
+    if (spec_.season > 0) {
+      const int need = static_cast<int>(
+          std::max(1.0, std::ceil(spec_.season_share * static_cast<double>(spec_.seasons) - 1e-9)));
+      why += ", seasonal " + Fmt(z.seasonal) + " (seen in " + std::to_string(need) + " of the last " +
+             std::to_string(spec_.seasons) + " seasons of " + FormatDuration(spec_.season) +
+             " at this time; " + std::to_string(seasons_.size()) + " with data)";
+    }
+  }
+  if (z.standby != z.needed - active) {
+    why += "; bounded to [" + std::to_string(spec_.min) + ", " + std::to_string(spec_.max) + "]";
+  }
+  z.reason = why + ")";
+  return z;
+}
+
+bool ReadWarmAutoSpec(const Params& params, WarmAutoSpec* spec, std::vector<std::string>* errors) {
+  ParamReader r(params);
+  spec->enabled = true;
+  spec->metric = r.String("metric", spec->metric);
+  spec->server_capacity = r.Number("server_capacity", spec->server_capacity, 0, 1e300);
+  if (r.Has("server_capacity") && spec->server_capacity <= 0) r.Error("server_capacity", "must be > 0");
+  spec->min = r.Int("min", spec->min, 0, 100000);
+  spec->max = r.Int("max", spec->max, 0, 100000);
+  if (spec->max < spec->min) {
+    r.Error("max", "must be >= min (" + std::to_string(spec->min) + "), got " + std::to_string(spec->max));
+  }
+  spec->horizon = r.Duration("horizon", spec->horizon, kSecond);
+  if (spec->horizon > 24 * kHour)
+    r.Error("horizon", "must be at most 24h, got " + FormatDuration(spec->horizon));
+  spec->quantile = r.Number("quantile", spec->quantile, 0, 1);
+  spec->recent = r.Duration("recent", spec->recent, 0);
+  if (spec->recent > 7 * 24 * kHour)
+    r.Error("recent", "must be at most 7d, got " + FormatDuration(spec->recent));
+  spec->season = r.Duration("season", spec->season, 0);
+  spec->seasons = r.Int("seasons", spec->seasons, 1, 60);
+  spec->season_share = r.Number("season_share", spec->season_share, 0, 1);
+  spec->season_slack = r.Duration("season_slack", spec->season_slack, 0);
+  spec->step = r.Duration("step", spec->step, kSecond);
+  if (spec->season > 0) {
+    if (spec->season % spec->step != 0) {
+      r.Error("season", "must be a multiple of step (" + FormatDuration(spec->step) + "), got " +
+                            FormatDuration(spec->season));
+    } else if (spec->season / spec->step * spec->seasons > 1000000) {
+      r.Error("seasons", "keep at most 1000000 steps of record (seasons * season / step); use a longer step");
+    }
+    if (spec->season <= spec->horizon + 2 * spec->season_slack) {
+      r.Error("season", "must be longer than horizon + 2 * season_slack (" +
+                            FormatDuration(spec->horizon + 2 * spec->season_slack) + "), got " +
+                            FormatDuration(spec->season));
+    }
+  }
+  return r.FinishInto(errors);
+}
+
+}  // namespace warmpool

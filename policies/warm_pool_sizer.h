@@ -1,0 +1,120 @@
+// warm_standby: auto — size the warm pool to the rise in load that is likely before new servers can
+// be ready, instead of a fixed count.
+//
+//   warm_standby:
+//     auto:
+//       metric: rps              # default: the first target_tracking/predictive policy's metric
+//       server_capacity: 100     # metric one server carries at full capacity (default: that policy's
+//                                # target_per_server, which sizes a little larger)
+//       min: 0                   # bounds of the standby count
+//       max: 10
+//       horizon: 2m              # how far ahead: the provisioning delay plus a tick
+//       quantile: 0.95           # recent: the rise over `horizon` not exceeded in 95% of ...
+//       recent: 1h               #   ... the ticks of the last hour
+//       season: 24h              # seasonal: the rise seen at this time of earlier days (0: off)
+//       seasons: 7               #   over the last 7 of them
+//       season_share: 0.2        #   prepare for a rise seen in at least 20% of those (2 of 7)
+//       season_slack: 2m         #   the "same time" is +/- this (surges start a minute early or late)
+//       step: 1m                 #   resolution of the seasonal record
+//
+// Why: promotion takes seconds, provisioning takes minutes. Between a surge and the moment new servers
+// are ready, only the warm pool can add capacity, so it must hold the rise that is likely within the
+// provisioning delay. A fixed count either pays for standbys nobody needs at night or is too small at
+// the surge. The two estimates:
+//   - recent: every tick's rise over the next `horizon` (its highest load in that span minus its load),
+//     over the last `recent`; the `quantile` of those. It follows the current regime (busy hours are
+//     jumpy, quiet hours are not). A new rise above the estimate raises it at once; a quieter spell
+//     lowers it at the next minute.
+//   - seasonal: for each of the last `seasons` seasons, the rise within [t - k*season - slack,
+//     t - k*season + horizon + slack]: its highest load minus the lowest load up to the same time, less
+//     what today's load already stands above that low (a surge that has come today has used its rise);
+//     the rise seen in at least `season_share` of them (the ceil(share * seasons)-th largest). Surges
+//     that come at the same time every day (jobs, batch uploads, a daily newsletter) are ready for
+//     before they start, including the first minutes that the recent estimate cannot see coming.
+// The likely rise is the larger of the two; the pool wants ceil((load + rise) / server_capacity)
+// servers in all, and the standby count is that minus the active servers the decision wants, within
+// [min, max]. Standby and active servers are the same machines: capacity the active servers already
+// have to spare (rounding, a scale-down still stabilizing) counts toward the rise.
+//
+// Cost: O(horizon / tick) per tick for the rises, a partial sort of `recent / tick` rises once a
+// minute, and O(seasons * (horizon + 2 slack) / step) once per step. Memory: the last `recent`
+// of rises and seasons * season / step buckets of two doubles (7 days at 1m: 160 KB).
+// Pure in the sense of policies: no I/O, no clock; Observe is fed by the controller each tick.
+#ifndef WARMPOOL_POLICIES_WARM_POOL_SIZER_H_
+#define WARMPOOL_POLICIES_WARM_POOL_SIZER_H_
+
+#include <cstdint>
+#include <deque>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "warmpool/params.h"
+#include "warmpool/pool_spec.h"
+#include "warmpool/time.h"
+
+namespace warmpool {
+
+class WarmPoolSizer {
+ public:
+  // REQUIRES: a valid, resolved spec (enabled, server_capacity > 0), as the config loader makes it.
+  explicit WarmPoolSizer(WarmAutoSpec spec);
+
+  // Records the load seen at `t`. Times must increase; a non-finite load is ignored.
+  void Observe(TimeMs t, double load);
+
+  struct Size {
+    int standby = 0;       // the warm pool target
+    int needed = 0;        // servers for load + rise
+    double rise = 0;       // the likely rise (max of the two)
+    double recent = 0;     // the recent estimate
+    double seasonal = 0;   // the seasonal estimate
+    int seasons_seen = 0;  // earlier seasons with data at this time
+    std::string reason;    // empty unless explained
+  };
+  // The target for `load` now, with `active` servers wanted by the decision.
+  Size Target(double load, int active, bool explain) const;
+
+  const WarmAutoSpec& spec() const { return spec_; }
+
+ private:
+  struct Pending {
+    TimeMs t;
+    double load, peak;
+  };
+  struct Rise {
+    TimeMs t;
+    double rise;
+  };
+  struct Bucket {
+    int64_t id =
+        std::numeric_limits<int64_t>::min();  // which step this slot holds; slots are reused round the ring
+    double lo = 0, hi = 0;
+  };
+  void RecomputeRecent();
+  void RecomputeSeasonal(int64_t bucket);
+  double Seasonal(double load) const;
+  const Bucket* Find(int64_t id) const;
+
+  WarmAutoSpec spec_;
+  std::deque<Pending> pending_;  // ticks whose horizon has not passed yet
+  std::deque<Rise> rises_;       // finished rises within `recent`
+  std::vector<double> scratch_;
+  double recent_ = 0;
+  int64_t recent_minute_ = std::numeric_limits<int64_t>::min();
+  std::vector<Bucket> ring_;
+  int64_t bucket_ = std::numeric_limits<int64_t>::min();  // the step of the last observation
+  struct SeasonRise {
+    double lo, hi;  // an earlier season's lowest load up to this time (within the slack), highest after
+  };
+  std::vector<SeasonRise> seasons_;  // the earlier seasons with data at this time
+  bool any_ = false;
+};
+
+// Reads `warm_standby.auto`'s settings (min, max, horizon, ...) from `params` into `spec` and checks
+// them; metric and server_capacity are read too but resolved by the config loader. Errors name paths.
+bool ReadWarmAutoSpec(const Params& params, WarmAutoSpec* spec, std::vector<std::string>* errors);
+
+}  // namespace warmpool
+
+#endif  // WARMPOOL_POLICIES_WARM_POOL_SIZER_H_
