@@ -21,12 +21,14 @@
 // metric value the controller recorded with each of this policy's earlier ticks (PolicyInput.history,
 // see controller/pool_controller.cc) followed by the metric window's samples (the recent part, which
 // history has not recorded yet). They are averaged into buckets of `step` aligned to the epoch (so a
-// bucket's seasonal phase is bucket index mod season/step), and the model is run over the buckets
-// from scratch on every call: the policy keeps no state, and the same inputs give the same forecast.
+// bucket's seasonal phase is bucket index mod season/step), and the model runs over the buckets from
+// the oldest sample used. The forecast is a function of the inputs alone: a policy object resumes
+// the model where its last call left it (PredictiveModel below) only when the inputs extend the ones
+// it ran over, and gives exactly what a fresh object computing from scratch gives.
 //
 //   e     = y - (level + trend + S[phase])                   one-step error
 //   y*    = forecast + clamp(e, -3 sigma, +3 sigma)           Huber-clipped observation
-//   sigma = 0.9 sigma + 0.1 min(|e|, 3 sigma), >= 5% of the mean |y|
+//   sigma = 0.9 sigma + 0.1 min(|e|, 3 sigma), >= 5% of the mean |y| of the buckets so far
 //   level = alpha (y* - S[phase]) + (1 - alpha)(level + trend)
 //   trend = beta (level - previous level) + (1 - beta) trend
 //   S[phase] = gamma (y* - level) + (1 - gamma) S[phase]
@@ -54,8 +56,23 @@
 // it as a floor-only opinion). The reason gives the peak, when, and the error of its horizon-ahead forecasts
 // so far as WAPE (sum |y - forecast| / sum |y|, robust where MAPE explodes on near-zero load) over the
 // history used. A missing or stale metric makes it invalid, like target_tracking.
-// Cost: O(history records + history/step + season/step) per call and four vectors; measured ~9 us
-// with 2,000 records and ~70 us with 20,000 (-O1, shared 2-core VM).
+//
+// The noise floor is 5% of a running mean (of |y| over the buckets up to the one being run, those the
+// start read included), so that the model can be resumed. It used to be 5% of the mean over all the
+// buckets, known only at the end; the two differ where the level moved a lot since the first buckets
+// (a cold start, a ramp, a trace's first days), and only through sigma's floor.
+//
+// Cost: a bucket is settled once it ends before the window's oldest sample (only history records
+// reach it, and history only grows at its end) and before the bucket of `now`. The policy keeps the
+// settled buckets' means and the model run over them; a call consumes the records since the last one,
+// runs the new settled buckets, then the unsettled tail (the window's ~5 buckets) on a copy, so a
+// tick costs O(new records + window samples + horizon/step). It starts again from the oldest sample
+// (O(history records + season/step)) when the inputs do not extend the last ones: the controller
+// trimmed its history (every 2,000 records), `history` dropped the oldest sample, a record changed or
+// came out of order, or while the start still reads unsettled buckets (the first 10 buckets, and the
+// ticks when the first or second season completes). A spec with a `history` shorter than the records
+// the controller keeps (e.g. 1d at 15 s ticks) drops a sample every tick, so it starts again every
+// tick: measured ~55 us with 20,000 records, as every tick cost before the model could be resumed.
 #ifndef WARMPOOL_POLICIES_PREDICTIVE_H_
 #define WARMPOOL_POLICIES_PREDICTIVE_H_
 
@@ -87,10 +104,28 @@ struct Forecast {
   bool seasonal = false;        // a full season was seen
 };
 
+// The model's state between calls: the settled buckets and the model run over them. Not
+// thread-safe (a policy is called by one controller, one tick at a time). Every call must pass the
+// same spec.
+class PredictiveModel {
+ public:
+  PredictiveModel();
+  ~PredictiveModel();
+  PredictiveModel(const PredictiveModel&) = delete;
+  PredictiveModel& operator=(const PredictiveModel&) = delete;
+  Forecast Run(const PredictiveSpec& spec, const PolicyInput& in);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
 // The model, exposed for tests and benchmarks. REQUIRES: a valid spec (as the factory checks).
-Forecast PredictiveForecast(const PredictiveSpec& spec, const PolicyInput& in);
-Recommendation PredictiveRecommend(const std::string& name, const PredictiveSpec& spec,
-                                   const PolicyInput& in);
+// With `model`, resumes it (see PredictiveModel); without, computes from scratch.
+Forecast PredictiveForecast(const PredictiveSpec& spec, const PolicyInput& in,
+                            PredictiveModel* model = nullptr);
+Recommendation PredictiveRecommend(const std::string& name, const PredictiveSpec& spec, const PolicyInput& in,
+                                   PredictiveModel* model = nullptr);
 
 // Params: metric, target_per_server, horizon, season, history, step, alpha, beta, gamma.
 std::unique_ptr<Policy> NewPredictivePolicy(const std::string& name, const Params& params,

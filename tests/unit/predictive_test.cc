@@ -251,6 +251,114 @@ TEST_CASE("predictive: pure, and works from a cold start with only the window") 
   CHECK(fc.peak < 460);
 }
 
+namespace {
+
+bool Same(double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); }
+
+// Plays `ticks` ticks of `load` as the controller does (a 5-minute window at the tick step, one
+// record per tick, the history trimmed by a tenth at 20,000 records), calling `model` every tick,
+// and checks its forecast against a fresh computation at every `every`-th tick and around trims.
+// Returns how many ticks were compared.
+int CheckResumedEqualsFresh(const PredictiveSpec& spec, const std::function<double(TimeMs)>& load, int ticks,
+                            int every) {
+  const DurationMs tick = 15 * kSecond;
+  PredictiveModel model;
+  std::vector<PolicyRecord> history;
+  std::map<std::string, MetricWindow> windows;
+  PoolState pool;
+  int compared = 0, since_trim = 1000;
+  for (int i = 0; i < ticks; ++i) {
+    const TimeMs now = kT0 + i * tick;
+    MetricWindow& w = windows["rps"];
+    w.samples.clear();
+    for (TimeMs t = now - 5 * kMinute + tick; t <= now; t += tick) w.samples.push_back({t, load(t)});
+    PolicyInput in;
+    in.windows = &windows;
+    in.pool = &pool;
+    in.now = now;
+    in.stale_after = 2 * kMinute;
+    in.history = history;
+    const Forecast got = PredictiveForecast(spec, in, &model);
+    if (i % every == 0 || since_trim < 8) {
+      CAPTURE(i);
+      const Forecast want = PredictiveForecast(spec, in);
+      CHECK(got.ok == want.ok);
+      CHECK(Same(got.peak, want.peak));
+      CHECK(got.peak_in == want.peak_in);
+      CHECK(Same(got.level, want.level));
+      CHECK(Same(got.trend, want.trend));
+      CHECK(Same(got.error, want.error));
+      CHECK(got.span == want.span);
+      CHECK(got.seasonal == want.seasonal);
+      ++compared;
+    }
+    ++since_trim;
+    if (history.size() >= 20000) {
+      history.erase(history.begin(), history.begin() + 2000);
+      since_trim = 0;
+    }
+    const std::optional<Sample> latest = w.Latest(now, in.stale_after);
+    history.push_back({now, true, 0, latest ? latest->value : std::nan("")});
+  }
+  return compared;
+}
+
+// A daily shape with noise, spikes, a 20-minute outage (NaN) and a step up on the third day.
+double Rough(TimeMs t) {
+  if (t >= kT0 + 30 * kHour && t < kT0 + 30 * kHour + 20 * kMinute) return std::nan("");
+  const double phase = 2 * std::numbers::pi * static_cast<double>((t - kT0) % kDay) / kDay;
+  double v = (400 + 300 * std::sin(phase)) * (1 + 0.05 * Noise(t));
+  if ((t / kSecond) % 7919 < 15) v *= 4;
+  if (t >= kT0 + 2 * kDay + 7 * kHour) v += 250;
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("predictive: resuming the model gives what a fresh computation gives, tick after tick") {
+  // 4.5 days at 15 s: the history is trimmed from 20,000 records on, the first and second seasons
+  // complete, and the start runs from the first 10 buckets.
+  const int ticks = static_cast<int>(4.5 * kDay / (15 * kSecond));
+  CHECK(CheckResumedEqualsFresh(Spec(3 * kMinute), Rough, ticks, 97) > 250);
+  // A short season (many season completions), a step of 2m, and a history shorter than the records:
+  // the oldest sample goes every tick.
+  PredictiveSpec short_history = Spec(5 * kMinute, 2 * kHour);
+  short_history.step = 2 * kMinute;
+  short_history.history = 5 * kHour;
+  CHECK(CheckResumedEqualsFresh(short_history, Rough, 4000, 13) > 250);
+  // No season: level and trend only.
+  CHECK(CheckResumedEqualsFresh(Spec(2 * kMinute, 0), Rough, 9000, 29) > 250);
+}
+
+// The policy object resumes its model; its recommendations (reasons included) are a fresh one's.
+TEST_CASE("predictive: a policy object recommends what a fresh one does") {
+  std::vector<std::string> errors;
+  auto policy = NewPredictivePolicy(
+      "forecast", Params{"p", "", {{"metric", "rps"}, {"target_per_server", "50"}, {"horizon", "3m"}}},
+      &errors);
+  REQUIRE(policy);
+  const DurationMs tick = 15 * kSecond;
+  Sim sim;
+  sim.load = Rough;
+  for (int i = 0; i < 3 * 24 * 240; ++i) {
+    const TimeMs now = kT0 + i * tick;
+    PolicyInput in = sim.At(now, 4);
+    in.explain = i % 50 == 0;
+    const Recommendation got = policy->Recommend(in);
+    if (in.explain) {
+      CAPTURE(i);
+      auto fresh = NewPredictivePolicy(
+          "forecast", Params{"p", "", {{"metric", "rps"}, {"target_per_server", "50"}, {"horizon", "3m"}}},
+          &errors);
+      const Recommendation want = fresh->Recommend(in);
+      CHECK(got.valid == want.valid);
+      CHECK(got.desired == want.desired);
+      CHECK(got.reason == want.reason);
+    }
+    sim.history.push_back({now, true, got.desired, sim.load(now)});
+  }
+}
+
 TEST_CASE("predictive factory: defaults and path-named errors") {
   struct Case {
     const char* name;
