@@ -16,9 +16,20 @@ SimulatedProvider::SimulatedProvider(std::string pool, SimulatedSpec spec, const
   for (int i = 0; i < spec_.initial_standby; ++i) add(ServerState::kStandby);
 }
 
+void SimulatedProvider::SetDue(Sim* sim, TimeMs due) {
+  sim->due = due;
+  next_due_ = std::min(next_due_, due);
+  ++version_;
+}
+
 void SimulatedProvider::AdvanceTo(TimeMs t) {
+  if (t < next_due_) return;  // nothing is due
+  TimeMs next = kNever;
   for (auto& [name, sim] : servers_) {
-    if (sim.due > t) continue;
+    if (sim.due > t) {
+      next = std::min(next, sim.due);
+      continue;
+    }
     Server& s = sim.server;
     switch (s.state) {
       case ServerState::kProvisioning:  // ready: a healthy warm standby
@@ -36,7 +47,9 @@ void SimulatedProvider::AdvanceTo(TimeMs t) {
       default: break;
     }
     sim.due = kNever;
+    ++version_;
   }
+  next_due_ = next;
 }
 
 TimeMs SimulatedProvider::NextTransitionAfter(TimeMs t) const {
@@ -54,12 +67,15 @@ int SimulatedProvider::Count(ServerState state) const {
 }
 
 SimulatedProvider::Tally SimulatedProvider::Counts() const {
+  if (tally_version_ == version_) return tally_;
   Tally t;
   for (const auto& [name, sim] : servers_) {
     ++t.count[static_cast<int>(sim.server.state)];
     t.serving += sim.server.Serving();
     t.next_due = std::min(t.next_due, sim.due);
   }
+  tally_ = t;
+  tally_version_ = version_;
   return t;
 }
 
@@ -69,7 +85,8 @@ int SimulatedProvider::Serving() const {
   return n;
 }
 
-Status SimulatedProvider::TakeInjected(const std::string& kind) {
+Status SimulatedProvider::TakeInjected(std::string_view kind) {
+  if (failures_.empty()) return Status::Ok();
   auto it = failures_.find(kind);
   if (it == failures_.end() || it->second.count <= 0) return Status::Ok();
   --it->second.count;
@@ -88,9 +105,14 @@ Status SimulatedProvider::ObserveInto(PoolState* state) {
   AdvanceTo(now);
   if (state->pool != pool_) state->pool = pool_;
   state->observed_at = now;
+  if (state == observed_into_ && version_ == observed_version_ && state->servers.size() == servers_.size()) {
+    return Status::Ok();  // it holds the servers as they are
+  }
   state->servers.resize(servers_.size());
   size_t i = 0;
   for (const auto& [name, sim] : servers_) state->servers[i++] = sim.server;  // reuses string storage
+  observed_into_ = state;
+  observed_version_ = version_;
   return Status::Ok();
 }
 
@@ -102,8 +124,9 @@ Status SimulatedProvider::Act(const std::string& kind, const std::string& name, 
       return Status::FailedPrecondition("server " + name + " already exists (" +
                                         StateName(it->second.server.state) + ")");
     }
-    servers_[name] = Sim{Server{name, "sim:" + name, ServerState::kProvisioning, Health::kUnknown, now},
-                         now + spec_.provisioning_delay};
+    Sim& sim = servers_[name] =
+        Sim{Server{name, "sim:" + name, ServerState::kProvisioning, Health::kUnknown, now}};
+    SetDue(&sim, now + spec_.provisioning_delay);
     AdvanceTo(now);  // a zero delay completes at once
     return Status::Ok();
   }
@@ -121,7 +144,7 @@ Status SimulatedProvider::Act(const std::string& kind, const std::string& name, 
     s.state = ServerState::kActive;
     s.health = Health::kUnknown;
     s.since = now;
-    sim.due = now + spec_.promotion_delay;
+    SetDue(&sim, now + spec_.promotion_delay);
   } else if (kind == "drain") {
     if (s.state == ServerState::kDraining) return Status::Ok();
     if (s.state != ServerState::kActive) {
@@ -129,12 +152,13 @@ Status SimulatedProvider::Act(const std::string& kind, const std::string& name, 
     }
     s.state = ServerState::kDraining;
     s.since = now;
-    sim.due = now + spec_.drain_delay;
+    SetDue(&sim, now + spec_.drain_delay);
   } else if (kind == "retire") {
     if (s.state == ServerState::kActive) {
       return Status::FailedPrecondition("cannot retire " + name + ": it is active (drain it first)");
     }
     servers_.erase(it);
+    ++version_;
     return Status::Ok();
   } else {
     return Status::InvalidArgument("unknown action " + kind);
@@ -170,6 +194,7 @@ bool SimulatedProvider::SetHealth(const std::string& name, Health health) {
   auto it = servers_.find(name);
   if (it == servers_.end()) return false;
   it->second.server.health = health;
+  ++version_;
   return true;
 }
 

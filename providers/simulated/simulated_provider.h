@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "warmpool/provider.h"
@@ -33,6 +34,9 @@ class SimulatedProvider final : public Provider {
   SimulatedProvider(std::string pool, SimulatedSpec spec, const Clock* clock);
 
   Result<PoolState> Observe() override;
+  // Into the same PoolState as the last call, with no server changed since, only observed_at is
+  // written (a replay observes into one PoolState every tick): the caller must not have modified its
+  // servers in between (the controller does not; a different PoolState or count is copied in full).
   Status ObserveInto(PoolState* out) override;
   ApplyResult Apply(const ScalePlan& plan) override;
 
@@ -42,7 +46,8 @@ class SimulatedProvider final : public Provider {
   TimeMs NextTransitionAfter(TimeMs t) const;
   int Count(ServerState s) const;
   int Serving() const;  // active and healthy
-  // Count, Serving and the earliest pending transition in one pass (the backtest's scoring loop).
+  // Count, Serving and the earliest pending transition in one pass (the backtest's scoring loop);
+  // computed again only after a server changed.
   struct Tally {
     int count[static_cast<int>(ServerState::kRetired) + 1] = {};  // by ServerState
     int serving = 0;
@@ -67,7 +72,8 @@ class SimulatedProvider final : public Provider {
     TimeMs due = kNever;  // when the pending transition happens
   };
   Status Act(const std::string& kind, const std::string& name, TimeMs now);
-  Status TakeInjected(const std::string& kind);
+  Status TakeInjected(std::string_view kind);
+  void SetDue(Sim* sim, TimeMs due);
 
   std::string pool_;
   SimulatedSpec spec_;
@@ -77,8 +83,14 @@ class SimulatedProvider final : public Provider {
     int count;
     Status status;
   };
-  std::map<std::string, Injected> failures_;
+  std::map<std::string, Injected, std::less<>> failures_;
   int mutations_ = 0;
+  uint64_t version_ = 0;      // bumped whenever a server changes (state, health, due, added, removed)
+  TimeMs next_due_ = kNever;  // no transition is due before this (a lower bound: AdvanceTo's shortcut)
+  const PoolState* observed_into_ = nullptr;  // where ObserveInto last copied the servers, and when
+  uint64_t observed_version_ = 0;
+  mutable Tally tally_;  // Counts() at tally_version_
+  mutable uint64_t tally_version_ = ~uint64_t{0};
 };
 
 // Reads the parameters below into `spec` (keys absent keep its values). Appends path-named errors
