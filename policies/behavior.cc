@@ -59,8 +59,12 @@ void BehaviorHistory::Prune(const BehaviorSpec& spec, TimeMs now) {
     for (const RateLimit& l : r->limits) keep = std::max(keep, l.period);
   }
   auto old = [&](const TimedCount& c) { return c.at <= now - keep; };
+  // Records are appended in time order, so the old ones are a prefix: drop it (usually one record,
+  // or none). Were the clock to step back, an old record after a newer one stays until the ones
+  // before it go; it changes nothing, as every reader filters by its window or period.
   for (auto* v : {&recommendations, &scale_ups, &scale_downs}) {
-    v->erase(std::remove_if(v->begin(), v->end(), old), v->end());
+    auto keep_from = std::find_if_not(v->begin(), v->end(), old);
+    if (keep_from != v->begin()) v->erase(v->begin(), keep_from);
   }
 }
 

@@ -74,8 +74,8 @@ Decision Decide(const PoolSpec& spec, std::vector<Recommendation> recommendation
   d.at = now;
   d.current = current;
   Combined c = Combine(recommendations, current, explain);
-  d.policy = c.policy;
-  d.reason = c.reason;
+  d.policy = std::move(c.policy);
+  d.reason = std::move(c.reason);
   int desired = c.recommended;
   if (c.hold_floor) desired = std::max(desired, current);
 
