@@ -37,8 +37,8 @@ void PoolController::FetchMetrics(TimeMs now, std::vector<std::string>* errors) 
 }
 
 std::vector<Recommendation> PoolController::Recommend(const PoolState& observed, int current, TimeMs now,
-                                                      bool explain) {
-  std::vector<Recommendation> recs;
+                                                      bool explain, std::vector<Recommendation> recs) {
+  recs.clear();  // the caller's storage, reused
   recs.reserve(policies_.size());
   for (size_t i = 0; i < policies_.size(); ++i) {
     PolicyInput in;
@@ -80,21 +80,32 @@ void PoolController::RunOnce(TimeMs now, const PoolControls& controls, TickResul
 
   // 2. Measure.
   FetchMetrics(now, &out.metric_errors);
-  std::erase_if(out.metric_age_seconds, [&](const auto& kv) { return !windows_.contains(kv.first); });
+  // Both maps are sorted by name: walk them together, updating ages in place (no lookups).
+  auto age = out.metric_age_seconds.begin();
   for (const auto& [name, window] : windows_) {
+    while (age != out.metric_age_seconds.end() && age->first < name) age = out.metric_age_seconds.erase(age);
+    const bool listed = age != out.metric_age_seconds.end() && age->first == name;
     auto it = window.samples.rbegin();
     while (it != window.samples.rend() && !(it->t <= now && std::isfinite(it->value))) ++it;
     if (it != window.samples.rend()) {
-      out.metric_age_seconds[name] = static_cast<double>(now - it->t) / 1000.0;
-    } else {
-      out.metric_age_seconds.erase(name);
+      const double seconds = static_cast<double>(now - it->t) / 1000.0;
+      if (listed) {
+        age->second = seconds;
+        ++age;
+      } else {
+        out.metric_age_seconds.emplace_hint(age, name, seconds);
+      }
+    } else if (listed) {
+      age = out.metric_age_seconds.erase(age);
     }
   }
+  out.metric_age_seconds.erase(age, out.metric_age_seconds.end());
 
   // 3. Decide. Policies and Decide are pure: deciding again with reasons gives the same numbers.
   bool explain = !explain_changes_only_;
   out.decision =
-      Decide(spec_, Recommend(out.observed, current, now, explain), behavior_, current, now, explain);
+      Decide(spec_, Recommend(out.observed, current, now, explain, std::move(out.decision.recommendations)),
+             behavior_, current, now, explain);
   ApplyControls(controls, spec_, now, &out.decision);
   if (!explain && out.decision.desired != last_desired_.value_or(current)) {
     explain = true;

@@ -58,8 +58,9 @@ class PoolController {
 
  private:
   void FetchMetrics(TimeMs now, std::vector<std::string>* errors);
-  // Every policy's recommendation for this tick (history is read, not written).
-  std::vector<Recommendation> Recommend(const PoolState& observed, int current, TimeMs now, bool explain);
+  // Every policy's recommendation for this tick (history is read, not written), into `recs`'s storage.
+  std::vector<Recommendation> Recommend(const PoolState& observed, int current, TimeMs now, bool explain,
+                                        std::vector<Recommendation> recs = {});
 
   PoolSpec spec_;
   std::vector<std::unique_ptr<Policy>> policies_;
