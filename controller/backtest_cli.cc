@@ -64,9 +64,10 @@ CLI::App* AddBacktestCommand(CLI::App* cli, BacktestArgs* a) {
   bt->add_option("--mask-min-gap", a->mask_min_gap, "Shortest run of zeros --mask auto treats as a gap")
       ->capture_default_str();
   bt->add_option("--sweep", a->sweep,
-                 "Also run a grid, e.g. 'target=0.6,0.8;warm_standby=0,2' (keys: target, horizon, tolerance, "
-                 "warm_standby, min_active, max_active, max_total, scale_up_window, scale_down_window, "
-                 "interval, POLICY.PARAM) and report its Pareto front");
+                 "Also run a grid, e.g. 'target=0.6,0.8;warm_standby=0,2,auto' (keys: target, horizon, "
+                 "tolerance, warm_standby (a count, or auto: the config's warm_standby.auto), warm.SETTING "
+                 "(warm.quantile, warm.max, ...), min_active, max_active, max_total, scale_up_window, "
+                 "scale_down_window, interval, POLICY.PARAM) and report its Pareto front");
   bt->add_option("--threads", a->threads, "Threads for the runs (default 0: one per core)")
       ->check(CLI::NonNegativeNumber);
   return bt;

@@ -47,13 +47,17 @@ Recommendation TargetTrackingRecommend(const std::string& name, const TargetTrac
   double value = latest->value;
   double slope = 0;  // per second, when leading on a rise
   if (spec.lead > 0) {
-    // The finite sample before the latest one.
+    // The slope from the newest finite sample at least `lead_window` older than the latest (the one
+    // just before it with no window), or from the oldest one when the window does not reach that far.
     const std::vector<Sample>& ss = window->samples;
+    const Sample* base = nullptr;
     for (auto it = ss.rbegin(); it != ss.rend(); ++it) {
-      if (it->t < latest->t && std::isfinite(it->value)) {
-        slope = (latest->value - it->value) / (static_cast<double>(latest->t - it->t) / 1000.0);
-        break;
-      }
+      if (it->t >= latest->t || !std::isfinite(it->value)) continue;
+      base = &*it;
+      if (it->t <= latest->t - spec.lead_window) break;
+    }
+    if (base != nullptr) {
+      slope = (latest->value - base->value) / (static_cast<double>(latest->t - base->t) / 1000.0);
     }
     slope = std::max(0.0, slope);
     value += slope * static_cast<double>(spec.lead) / 1000.0;
@@ -117,6 +121,7 @@ std::unique_ptr<Policy> NewTargetTrackingPolicy(const std::string& name, const P
   spec.tolerance_up = r.Number("tolerance.up", both, 0, 10);
   spec.tolerance_down = r.Number("tolerance.down", both, 0, 1);
   spec.lead = r.Duration("lead", 0, 0);
+  spec.lead_window = r.Duration("lead_window", 0, 0);
   if (spec.lead > kHour) r.Error("lead", "must be at most 1h, got " + FormatDuration(spec.lead));
   if (!r.FinishInto(errors)) return nullptr;
   return std::make_unique<TargetTrackingPolicy>(name, std::move(spec));

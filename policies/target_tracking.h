@@ -9,8 +9,9 @@
 // Inside the tolerance band (|ratio - 1| <= tolerance, per direction) the policy keeps `current`.
 //
 // `lead: 17s` (default 0s: off) sizes for the metric that far ahead while it rises: the slope of the
-// window's last two samples, when positive, times `lead`, is added to the latest value (a falling metric
-// is taken as it is). Capacity asked for now serves only after a tick and a promotion; leading by that
+// window's last two samples (or, with `lead_window: 2m`, from the sample that much older to the latest,
+// which a noisy metric needs), when positive, times `lead`, is added to the latest value (a falling
+// metric is taken as it is). Capacity asked for now serves only after a tick and a promotion; leading by that
 // much keeps a steady ramp from outrunning it. The reason gives the slope and the value it led to.
 #ifndef WARMPOOL_POLICIES_TARGET_TRACKING_H_
 #define WARMPOOL_POLICIES_TARGET_TRACKING_H_
@@ -30,6 +31,7 @@ struct TargetTrackingSpec {
   double tolerance_up = 0.1;    // ratio above 1 + this scales up
   double tolerance_down = 0.1;  // ratio below 1 - this scales down
   DurationMs lead = 0;          // size for the metric this far ahead on a rising trend
+  DurationMs lead_window = 0;   // the slope's baseline: 0 = the sample before the latest
 };
 
 // The pure formula, exposed for tests and benchmarks. REQUIRES: spec.target > 0.

@@ -177,3 +177,22 @@ TEST_CASE("target_tracking: lead sizes for a rising metric ahead, and takes a fa
   f.Set(400);
   CHECK(TargetTrackingRecommend("rps", spec, f.Input(4)).desired == 4);
 }
+
+TEST_CASE("target_tracking: lead_window takes the slope over a longer baseline") {
+  Fixture f;
+  TargetTrackingSpec spec = PerServer(100, 0);
+  spec.lead = 60 * kSecond;
+  // A noisy last step (+90 in 15 s) on a flat minute: the last two samples say 6/s, the minute says 1.5/s.
+  f.windows["m"] = MetricWindow{"m",
+                                {{kNow - 60 * kSecond, 400},
+                                 {kNow - 45 * kSecond, 390},
+                                 {kNow - 30 * kSecond, 410},
+                                 {kNow - 15 * kSecond, 400},
+                                 {kNow, 490}}};
+  CHECK(TargetTrackingRecommend("rps", spec, f.Input(5)).desired == 9);  // 490 + 6 * 60 = 850
+  spec.lead_window = 60 * kSecond;
+  CHECK(TargetTrackingRecommend("rps", spec, f.Input(5)).desired == 6);  // 490 + 1.5 * 60 = 580
+  // A window shorter than lead_window: the oldest sample is the baseline.
+  spec.lead_window = 10 * kMinute;
+  CHECK(TargetTrackingRecommend("rps", spec, f.Input(5)).desired == 6);
+}
