@@ -56,6 +56,14 @@ Result<BacktestResult> RunBacktestWithModel(const PoolSpec& spec, const Simulate
   }
 
   TickResult tick;  // reused: its storage outlives the ticks
+  // The load at the last time asked: a segment's end is the next one's start, and the last segment's
+  // end the next tick's time (RateAt is a pure function of the time: the same numbers).
+  TimeMs rate_t = trace->start - 1;
+  double rate_v = 0;
+  auto rate_at = [&](TimeMs x) {
+    if (x != rate_t) rate_t = x, rate_v = trace->RateAt(x);
+    return rate_v;
+  };
   for (TimeMs t = trace->start; t < trace->end(); t += options.interval) {
     clock.Set(t);
     controller.RunOnce(t, {}, &tick);
@@ -72,7 +80,7 @@ Result<BacktestResult> RunBacktestWithModel(const PoolSpec& spec, const Simulate
 
     BacktestTick row;
     row.t = t;
-    row.load = trace->RateAt(t);
+    row.load = rate_at(t);
     SimulatedProvider::Tally n = sim.Counts();
     row.capacity = n.serving * capacity_per_server;
     row.active = n.of(ServerState::kActive);
@@ -98,9 +106,9 @@ Result<BacktestResult> RunBacktestWithModel(const PoolSpec& spec, const Simulate
       const double len = static_cast<double>(b - a) / 1000.0;
       if (!mask.Inside(a)) {
         const double cap = n.serving * capacity_per_server;
-        const double la = trace->RateAt(a);
+        const double la = rate_at(a);
         // The load is continuous between points; past the last point it holds the last rate.
-        const double lb = b >= trace->end() ? la : trace->RateAt(b);
+        const double lb = b >= trace->end() ? la : rate_at(b);
         double over_s = 0;
         ScoreSegment(la, lb, cap, len, &row.unserved, &over_s);
         s.overloaded_seconds += over_s;

@@ -1,7 +1,9 @@
 #include "trace_source.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 
 namespace warmpool {
 
@@ -38,27 +40,51 @@ void TraceMetricsSource::FillShifted(TimeMs first, TimeMs last, DurationMs step,
   }
 }
 
+TraceMetricsSource::Window& TraceMetricsSource::Slot(const std::string& name) {
+  if (last_slot_ < windows_.size() && windows_[last_slot_].name == name) return windows_[last_slot_];
+  for (size_t i = 0; i < windows_.size(); ++i) {
+    if (windows_[i].name == name) return windows_[last_slot_ = i];
+  }
+  last_slot_ = windows_.size();
+  windows_.emplace_back().name = name;
+  return windows_.back();
+}
+
+namespace {
+bool SameSample(const Sample& a, const Sample& b) {
+  return a.t == b.t && std::bit_cast<uint64_t>(a.value) == std::bit_cast<uint64_t>(b.value);
+}
+}  // namespace
+
 Status TraceMetricsSource::FetchInto(const MetricQuery& q, TimeMs now, MetricWindow* w) {
   if (!origin_) origin_ = now;
   if (w->metric != q.name) w->metric = q.name;
   const DurationMs step = q.step > 0 ? q.step : 15 * kSecond;
   const TimeMs first = now - (q.window / step) * step;
   if (speed_ == 1.0) {
-    // A replay asks every tick for a window one tick later: slide the last one (same samples as
-    // computing it afresh: the dropped ones are older than `first`, the new ones newer than before).
-    Window& c = windows_[q.name];
-    if (c.step == step && c.window == q.window && now >= c.now && now - c.now <= q.window &&
+    // A replay asks every tick for a window one tick later, into the same MetricWindow: slide it in
+    // place (same samples as computing it afresh: the dropped ones are older than `first`, the new
+    // ones newer than before). Anything else (another MetricWindow, or this one changed since) is
+    // computed afresh.
+    Window& c = Slot(q.name);
+    std::vector<Sample>& out = w->samples;
+    const bool untouched =
+        c.out == w && out.size() == c.size &&
+        (c.size == 0 || (SameSample(out.front(), c.front) && SameSample(out.back(), c.back)));
+    if (untouched && c.step == step && c.window == q.window && now >= c.now && now - c.now <= q.window &&
         (now - c.now) % step == 0) {
-      auto keep = std::lower_bound(c.samples.begin(), c.samples.end(), first,
-                                   [](const Sample& s, TimeMs t) { return s.t < t; });
-      c.samples.erase(c.samples.begin(), keep);
-      FillShifted(c.now + step, now, step, &c.samples);
+      auto keep =
+          std::lower_bound(out.begin(), out.end(), first, [](const Sample& s, TimeMs t) { return s.t < t; });
+      out.erase(out.begin(), keep);
+      FillShifted(c.now + step, now, step, &out);
     } else {
-      c.samples.clear();
-      FillShifted(first, now, step, &c.samples);
+      out.clear();
+      FillShifted(first, now, step, &out);
     }
     c.now = now, c.step = step, c.window = q.window;
-    w->samples.assign(c.samples.begin(), c.samples.end());
+    c.out = w;
+    c.size = out.size();
+    if (!out.empty()) c.front = out.front(), c.back = out.back();
     return Status::Ok();
   }
   w->samples.clear();

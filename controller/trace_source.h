@@ -29,13 +29,20 @@ class TraceMetricsSource final : public MetricsSource {
   TimeMs ToTraceTime(TimeMs now) const;
   // Samples at first, first + step, ... <= last that fall inside the trace. REQUIRES speed 1.
   void FillShifted(TimeMs first, TimeMs last, DurationMs step, std::vector<Sample>* out) const;
-  // The last window served per query (speed 1): the next tick's is mostly the same samples.
+  // The last window served per query (speed 1): the next tick's is mostly the same samples, so when
+  // the caller passes back the same MetricWindow, untouched (the same object, size and first and last
+  // samples), its samples are slid in place instead of computed (and copied) again.
   struct Window {
+    std::string name;  // the query's
     TimeMs now = 0;
     DurationMs step = 0, window = -1;
-    std::vector<Sample> samples;
+    const MetricWindow* out = nullptr;  // where they went
+    size_t size = 0;
+    Sample front, back;  // of out->samples when size > 0
   };
-  std::map<std::string, Window, std::less<>> windows_;
+  Window& Slot(const std::string& name);
+  std::vector<Window> windows_;  // few: one per metric of the pool
+  size_t last_slot_ = 0;
   std::shared_ptr<const Trace> trace_;
   std::optional<TimeMs> origin_;
   double speed_;
