@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <span>
 
 #include "decide.h"
 #include "planner.h"
@@ -23,17 +24,43 @@ PoolController::PoolController(PoolSpec spec, std::vector<std::unique_ptr<Policy
   }
   policy_history_.resize(policies_.size());
   for (const auto& policy : policies_) policy_metrics_.push_back(policy->Metrics());
+  query_windows_.assign(spec_.metrics.size(), nullptr);
+  stabilization_.Reset(spec_.behavior, behavior_);
 }
 
 void PoolController::FetchMetrics(TimeMs now, std::vector<std::string>* errors) {
-  for (const MetricQuery& q : spec_.metrics) {
-    MetricWindow& w = windows_[q.name];
-    Status st = metrics_ ? metrics_->FetchInto(q, now, &w) : Status::Unavailable("no metrics source");
+  for (size_t i = 0; i < spec_.metrics.size(); ++i) {
+    const MetricQuery& q = spec_.metrics[i];
+    if (query_windows_[i] == nullptr) {
+      query_windows_[i] = &windows_[q.name];
+      ++windows_version_;
+    }
+    MetricWindow* w = query_windows_[i];
+    Status st = metrics_ ? metrics_->FetchInto(q, now, w) : Status::Unavailable("no metrics source");
     if (!st.ok()) {
+      for (MetricWindow*& p : query_windows_) {
+        if (p == w) p = nullptr;  // every query of that name
+      }
       windows_.erase(q.name);
+      ++windows_version_;
       errors->push_back(q.name + ": " + st.ToString());
     }
   }
+}
+
+void PoolController::ResolveWindows() {
+  if (resolved_version_ == windows_version_) return;
+  resolved_version_ = windows_version_;
+  auto find = [&](const std::string& name) -> const MetricWindow* {
+    auto w = windows_.find(name);
+    return w == windows_.end() ? nullptr : &w->second;
+  };
+  policy_windows_.resize(policies_.size());
+  for (size_t i = 0; i < policies_.size(); ++i) {
+    policy_windows_[i].clear();
+    for (const std::string& m : policy_metrics_[i]) policy_windows_[i].push_back(find(m));
+  }
+  warm_window_ = find(spec_.warm_auto.metric);
 }
 
 std::vector<Recommendation> PoolController::Recommend(const PoolState& observed, int current, TimeMs now,
@@ -47,7 +74,8 @@ std::vector<Recommendation> PoolController::Recommend(const PoolState& observed,
     in.current = current;
     in.now = now;
     in.stale_after = spec_.stale_after;
-    in.history = policy_history_[i];
+    const PolicyHistory& h = policy_history_[i];
+    in.history = std::span<const PolicyRecord>(h.records).subspan(h.begin);
     in.explain = explain;
     recs.push_back(policies_[i]->Recommend(in));
   }
@@ -80,11 +108,16 @@ void PoolController::RunOnce(TimeMs now, const PoolControls& controls, TickResul
 
   // 2. Measure.
   FetchMetrics(now, &out.metric_errors);
+  ResolveWindows();
   // Both maps are sorted by name: walk them together, updating ages in place (no lookups).
   auto age = out.metric_age_seconds.begin();
   for (const auto& [name, window] : windows_) {
-    while (age != out.metric_age_seconds.end() && age->first < name) age = out.metric_age_seconds.erase(age);
-    const bool listed = age != out.metric_age_seconds.end() && age->first == name;
+    bool listed = age != out.metric_age_seconds.end() && age->first == name;  // usually
+    if (!listed) {
+      while (age != out.metric_age_seconds.end() && age->first < name)
+        age = out.metric_age_seconds.erase(age);
+      listed = age != out.metric_age_seconds.end() && age->first == name;
+    }
     auto it = window.samples.rbegin();
     while (it != window.samples.rend() && !(it->t <= now && std::isfinite(it->value))) ++it;
     if (it != window.samples.rend()) {
@@ -103,28 +136,40 @@ void PoolController::RunOnce(TimeMs now, const PoolControls& controls, TickResul
 
   // 3. Decide. Policies and Decide are pure: deciding again with reasons gives the same numbers.
   bool explain = !explain_changes_only_;
+  // Stabilization's window extremes, kept as the recommendations come instead of walked (the same
+  // numbers); the tracker starts again from the history when it could not follow it.
+  if (!stabilization_.valid()) stabilization_.Reset(spec_.behavior, behavior_);
+  StabilizationBounds bounds;
+  const StabilizationBounds* b = stabilization_.Bounds(spec_.behavior, now, &bounds) ? &bounds : nullptr;
   out.decision =
       Decide(spec_, Recommend(out.observed, current, now, explain, std::move(out.decision.recommendations)),
-             behavior_, current, now, explain);
+             behavior_, current, now, explain, b);
   ApplyControls(controls, spec_, now, &out.decision);
   if (!explain && out.decision.desired != last_desired_.value_or(current)) {
     explain = true;
-    out.decision = Decide(spec_, Recommend(out.observed, current, now, true), behavior_, current, now, true);
+    out.decision =
+        Decide(spec_, Recommend(out.observed, current, now, true), behavior_, current, now, true, b);
     ApplyControls(controls, spec_, now, &out.decision);
   }
   for (size_t i = 0; i < policies_.size(); ++i) {
     const Recommendation& rec = out.decision.recommendations[i];
     double metric = std::numeric_limits<double>::quiet_NaN();
-    for (const std::string& m : policy_metrics_[i]) {
-      auto w = windows_.find(m);
-      if (w == windows_.end()) continue;
-      if (auto s = w->second.Latest(now, spec_.stale_after)) metric = s->value;
+    for (const MetricWindow* w : policy_windows_[i]) {
+      if (w == nullptr) continue;
+      if (auto s = w->Latest(now, spec_.stale_after)) metric = s->value;
     }
-    std::vector<PolicyRecord>& hist = policy_history_[i];
-    if (hist.size() >= kPolicyHistoryMax) hist.erase(hist.begin(), hist.begin() + kPolicyHistoryMax / 10);
-    hist.push_back({now, rec.valid, rec.desired, metric});
+    PolicyHistory& h = policy_history_[i];
+    if (h.records.size() - h.begin >= kPolicyHistoryMax) {
+      h.begin += kPolicyHistoryMax / 10;
+      if (h.begin >= kPolicyHistoryMax) {
+        h.records.erase(h.records.begin(), h.records.begin() + static_cast<ptrdiff_t>(h.begin));
+        h.begin = 0;
+      }
+    }
+    h.records.push_back({now, rec.valid, rec.desired, metric});
   }
   RecordDecision(spec_, out.decision, &behavior_);
+  stabilization_.Add(out.decision.at, out.decision.raw_recommendation);  // what RecordDecision appended
   last_desired_ = out.decision.desired;
 
   // 4. Plan, 5. Act (or only record, in dry-run).
@@ -141,9 +186,7 @@ int PoolController::WarmTarget(TimeMs now, Decision* decision, bool explain) {
     return spec_.warm_standby;
   }
   std::optional<Sample> load;
-  if (auto w = windows_.find(spec_.warm_auto.metric); w != windows_.end()) {
-    load = w->second.Latest(now, spec_.stale_after);
-  }
+  if (warm_window_ != nullptr) load = warm_window_->Latest(now, spec_.stale_after);
   int warm;
   if (sizer_ == nullptr || !load) {
     warm = last_warm_.value_or(spec_.warm_auto.min);

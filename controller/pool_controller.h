@@ -4,6 +4,7 @@
 #ifndef WARMPOOL_CONTROLLER_POOL_CONTROLLER_H_
 #define WARMPOOL_CONTROLLER_POOL_CONTROLLER_H_
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -49,7 +50,10 @@ class PoolController {
   bool dry_run() const { return dry_run_ != nullptr; }
   const BehaviorHistory& behavior_history() const { return behavior_; }
   // Carries history over a config reload, so a reload neither forgets nor flaps.
-  void set_behavior_history(BehaviorHistory h) { behavior_ = std::move(h); }
+  void set_behavior_history(BehaviorHistory h) {
+    behavior_ = std::move(h);
+    stabilization_.Reset(spec_.behavior, behavior_);
+  }
   // With true, only ticks whose desired count differs from the previous tick's (the first tick: from
   // the active count) get reasons (decision, recommendations, plan): they are decided twice, the
   // second time with reasons; the others decide exactly the same numbers without building any text.
@@ -68,9 +72,24 @@ class PoolController {
   std::unique_ptr<DryRunProvider> dry_run_;
   Provider* actuator_;  // the provider, or the dry-run wrapper around it
   BehaviorHistory behavior_;
-  std::vector<std::vector<PolicyRecord>> policy_history_;  // per policy, in policies_ order
-  std::vector<std::vector<std::string>> policy_metrics_;   // per policy: Metrics(), asked once
-  std::map<std::string, MetricWindow> windows_;            // this tick's windows (storage reused)
+  StabilizationTracker stabilization_;  // behavior_.recommendations' window extremes, kept as they come
+  // A policy's records: the ones it sees are records[begin..]. Trimming advances `begin` (the same
+  // records as erasing the front); the dead prefix is dropped once it is as long as the limit.
+  struct PolicyHistory {
+    std::vector<PolicyRecord> records;
+    size_t begin = 0;
+  };
+  std::vector<PolicyHistory> policy_history_;             // per policy, in policies_ order
+  std::vector<std::vector<std::string>> policy_metrics_;  // per policy: Metrics(), asked once
+  std::map<std::string, MetricWindow> windows_;           // this tick's windows (storage reused)
+  // Pointers into windows_ (its nodes are stable): per query of spec_.metrics (nullptr: not in
+  // windows_), and, resolved again when windows_ gains or loses a metric, per policy per metric, and
+  // for warm_standby: auto's metric.
+  std::vector<MetricWindow*> query_windows_;
+  uint64_t windows_version_ = 0, resolved_version_ = ~uint64_t{0};
+  std::vector<std::vector<const MetricWindow*>> policy_windows_;
+  const MetricWindow* warm_window_ = nullptr;
+  void ResolveWindows();
   bool explain_changes_only_ = false;
   std::optional<int> last_desired_;  // the previous decided tick's desired count
   // warm_standby: auto. The sizer learns from the load each tick; the last target is held while the

@@ -69,14 +69,19 @@ void BehaviorHistory::Prune(const BehaviorSpec& spec, TimeMs now) {
 }
 
 BehaviorResult ApplyBehavior(const BehaviorSpec& spec, const BehaviorHistory& history, int current,
-                             int recommended, TimeMs now, bool explain) {
+                             int recommended, TimeMs now, bool explain, const StabilizationBounds* bounds) {
   BehaviorResult out;
   // Stabilization: scale up only as far as every recommendation in the up window agrees (their
   // minimum), scale down only as far as every one in the down window agrees (their maximum).
   int up = recommended, down = recommended;
-  for (const auto& rec : history.recommendations) {
-    if (rec.at > now - spec.scale_up.stabilization_window) up = std::min(up, rec.count);
-    if (rec.at > now - spec.scale_down.stabilization_window) down = std::max(down, rec.count);
+  if (bounds != nullptr) {
+    up = std::min(up, bounds->up_min);
+    down = std::max(down, bounds->down_max);
+  } else {
+    for (const auto& rec : history.recommendations) {
+      if (rec.at > now - spec.scale_up.stabilization_window) up = std::min(up, rec.count);
+      if (rec.at > now - spec.scale_down.stabilization_window) down = std::max(down, rec.count);
+    }
   }
   int stabilized = current;
   if (stabilized < up) stabilized = up;
@@ -114,6 +119,47 @@ BehaviorResult ApplyBehavior(const BehaviorSpec& spec, const BehaviorHistory& hi
   }
   out.desired = desired;
   return out;
+}
+
+void StabilizationTracker::Reset(const BehaviorSpec& spec, const BehaviorHistory& history) {
+  valid_ = true;
+  up_window_ = spec.scale_up.stabilization_window;
+  down_window_ = spec.scale_down.stabilization_window;
+  any_at_ = any_now_ = false;
+  up_.clear();
+  down_.clear();
+  for (const auto& rec : history.recommendations) Add(rec.at, rec.count);
+}
+
+void StabilizationTracker::Add(TimeMs at, int count) {
+  if (!valid_) return;
+  if (any_at_ && at < last_at_) {  // out of order: a later record may be older than one dropped
+    valid_ = false;
+    return;
+  }
+  any_at_ = true;
+  last_at_ = at;
+  // A record that is no lower (up) or no higher (down) and no older than another hides it for good.
+  while (!up_.empty() && up_.back().count >= count) up_.pop_back();
+  up_.push_back({at, count});
+  while (!down_.empty() && down_.back().count <= count) down_.pop_back();
+  down_.push_back({at, count});
+}
+
+bool StabilizationTracker::Bounds(const BehaviorSpec& spec, TimeMs now, StabilizationBounds* out) {
+  if (!valid_ || spec.scale_up.stabilization_window != up_window_ ||
+      spec.scale_down.stabilization_window != down_window_ || (any_now_ && now < last_now_)) {
+    valid_ = false;
+    return false;
+  }
+  any_now_ = true;
+  last_now_ = now;
+  // Records leave a window for good (times do not go back): the same test as ApplyBehavior's walk.
+  while (!up_.empty() && !(up_.front().at > now - up_window_)) up_.pop_front();
+  while (!down_.empty() && !(down_.front().at > now - down_window_)) down_.pop_front();
+  out->up_min = up_.empty() ? INT_MAX : up_.front().count;
+  out->down_max = down_.empty() ? INT_MIN : down_.front().count;
+  return true;
 }
 
 void RecordBehavior(BehaviorHistory* history, int current, int recommended, int desired, TimeMs now) {

@@ -69,7 +69,8 @@ Combined Combine(const std::vector<Recommendation>& recs, int current, bool expl
 }  // namespace
 
 Decision Decide(const PoolSpec& spec, std::vector<Recommendation> recommendations,
-                const BehaviorHistory& history, int current, TimeMs now, bool explain) {
+                const BehaviorHistory& history, int current, TimeMs now, bool explain,
+                const StabilizationBounds* bounds) {
   Decision d;
   d.at = now;
   d.current = current;
@@ -79,7 +80,7 @@ Decision Decide(const PoolSpec& spec, std::vector<Recommendation> recommendation
   int desired = c.recommended;
   if (c.hold_floor) desired = std::max(desired, current);
 
-  BehaviorResult b = ApplyBehavior(spec.behavior, history, current, desired, now, explain);
+  BehaviorResult b = ApplyBehavior(spec.behavior, history, current, desired, now, explain, bounds);
   if (!b.reason.empty()) d.reason += "; " + b.reason;
   desired = b.desired;
 

@@ -18,9 +18,10 @@
 namespace warmpool {
 
 // Does not modify `history`; the caller records the outcome with RecordDecision. With `explain`
-// false the reason is left empty (every number is the same).
+// false the reason is left empty (every number is the same). `bounds`: see ApplyBehavior.
 Decision Decide(const PoolSpec& spec, std::vector<Recommendation> recommendations,
-                const BehaviorHistory& history, int current, TimeMs now, bool explain = true);
+                const BehaviorHistory& history, int current, TimeMs now, bool explain = true,
+                const StabilizationBounds* bounds = nullptr);
 
 // Appends this decision to behavior history (and prunes what no window can see).
 void RecordDecision(const PoolSpec& spec, const Decision& decision, BehaviorHistory* history);

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <random>
+
 using namespace warmpool;
 
 namespace {
@@ -142,4 +144,46 @@ TEST_CASE("behavior: RecordBehavior and Prune keep exactly what a window can see
   REQUIRE(h.recommendations.size() == 2);  // the first is 400 s old: outside every window
   CHECK(h.recommendations[0].at == kNow + 101 * kSecond);
   CHECK(h.scale_ups.empty());
+}
+
+TEST_CASE("behavior: a StabilizationTracker gives the bounds that walking the history gives") {
+  std::mt19937 rng(11);
+  for (int run = 0; run < 200; ++run) {
+    CAPTURE(run);
+    BehaviorSpec spec = BehaviorSpec::Defaults();
+    const DurationMs windows[] = {0, 15 * kSecond, 60 * kSecond, 300 * kSecond};
+    spec.scale_up.stabilization_window = windows[rng() % 4];
+    spec.scale_down.stabilization_window = windows[rng() % 4];
+    BehaviorHistory h;
+    StabilizationTracker tracker;
+    tracker.Reset(spec, h);
+    TimeMs now = kNow;
+    int current = 5;
+    for (int tick = 0; tick < 300; ++tick) {
+      CAPTURE(tick);
+      now += rng() % 4 == 0 ? 0 : static_cast<DurationMs>(rng() % 4 + 1) * 5 * kSecond;  // repeats too
+      const int recommended = static_cast<int>(rng() % 12);
+      StabilizationBounds b;
+      REQUIRE(tracker.Bounds(spec, now, &b));
+      for (int c : {0, current, 11}) {
+        const BehaviorResult walked = ApplyBehavior(spec, h, c, recommended, now, true);
+        const BehaviorResult kept = ApplyBehavior(spec, h, c, recommended, now, true, &b);
+        CHECK(walked.desired == kept.desired);
+        CHECK(walked.reason == kept.reason);
+      }
+      const int desired = ApplyBehavior(spec, h, current, recommended, now, false, &b).desired;
+      RecordBehavior(&h, current, recommended, desired, now);
+      h.Prune(spec, now);
+      tracker.Add(now, recommended);
+      current = desired;
+    }
+    // Time going back, or a record out of order: not valid until reset from the history.
+    StabilizationBounds b;
+    CHECK_FALSE(tracker.Bounds(spec, now - kSecond, &b));
+    tracker.Reset(spec, h);
+    CHECK(tracker.Bounds(spec, now, &b));
+    tracker.Add(now - kMinute, 3);
+    CHECK_FALSE(tracker.valid());
+    CHECK_FALSE(tracker.Bounds(spec, now, &b));
+  }
 }

@@ -144,3 +144,97 @@ TEST_CASE("pool controller: explaining only changes decides the same, with the s
   CHECK(changes > 10);
   CHECK(quiet > 100);  // and the quiet ticks really skipped the text
 }
+
+TEST_CASE("trace source: a window changed by the caller, or another window, is computed afresh") {
+  auto trace = Wavy(100, kMinute);
+  const MetricQuery q{"rps", "", 5 * kMinute, 15 * kSecond};
+  TraceMetricsSource source(trace, trace->start, 1.0);
+  MetricWindow a, b;
+  auto fresh = [&](TimeMs now) {
+    TraceMetricsSource s(trace, trace->start, 1.0);
+    return std::move(s.Fetch(q, now)).value().samples;
+  };
+  auto same = [](const std::vector<Sample>& x, const std::vector<Sample>& y) {
+    if (x.size() != y.size()) return false;
+    for (size_t i = 0; i < x.size(); ++i) {
+      if (x[i].t != y[i].t || x[i].value != y[i].value) return false;
+    }
+    return true;
+  };
+  int n = 0;
+  for (TimeMs now = trace->start; now < trace->start + 60 * kMinute; now += 15 * kSecond, ++n) {
+    CAPTURE(now);
+    MetricWindow& w = n % 3 == 2 ? b : a;                               // two windows take turns now and then
+    if (n % 5 == 4 && !w.samples.empty()) w.samples.back().value += 1;  // a caller wrote into it
+    if (n % 7 == 6 && !w.samples.empty()) w.samples.pop_back();
+    REQUIRE(source.FetchInto(q, now, &w).ok());
+    CHECK(same(w.samples, fresh(now)));
+    Result<MetricWindow> f = source.Fetch(q, now);  // a fresh object each time
+    CHECK(same(f->samples, fresh(now)));
+  }
+}
+
+namespace {
+// Records what history each tick shows it: its size and its first and last times.
+class HistoryProbe final : public Policy {
+ public:
+  struct Seen {
+    size_t size;
+    TimeMs first, last;
+  };
+  explicit HistoryProbe(std::vector<Seen>* seen) : seen_(seen) {}
+  const std::string& Name() const override { return name_; }
+  std::vector<std::string> Metrics() const override { return {"rps"}; }
+  Recommendation Recommend(const PolicyInput& in) const override {
+    seen_->push_back({in.history.size(), in.history.empty() ? 0 : in.history.front().at,
+                      in.history.empty() ? 0 : in.history.back().at});
+    Recommendation r;
+    r.policy = name_;
+    r.valid = true;
+    r.desired = in.current;
+    return r;
+  }
+
+ private:
+  std::string name_ = "probe";
+  std::vector<Seen>* seen_;
+};
+}  // namespace
+
+TEST_CASE("pool controller: a policy's history is trimmed from the front as before (the same records)") {
+  auto trace = Wavy(200, kMinute);
+  PoolSpec spec;
+  spec.name = "web";
+  spec.min_active = 1;
+  spec.max_active = 5;
+  spec.metrics = {MetricQuery{"rps", "", 5 * kMinute, 15 * kSecond}};
+  SimulatedSpec model;
+  model.initial_active = 1;
+  ManualClock clock(trace->start);
+  SimulatedProvider sim("web", model, &clock);
+  TraceMetricsSource metrics(trace, trace->start, 1.0);
+  std::vector<HistoryProbe::Seen> seen;
+  std::vector<std::unique_ptr<Policy>> policies;
+  policies.push_back(std::make_unique<HistoryProbe>(&seen));
+  PoolController controller(spec, std::move(policies), &sim, &metrics);
+  controller.set_explain_changes_only(true);
+  // The plain rule: at 20,000 records, the oldest 2,000 go before the next is added.
+  std::vector<TimeMs> want;
+  TickResult tick;
+  for (int i = 0; i < 45000; ++i) {
+    const TimeMs t = trace->start + i * kSecond;
+    clock.Set(t);
+    seen.clear();
+    controller.RunOnce(t, {}, &tick);
+    REQUIRE(!seen.empty());
+    for (const HistoryProbe::Seen& s : seen) {
+      REQUIRE(s.size == want.size());
+      if (!want.empty()) {
+        REQUIRE(s.first == want.front());
+        REQUIRE(s.last == want.back());
+      }
+    }
+    if (want.size() >= 20000) want.erase(want.begin(), want.begin() + 2000);
+    want.push_back(t);
+  }
+}
