@@ -44,12 +44,17 @@ void WarmPoolSizer::Observe(TimeMs t, double load) {
     const Pending& p = pending_.front();
     const double rise = std::max(0.0, p.peak - p.load);
     rises_.push_back({p.t, rise});
+    sorted_.insert(std::upper_bound(sorted_.begin(), sorted_.end(), rise), rise);
     raised = raised || rise > recent_;
     pending_.pop_front();
   }
   for (Pending& p : pending_) p.peak = std::max(p.peak, load);
   pending_.push_back({t, load, load});
-  while (!rises_.empty() && rises_.front().t < t - spec_.recent) rises_.pop_front();
+  while (!rises_.empty() && rises_.front().t < t - spec_.recent) {
+    // Equal values are interchangeable: drop any one of them.
+    sorted_.erase(std::lower_bound(sorted_.begin(), sorted_.end(), rises_.front().rise));
+    rises_.pop_front();
+  }
   const int64_t minute = FloorDiv(t, kMinute);
   if (raised || minute != recent_minute_) {
     recent_minute_ = minute;
@@ -80,14 +85,11 @@ void WarmPoolSizer::RecomputeRecent() {
     recent_ = 0;
     return;
   }
-  scratch_.clear();
-  for (const Rise& r : rises_) scratch_.push_back(r.rise);
-  // The smallest rise that at least `quantile` of them do not exceed.
-  const size_t n = scratch_.size();
+  // The smallest rise that at least `quantile` of them do not exceed: the k-th in order.
+  const size_t n = sorted_.size();
   size_t k = static_cast<size_t>(std::ceil(spec_.quantile * static_cast<double>(n) - 1e-9));
   k = std::clamp<size_t>(k, 1, n) - 1;
-  std::nth_element(scratch_.begin(), scratch_.begin() + static_cast<long>(k), scratch_.end());
-  recent_ = scratch_[k];
+  recent_ = sorted_[k];
 }
 
 void WarmPoolSizer::RecomputeSeasonal(int64_t now_id) {

@@ -36,10 +36,11 @@
 // [min, max]. Standby and active servers are the same machines: capacity the active servers already
 // have to spare (rounding, a scale-down still stabilizing) counts toward the rise.
 //
-// Cost: O(horizon / tick) per tick for the rises, a partial sort of `recent / tick` rises once a
-// minute, and O(seasons * (horizon + 2 slack) / step) once per step. Memory: the last `recent`
-// of rises and seasons * season / step buckets of two doubles (7 days at 1m: 160 KB).
-// Pure in the sense of policies: no I/O, no clock; Observe is fed by the controller each tick.
+// Cost: O(horizon / tick) per tick for the rises, keeping the `recent / tick` rises sorted (a binary
+// search and a move of part of them per tick in and out; the quantile is then an index, taken once a
+// minute or on a new rise above it), and O(seasons * (horizon + 2 slack) / step) once per step. Memory: the
+// last `recent` of rises and seasons * season / step buckets of two doubles (7 days at 1m: 160 KB). Pure in
+// the sense of policies: no I/O, no clock; Observe is fed by the controller each tick.
 #ifndef WARMPOOL_POLICIES_WARM_POOL_SIZER_H_
 #define WARMPOOL_POLICIES_WARM_POOL_SIZER_H_
 
@@ -99,7 +100,7 @@ class WarmPoolSizer {
   WarmAutoSpec spec_;
   std::deque<Pending> pending_;  // ticks whose horizon has not passed yet
   std::deque<Rise> rises_;       // finished rises within `recent`
-  std::vector<double> scratch_;
+  std::vector<double> sorted_;   // the same rises' values, ascending (the quantile is an index)
   double recent_ = 0;
   int64_t recent_minute_ = std::numeric_limits<int64_t>::min();
   std::vector<Bucket> ring_;
