@@ -5,7 +5,7 @@
 #define WARMPOOL_BEHAVIOR_H_
 
 #include <climits>
-#include <deque>
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -87,8 +87,27 @@ class StabilizationTracker {
   DurationMs up_window_ = 0, down_window_ = 0;
   TimeMs last_at_ = 0, last_now_ = 0;
   bool any_at_ = false, any_now_ = false;
-  std::deque<BehaviorHistory::TimedCount> up_;    // increasing counts: the front is the lowest
-  std::deque<BehaviorHistory::TimedCount> down_;  // decreasing counts: the front is the highest
+  // A queue in a vector (no allocation once grown): popping the front advances `head`; the dead
+  // prefix is dropped when it is longer than the rest.
+  struct Queue {
+    std::vector<BehaviorHistory::TimedCount> v;
+    size_t head = 0;
+    bool empty() const { return head == v.size(); }
+    const BehaviorHistory::TimedCount& front() const { return v[head]; }
+    const BehaviorHistory::TimedCount& back() const { return v.back(); }
+    void pop_front() { ++head; }
+    void pop_back() { v.pop_back(); }
+    void push_back(BehaviorHistory::TimedCount c) {
+      if (head > 16 && head * 2 > v.size()) {
+        v.erase(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(head));
+        head = 0;
+      }
+      v.push_back(c);
+    }
+    void clear() { v.clear(), head = 0; }
+  };
+  Queue up_;    // increasing counts: the front is the lowest
+  Queue down_;  // decreasing counts: the front is the highest
 };
 
 // Records this tick into history: the raw recommendation, and the change from current to desired.
