@@ -1,12 +1,14 @@
 #include "predictive.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <limits>
 #include <optional>
 #include <span>
+#include <system_error>
 #include <utility>
 
 #include "warmpool/params.h"
@@ -23,8 +25,14 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
 std::string Fmt(double v) {
+  // std::to_chars with a precision prints what printf does (C locale), without printf's machinery.
   char buf[48];
-  std::snprintf(buf, sizeof buf, std::fabs(v) < 1e4 ? "%.4g" : "%.0f", v);
+  const bool general = std::fabs(v) < 1e4;
+  const std::to_chars_result r = general
+                                     ? std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 4)
+                                     : std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, 0);
+  if (r.ec == std::errc()) return std::string(buf, r.ptr);
+  std::snprintf(buf, sizeof buf, general ? "%.4g" : "%.0f", v);  // longer than buf: printf truncates
   return buf;
 }
 

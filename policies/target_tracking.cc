@@ -1,9 +1,11 @@
 #include "target_tracking.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <system_error>
 
 #include "warmpool/params.h"
 
@@ -11,7 +13,10 @@ namespace warmpool {
 namespace {
 
 std::string Fmt(double v) {
+  // std::to_chars with a precision prints what printf does (C locale), without printf's machinery.
   char buf[32];
+  const std::to_chars_result r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 4);
+  if (r.ec == std::errc()) return std::string(buf, r.ptr);
   std::snprintf(buf, sizeof buf, "%.4g", v);
   return buf;
 }

@@ -1,10 +1,12 @@
 #include "warm_pool_sizer.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <iterator>
 #include <limits>
+#include <system_error>
 
 namespace warmpool {
 namespace {
@@ -12,8 +14,14 @@ namespace {
 int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
 std::string Fmt(double v) {
+  // std::to_chars with a precision prints what printf does (C locale), without printf's machinery.
   char buf[48];
-  std::snprintf(buf, sizeof buf, std::fabs(v) < 1e4 ? "%.4g" : "%.0f", v);
+  const bool general = std::fabs(v) < 1e4;
+  const std::to_chars_result r = general
+                                     ? std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 4)
+                                     : std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, 0);
+  if (r.ec == std::errc()) return std::string(buf, r.ptr);
+  std::snprintf(buf, sizeof buf, general ? "%.4g" : "%.0f", v);  // longer than buf: printf truncates
   return buf;
 }
 
@@ -25,14 +33,6 @@ WarmPoolSizer::WarmPoolSizer(WarmAutoSpec spec) : spec_(std::move(spec)) {
     const int64_t reach = (spec_.horizon + 2 * spec_.season_slack) / spec_.step + 2;
     ring_.resize(static_cast<size_t>(per_season * spec_.seasons + reach));
   }
-}
-
-const WarmPoolSizer::Bucket* WarmPoolSizer::Find(int64_t id) const {
-  if (ring_.empty()) return nullptr;
-  const Bucket& b = ring_[static_cast<size_t>(
-      ((id % static_cast<int64_t>(ring_.size())) + static_cast<int64_t>(ring_.size())) %
-      static_cast<int64_t>(ring_.size()))];
-  return b.id == id ? &b : nullptr;
 }
 
 void WarmPoolSizer::Observe(TimeMs t, double load) {
@@ -97,12 +97,16 @@ void WarmPoolSizer::RecomputeSeasonal(int64_t now_id) {
   const int64_t slack = spec_.season_slack / spec_.step;
   const int64_t ahead = (spec_.horizon + spec_.step - 1) / spec_.step;
   seasons_.clear();
+  const int64_t n = static_cast<int64_t>(ring_.size());
   for (int k = 1; k <= spec_.seasons; ++k) {
     const int64_t at = now_id - k * per_season;
     double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    // Find(id) for consecutive ids: one division, then the next slot round the ring.
+    size_t slot = static_cast<size_t>((((at - slack) % n) + n) % n);
     for (int64_t id = at - slack; id <= at + ahead + slack; ++id) {
-      const Bucket* b = Find(id);
-      if (b == nullptr) continue;
+      const Bucket* b = &ring_[slot];
+      if (++slot == ring_.size()) slot = 0;
+      if (b->id != id) continue;
       if (id <= at) lo = std::min(lo, b->lo);
       hi = std::max(hi, b->hi);
     }

@@ -95,7 +95,6 @@ class WarmPoolSizer {
   void RecomputeRecent();
   void RecomputeSeasonal(int64_t bucket);
   double Seasonal(double load) const;
-  const Bucket* Find(int64_t id) const;
 
   WarmAutoSpec spec_;
   std::deque<Pending> pending_;  // ticks whose horizon has not passed yet
