@@ -141,14 +141,13 @@ void PoolController::RunOnce(TimeMs now, const PoolControls& controls, TickResul
   if (!stabilization_.valid()) stabilization_.Reset(spec_.behavior, behavior_);
   StabilizationBounds bounds;
   const StabilizationBounds* b = stabilization_.Bounds(spec_.behavior, now, &bounds) ? &bounds : nullptr;
-  out.decision =
-      Decide(spec_, Recommend(out.observed, current, now, explain, std::move(out.decision.recommendations)),
-             behavior_, current, now, explain, b);
+  DecideInto(spec_, Recommend(out.observed, current, now, explain, std::move(out.decision.recommendations)),
+             behavior_, current, now, explain, b, &out.decision);
   ApplyControls(controls, spec_, now, &out.decision);
   if (!explain && out.decision.desired != last_desired_.value_or(current)) {
     explain = true;
-    out.decision =
-        Decide(spec_, Recommend(out.observed, current, now, true), behavior_, current, now, true, b);
+    DecideInto(spec_, Recommend(out.observed, current, now, true, std::move(out.decision.recommendations)),
+               behavior_, current, now, true, b, &out.decision);
     ApplyControls(controls, spec_, now, &out.decision);
   }
   for (size_t i = 0; i < policies_.size(); ++i) {

@@ -6,16 +6,18 @@ namespace warmpool {
 namespace {
 
 // The combined recommendation before behavior, kept on the Decision so that RecordDecision can
-// store the raw value (as HPA does) rather than the stabilized one.
+// store the raw value (as HPA does) rather than the stabilized one. Its policy and reason are written
+// into the Decision's strings (their storage reused tick to tick).
 struct Combined {
   int recommended;
   bool hold_floor;  // a metric is missing, or only floor-only opinions: never go below current
-  std::string policy;
-  std::string reason;
 };
 
-Combined Combine(const std::vector<Recommendation>& recs, int current, bool explain) {
-  Combined c{current, false, "", ""};
+Combined Combine(const std::vector<Recommendation>& recs, int current, bool explain, std::string* policy,
+                 std::string* reason) {
+  Combined c{current, false};
+  policy->clear();
+  reason->clear();
   const Recommendation* best = nullptr;
   std::string missing;
   bool any_missing = false;
@@ -35,13 +37,12 @@ Combined Combine(const std::vector<Recommendation>& recs, int current, bool expl
   if (best == nullptr) {
     c.hold_floor = true;
     if (!explain) return c;
-    c.reason = recs.empty()
-                   ? "no policy: holding at " + std::to_string(current)
-                   : "no usable metric, holding at " + std::to_string(current) + " (" + missing + ")";
+    *reason = recs.empty() ? "no policy: holding at " + std::to_string(current)
+                           : "no usable metric, holding at " + std::to_string(current) + " (" + missing + ")";
     return c;
   }
   c.recommended = best->desired;
-  c.policy = best->policy;
+  *policy = best->policy;
   if (!explain) {
     if (any_missing) {
       c.hold_floor = true;
@@ -49,18 +50,18 @@ Combined Combine(const std::vector<Recommendation>& recs, int current, bool expl
     }
     return c;
   }
-  c.reason = best->policy + ": " + best->reason;
-  if (recs.size() > 1) c.reason += " (largest of " + std::to_string(recs.size()) + " policies)";
+  *reason = best->policy + ": " + best->reason;
+  if (recs.size() > 1) *reason += " (largest of " + std::to_string(recs.size()) + " policies)";
   if (!any_reactive && c.recommended < current) {
-    c.reason += "; a forecast alone never scales in, holding at " + std::to_string(current);
+    *reason += "; a forecast alone never scales in, holding at " + std::to_string(current);
   }
   if (any_missing) {
     c.hold_floor = true;
     if (c.recommended < current) {
       c.recommended = current;
-      c.reason += "; not scaling down while a metric is missing (" + missing + ")";
+      *reason += "; not scaling down while a metric is missing (" + missing + ")";
     } else {
-      c.reason += "; also missing: " + missing;
+      *reason += "; also missing: " + missing;
     }
   }
   return c;
@@ -72,11 +73,17 @@ Decision Decide(const PoolSpec& spec, std::vector<Recommendation> recommendation
                 const BehaviorHistory& history, int current, TimeMs now, bool explain,
                 const StabilizationBounds* bounds) {
   Decision d;
+  DecideInto(spec, std::move(recommendations), history, current, now, explain, bounds, &d);
+  return d;
+}
+
+void DecideInto(const PoolSpec& spec, std::vector<Recommendation> recommendations,
+                const BehaviorHistory& history, int current, TimeMs now, bool explain,
+                const StabilizationBounds* bounds, Decision* out) {
+  Decision& d = *out;
   d.at = now;
   d.current = current;
-  Combined c = Combine(recommendations, current, explain);
-  d.policy = std::move(c.policy);
-  d.reason = std::move(c.reason);
+  Combined c = Combine(recommendations, current, explain, &d.policy, &d.reason);
   int desired = c.recommended;
   if (c.hold_floor) desired = std::max(desired, current);
 
@@ -93,7 +100,7 @@ Decision Decide(const PoolSpec& spec, std::vector<Recommendation> recommendation
   d.direction = clamped > current ? Direction::kUp : clamped < current ? Direction::kDown : Direction::kNone;
   d.raw_recommendation = c.recommended;
   d.recommendations = std::move(recommendations);
-  return d;
+  d.warm_standby = 0;  // as a fresh Decision: the caller sets it
 }
 
 void RecordDecision(const PoolSpec& spec, const Decision& decision, BehaviorHistory* history) {
