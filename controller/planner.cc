@@ -1,20 +1,48 @@
 #include "planner.h"
 
 #include <algorithm>
-#include <set>
+#include <string>
+#include <vector>
 
 namespace warmpool {
 namespace {
 
-// The first "<pool>-<n>" not taken by any server of the pool (or by an earlier new name).
-std::string NewServerName(const PoolState& pool, std::set<std::string>* taken) {
-  if (taken->empty()) {
-    for (const Server& s : pool.servers) taken->insert(s.name);
+// The numbers n for which "<pool>-<n>" is taken (by a server of the pool, or an earlier new name),
+// with n written as std::to_string writes it; filled only when a new name is needed.
+struct TakenNames {
+  bool filled = false;
+  std::vector<size_t> used;  // ascending
+};
+
+// The first "<pool>-<n>" (n = 1, 2, ...) not taken.
+std::string NewServerName(const PoolState& pool, TakenNames* taken) {
+  std::vector<size_t>& used = taken->used;
+  if (!taken->filled) {
+    taken->filled = true;
+    const size_t prefix = pool.pool.size() + 1;
+    for (const Server& s : pool.servers) {
+      // "<pool>-" then 1 to 9 digits without a leading zero: a name some n would spell.
+      const std::string& name = s.name;
+      if (name.size() <= prefix || name.size() > prefix + 9 || name[prefix - 1] != '-' ||
+          name.compare(0, prefix - 1, pool.pool) != 0 || name[prefix] == '0') {
+        continue;
+      }
+      size_t n = 0;
+      bool digits = true;
+      for (size_t i = prefix; i < name.size() && digits; ++i) {
+        digits = name[i] >= '0' && name[i] <= '9';
+        n = n * 10 + static_cast<size_t>(name[i] - '0');
+      }
+      if (digits) used.push_back(n);
+    }
+    std::sort(used.begin(), used.end());
+    used.erase(std::unique(used.begin(), used.end()), used.end());
   }
-  for (int i = 1;; ++i) {
-    std::string name = pool.pool + "-" + std::to_string(i);
-    if (taken->insert(name).second) return name;
-  }
+  size_t n = 1;
+  auto it = std::lower_bound(used.begin(), used.end(), n);
+  while (it != used.end() && *it == n) ++it, ++n;
+  used.insert(it, n);
+  return pool.pool + "-" + std::to_string(n);
 }
 
 void AddReason(ScalePlan* plan, const std::string& why) {
@@ -69,7 +97,7 @@ ScalePlan PlanWithoutShortcut(const PoolSpec& spec, const PoolState& pool, int d
   ScalePlan plan;
   std::vector<const Server*> active, standby, unhealthy_standby, cold;
   int provisioning = 0, draining = 0;
-  std::set<std::string> taken;  // filled only when a new name is needed
+  TakenNames taken;  // filled only when a new name is needed
   for (const Server& s : pool.servers) {
     switch (s.state) {
       case ServerState::kActive: active.push_back(&s); break;

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <random>
+#include <set>
 
 #include "planner.h"
 #include "pool_controller.h"
@@ -237,4 +238,38 @@ TEST_CASE("pool controller: a policy's history is trimmed from the front as befo
     if (want.size() >= 20000) want.erase(want.begin(), want.begin() + 2000);
     want.push_back(t);
   }
+}
+
+TEST_CASE("planner: new servers get the first free \"<pool>-<n>\", whatever the other names look like") {
+  std::mt19937 rng(3);
+  const char* odd[] = {"web-0",  "web-01", "web-",    "web--1",          "web-1a", "webb-2", "we-3",
+                       "web-+4", "web- 5", "web-1e1", "web-99999999999", "x",      ""};
+  int checked = 0;
+  for (int n = 0; n < 5000; ++n) {
+    PoolSpec spec;
+    spec.name = "web";
+    spec.max_active = 50;
+    spec.max_total = 0;
+    spec.warm_standby = 1 + static_cast<int>(rng() % 8);
+    PoolState pool;
+    pool.pool = "web";
+    const int size = static_cast<int>(rng() % 10);
+    for (int i = 0; i < size; ++i) {
+      std::string name =
+          rng() % 4 == 0 ? odd[rng() % std::size(odd)] : "web-" + std::to_string(rng() % 12 + 1);
+      pool.servers.push_back({name, "a", ServerState::kActive, Health::kHealthy, 0});
+    }
+    const ScalePlan plan = PlanWithoutShortcut(spec, pool, size, false);
+    // The plain rule: every name taken, then the first free "web-<n>" for each new server.
+    std::set<std::string> taken;
+    for (const Server& s : pool.servers) taken.insert(s.name);
+    std::vector<std::string> want;
+    for (int i = 1; want.size() < plan.provision.size(); ++i) {
+      std::string name = "web-" + std::to_string(i);
+      if (taken.insert(name).second) want.push_back(name);
+    }
+    REQUIRE(plan.provision == want);
+    checked += !want.empty();
+  }
+  CHECK(checked > 4000);
 }
