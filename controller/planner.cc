@@ -92,6 +92,23 @@ ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired, int war
   return PlanWithoutShortcut(spec, pool, desired, warm_standby, explain);
 }
 
+void PlanInto(const PoolSpec& spec, const PoolState& pool, int desired, int warm_standby, bool explain,
+              ScalePlan* out) {
+  if (NothingToDo(spec, pool, desired, warm_standby)) {
+    out->promote.clear();
+    out->drain.clear();
+    out->provision.clear();
+    out->retire.clear();
+    if (explain) {
+      out->reason = "no change";
+    } else {
+      out->reason.clear();
+    }
+    return;
+  }
+  *out = PlanWithoutShortcut(spec, pool, desired, warm_standby, explain);
+}
+
 ScalePlan PlanWithoutShortcut(const PoolSpec& spec, const PoolState& pool, int desired, int warm_standby,
                               bool explain) {
   ScalePlan plan;

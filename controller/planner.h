@@ -22,6 +22,9 @@ namespace warmpool {
 ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired_active, bool explain = true);
 ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired_active, int warm_target,
                bool explain);
+// The same into `out` (replacing it), reusing its storage when there is nothing to do (most ticks).
+void PlanInto(const PoolSpec& spec, const PoolState& pool, int desired_active, int warm_target, bool explain,
+              ScalePlan* out);
 // The same without Plan's shortcut for a pool with nothing to do (counted, not sorted); for tests,
 // which check that both always agree.
 ScalePlan PlanWithoutShortcut(const PoolSpec& spec, const PoolState& pool, int desired_active,

@@ -173,7 +173,7 @@ void PoolController::RunOnce(TimeMs now, const PoolControls& controls, TickResul
 
   // 4. Plan, 5. Act (or only record, in dry-run).
   const int warm = WarmTarget(now, &out.decision, explain);
-  out.plan = Plan(spec_, out.observed, out.decision.desired, warm, explain);
+  PlanInto(spec_, out.observed, out.decision.desired, warm, explain, &out.plan);
   if (!out.plan.empty()) out.applied = actuator_->Apply(out.plan);
   out.applied.dry_run = dry_run();
   out.provider_events = actuator_->TakeEvents();

@@ -56,6 +56,7 @@ TEST_CASE("planner: the shortcut for a pool with nothing to do agrees with the f
                                 ServerState::kDraining, ServerState::kCold,    ServerState::kRetired};
   const Health healths[] = {Health::kHealthy, Health::kUnknown, Health::kUnhealthy};
   int empty = 0;
+  ScalePlan reused;
   for (int n = 0; n < 20000; ++n) {
     PoolSpec spec;
     spec.name = "p";
@@ -76,6 +77,9 @@ TEST_CASE("planner: the shortcut for a pool with nothing to do agrees with the f
                       b = PlanWithoutShortcut(spec, pool, desired, explain);
       REQUIRE(a.Summary() == b.Summary());
       REQUIRE(a.reason == b.reason);
+      PlanInto(spec, pool, desired, spec.warm_standby, explain, &reused);  // over the last one
+      REQUIRE(reused.Summary() == a.Summary());
+      REQUIRE(reused.reason == a.reason);
       empty += a.empty();
     }
   }
