@@ -22,22 +22,31 @@ Result<MetricWindow> TraceMetricsSource::Fetch(const MetricQuery& q, TimeMs now)
 }
 
 // At speed 1, trace time is a shift of `now` (exactly what ToTraceTime computes): walk the trace by
-// whole steps, keeping the point index and the offset into it instead of dividing per sample.
-void TraceMetricsSource::FillShifted(TimeMs first, TimeMs last, DurationMs step,
-                                     std::vector<Sample>* out) const {
+// whole steps, keeping the point index and the offset into it instead of dividing per sample. The
+// position depends on the time alone, so a walk that starts where the last one stopped resumes it.
+void TraceMetricsSource::FillShifted(TimeMs first, TimeMs last, DurationMs step, std::vector<Sample>* out,
+                                     Walk* walk) const {
   const Trace& tr = *trace_;
   const TimeMs shift = tr.start - *origin_;
-  TimeMs t = std::max(first, tr.start - shift);
-  t = first + (t - first + step - 1) / step * step;  // the first aligned sample inside the trace
-  if (t > last || t + shift >= tr.end()) return;
-  const DurationMs off = t + shift - tr.start;
-  size_t i = static_cast<size_t>(off / tr.step);
-  DurationMs into = off % tr.step;
+  TimeMs t;
+  size_t i;
+  DurationMs into;
+  if (walk->valid && walk->t == first) {  // walk->t is inside the trace's start: t is `first`
+    t = walk->t, i = walk->i, into = walk->into;
+  } else {
+    t = std::max(first, tr.start - shift);
+    t = first + (t - first + step - 1) / step * step;  // the first aligned sample inside the trace
+    if (t > last || t + shift >= tr.end()) return;
+    const DurationMs off = t + shift - tr.start;
+    i = static_cast<size_t>(off / tr.step);
+    into = off % tr.step;
+  }
   for (; t <= last && t + shift < tr.end(); t += step) {
     out->push_back({t, tr.RateAfterPoint(i, into)});
     into += step;
     while (into >= tr.step) into -= tr.step, ++i;
   }
+  *walk = Walk{true, t, i, into};
 }
 
 TraceMetricsSource::Window& TraceMetricsSource::Slot(const std::string& name) {
@@ -76,10 +85,10 @@ Status TraceMetricsSource::FetchInto(const MetricQuery& q, TimeMs now, MetricWin
       auto keep =
           std::lower_bound(out.begin(), out.end(), first, [](const Sample& s, TimeMs t) { return s.t < t; });
       out.erase(out.begin(), keep);
-      FillShifted(c.now + step, now, step, &out);
+      FillShifted(c.now + step, now, step, &out, &c.walk);
     } else {
       out.clear();
-      FillShifted(first, now, step, &out);
+      FillShifted(first, now, step, &out, &c.walk);
     }
     c.now = now, c.step = step, c.window = q.window;
     c.out = w;

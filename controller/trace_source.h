@@ -27,8 +27,15 @@ class TraceMetricsSource final : public MetricsSource {
 
  private:
   TimeMs ToTraceTime(TimeMs now) const;
+  // Where a walk of the trace stopped: the next time and its position (point index, ms into it).
+  struct Walk {
+    bool valid = false;
+    TimeMs t = 0;
+    size_t i = 0;
+    DurationMs into = 0;
+  };
   // Samples at first, first + step, ... <= last that fall inside the trace. REQUIRES speed 1.
-  void FillShifted(TimeMs first, TimeMs last, DurationMs step, std::vector<Sample>* out) const;
+  void FillShifted(TimeMs first, TimeMs last, DurationMs step, std::vector<Sample>* out, Walk* walk) const;
   // The last window served per query (speed 1): the next tick's is mostly the same samples, so when
   // the caller passes back the same MetricWindow, untouched (the same object, size and first and last
   // samples), its samples are slid in place instead of computed (and copied) again.
@@ -39,6 +46,7 @@ class TraceMetricsSource final : public MetricsSource {
     const MetricWindow* out = nullptr;  // where they went
     size_t size = 0;
     Sample front, back;  // of out->samples when size > 0
+    Walk walk;           // the last FillShifted's
   };
   Window& Slot(const std::string& name);
   std::vector<Window> windows_;  // few: one per metric of the pool
