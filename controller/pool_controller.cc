@@ -9,6 +9,15 @@
 
 namespace warmpool {
 namespace {
+// Equal strings, compared inline: names are a few bytes, cheaper than a call to memcmp.
+bool SameName(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
 constexpr size_t kPolicyHistoryMax = 20000;  // ~3.5 days at 15 s
 }  // namespace
 
@@ -112,7 +121,7 @@ void PoolController::RunOnce(TimeMs now, const PoolControls& controls, TickResul
   // Both maps are sorted by name: walk them together, updating ages in place (no lookups).
   auto age = out.metric_age_seconds.begin();
   for (const auto& [name, window] : windows_) {
-    bool listed = age != out.metric_age_seconds.end() && age->first == name;  // usually
+    bool listed = age != out.metric_age_seconds.end() && SameName(age->first, name);  // usually
     if (!listed) {
       while (age != out.metric_age_seconds.end() && age->first < name)
         age = out.metric_age_seconds.erase(age);

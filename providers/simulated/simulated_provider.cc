@@ -4,6 +4,17 @@
 
 namespace warmpool {
 
+namespace {
+// Equal strings, compared inline: names are a few bytes, cheaper than a call to memcmp.
+bool SameName(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+}  // namespace
+
 SimulatedProvider::SimulatedProvider(std::string pool, SimulatedSpec spec, const Clock* clock)
     : pool_(std::move(pool)), spec_(spec), clock_(clock) {
   const TimeMs now = clock_->Now();
@@ -103,7 +114,7 @@ Status SimulatedProvider::ObserveInto(PoolState* state) {
   if (Status st = TakeInjected("observe"); !st.ok()) return st;
   const TimeMs now = clock_->Now();
   AdvanceTo(now);
-  if (state->pool != pool_) state->pool = pool_;
+  if (!SameName(state->pool, pool_)) state->pool = pool_;
   state->observed_at = now;
   if (state == observed_into_ && version_ == observed_version_ && state->servers.size() == servers_.size()) {
     return Status::Ok();  // it holds the servers as they are
