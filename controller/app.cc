@@ -87,6 +87,7 @@ Status App::Build(const Config& config, App* previous) {
     const PoolSpec& spec = config.pools[i];
     Pool pool;
     BehaviorHistory history;
+    PoolController* before = nullptr;  // this pool's controller in the previous config
     if (built[i].reuse >= 0) {
       Pool& old = previous->pools_[static_cast<size_t>(built[i].reuse)];
       pool.provider = std::move(old.provider);
@@ -97,12 +98,14 @@ Status App::Build(const Config& config, App* previous) {
       for (Pool& old : previous->pools_) {
         if (old.controller && old.controller->spec().name == spec.name) {
           history = old.controller->behavior_history();
+          before = old.controller.get();
         }
       }
     }
     pool.controller = std::make_unique<PoolController>(spec, std::move(built[i].policies),
                                                        pool.provider.get(), metrics_.get(), force_dry_run_);
     pool.controller->set_behavior_history(std::move(history));
+    if (before != nullptr) pool.controller->CarryLearned(before);
     pools_.push_back(std::move(pool));
   }
   return Status::Ok();

@@ -188,6 +188,23 @@ void PoolController::RunOnce(TimeMs now, const PoolControls& controls, TickResul
   out.provider_events = actuator_->TakeEvents();
 }
 
+void PoolController::CarryLearned(PoolController* old) {
+  for (size_t i = 0; i < policies_.size() && i < spec_.policies.size(); ++i) {
+    const PluginSpec& now = spec_.policies[i];
+    for (size_t j = 0; j < old->policies_.size() && j < old->spec_.policies.size(); ++j) {
+      const PluginSpec& was = old->spec_.policies[j];
+      if (was.type == now.type && was.name == now.name && was.params.values == now.params.values) {
+        policy_history_[i] = std::move(old->policy_history_[j]);
+        break;
+      }
+    }
+  }
+  if (sizer_ != nullptr && old->sizer_ != nullptr && old->spec_.warm_auto == spec_.warm_auto) {
+    sizer_ = std::move(old->sizer_);
+    last_warm_ = old->last_warm_;
+  }
+}
+
 int PoolController::WarmTarget(TimeMs now, Decision* decision, bool explain) {
   if (!spec_.warm_auto.enabled) {
     decision->warm_standby = spec_.warm_standby;

@@ -54,6 +54,11 @@ class PoolController {
     behavior_ = std::move(h);
     stabilization_.Reset(spec_.behavior, behavior_);
   }
+  // Takes over what `old` (the same pool's controller before a config reload) has learned, where the
+  // new config keeps the setting that learned it: each policy's history (a predictive policy's season)
+  // when a policy of the same name has the same type and parameters, and warm_standby: auto's sizer
+  // when its settings are unchanged. Call before the first tick; `old` is not used afterwards.
+  void CarryLearned(PoolController* old);
   // With true, only ticks whose desired count differs from the previous tick's (the first tick: from
   // the active count) get reasons (decision, recommendations, plan): they are decided twice, the
   // second time with reasons; the others decide exactly the same numbers without building any text.

@@ -27,6 +27,8 @@ struct WarmAutoSpec {
   double season_share = 0.2;         // prepare for a rise seen in at least this share of them
   DurationMs season_slack = 2 * kMinute;  // phase tolerance around the same time
   DurationMs step = kMinute;              // resolution of the seasonal record
+
+  bool operator==(const WarmAutoSpec&) const = default;
 };
 
 // A plugin (policy, provider, metrics source) chosen by type, with its own settings.

@@ -133,3 +133,47 @@ TEST_CASE("app: force_dry_run never changes the pool") {
     CHECK_FALSE(t.plan.empty());
   }
 }
+
+TEST_CASE(
+    "app: a reload keeps what warm_standby auto and the policies learned, unless their settings change") {
+  auto text = [](int max_active, const char* quantile) {
+    std::string t = ConfigText(max_active);
+    const std::string fixed = "    warm_standby: 1\n";
+    t.replace(
+        t.find(fixed), fixed.size(),
+        std::string("    warm_standby: {auto: {server_capacity: 0.5, horizon: 30m, season: 0, quantile: ") +
+            quantile + "}}\n");
+    return t;
+  };
+  ManualClock clock_a(0), clock_b(0);
+  auto a = App::Create(MustParse(text(10, "0.9")), &clock_a, false);
+  auto b = App::Create(MustParse(text(10, "0.9")), &clock_b, false);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  // Nine hours of Clarknet (from midnight: the morning ramp) teach both the same rises.
+  TimeMs t = 0;
+  for (; t < 9 * kHour; t += 15 * kSecond) {
+    clock_a.Set(t), clock_b.Set(t);
+    (*a)->TickAll(t);
+    (*b)->TickAll(t);
+  }
+  SUBCASE("settings unchanged: the reloaded app decides exactly as one never reloaded") {
+    REQUIRE((*a)->Reload(MustParse(text(12, "0.9"))).ok());
+    for (int i = 0; i < 40; ++i, t += 15 * kSecond) {
+      clock_a.Set(t), clock_b.Set(t);
+      TickResult ra = (*a)->TickAll(t)[0], rb = (*b)->TickAll(t)[0];
+      CHECK(ra.decision.warm_standby == rb.decision.warm_standby);
+      CHECK(ra.decision.desired == rb.decision.desired);
+      if (i == 0) {
+        CHECK(ra.decision.warm_standby > 0);  // it learned something worth keeping
+        CHECK(ra.decision.reason.find("no rise learned yet") == std::string::npos);
+      }
+    }
+  }
+  SUBCASE("the sizer's settings changed: it starts again") {
+    REQUIRE((*a)->Reload(MustParse(text(10, "0.95"))).ok());
+    clock_a.Set(t);
+    TickResult ra = (*a)->TickAll(t)[0];
+    CHECK(ra.decision.reason.find("no rise learned yet") != std::string::npos);
+  }
+}
