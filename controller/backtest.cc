@@ -38,6 +38,7 @@ Result<BacktestResult> RunBacktestWithModel(const PoolSpec& spec, const Simulate
   live_spec.dry_run = false;  // the simulated pool is the thing being scored
   PoolController controller(live_spec, std::move(policies), &sim, &metrics);
   controller.set_explain_changes_only(true);  // reasons are reported only where the desired count changes
+  controller.set_explain_never(!options.timeline && !options.on_scale);  // ... and only if someone reads them
 
   BacktestResult result;
   BacktestSummary& s = result.summary;

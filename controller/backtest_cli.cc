@@ -130,16 +130,17 @@ int RunBacktestCommand(const BacktestArgs& a, const std::string& log_format, con
   opts.timelines = !a.json_out.empty() || !a.html_out.empty();
   opts.threads = a.threads;
   const std::string pool = spec->name;
-  opts.on_scale = [pool](const BacktestTick& t) {
-    Log(LogLevel::kDebug, "decision",
-        {{"pool", pool},
-         {"t", FormatTime(t.t)},
-         {"load", t.load},
-         {"desired", t.desired},
-         {"direction", DirectionName(t.direction)},
-         {"reason", t.reason},
-         {"plan", t.plan}});
-  };
+  if (LogEnabled(LogLevel::kDebug))
+    opts.on_scale = [pool](const BacktestTick& t) {
+      Log(LogLevel::kDebug, "decision",
+          {{"pool", pool},
+           {"t", FormatTime(t.t)},
+           {"load", t.load},
+           {"desired", t.desired},
+           {"direction", DirectionName(t.direction)},
+           {"reason", t.reason},
+           {"plan", t.plan}});
+    };
   auto shared = std::make_shared<const Trace>(std::move(trace).value());
   Result<Comparison> result = RunComparison(*spec, shared, opts);
   if (!result.ok()) {

@@ -144,7 +144,7 @@ void PoolController::RunOnce(TimeMs now, const PoolControls& controls, TickResul
   out.metric_age_seconds.erase(age, out.metric_age_seconds.end());
 
   // 3. Decide. Policies and Decide are pure: deciding again with reasons gives the same numbers.
-  bool explain = !explain_changes_only_;
+  bool explain = !explain_changes_only_ && !explain_never_;
   // Stabilization's window extremes, kept as the recommendations come instead of walked (the same
   // numbers); the tracker starts again from the history when it could not follow it.
   if (!stabilization_.valid()) stabilization_.Reset(spec_.behavior, behavior_);
@@ -153,7 +153,7 @@ void PoolController::RunOnce(TimeMs now, const PoolControls& controls, TickResul
   DecideInto(spec_, Recommend(out.observed, current, now, explain, std::move(out.decision.recommendations)),
              behavior_, current, now, explain, b, &out.decision);
   ApplyControls(controls, spec_, now, &out.decision);
-  if (!explain && out.decision.desired != last_desired_.value_or(current)) {
+  if (!explain && !explain_never_ && out.decision.desired != last_desired_.value_or(current)) {
     explain = true;
     DecideInto(spec_, Recommend(out.observed, current, now, true, std::move(out.decision.recommendations)),
                behavior_, current, now, true, b, &out.decision);

@@ -64,6 +64,9 @@ class PoolController {
   // second time with reasons; the others decide exactly the same numbers without building any text.
   // For replays that report only changes (the backtest). Default false: every tick is explained.
   void set_explain_changes_only(bool v) { explain_changes_only_ = v; }
+  // With true, no tick gets reasons (the same numbers, no text at all): for replays that report no
+  // reason anywhere (a sweep's points, a backtest without a timeline or a decision log).
+  void set_explain_never(bool v) { explain_never_ = v; }
 
  private:
   void FetchMetrics(TimeMs now, std::vector<std::string>* errors);
@@ -96,6 +99,7 @@ class PoolController {
   const MetricWindow* warm_window_ = nullptr;
   void ResolveWindows();
   bool explain_changes_only_ = false;
+  bool explain_never_ = false;
   std::optional<int> last_desired_;  // the previous decided tick's desired count
   // warm_standby: auto. The sizer learns from the load each tick; the last target is held while the
   // load metric is missing.

@@ -118,15 +118,22 @@ double WarmPoolSizer::Seasonal(double load) const {
   const size_t need = static_cast<size_t>(
       std::max(1.0, std::ceil(spec_.season_share * static_cast<double>(spec_.seasons) - 1e-9)));
   if (seasons_.size() < need) return 0;
-  // What is left of each season's rise: a surge that has already come today has used it.
-  double rises[64];
-  size_t n = 0;
+  // What is left of each season's rise: a surge that has already come today has used it. The
+  // need-th largest, by keeping the largest `need` in order (a handful: cheaper than a selection).
+  double top[64];
+  size_t kept = 0;
+  const size_t k = std::min(need, std::size(top));
   for (const SeasonRise& r : seasons_) {
-    if (n == std::size(rises)) break;
-    rises[n++] = std::max(0.0, r.hi - std::max(r.lo, load));
+    const double v = std::max(0.0, r.hi - std::max(r.lo, load));
+    if (kept == k && v <= top[k - 1]) continue;
+    size_t i = kept < k ? kept++ : k - 1;
+    while (i > 0 && top[i - 1] < v) {
+      top[i] = top[i - 1];
+      --i;
+    }
+    top[i] = v;
   }
-  std::nth_element(rises, rises + (need - 1), rises + n, std::greater<>());
-  return rises[need - 1];
+  return top[k - 1];
 }
 
 WarmPoolSizer::Size WarmPoolSizer::Target(double load, int active, bool explain) const {
