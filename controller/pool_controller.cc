@@ -6,17 +6,10 @@
 
 #include "decide.h"
 #include "planner.h"
+#include "warmpool/text.h"
 
 namespace warmpool {
 namespace {
-// Equal strings, compared inline: names are a few bytes, cheaper than a call to memcmp.
-bool SameName(const std::string& a, const std::string& b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (a[i] != b[i]) return false;
-  }
-  return true;
-}
 
 constexpr size_t kPolicyHistoryMax = 20000;  // ~3.5 days at 15 s
 }  // namespace

@@ -5,18 +5,9 @@
 #include <cmath>
 #include <cstdint>
 
-namespace warmpool {
+#include "warmpool/text.h"
 
-namespace {
-// Equal strings, compared inline: names are a few bytes, cheaper than a call to memcmp.
-bool SameName(const std::string& a, const std::string& b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (a[i] != b[i]) return false;
-  }
-  return true;
-}
-}  // namespace
+namespace warmpool {
 
 TraceMetricsSource::TraceMetricsSource(std::shared_ptr<const Trace> trace, std::optional<TimeMs> origin,
                                        double speed)

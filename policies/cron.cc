@@ -3,6 +3,8 @@
 #include <cctype>
 #include <vector>
 
+#include "warmpool/text.h"
+
 namespace warmpool {
 namespace {
 
@@ -21,8 +23,6 @@ constexpr Field kFields[] = {{"minute", 0, 59, nullptr},
                              {"day-of-week", 0, 7, kWeekdays}};
 
 constexpr int64_t kDay = 86400;
-
-int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
 bool ParseValue(std::string_view s, const Field& f, int* out) {
   if (s.empty()) return false;

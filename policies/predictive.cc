@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "warmpool/params.h"
+#include "warmpool/text.h"
 
 namespace warmpool {
 namespace {
@@ -21,20 +22,6 @@ constexpr double kSigmaRate = 0.1;    // how fast sigma follows the absolute err
 constexpr double kSigmaFloor = 0.05;  // sigma >= this fraction of the mean |y|
 constexpr int kInitPoints = 10;       // buckets in the least-squares start of a non-seasonal model
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
-
-std::string Fmt(double v) {
-  // std::to_chars with a precision prints what printf does (C locale), without printf's machinery.
-  char buf[48];
-  const bool general = std::fabs(v) < 1e4;
-  const std::to_chars_result r = general
-                                     ? std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 4)
-                                     : std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, 0);
-  if (r.ec == std::errc()) return std::string(buf, r.ptr);
-  std::snprintf(buf, sizeof buf, general ? "%.4g" : "%.0f", v);  // longer than buf: printf truncates
-  return buf;
-}
 
 // The bucket of a time, walking forward by additions from the last one (samples come oldest first).
 struct Bucketer {
@@ -425,15 +412,15 @@ Recommendation PredictiveRecommend(const std::string& name, const PredictiveSpec
   rec.desired = static_cast<int>(std::min(1e6, std::ceil(peak / spec.target - 1e-9)));
   if (!in.explain) return rec;
   const DurationMs span = fc.span >= kMinute ? fc.span / kMinute * kMinute : fc.span / kSecond * kSecond;
-  std::string error =
-      fc.error < 0 ? "no forecast scored yet"
-                   : "WAPE " + Fmt(std::round(fc.error * 1000) / 10) + "% over " + FormatDuration(span);
+  std::string error = fc.error < 0 ? "no forecast scored yet"
+                                   : "WAPE " + FormatNumber(std::round(fc.error * 1000) / 10) + "% over " +
+                                         FormatDuration(span);
   if (spec.season > 0) {
     error += fc.seasonal ? ", seasonal " + FormatDuration(spec.season)
                          : ", trend only until " + FormatDuration(spec.season) + " of history";
   }
   const DurationMs when = fc.peak_in / kSecond * kSecond;
-  rec.reason = "forecast peak " + Fmt(peak) + " " + spec.metric +
+  rec.reason = "forecast peak " + FormatNumber(peak) + " " + spec.metric +
                (when > 0 ? " in " + FormatDuration(when) : " now") + " (" + error + "): needs " +
                std::to_string(rec.desired);
   return rec;

@@ -7,17 +7,10 @@
 #include "step.h"
 #include "target_tracking.h"
 #include "warmpool/policy.h"
+#include "warmpool/text.h"
 
 namespace warmpool {
 namespace {
-// Equal strings, compared inline: names are a few bytes, cheaper than a call to memcmp.
-bool SameName(const std::string& a, const std::string& b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (a[i] != b[i]) return false;
-  }
-  return true;
-}
 
 using Factory = std::unique_ptr<Policy> (*)(const std::string&, const Params&, std::vector<std::string>*);
 struct Entry {

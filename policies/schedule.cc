@@ -4,13 +4,12 @@
 
 #include "list_params.h"
 #include "warmpool/params.h"
+#include "warmpool/text.h"
 
 namespace warmpool {
 namespace {
 
 constexpr const char* kWeekdayNames[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-
-int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
 // "Mon 09:00" or "09:00" of a local time (seconds).
 std::string LocalClock(int64_t local, bool with_weekday) {

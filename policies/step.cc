@@ -6,21 +6,18 @@
 
 #include "list_params.h"
 #include "warmpool/params.h"
+#include "warmpool/text.h"
 
 namespace warmpool {
 namespace {
-
-std::string Fmt(double v) {
-  char buf[48];
-  std::snprintf(buf, sizeof buf, std::fabs(v) < 1e4 ? "%.4g" : "%.0f", v);
-  return buf;
-}
 
 std::string Signed(int n) { return (n >= 0 ? "+" : "") + std::to_string(n); }
 
 bool Breaches(const StepSpec::Band& b, double v) { return b.above ? v > b.threshold : v < b.threshold; }
 
-std::string Describe(const StepSpec::Band& b) { return (b.above ? "above " : "below ") + Fmt(b.threshold); }
+std::string Describe(const StepSpec::Band& b) {
+  return (b.above ? "above " : "below ") + FormatNumber(b.threshold);
+}
 
 class StepPolicy final : public Policy {
  public:
@@ -67,7 +64,7 @@ Recommendation StepRecommend(const std::string& name, const StepSpec& spec, cons
   }
   rec.valid = true;
   const int current = in.current;
-  const std::string value = spec.metric + " " + Fmt(recent[0]);
+  const std::string value = spec.metric + " " + FormatNumber(recent[0]);
   const StepSpec::Band* up = nullptr;
   const StepSpec::Band* down = nullptr;
   const StepSpec::Band* waiting = nullptr;  // breached by the newest samples, not yet enough of them
@@ -104,7 +101,8 @@ Recommendation StepRecommend(const std::string& name, const StepSpec& spec, cons
   rec.desired = std::max(0, current + adj);
   std::string how = Signed(adj);
   if (winner->percent)
-    how = (winner->add > 0 ? "+" : "") + Fmt(winner->add) + "% of " + std::to_string(current) + " = " + how;
+    how = (winner->add > 0 ? "+" : "") + FormatNumber(winner->add) + "% of " + std::to_string(current) +
+          " = " + how;
   rec.reason = value + " " + Describe(*winner) + " for " + std::to_string(spec.breaches) + " of " +
                std::to_string(spec.breaches) + " samples: " + how + " -> " + std::to_string(rec.desired);
   return rec;

@@ -8,18 +8,10 @@
 #include <system_error>
 
 #include "warmpool/params.h"
+#include "warmpool/text.h"
 
 namespace warmpool {
 namespace {
-
-std::string Fmt(double v) {
-  // std::to_chars with a precision prints what printf does (C locale), without printf's machinery.
-  char buf[32];
-  const std::to_chars_result r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 4);
-  if (r.ec == std::errc()) return std::string(buf, r.ptr);
-  std::snprintf(buf, sizeof buf, "%.4g", v);
-  return buf;
-}
 
 class TargetTrackingPolicy final : public Policy {
  public:
@@ -88,16 +80,17 @@ Recommendation TargetTrackingRecommend(const std::string& name, const TargetTrac
   const double rounded = std::clamp(std::ceil(exact - 1e-9), 0.0, 1e6);
   rec.desired = keep ? current : static_cast<int>(rounded);
   if (!in.explain) return rec;
-  std::string basis =
-      spec.metric + " " +
-      (slope > 0 ? Fmt(latest->value) + " rising " + Fmt(slope) + "/s, " + Fmt(value) + " in " +
-                       FormatDuration(spec.lead)
-                 : Fmt(value)) +
-      (spec.mode == TargetTrackingSpec::Mode::kPerServer ? " / target " + Fmt(spec.target) + " per server"
-                                                         : " vs target " + Fmt(spec.target)) +
-      " on " + std::to_string(current) + " active";
-  rec.reason = keep ? basis + ": ratio " + Fmt(ratio) + " within tolerance, keep " + std::to_string(current)
-                    : basis + ": needs " + Fmt(exact) + " -> " + std::to_string(rec.desired);
+  std::string basis = spec.metric + " " +
+                      (slope > 0 ? FormatG4(latest->value) + " rising " + FormatG4(slope) + "/s, " +
+                                       FormatG4(value) + " in " + FormatDuration(spec.lead)
+                                 : FormatG4(value)) +
+                      (spec.mode == TargetTrackingSpec::Mode::kPerServer
+                           ? " / target " + FormatG4(spec.target) + " per server"
+                           : " vs target " + FormatG4(spec.target)) +
+                      " on " + std::to_string(current) + " active";
+  rec.reason =
+      keep ? basis + ": ratio " + FormatG4(ratio) + " within tolerance, keep " + std::to_string(current)
+           : basis + ": needs " + FormatG4(exact) + " -> " + std::to_string(rec.desired);
   return rec;
 }
 

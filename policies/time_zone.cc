@@ -5,12 +5,12 @@
 #include <limits>
 #include <memory>
 
+#include "warmpool/text.h"
+
 namespace warmpool {
 namespace {
 
 constexpr int64_t kDay = 86400;
-
-int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
 bool IsLeap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 

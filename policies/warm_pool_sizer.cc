@@ -8,25 +8,9 @@
 #include <limits>
 #include <system_error>
 
+#include "warmpool/text.h"
+
 namespace warmpool {
-namespace {
-
-int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
-
-std::string Fmt(double v) {
-  // std::to_chars with a precision prints what printf does (C locale), without printf's machinery.
-  char buf[48];
-  const bool general = std::fabs(v) < 1e4;
-  const std::to_chars_result r = general
-                                     ? std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 4)
-                                     : std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, 0);
-  if (r.ec == std::errc()) return std::string(buf, r.ptr);
-  std::snprintf(buf, sizeof buf, general ? "%.4g" : "%.0f", v);  // longer than buf: printf truncates
-  return buf;
-}
-
-}  // namespace
-
 WarmPoolSizer::WarmPoolSizer(WarmAutoSpec spec) : spec_(std::move(spec)) {
   if (spec_.season > 0 && spec_.step > 0) {
     const int64_t per_season = spec_.season / spec_.step;
@@ -147,19 +131,20 @@ WarmPoolSizer::Size WarmPoolSizer::Target(double load, int active, bool explain)
   z.standby = std::clamp(z.needed - active, spec_.min, std::max(spec_.min, spec_.max));
   if (!explain) return z;
   std::string why = "warm standby " + std::to_string(z.standby) + " (auto: " + spec_.metric + " " +
-                    Fmt(load) + " + likely rise " + Fmt(z.rise) + " within " + FormatDuration(spec_.horizon) +
-                    " needs " + std::to_string(z.needed) + " at " + Fmt(spec_.server_capacity) +
-                    " per server, " + std::to_string(active) + " active";
+                    FormatNumber(load) + " + likely rise " + FormatNumber(z.rise) + " within " +
+                    FormatDuration(spec_.horizon) + " needs " + std::to_string(z.needed) + " at " +
+                    FormatNumber(spec_.server_capacity) + " per server, " + std::to_string(active) +
+                    " active";
   if (!any_ || (rises_.empty() && seasons_.empty())) {
     why += "; no rise learned yet";
   } else {
-    why += "; rise: recent p" + Fmt(spec_.quantile * 100) + " " + Fmt(recent_) + " over " +
+    why += "; rise: recent p" + FormatNumber(spec_.quantile * 100) + " " + FormatNumber(recent_) + " over " +
            FormatDuration(spec_.recent);
     if (spec_.season > 0) {
       const int need = static_cast<int>(
           std::max(1.0, std::ceil(spec_.season_share * static_cast<double>(spec_.seasons) - 1e-9)));
-      why += ", seasonal " + Fmt(z.seasonal) + " (seen in " + std::to_string(need) + " of the last " +
-             std::to_string(spec_.seasons) + " seasons of " + FormatDuration(spec_.season) +
+      why += ", seasonal " + FormatNumber(z.seasonal) + " (seen in " + std::to_string(need) +
+             " of the last " + std::to_string(spec_.seasons) + " seasons of " + FormatDuration(spec_.season) +
              " at this time; " + std::to_string(seasons_.size()) + " with data)";
     }
   }
