@@ -36,8 +36,12 @@ int CheckConfig(const std::string& file) {
   std::printf("%s: valid, %zu pool%s:", file.c_str(), load.config.pools.size(),
               load.config.pools.size() == 1 ? "" : "s");
   for (const PoolSpec& p : load.config.pools) {
-    std::printf(" %s (active %d..%d, warm %d, max_total %d, provider %s)", p.name.c_str(), p.min_active,
-                p.max_active, p.warm_standby, p.MaxTotal(), p.provider.type.c_str());
+    const std::string warm = p.warm_auto.enabled
+                                 ? "auto " + std::to_string(p.warm_auto.min) + ".." +
+                                       std::to_string(p.warm_auto.max) + " on " + p.warm_auto.metric
+                                 : std::to_string(p.warm_standby);
+    std::printf(" %s (active %d..%d, warm %s, max_total %d, provider %s)", p.name.c_str(), p.min_active,
+                p.max_active, warm.c_str(), p.MaxTotal(), p.provider.type.c_str());
   }
   std::printf("\n");
   return 0;
@@ -75,9 +79,10 @@ int main(int argc, char** argv) {
   auto* run = cli.add_subcommand("run", "Run the controller until SIGTERM/SIGINT; SIGHUP reloads the config");
   run->add_option("--config.file", run_opts.config_file, "The YAML config file")->required();
   run->add_flag("--dry-run", run_opts.dry_run, "Decide and plan, log what would be done, change nothing");
-  run->add_option("--web.listen-address", run_opts.web_listen_address,
-                  "Address of the REST API and /metrics, host:port (default: the config's web.listen_address, "
-                  "127.0.0.1:9900; \"off\" disables it)");
+  run->add_option(
+      "--web.listen-address", run_opts.web_listen_address,
+      "Address of the REST API and /metrics, host:port (default: the config's web.listen_address, "
+      "127.0.0.1:9900; \"off\" disables it)");
   run->add_option("--max-ticks", run_opts.max_ticks,
                   "Stop after this many ticks (default: run until signalled)")
       ->check(CLI::NonNegativeNumber);
