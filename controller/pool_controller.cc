@@ -174,7 +174,7 @@ void PoolController::RunOnce(TimeMs now, const PoolControls& controls, TickResul
   last_desired_ = out.decision.desired;
 
   // 4. Plan, 5. Act (or only record, in dry-run).
-  const int warm = WarmTarget(now, &out.decision, explain);
+  const int warm = WarmTarget(now, out.observed, &out.decision, explain);
   PlanInto(spec_, out.observed, out.decision.desired, warm, explain, &out.plan);
   if (!out.plan.empty()) out.applied = actuator_->Apply(out.plan);
   out.applied.dry_run = dry_run();
@@ -195,10 +195,11 @@ void PoolController::CarryLearned(PoolController* old) {
   if (sizer_ != nullptr && old->sizer_ != nullptr && old->spec_.warm_auto == spec_.warm_auto) {
     sizer_ = std::move(old->sizer_);
     last_warm_ = old->last_warm_;
+    start_floor_ = old->start_floor_;
   }
 }
 
-int PoolController::WarmTarget(TimeMs now, Decision* decision, bool explain) {
+int PoolController::WarmTarget(TimeMs now, const PoolState& observed, Decision* decision, bool explain) {
   if (!spec_.warm_auto.enabled) {
     decision->warm_standby = spec_.warm_standby;
     return spec_.warm_standby;
@@ -218,6 +219,21 @@ int PoolController::WarmTarget(TimeMs now, Decision* decision, bool explain) {
     WarmPoolSizer::Size z = sizer_->Target(load->value, decision->desired, explain);
     warm = z.standby;
     if (explain) decision->reason += "; " + z.reason;
+  }
+  // Right after a start the sizer knows nothing and would size to `min`, retiring the standbys that
+  // are there (a restart at the busy hour would empty the warm pool). Until it has seen `recent` of
+  // load, it keeps at least the warm servers it found on its first tick.
+  if (!start_floor_) {
+    start_floor_ = StartFloor{now + spec_.warm_auto.recent, observed.Count(ServerState::kStandby) +
+                                                                observed.Count(ServerState::kProvisioning)};
+  }
+  if (now < start_floor_->until && warm < start_floor_->standbys) {
+    warm = std::min(start_floor_->standbys, std::max(spec_.warm_auto.min, spec_.warm_auto.max));
+    if (explain) {
+      decision->reason += "; keeping the " + std::to_string(warm) +
+                          " standbys found at start while learning (until " +
+                          FormatTime(start_floor_->until) + ")";
+    }
   }
   last_warm_ = warm;
   decision->warm_standby = warm;

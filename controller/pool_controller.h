@@ -103,7 +103,12 @@ class PoolController {
   std::optional<int> last_desired_;  // the previous decided tick's desired count
   // warm_standby: auto. The sizer learns from the load each tick; the last target is held while the
   // load metric is missing.
-  int WarmTarget(TimeMs now, Decision* decision, bool explain);
+  int WarmTarget(TimeMs now, const PoolState& observed, Decision* decision, bool explain);
+  struct StartFloor {
+    TimeMs until;  // the sizer's first tick + recent
+    int standbys;  // standby + provisioning servers seen on that tick
+  };
+  std::optional<StartFloor> start_floor_;
   std::unique_ptr<WarmPoolSizer> sizer_;
   std::optional<int> last_warm_;
 };

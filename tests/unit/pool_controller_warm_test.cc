@@ -60,3 +60,30 @@ TEST_CASE("pool_controller: a fixed warm_standby is the decision's warm target")
   CHECK(t.decision.warm_standby == 2);
   CHECK(!Contains(t.decision.reason, "warm standby"));
 }
+
+TEST_CASE("pool_controller: warm_standby auto keeps the standbys it finds at start while it learns") {
+  PoolSpec spec = AutoSpec();
+  spec.warm_auto.min = 0;
+  spec.warm_auto.recent = 5 * kMinute;
+  Harness h(spec, Sim(2, 4));  // a restart: 4 standbys are there, the sizer has learned nothing
+  h.metrics.values["rps"] = std::vector<double>(40, 20.0);
+  TickResult t = h.Tick();
+  CHECK(t.decision.warm_standby == 4);
+  CHECK(t.plan.retire.empty());
+  CHECK(Contains(t.decision.reason, "keeping the 4 standbys found at start while learning (until "));
+  // A flat load teaches it that no rise comes: once `recent` has passed, the surplus is retired.
+  size_t retired_while_learning = 0, retired_after = 0;
+  for (int i = 0; i < 24; ++i) {
+    h.clock.Advance(15 * kSecond);
+    t = h.Tick();
+    if (h.clock.Now() < kT0 + 5 * kMinute) {
+      CHECK(t.decision.warm_standby == 4);
+      retired_while_learning += t.plan.retire.size();
+    } else {
+      CHECK(t.decision.warm_standby == 0);
+      retired_after += t.plan.retire.size();
+    }
+  }
+  CHECK(retired_while_learning == 0);
+  CHECK(retired_after == 4);
+}
