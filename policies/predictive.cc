@@ -1,14 +1,11 @@
 #include "predictive.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <optional>
 #include <span>
-#include <system_error>
 #include <utility>
 
 #include "warmpool/params.h"

@@ -1,11 +1,8 @@
 #include "target_tracking.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <limits>
-#include <system_error>
 
 #include "warmpool/params.h"
 #include "warmpool/text.h"

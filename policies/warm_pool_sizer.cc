@@ -1,17 +1,17 @@
 #include "warm_pool_sizer.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <iterator>
 #include <limits>
-#include <system_error>
 
 #include "warmpool/text.h"
 
 namespace warmpool {
-WarmPoolSizer::WarmPoolSizer(WarmAutoSpec spec) : spec_(std::move(spec)) {
+WarmPoolSizer::WarmPoolSizer(WarmAutoSpec spec)
+    : spec_(std::move(spec)),
+      season_need_(static_cast<size_t>(
+          std::max(1.0, std::ceil(spec_.season_share * static_cast<double>(spec_.seasons) - 1e-9)))) {
   if (spec_.season > 0 && spec_.step > 0) {
     const int64_t per_season = spec_.season / spec_.step;
     const int64_t reach = (spec_.horizon + 2 * spec_.season_slack) / spec_.step + 2;
@@ -48,8 +48,7 @@ void WarmPoolSizer::Observe(TimeMs t, double load) {
   // Seasonal: the step's lowest and highest load.
   if (!ring_.empty()) {
     const int64_t id = FloorDiv(t, spec_.step);
-    const int64_t n = static_cast<int64_t>(ring_.size());
-    Bucket& b = ring_[static_cast<size_t>(((id % n) + n) % n)];
+    Bucket& b = ring_[Slot(id)];
     if (b.id != id) {
       b.id = id;
       b.lo = b.hi = load;
@@ -81,12 +80,11 @@ void WarmPoolSizer::RecomputeSeasonal(int64_t now_id) {
   const int64_t slack = spec_.season_slack / spec_.step;
   const int64_t ahead = (spec_.horizon + spec_.step - 1) / spec_.step;
   seasons_.clear();
-  const int64_t n = static_cast<int64_t>(ring_.size());
   for (int k = 1; k <= spec_.seasons; ++k) {
     const int64_t at = now_id - k * per_season;
     double lo = std::numeric_limits<double>::infinity(), hi = -lo;
-    // Find(id) for consecutive ids: one division, then the next slot round the ring.
-    size_t slot = static_cast<size_t>((((at - slack) % n) + n) % n);
+    // Consecutive ids: one division, then the next slot round the ring.
+    size_t slot = Slot(at - slack);
     for (int64_t id = at - slack; id <= at + ahead + slack; ++id) {
       const Bucket* b = &ring_[slot];
       if (++slot == ring_.size()) slot = 0;
@@ -98,9 +96,13 @@ void WarmPoolSizer::RecomputeSeasonal(int64_t now_id) {
   }
 }
 
+size_t WarmPoolSizer::Slot(int64_t id) const {
+  const int64_t n = static_cast<int64_t>(ring_.size());
+  return static_cast<size_t>(((id % n) + n) % n);
+}
+
 double WarmPoolSizer::Seasonal(double load) const {
-  const size_t need = static_cast<size_t>(
-      std::max(1.0, std::ceil(spec_.season_share * static_cast<double>(spec_.seasons) - 1e-9)));
+  const size_t need = season_need_;
   if (seasons_.size() < need) return 0;
   // What is left of each season's rise: a surge that has already come today has used it. The
   // need-th largest, by keeping the largest `need` in order (a handful: cheaper than a selection).
@@ -124,7 +126,6 @@ WarmPoolSizer::Size WarmPoolSizer::Target(double load, int active, bool explain)
   Size z;
   z.recent = recent_;
   z.seasonal = Seasonal(load);
-  z.seasons_seen = static_cast<int>(seasons_.size());
   z.rise = std::max(recent_, z.seasonal);
   const double servers = (std::max(0.0, load) + z.rise) / spec_.server_capacity;
   z.needed = static_cast<int>(std::min(1e6, std::ceil(servers - 1e-9)));
@@ -141,9 +142,7 @@ WarmPoolSizer::Size WarmPoolSizer::Target(double load, int active, bool explain)
     why += "; rise: recent p" + FormatNumber(spec_.quantile * 100) + " " + FormatNumber(recent_) + " over " +
            FormatDuration(spec_.recent);
     if (spec_.season > 0) {
-      const int need = static_cast<int>(
-          std::max(1.0, std::ceil(spec_.season_share * static_cast<double>(spec_.seasons) - 1e-9)));
-      why += ", seasonal " + FormatNumber(z.seasonal) + " (seen in " + std::to_string(need) +
+      why += ", seasonal " + FormatNumber(z.seasonal) + " (seen in " + std::to_string(season_need_) +
              " of the last " + std::to_string(spec_.seasons) + " seasons of " + FormatDuration(spec_.season) +
              " at this time; " + std::to_string(seasons_.size()) + " with data)";
     }

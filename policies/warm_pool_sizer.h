@@ -65,13 +65,12 @@ class WarmPoolSizer {
   void Observe(TimeMs t, double load);
 
   struct Size {
-    int standby = 0;       // the warm pool target
-    int needed = 0;        // servers for load + rise
-    double rise = 0;       // the likely rise (max of the two)
-    double recent = 0;     // the recent estimate
-    double seasonal = 0;   // the seasonal estimate
-    int seasons_seen = 0;  // earlier seasons with data at this time
-    std::string reason;    // empty unless explained
+    int standby = 0;      // the warm pool target
+    int needed = 0;       // servers for load + rise
+    double rise = 0;      // the likely rise (max of the two)
+    double recent = 0;    // the recent estimate
+    double seasonal = 0;  // the seasonal estimate
+    std::string reason;   // empty unless explained
   };
   // The target for `load` now, with `active` servers wanted by the decision.
   Size Target(double load, int active, bool explain) const;
@@ -95,8 +94,10 @@ class WarmPoolSizer {
   void RecomputeRecent();
   void RecomputeSeasonal(int64_t bucket);
   double Seasonal(double load) const;
+  size_t Slot(int64_t bucket) const;  // the ring slot of a bucket id
 
   WarmAutoSpec spec_;
+  size_t season_need_;           // ceil(season_share * seasons), at least 1: the rank of the seasonal rise
   std::deque<Pending> pending_;  // ticks whose horizon has not passed yet
   std::deque<Rise> rises_;       // finished rises within `recent`
   std::vector<double> sorted_;   // the same rises' values, ascending (the quantile is an index)
