@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <iterator>
 #include <limits>
 
@@ -105,21 +106,28 @@ double WarmPoolSizer::Seasonal(double load) const {
   const size_t need = season_need_;
   if (seasons_.size() < need) return 0;
   // What is left of each season's rise: a surge that has already come today has used it. The
-  // need-th largest, by keeping the largest `need` in order (a handful: cheaper than a selection).
-  double top[64];
+  // need-th largest: for a handful, by keeping the largest `need` in order (cheaper than a selection).
+  auto left = [load](const SeasonRise& r) { return std::max(0.0, r.hi - std::max(r.lo, load)); };
+  double top[16];
+  if (need > std::size(top)) {
+    scratch_.clear();
+    for (const SeasonRise& r : seasons_) scratch_.push_back(left(r));
+    auto nth = scratch_.begin() + static_cast<std::ptrdiff_t>(need - 1);
+    std::nth_element(scratch_.begin(), nth, scratch_.end(), std::greater<>());
+    return *nth;
+  }
   size_t kept = 0;
-  const size_t k = std::min(need, std::size(top));
   for (const SeasonRise& r : seasons_) {
-    const double v = std::max(0.0, r.hi - std::max(r.lo, load));
-    if (kept == k && v <= top[k - 1]) continue;
-    size_t i = kept < k ? kept++ : k - 1;
+    const double v = left(r);
+    if (kept == need && v <= top[need - 1]) continue;
+    size_t i = kept < need ? kept++ : need - 1;
     while (i > 0 && top[i - 1] < v) {
       top[i] = top[i - 1];
       --i;
     }
     top[i] = v;
   }
-  return top[k - 1];
+  return top[need - 1];
 }
 
 WarmPoolSizer::Size WarmPoolSizer::Target(double load, int active, bool explain) const {
@@ -173,7 +181,7 @@ bool ReadWarmAutoSpec(const Params& params, WarmAutoSpec* spec, std::vector<std:
   if (spec->recent > 7 * 24 * kHour)
     r.Error("recent", "must be at most 7d, got " + FormatDuration(spec->recent));
   spec->season = r.Duration("season", spec->season, 0);
-  spec->seasons = r.Int("seasons", spec->seasons, 1, 60);
+  spec->seasons = r.Int("seasons", spec->seasons, 1, 100000);
   spec->season_share = r.Number("season_share", spec->season_share, 0, 1);
   spec->season_slack = r.Duration("season_slack", spec->season_slack, 0);
   spec->step = r.Duration("step", spec->step, kSecond);

@@ -11,7 +11,8 @@
 //       horizon: 2m              # how far ahead: the provisioning delay plus a tick
 //       quantile: 0.95           # recent: the rise over `horizon` not exceeded in 95% of ...
 //       recent: 1h               #   ... the ticks of the last hour
-//       season: 24h              # seasonal: the rise seen at this time of earlier days (0: off)
+//       season: 24h              # seasonal: the rise seen at this time of earlier days (0: off;
+//                                #   30m with seasons: 336 for surges at the same minute of a half-hour)
 //       seasons: 7               #   over the last 7 of them
 //       season_share: 0.2        #   prepare for a rise seen in at least 20% of those (2 of 7)
 //       season_slack: 2m         #   the "same time" is +/- this (surges start a minute early or late)
@@ -38,7 +39,8 @@
 //
 // Cost: O(horizon / tick) per tick for the rises, keeping the `recent / tick` rises sorted (a binary
 // search and a move of part of them per tick in and out; the quantile is then an index, taken once a
-// minute or on a new rise above it), and O(seasons * (horizon + 2 slack) / step) once per step. Memory: the
+// minute or on a new rise above it), O(seasons * (horizon + 2 slack) / step) once per step and O(seasons)
+// per tick for the seasonal rank (a selection when it is past 16). Memory: the
 // last `recent` of rises and seasons * season / step buckets of two doubles (7 days at 1m: 160 KB). Pure in
 // the sense of policies: no I/O, no clock; Observe is fed by the controller each tick.
 #ifndef WARMPOOL_POLICIES_WARM_POOL_SIZER_H_
@@ -109,6 +111,7 @@ class WarmPoolSizer {
     double lo, hi;  // an earlier season's lowest load up to this time (within the slack), highest after
   };
   std::vector<SeasonRise> seasons_;  // the earlier seasons with data at this time
+  mutable std::vector<double> scratch_;  // Seasonal's selection when the rank is past a handful
   bool any_ = false;
 };
 

@@ -131,6 +131,40 @@ TEST_CASE("warm_pool_sizer: a surge seen on one day of seven is not prepared for
   CHECK(eager.Target(300, 3, false).seasonal == doctest::Approx(700));
 }
 
+TEST_CASE("warm_pool_sizer: a short season over many seasons: surges at the same minute of some half-hours") {
+  // 300 rps, and on every fourth half-hour 1100 rps from minute 2 to minute 10 (the shape of the
+  // Twitter trace's hh:02/hh:32 surges). A week of 30-minute seasons: 84 surges in 336 half-hours.
+  auto load = [](TimeMs t) {
+    const int64_t half_hour = (t - kDay0) / (30 * kMinute);
+    const TimeMs in = (t - kDay0) % (30 * kMinute);
+    return half_hour % 4 == 0 && in >= 2 * kMinute && in < 10 * kMinute ? 1100.0 : 300.0;
+  };
+  WarmAutoSpec spec = Spec();
+  spec.max = 20;
+  spec.season = 30 * kMinute;
+  spec.seasons = 336;
+  spec.season_share = 0.2;  // the 68th largest of 336: a rise seen in 25% of half-hours counts
+  WarmAutoSpec rarer = spec;
+  rarer.season_share = 0.3;  // the 101st: it does not
+  WarmPoolSizer sizer(spec), strict(rarer);
+  // Up to 30 s into a half-hour, a week on: 90 s before its minute 2.
+  const TimeMs end = kDay0 + 7 * 24 * kHour + 30 * kSecond;
+  for (TimeMs t = kDay0; t <= end; t += kTick) {
+    sizer.Observe(t, load(t));
+    strict.Observe(t, load(t));
+  }
+  WarmPoolSizer::Size z = sizer.Target(300, 3, true);
+  CHECK(z.seasonal == doctest::Approx(800));
+  CHECK(z.standby == 8);  // (300 + 800) / 100 = 11 servers, 3 active
+  CHECK(z.reason.find("seen in 68 of the last 336 seasons of 30m at this time; 336 with data") !=
+        std::string::npos);
+  CHECK(strict.Target(300, 3, false).seasonal == 0);  // ranks past 64 are not cut short
+  // Mid-half-hour nothing is expected.
+  WarmPoolSizer mid(spec);
+  for (TimeMs t = kDay0; t <= end + 15 * kMinute; t += kTick) mid.Observe(t, load(t));
+  CHECK(mid.Target(300, 3, false).seasonal == 0);
+}
+
 TEST_CASE("warm_pool_sizer: bounds, active servers' spare capacity, and missing samples") {
   WarmAutoSpec spec = Spec();
   spec.max = 4;
@@ -165,6 +199,7 @@ TEST_CASE("warm_pool_sizer: settings are checked with their paths") {
   CHECK(errors_of({{"season", "5m"}}).front() ==
         "pools[0].warm_standby.auto.season: must be longer than horizon + 2 * season_slack (6m), got 5m");
   CHECK(errors_of({{"quantlie", "0.9"}}).front() == "pools[0].warm_standby.auto.quantlie: unknown key");
+  CHECK(errors_of({{"season", "30m"}, {"seasons", "336"}}).empty());  // a week of half-hours
   CHECK(errors_of({{"server_capacity", "0"}}).front() ==
         "pools[0].warm_standby.auto.server_capacity: must be > 0");
 }
