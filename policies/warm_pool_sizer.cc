@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
 #include <iterator>
 #include <limits>
 
@@ -12,11 +11,13 @@ namespace warmpool {
 WarmPoolSizer::WarmPoolSizer(WarmAutoSpec spec)
     : spec_(std::move(spec)),
       season_need_(static_cast<size_t>(
-          std::max(1.0, std::ceil(spec_.season_share * static_cast<double>(spec_.seasons) - 1e-9)))) {
+          std::max(1.0, std::ceil(spec_.season_share * static_cast<double>(spec_.seasons) - 1e-9)))),
+      top_(season_need_) {
   if (spec_.season > 0 && spec_.step > 0) {
     const int64_t per_season = spec_.season / spec_.step;
     const int64_t reach = (spec_.horizon + 2 * spec_.season_slack) / spec_.step + 2;
     ring_.resize(static_cast<size_t>(per_season * spec_.seasons + reach));
+    phases_.resize(static_cast<size_t>(per_season));
   }
 }
 
@@ -76,25 +77,51 @@ void WarmPoolSizer::RecomputeRecent() {
   recent_ = sorted_[k];
 }
 
-void WarmPoolSizer::RecomputeSeasonal(int64_t now_id) {
-  const int64_t per_season = spec_.season / spec_.step;
+WarmPoolSizer::Window WarmPoolSizer::WindowAt(int64_t at) const {
   const int64_t slack = spec_.season_slack / spec_.step;
   const int64_t ahead = (spec_.horizon + spec_.step - 1) / spec_.step;
-  seasons_.clear();
-  for (int k = 1; k <= spec_.seasons; ++k) {
-    const int64_t at = now_id - k * per_season;
-    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
-    // Consecutive ids: one division, then the next slot round the ring.
-    size_t slot = Slot(at - slack);
-    for (int64_t id = at - slack; id <= at + ahead + slack; ++id) {
-      const Bucket* b = &ring_[slot];
-      if (++slot == ring_.size()) slot = 0;
-      if (b->id != id) continue;
-      if (id <= at) lo = std::min(lo, b->lo);
-      hi = std::max(hi, b->hi);
-    }
-    if (std::isfinite(lo) && std::isfinite(hi)) seasons_.push_back({lo, hi});
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+  // Consecutive ids: one division, then the next slot round the ring.
+  size_t slot = Slot(at - slack);
+  for (int64_t id = at - slack; id <= at + ahead + slack; ++id) {
+    const Bucket* b = &ring_[slot];
+    if (++slot == ring_.size()) slot = 0;
+    if (b->id != id) continue;
+    if (id <= at) lo = std::min(lo, b->lo);
+    hi = std::max(hi, b->hi);
   }
+  return {at, lo, hi, std::isfinite(lo) && std::isfinite(hi)};
+}
+
+void WarmPoolSizer::RecomputeSeasonal(int64_t now_id) {
+  const int64_t per_season = spec_.season / spec_.step;
+  phase_ = static_cast<size_t>(now_id - FloorDiv(now_id, per_season) * per_season);
+  Phase& ph = phases_[phase_];
+  auto by_rise = [](const SeasonRise& a, const SeasonRise& b) { return a.hi - a.lo > b.hi - b.lo; };
+  const int64_t oldest = now_id - spec_.seasons * per_season, newest = now_id - per_season;
+  while (!ph.by_time.empty() && ph.by_time.front().at < oldest) {
+    const Window& w = ph.by_time.front();
+    if (w.data) {  // equal windows are interchangeable: drop any one of them
+      auto it = std::lower_bound(ph.by_rise.begin(), ph.by_rise.end(), SeasonRise{w.lo, w.hi}, by_rise);
+      while (it->lo != w.lo || it->hi != w.hi) ++it;
+      ph.by_rise.erase(it);
+    }
+    ph.by_time.pop_front();
+  }
+  // The windows since this phase last came round (all of them after a gap or at the start).
+  int64_t at = ph.by_time.empty() ? oldest : std::max(oldest, ph.by_time.back().at + per_season);
+  for (; at <= newest; at += per_season) {
+    const Window w = WindowAt(at);
+    ph.by_time.push_back(w);
+    if (!w.data) continue;
+    const SeasonRise r{w.lo, w.hi};
+    ph.by_rise.insert(std::upper_bound(ph.by_rise.begin(), ph.by_rise.end(), r, by_rise), r);
+  }
+}
+
+const std::vector<WarmPoolSizer::SeasonRise>& WarmPoolSizer::Seasons() const {
+  static const std::vector<SeasonRise> kNone;
+  return bucket_ == std::numeric_limits<int64_t>::min() || phases_.empty() ? kNone : phases_[phase_].by_rise;
 }
 
 size_t WarmPoolSizer::Slot(int64_t id) const {
@@ -104,21 +131,17 @@ size_t WarmPoolSizer::Slot(int64_t id) const {
 
 double WarmPoolSizer::Seasonal(double load) const {
   const size_t need = season_need_;
-  if (seasons_.size() < need) return 0;
+  const std::vector<SeasonRise>& seasons = Seasons();
+  if (seasons.size() < need) return 0;
   // What is left of each season's rise: a surge that has already come today has used it. The
-  // need-th largest: for a handful, by keeping the largest `need` in order (cheaper than a selection).
-  auto left = [load](const SeasonRise& r) { return std::max(0.0, r.hi - std::max(r.lo, load)); };
-  double top[16];
-  if (need > std::size(top)) {
-    scratch_.clear();
-    for (const SeasonRise& r : seasons_) scratch_.push_back(left(r));
-    auto nth = scratch_.begin() + static_cast<std::ptrdiff_t>(need - 1);
-    std::nth_element(scratch_.begin(), nth, scratch_.end(), std::greater<>());
-    return *nth;
-  }
+  // need-th largest, keeping the largest `need` in order. What is left never exceeds the season's whole
+  // rise (hi - lo), and the seasons are sorted by that: once it is no more than the need-th largest kept,
+  // no later season can change it (most ticks stop after about `need` seasons).
+  std::vector<double>& top = top_;
   size_t kept = 0;
-  for (const SeasonRise& r : seasons_) {
-    const double v = left(r);
+  for (const SeasonRise& r : seasons) {
+    if (kept == need && r.hi - r.lo <= top[need - 1]) break;
+    const double v = std::max(0.0, r.hi - std::max(r.lo, load));
     if (kept == need && v <= top[need - 1]) continue;
     size_t i = kept < need ? kept++ : need - 1;
     while (i > 0 && top[i - 1] < v) {
@@ -144,7 +167,7 @@ WarmPoolSizer::Size WarmPoolSizer::Target(double load, int active, bool explain)
                     FormatDuration(spec_.horizon) + " needs " + std::to_string(z.needed) + " at " +
                     FormatNumber(spec_.server_capacity) + " per server, " + std::to_string(active) +
                     " active";
-  if (!any_ || (rises_.empty() && seasons_.empty())) {
+  if (!any_ || (rises_.empty() && Seasons().empty())) {
     why += "; no rise learned yet";
   } else {
     why += "; rise: recent p" + FormatNumber(spec_.quantile * 100) + " " + FormatNumber(recent_) + " over " +
@@ -152,7 +175,7 @@ WarmPoolSizer::Size WarmPoolSizer::Target(double load, int active, bool explain)
     if (spec_.season > 0) {
       why += ", seasonal " + FormatNumber(z.seasonal) + " (seen in " + std::to_string(season_need_) +
              " of the last " + std::to_string(spec_.seasons) + " seasons of " + FormatDuration(spec_.season) +
-             " at this time; " + std::to_string(seasons_.size()) + " with data)";
+             " at this time; " + std::to_string(Seasons().size()) + " with data)";
     }
   }
   if (z.standby != z.needed - active) {
@@ -191,6 +214,12 @@ bool ReadWarmAutoSpec(const Params& params, WarmAutoSpec* spec, std::vector<std:
                             FormatDuration(spec->season));
     } else if (spec->season / spec->step * spec->seasons > 1000000) {
       r.Error("seasons", "keep at most 1000000 steps of record (seasons * season / step); use a longer step");
+    }
+    const DurationMs reach = ((spec->horizon + spec->step - 1) / spec->step + spec->season_slack / spec->step + 1) *
+                             spec->step;  // a season's window, in whole steps, must end before now
+    if (spec->season > spec->horizon + 2 * spec->season_slack && spec->season < reach) {
+      r.Error("season", "must be at least horizon + season_slack + step in whole steps (" + FormatDuration(reach) +
+                            "), got " + FormatDuration(spec->season));
     }
     if (spec->season <= spec->horizon + 2 * spec->season_slack) {
       r.Error("season", "must be longer than horizon + 2 * season_slack (" +

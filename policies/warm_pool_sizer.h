@@ -39,8 +39,9 @@
 //
 // Cost: O(horizon / tick) per tick for the rises, keeping the `recent / tick` rises sorted (a binary
 // search and a move of part of them per tick in and out; the quantile is then an index, taken once a
-// minute or on a new rise above it), O(seasons * (horizon + 2 slack) / step) once per step and O(seasons)
-// per tick for the seasonal rank (a selection when it is past 16). Memory: the
+// minute or on a new rise above it), O(seasons * (horizon + 2 slack) / step) and a sort of the seasons
+// once per step, and per tick the seasonal rank over the seasons with the largest rises (about
+// ceil(season_share * seasons) of them, at most all). Memory: the
 // last `recent` of rises and seasons * season / step buckets of two doubles (7 days at 1m: 160 KB). Pure in
 // the sense of policies: no I/O, no clock; Observe is fed by the controller each tick.
 #ifndef WARMPOOL_POLICIES_WARM_POOL_SIZER_H_
@@ -110,8 +111,23 @@ class WarmPoolSizer {
   struct SeasonRise {
     double lo, hi;  // an earlier season's lowest load up to this time (within the slack), highest after
   };
-  std::vector<SeasonRise> seasons_;  // the earlier seasons with data at this time
-  mutable std::vector<double> scratch_;  // Seasonal's selection when the rank is past a handful
+  struct Window {
+    int64_t at;  // the step, in an earlier season, that matches this time
+    double lo, hi;
+    bool data;
+  };
+  // One per step of the season: the windows of the last `seasons` seasons at that step, in time order
+  // and (those with data) by rise. A window lies wholly in the past, so it is computed once, when its
+  // step of the season next comes round, and kept until it is `seasons` seasons old.
+  struct Phase {
+    std::deque<Window> by_time;
+    std::vector<SeasonRise> by_rise;  // largest hi - lo first
+  };
+  Window WindowAt(int64_t at) const;
+  std::vector<Phase> phases_;
+  const std::vector<SeasonRise>& Seasons() const;  // this step's phase: the earlier seasons with data
+  size_t phase_ = 0;                                // the phase of the last observation's step
+  mutable std::vector<double> top_;  // Seasonal's largest `season_need_` rises left (scratch)
   bool any_ = false;
 };
 

@@ -2,9 +2,14 @@
 
 #include <doctest/doctest.h>
 
+#include "warmpool/text.h"
+
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <random>
+#include <vector>
 
 using namespace warmpool;
 
@@ -165,6 +170,57 @@ TEST_CASE("warm_pool_sizer: a short season over many seasons: surges at the same
   CHECK(mid.Target(300, 3, false).seasonal == 0);
 }
 
+TEST_CASE("warm_pool_sizer: the seasonal estimate equals its definition, across gaps in the record") {
+  // The sizer keeps each step of the season's windows and computes a window once; this recomputes
+  // every window from all observations at every tick, as the definition reads.
+  WarmAutoSpec spec = Spec();
+  spec.season = 30 * kMinute;
+  spec.seasons = 20;
+  spec.season_share = 0.2;  // the 4th largest
+  spec.season_slack = kMinute;
+  WarmPoolSizer sizer(spec);
+  std::map<int64_t, std::pair<double, double>> steps;  // step -> lowest, highest load
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<double> noise(-40, 40);
+  double load = 300;
+  int checked = 0, nonzero = 0;
+  for (TimeMs t = kDay0; t < kDay0 + 16 * kHour; t += kTick) {
+    const TimeMs in_day = t - kDay0;
+    if ((in_day >= 2 * kHour && in_day < 2 * kHour + 45 * kMinute) || (in_day >= 6 * kHour && in_day < 9 * kHour)) {
+      continue;  // the controller saw no metric: a 45-minute and a 3-hour gap
+    }
+    load = std::clamp(load + noise(rng), 100.0, 2000.0);
+    if ((t / kMinute) % 30 == 2 && (t / kTick) % 3 == 0) load += 500;  // surges at hh:02 and hh:32
+    sizer.Observe(t, load);
+    const int64_t id = FloorDiv(t, kMinute);
+    auto [it, fresh] = steps.try_emplace(id, load, load);
+    it->second = {std::min(it->second.first, load), std::max(it->second.second, load)};
+    std::vector<double> left;
+    for (int k = 1; k <= spec.seasons; ++k) {
+      const int64_t at = id - k * 30;
+      double lo = INFINITY, hi = -INFINITY;
+      for (int64_t s = at - 1; s <= at + 2 + 1; ++s) {
+        auto found = steps.find(s);
+        if (found == steps.end()) continue;
+        if (s <= at) lo = std::min(lo, found->second.first);
+        hi = std::max(hi, found->second.second);
+      }
+      if (std::isfinite(lo) && std::isfinite(hi)) left.push_back(std::max(0.0, hi - std::max(lo, load)));
+    }
+    std::sort(left.rbegin(), left.rend());
+    const double want = left.size() < 4 ? 0 : left[3];
+    const double got = sizer.Target(load, 0, false).seasonal;
+    if (got != want) {
+      FAIL_CHECK("at " << in_day / kMinute << " min: seasonal " << got << ", by definition " << want);
+      break;
+    }
+    ++checked;
+    nonzero += want > 0;
+  }
+  CHECK(checked > 2500);
+  CHECK(nonzero > 500);  // the comparison is not all zeros
+}
+
 TEST_CASE("warm_pool_sizer: bounds, active servers' spare capacity, and missing samples") {
   WarmAutoSpec spec = Spec();
   spec.max = 4;
@@ -200,6 +256,10 @@ TEST_CASE("warm_pool_sizer: settings are checked with their paths") {
         "pools[0].warm_standby.auto.season: must be longer than horizon + 2 * season_slack (6m), got 5m");
   CHECK(errors_of({{"quantlie", "0.9"}}).front() == "pools[0].warm_standby.auto.quantlie: unknown key");
   CHECK(errors_of({{"season", "30m"}, {"seasons", "336"}}).empty());  // a week of half-hours
+  // A season's window (horizon rounded up to whole steps, + slack) must end before now.
+  CHECK(errors_of({{"season", "3m"}, {"horizon", "150s"}, {"season_slack", "0s"}}).front() ==
+        "pools[0].warm_standby.auto.season: must be at least horizon + season_slack + step in whole steps "
+        "(4m), got 3m");
   CHECK(errors_of({{"server_capacity", "0"}}).front() ==
         "pools[0].warm_standby.auto.server_capacity: must be > 0");
 }
