@@ -59,10 +59,12 @@ Result<BacktestResult> RunBacktestWithModel(const PoolSpec& spec, const Simulate
   TickResult tick;  // reused: its storage outlives the ticks
   // The load at the last time asked: a segment's end is the next one's start, and the last segment's
   // end the next tick's time (RateAt is a pure function of the time: the same numbers).
+  const TimeMs trace_end = trace->end();
   TimeMs rate_t = trace->start - 1;
   double rate_v = 0;
+  TraceCursor rates(trace.get());  // the times asked never decrease
   auto rate_at = [&](TimeMs x) {
-    if (x != rate_t) rate_t = x, rate_v = trace->RateAt(x);
+    if (x != rate_t) rate_t = x, rate_v = rates.RateAt(x);
     return rate_v;
   };
   // trace->NextPointAfter(a) for the times the scoring asks, which never decrease: a cursor instead
@@ -70,11 +72,20 @@ Result<BacktestResult> RunBacktestWithModel(const PoolSpec& spec, const Simulate
   TimeMs next_point = trace->start;
   auto next_point_after = [&](TimeMs a) {
     while (next_point <= a) next_point += trace->step;
-    return std::min(next_point, trace->end());
+    return std::min(next_point, trace_end);
   };
-  for (TimeMs t = trace->start; t < trace->end(); t += options.interval) {
+  // A segment's length in seconds and its server-hours depend on its length in ms and the two counts
+  // alone, which rarely change: computed again (by the same expressions) only when one of them does.
+  struct SegmentHours {
+    DurationMs ms = -1;
+    int act = -1, stby = -1;
+    double len = 0, act_h = 0, stby_h = 0, all_h = 0;
+  } hours;
+  BacktestTick row;                // reused: every field is set each tick
+  const PoolControls no_controls;  // a backtest has no operator
+  for (TimeMs t = trace->start; t < trace_end; t += options.interval) {
     clock.Set(t);
-    controller.RunOnce(t, {}, &tick);
+    controller.RunOnce(t, no_controls, &tick);
     ++s.ticks;
     const int desired = tick.decision.desired;
     const bool changed = tick.status.ok() && desired != last_desired;
@@ -86,54 +97,65 @@ Result<BacktestResult> RunBacktestWithModel(const PoolSpec& spec, const Simulate
     }
     if (tick.status.ok()) last_desired = desired;
 
-    BacktestTick row;
     row.t = t;
     row.load = rate_at(t);
-    SimulatedProvider::Tally n = sim.Counts();
-    row.capacity = n.serving * capacity_per_server;
-    row.active = n.of(ServerState::kActive);
-    row.standby = n.of(ServerState::kStandby);
-    row.provisioning = n.of(ServerState::kProvisioning);
-    row.draining = n.of(ServerState::kDraining);
+    const SimulatedProvider::Tally* n = &sim.Counts();  // brought up to date by the next Counts()
+    row.capacity = n->serving * capacity_per_server;
+    row.active = n->of(ServerState::kActive);
+    row.standby = n->of(ServerState::kStandby);
+    row.provisioning = n->of(ServerState::kProvisioning);
+    row.draining = n->of(ServerState::kDraining);
     row.desired = desired;
     row.direction = tick.decision.direction;
+    row.unserved = 0;
+    row.server_hours = 0;
     if (changed) {
       row.reason = tick.decision.reason;
       row.plan = tick.plan.Summary();
+    } else {
+      row.reason.clear();
+      row.plan.clear();
     }
     s.peak_active = std::max(s.peak_active, row.active);
     if (changed && options.on_scale) options.on_scale(row);
 
     // Score [t, t + interval): split where the load bends (trace points), capacity changes, or a
     // masked span begins or ends.
-    const TimeMs tick_end = std::min(t + options.interval, trace->end());
+    const TimeMs tick_end = std::min(t + options.interval, trace_end);
     for (TimeMs a = t; a < tick_end;) {
       // Every transition due at or before `a` has happened, so the earliest pending one is after it.
-      const TimeMs next = n.next_due > a ? n.next_due : sim.NextTransitionAfter(a);
+      const TimeMs next = n->next_due > a ? n->next_due : sim.NextTransitionAfter(a);
       const TimeMs b = std::min({mask.NextBoundary(a, tick_end), next_point_after(a), next});
-      const double len = static_cast<double>(b - a) / 1000.0;
+      const int act = n->of(ServerState::kActive) + n->of(ServerState::kDraining);
+      const int stby = n->of(ServerState::kStandby) + n->of(ServerState::kProvisioning);
+      if (b - a != hours.ms || act != hours.act || stby != hours.stby) {
+        hours.ms = b - a, hours.act = act, hours.stby = stby;
+        hours.len = static_cast<double>(b - a) / 1000.0;
+        hours.act_h = act * hours.len / 3600.0;
+        hours.stby_h = stby * hours.len / 3600.0;
+        hours.all_h = (act + stby) * hours.len / 3600.0;
+      }
+      const double len = hours.len;
       if (!mask.Inside(a)) {
-        const double cap = n.serving * capacity_per_server;
+        const double cap = n->serving * capacity_per_server;
         const double la = rate_at(a);
         // The load is continuous between points; past the last point it holds the last rate.
-        const double lb = b >= trace->end() ? la : rate_at(b);
+        const double lb = b >= trace_end ? la : rate_at(b);
         double over_s = 0;
         ScoreSegment(la, lb, cap, len, &row.unserved, &over_s);
         s.overloaded_seconds += over_s;
       }
-      const int act = n.of(ServerState::kActive) + n.of(ServerState::kDraining);
-      const int stby = n.of(ServerState::kStandby) + n.of(ServerState::kProvisioning);
-      s.active_server_hours += act * len / 3600.0;
-      s.standby_server_hours += stby * len / 3600.0;
-      row.server_hours += (act + stby) * len / 3600.0;
+      s.active_server_hours += hours.act_h;
+      s.standby_server_hours += hours.stby_h;
+      row.server_hours += hours.all_h;
       if (b >= next) {  // a server changed state at b
         sim.AdvanceTo(b);
-        n = sim.Counts();
+        n = &sim.Counts();
       }
       a = b;
     }
     s.unserved_requests += row.unserved;
-    if (options.timeline) result.timeline.push_back(std::move(row));
+    if (options.timeline) result.timeline.push_back(row);
   }
   return result;
 }

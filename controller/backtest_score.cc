@@ -5,22 +5,6 @@
 
 namespace warmpool {
 
-void ScoreSegment(double a, double b, double c, double len, double* unserved, double* over_s) {
-  if (len <= 0) return;
-  const double ea = a - c, eb = b - c;  // excess at both ends
-  if (ea <= 0 && eb <= 0) return;
-  if (ea >= 0 && eb >= 0) {
-    *unserved += (ea + eb) / 2 * len;
-    *over_s += len;
-    return;
-  }
-  // Crosses capacity once: the positive part is a triangle.
-  const double pos = std::max(ea, eb);
-  const double frac = pos / (std::fabs(ea) + std::fabs(eb));
-  *unserved += pos * frac * len / 2;
-  *over_s += frac * len;
-}
-
 void ScoreSpan(const Trace& trace, SpanCursor* masks, TimeMs from, TimeMs to, double cap, double* unserved,
                double* over_s) {
   to = std::min(to, trace.end());

@@ -2,6 +2,9 @@
 #ifndef WARMPOOL_CONTROLLER_BACKTEST_SCORE_H_
 #define WARMPOOL_CONTROLLER_BACKTEST_SCORE_H_
 
+#include <algorithm>
+#include <cmath>
+
 #include "trace.h"
 #include "trace_mask.h"
 
@@ -9,7 +12,22 @@ namespace warmpool {
 
 // Over [0, len] seconds, load goes linearly from a to b against constant capacity c.
 // Adds the requests above capacity and the seconds spent above it.
-void ScoreSegment(double a, double b, double c, double len, double* unserved, double* over_s);
+// Inline: the backtest calls it every tick.
+inline void ScoreSegment(double a, double b, double c, double len, double* unserved, double* over_s) {
+  if (len <= 0) return;
+  const double ea = a - c, eb = b - c;  // excess at both ends
+  if (ea <= 0 && eb <= 0) return;
+  if (ea >= 0 && eb >= 0) {
+    *unserved += (ea + eb) / 2 * len;
+    *over_s += len;
+    return;
+  }
+  // Crosses capacity once: the positive part is a triangle.
+  const double pos = std::max(ea, eb);
+  const double frac = pos / (std::fabs(ea) + std::fabs(eb));
+  *unserved += pos * frac * len / 2;
+  *over_s += frac * len;
+}
 
 // Scores the trace's load over [from, to) against constant capacity `cap`, split where the load
 // bends (trace points) and skipping masked time. `masks` only moves forward: calls must come in

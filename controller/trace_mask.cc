@@ -116,20 +116,4 @@ DurationMs TotalLength(const std::vector<TimeSpan>& spans) {
   return total;
 }
 
-void SpanCursor::Seek(TimeMs t) {
-  while (i_ < spans_->size() && (*spans_)[i_].end <= t) ++i_;
-}
-
-bool SpanCursor::Inside(TimeMs t) {
-  Seek(t);
-  return i_ < spans_->size() && (*spans_)[i_].start <= t;
-}
-
-TimeMs SpanCursor::NextBoundary(TimeMs t, TimeMs limit) {
-  Seek(t);
-  if (i_ >= spans_->size()) return limit;
-  const TimeSpan& s = (*spans_)[i_];
-  return std::min(limit, s.start > t ? s.start : s.end);
-}
-
 }  // namespace warmpool

@@ -5,6 +5,7 @@
 #ifndef WARMPOOL_CONTROLLER_TRACE_MASK_H_
 #define WARMPOOL_CONTROLLER_TRACE_MASK_H_
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -45,12 +46,22 @@ class SpanCursor {
  public:
   explicit SpanCursor(const std::vector<TimeSpan>* spans) : spans_(spans) {}
   // Whether `t` is inside a span. REQUIRES: t not less than any earlier argument.
-  bool Inside(TimeMs t);
+  bool Inside(TimeMs t) {
+    Seek(t);
+    return i_ < spans_->size() && (*spans_)[i_].start <= t;
+  }
   // The next span boundary (start or end) strictly after `t`, or `limit` if none comes before it.
-  TimeMs NextBoundary(TimeMs t, TimeMs limit);
+  TimeMs NextBoundary(TimeMs t, TimeMs limit) {
+    Seek(t);
+    if (i_ >= spans_->size()) return limit;
+    const TimeSpan& s = (*spans_)[i_];
+    return std::min(limit, s.start > t ? s.start : s.end);
+  }
 
  private:
-  void Seek(TimeMs t);
+  void Seek(TimeMs t) {
+    while (i_ < spans_->size() && (*spans_)[i_].end <= t) ++i_;
+  }
   const std::vector<TimeSpan>* spans_;
   size_t i_ = 0;  // the first span that ends after the last time seen
 };

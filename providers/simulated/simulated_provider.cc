@@ -68,7 +68,7 @@ int SimulatedProvider::Count(ServerState state) const {
   return n;
 }
 
-SimulatedProvider::Tally SimulatedProvider::Counts() const {
+const SimulatedProvider::Tally& SimulatedProvider::Counts() const {
   if (tally_version_ == version_) return tally_;
   Tally t;
   for (const auto& [name, sim] : servers_) {
@@ -78,7 +78,7 @@ SimulatedProvider::Tally SimulatedProvider::Counts() const {
   }
   tally_ = t;
   tally_version_ = version_;
-  return t;
+  return tally_;
 }
 
 int SimulatedProvider::Serving() const {
@@ -102,14 +102,16 @@ Result<PoolState> SimulatedProvider::Observe() {
 }
 
 Status SimulatedProvider::ObserveInto(PoolState* state) {
-  if (Status st = TakeInjected("observe"); !st.ok()) return st;
+  if (!failures_.empty()) {
+    if (Status st = TakeInjected("observe"); !st.ok()) return st;
+  }
   const TimeMs now = clock_->Now();
   AdvanceTo(now);
-  if (!SameName(state->pool, pool_)) state->pool = pool_;
   state->observed_at = now;
   if (state == observed_into_ && version_ == observed_version_ && state->servers.size() == servers_.size()) {
-    return Status::Ok();  // it holds the servers as they are
+    return Status::Ok();  // it holds the pool's name and servers as they are
   }
+  if (!SameName(state->pool, pool_)) state->pool = pool_;
   state->servers.resize(servers_.size());
   size_t i = 0;
   for (const auto& [name, sim] : servers_) state->servers[i++] = sim.server;  // reuses string storage

@@ -36,7 +36,8 @@ class SimulatedProvider final : public Provider {
   Result<PoolState> Observe() override;
   // Into the same PoolState as the last call, with no server changed since, only observed_at is
   // written (a replay observes into one PoolState every tick): the caller must not have modified its
-  // servers in between (the controller does not; a different PoolState or count is copied in full).
+  // pool name or servers in between (the controller does not; a different PoolState or count is
+  // copied in full).
   Status ObserveInto(PoolState* out) override;
   ApplyResult Apply(const ScalePlan& plan) override;
 
@@ -47,14 +48,15 @@ class SimulatedProvider final : public Provider {
   int Count(ServerState s) const;
   int Serving() const;  // active and healthy
   // Count, Serving and the earliest pending transition in one pass (the backtest's scoring loop);
-  // computed again only after a server changed.
+  // computed again only after a server changed. The reference stays valid, and is brought up to date
+  // by the next call, for the provider's lifetime.
   struct Tally {
     int count[static_cast<int>(ServerState::kRetired) + 1] = {};  // by ServerState
     int serving = 0;
     TimeMs next_due = kNever;
     int of(ServerState s) const { return count[static_cast<int>(s)]; }
   };
-  Tally Counts() const;
+  const Tally& Counts() const;
   double Capacity() const { return Serving() * spec_.capacity_per_server; }
   const SimulatedSpec& spec() const { return spec_; }
 

@@ -23,6 +23,25 @@ TEST_CASE("trace: parses, converts counts per step to a rate, interpolates linea
   CHECK(t->TotalRequests() == doctest::Approx(180));
 }
 
+TEST_CASE("trace: a cursor gives RateAt's numbers, bit for bit, for times that do not go back") {
+  std::string csv = "timestamp,requests\n";
+  for (int i = 0; i < 50; ++i)
+    csv += std::to_string(1000 + 60 * i) + "," + std::to_string((i * 7919) % 97) + ".3\n";
+  Result<Trace> t = ParseTrace(csv, "t.csv");
+  REQUIRE(t.ok());
+  TraceCursor cursor(&*t);
+  int n = 0;
+  // From before the start to past the end, in steps that do and do not divide the trace's step, the
+  // same time twice, and a step back now and then.
+  for (TimeMs x = t->start - 45 * kSecond; x < t->end() + kMinute;
+       x += (n % 4 == 0 ? 0 : 7 * kSecond + n % 3 * 4000)) {
+    CAPTURE(x);
+    CHECK(cursor.RateAt(x) == t->RateAt(x));
+    if (++n % 37 == 0) CHECK(cursor.RateAt(x - 2 * kMinute) == t->RateAt(x - 2 * kMinute));
+  }
+  CHECK(n > 300);
+}
+
 TEST_CASE("trace: errors name the file and the line") {
   struct Case {
     const char* text;
