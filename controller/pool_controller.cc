@@ -67,19 +67,18 @@ void PoolController::ResolveWindows() {
 
 std::vector<Recommendation> PoolController::Recommend(const PoolState& observed, int current, TimeMs now,
                                                       bool explain, std::vector<Recommendation> recs) {
-  recs.clear();  // the caller's storage, reused
-  recs.reserve(policies_.size());
+  recs.resize(policies_.size());  // the caller's storage, reused: each policy recommends into its own
+  PolicyInput in;
+  in.windows = &windows_;
+  in.pool = &observed;
+  in.current = current;
+  in.now = now;
+  in.stale_after = spec_.stale_after;
+  in.explain = explain;
   for (size_t i = 0; i < policies_.size(); ++i) {
-    PolicyInput in;
-    in.windows = &windows_;
-    in.pool = &observed;
-    in.current = current;
-    in.now = now;
-    in.stale_after = spec_.stale_after;
-    const PolicyHistory& h = policy_history_[i];
-    in.history = std::span<const PolicyRecord>(h.records).subspan(h.begin);
-    in.explain = explain;
-    recs.push_back(policies_[i]->Recommend(in));
+    const SlidingVector<PolicyRecord>& h = policy_history_[i];
+    in.history = std::span<const PolicyRecord>(h.data(), h.size());
+    policies_[i]->RecommendInto(in, &recs[i]);
   }
   return recs;
 }
@@ -92,7 +91,7 @@ TickResult PoolController::RunOnce(TimeMs now, const PoolControls& controls) {
 
 void PoolController::RunOnce(TimeMs now, const PoolControls& controls, TickResult* result) {
   TickResult& out = *result;
-  out.status = Status::Ok();
+  if (!out.status.ok()) out.status = Status::Ok();
   out.metric_errors.clear();
   out.applied.actions.clear();
   out.applied.dry_run = dry_run();
@@ -123,7 +122,8 @@ void PoolController::RunOnce(TimeMs now, const PoolControls& controls, TickResul
     auto it = window.samples.rbegin();
     while (it != window.samples.rend() && !(it->t <= now && std::isfinite(it->value))) ++it;
     if (it != window.samples.rend()) {
-      const double seconds = static_cast<double>(now - it->t) / 1000.0;
+      const DurationMs ms = now - it->t;  // usually 0: a division less
+      const double seconds = ms == 0 ? 0.0 : static_cast<double>(ms) / 1000.0;
       if (listed) {
         age->second = seconds;
         ++age;
@@ -159,15 +159,9 @@ void PoolController::RunOnce(TimeMs now, const PoolControls& controls, TickResul
       if (w == nullptr) continue;
       if (auto s = w->Latest(now, spec_.stale_after)) metric = s->value;
     }
-    PolicyHistory& h = policy_history_[i];
-    if (h.records.size() - h.begin >= kPolicyHistoryMax) {
-      h.begin += kPolicyHistoryMax / 10;
-      if (h.begin >= kPolicyHistoryMax) {
-        h.records.erase(h.records.begin(), h.records.begin() + static_cast<ptrdiff_t>(h.begin));
-        h.begin = 0;
-      }
-    }
-    h.records.push_back({now, rec.valid, rec.desired, metric});
+    SlidingVector<PolicyRecord>& h = policy_history_[i];
+    if (h.size() >= kPolicyHistoryMax) h.DropFront(kPolicyHistoryMax / 10);
+    h.push_back({now, rec.valid, rec.desired, metric});
   }
   RecordDecision(spec_, out.decision, &behavior_);
   stabilization_.Add(out.decision.at, out.decision.raw_recommendation);  // what RecordDecision appended

@@ -20,6 +20,7 @@
 #include "warmpool/policy.h"
 #include "warmpool/pool_spec.h"
 #include "warmpool/provider.h"
+#include "warmpool/sliding_vector.h"
 
 namespace warmpool {
 
@@ -81,13 +82,9 @@ class PoolController {
   Provider* actuator_;  // the provider, or the dry-run wrapper around it
   BehaviorHistory behavior_;
   StabilizationTracker stabilization_;  // behavior_.recommendations' window extremes, kept as they come
-  // A policy's records: the ones it sees are records[begin..]. Trimming advances `begin` (the same
-  // records as erasing the front); the dead prefix is dropped once it is as long as the limit.
-  struct PolicyHistory {
-    std::vector<PolicyRecord> records;
-    size_t begin = 0;
-  };
-  std::vector<PolicyHistory> policy_history_;             // per policy, in policies_ order
+  // Per policy, in policies_ order: its records, trimmed from the front (SlidingVector: without
+  // moving the rest each time).
+  std::vector<SlidingVector<PolicyRecord>> policy_history_;
   std::vector<std::vector<std::string>> policy_metrics_;  // per policy: Metrics(), asked once
   std::map<std::string, MetricWindow> windows_;           // this tick's windows (storage reused)
   // Pointers into windows_ (its nodes are stable): per query of spec_.metrics (nullptr: not in

@@ -174,20 +174,27 @@ Result<MetricWindow> PrometheusMetricsSource::Fetch(const MetricQuery& q, TimeMs
   if (!series.ok()) return Annotate(series.status(), prefix);
   MetricWindow window;
   window.metric = q.name;
-  window.samples = std::move(series->samples);
-  if (result->result_type == "scalar" || window.samples.empty()) return window;
+  std::vector<Sample>& samples = series->samples;
+  if (result->result_type == "scalar" || samples.empty()) {
+    window.samples = std::move(samples);
+    return window;
+  }
 
   // The age check (see the header). The newline ends a trailing PromQL comment in the query.
   const std::string probe = "timestamp(" + q.query + "\n)";
   Result<PromResult> newest = Get(InstantQueryPath(probe, now));
   if (!newest.ok()) {
     // bad_data: the expression has no raw samples to date (a scalar); nothing to correct.
-    if (newest.status().code() == Status::Code::kInvalidArgument) return window;
+    if (newest.status().code() == Status::Code::kInvalidArgument) {
+      window.samples = std::move(samples);
+      return window;
+    }
     return Annotate(newest.status(), prefix + "checking the age of its newest sample: ");
   }
   if (std::optional<TimeMs> t = NewestRawSample(*newest)) {
-    StampNewestRaw(&window.samples, *t, range ? now - q.window : std::numeric_limits<TimeMs>::min());
+    StampNewestRaw(&samples, *t, range ? now - q.window : std::numeric_limits<TimeMs>::min());
   }
+  window.samples = std::move(samples);
   return window;
 }
 

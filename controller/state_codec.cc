@@ -20,7 +20,7 @@ constexpr int64_t kMaxTime = std::numeric_limits<int64_t>::max();
 
 Json OptInt(const std::optional<int>& v) { return v ? Json(*v) : Json(nullptr); }
 
-Json EncodeCounts(const std::vector<BehaviorHistory::TimedCount>& counts) {
+Json EncodeCounts(const BehaviorHistory::TimedCounts& counts) {
   Json out = Json::array();
   for (const auto& c : counts) out.push_back({{"at", c.at}, {"count", c.count}});
   return out;
@@ -163,7 +163,7 @@ Status DecodeControls(const Json& j, const std::string& path, PoolControls* c) {
   return st;
 }
 
-Status DecodeCounts(const Json& j, const std::string& path, std::vector<BehaviorHistory::TimedCount>* out) {
+Status DecodeCounts(const Json& j, const std::string& path, BehaviorHistory::TimedCounts* out) {
   if (!j.is_array()) return Bad(path, "an array", j);
   for (size_t i = 0; i < j.size(); ++i) {
     const std::string at = path + "[" + std::to_string(i) + "]";

@@ -26,10 +26,11 @@ Result<MetricWindow> TraceMetricsSource::Fetch(const MetricQuery& q, TimeMs now)
 // At speed 1, trace time is a shift of `now` (exactly what ToTraceTime computes): walk the trace by
 // whole steps, keeping the point index and the offset into it instead of dividing per sample. The
 // position depends on the time alone, so a walk that starts where the last one stopped resumes it.
-void TraceMetricsSource::FillShifted(TimeMs first, TimeMs last, DurationMs step, std::vector<Sample>* out,
-                                     Walk* walk) const {
+void TraceMetricsSource::FillShifted(TimeMs first, TimeMs last, DurationMs step, SlidingVector<Sample>* out,
+                                     Walk* walk, Sample* pushed) {
   const Trace& tr = *trace_;
   const TimeMs shift = tr.start - *origin_;
+  const TimeMs end = tr.end();
   TimeMs t;
   size_t i;
   DurationMs into;
@@ -38,21 +39,22 @@ void TraceMetricsSource::FillShifted(TimeMs first, TimeMs last, DurationMs step,
   } else {
     t = std::max(first, tr.start - shift);
     t = first + (t - first + step - 1) / step * step;  // the first aligned sample inside the trace
-    if (t > last || t + shift >= tr.end()) return;
+    if (t > last || t + shift >= end) return;
     const DurationMs off = t + shift - tr.start;
     i = static_cast<size_t>(off / tr.step);
     into = off % tr.step;
   }
-  for (; t <= last && t + shift < tr.end(); t += step) {
-    out->push_back({t, tr.RateAfterPoint(i, into)});
+  for (; t <= last && t + shift < end; t += step) {
+    const double v = tr.RateAfterPoint(i, fracs_.Get(into, tr.step));
+    out->push_back({t, v});
+    *pushed = {t, v};
     into += step;
     while (into >= tr.step) into -= tr.step, ++i;
   }
   *walk = Walk{true, t, i, into};
 }
 
-TraceMetricsSource::Window& TraceMetricsSource::Slot(const std::string& name) {
-  if (last_slot_ < windows_.size() && SameName(windows_[last_slot_].name, name)) return windows_[last_slot_];
+TraceMetricsSource::Window& TraceMetricsSource::FindSlot(const std::string& name) {
   for (size_t i = 0; i < windows_.size(); ++i) {
     if (SameName(windows_[i].name, name)) return windows_[last_slot_ = i];
   }
@@ -71,34 +73,38 @@ Status TraceMetricsSource::FetchInto(const MetricQuery& q, TimeMs now, MetricWin
   if (!origin_) origin_ = now;
   if (!SameName(w->metric, q.name)) w->metric = q.name;
   const DurationMs step = q.step > 0 ? q.step : 15 * kSecond;
-  const TimeMs first = now - (q.window / step) * step;
   if (speed_ == 1.0) {
     // A replay asks every tick for a window one tick later, into the same MetricWindow: slide it in
     // place (same samples as computing it afresh: the dropped ones are older than `first`, the new
     // ones newer than before). Anything else (another MetricWindow, or this one changed since) is
     // computed afresh.
     Window& c = Slot(q.name);
-    std::vector<Sample>& out = w->samples;
+    const bool same_query = c.step == step && c.window == q.window;
+    if (!same_query) c.span = (q.window / step) * step;  // kept: a division less per tick
+    const TimeMs first = now - c.span;
+    SlidingVector<Sample>& out = w->samples;
     const bool untouched =
         c.out == w && out.size() == c.size &&
         (c.size == 0 || (SameSample(out.front(), c.front) && SameSample(out.back(), c.back)));
-    if (untouched && c.step == step && c.window == q.window && now >= c.now && now - c.now <= q.window &&
-        (now - c.now) % step == 0) {
-      auto keep =
-          std::lower_bound(out.begin(), out.end(), first, [](const Sample& s, TimeMs t) { return s.t < t; });
-      out.erase(out.begin(), keep);
-      FillShifted(c.now + step, now, step, &out, &c.walk);
+    const DurationMs moved = now - c.now;  // usually one step
+    if (untouched && same_query && now >= c.now && moved <= q.window &&
+        (moved == step || moved % step == 0)) {
+      size_t old = 0;  // samples before `first` (in time order: a prefix, usually of one)
+      while (old < out.size() && out[old].t < first) ++old;
+      out.DropFront(old);
+      FillShifted(c.now + step, now, step, &out, &c.walk, &c.back);
     } else {
       out.clear();
-      FillShifted(first, now, step, &out, &c.walk);
+      FillShifted(first, now, step, &out, &c.walk, &c.back);
     }
     c.now = now, c.step = step, c.window = q.window;
     c.out = w;
     c.size = out.size();
-    if (!out.empty()) c.front = out.front(), c.back = out.back();
+    if (!out.empty()) c.front = out.front();  // and FillShifted wrote c.back, if it pushed any
     return Status::Ok();
   }
   w->samples.clear();
+  const TimeMs first = now - (q.window / step) * step;
   // Aligned to the step, newest sample exactly at `now`.
   for (TimeMs t = first; t <= now; t += step) {
     const TimeMs tt = ToTraceTime(t);

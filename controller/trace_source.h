@@ -12,6 +12,7 @@
 #include "trace.h"
 #include "warmpool/metrics.h"
 #include "warmpool/params.h"
+#include "warmpool/text.h"
 
 namespace warmpool {
 
@@ -34,8 +35,11 @@ class TraceMetricsSource final : public MetricsSource {
     size_t i = 0;
     DurationMs into = 0;
   };
-  // Samples at first, first + step, ... <= last that fall inside the trace. REQUIRES speed 1.
-  void FillShifted(TimeMs first, TimeMs last, DurationMs step, std::vector<Sample>* out, Walk* walk) const;
+  // Samples at first, first + step, ... <= last that fall inside the trace, appended to `out`; the last
+  // one appended also to `pushed` (from registers: reading out->back() would wait for the store).
+  // REQUIRES speed 1.
+  void FillShifted(TimeMs first, TimeMs last, DurationMs step, SlidingVector<Sample>* out, Walk* walk,
+                   Sample* pushed);
   // The last window served per query (speed 1): the next tick's is mostly the same samples, so when
   // the caller passes back the same MetricWindow, untouched (the same object, size and first and last
   // samples), its samples are slid in place instead of computed (and copied) again.
@@ -43,15 +47,22 @@ class TraceMetricsSource final : public MetricsSource {
     std::string name;  // the query's
     TimeMs now = 0;
     DurationMs step = 0, window = -1;
+    DurationMs span = 0;                // (window / step) * step: `first` is now - span
     const MetricWindow* out = nullptr;  // where they went
     size_t size = 0;
     Sample front, back;  // of out->samples when size > 0
     Walk walk;           // the last FillShifted's
   };
-  Window& Slot(const std::string& name);
+  Window& Slot(const std::string& name) {  // usually the last one asked for
+    if (last_slot_ < windows_.size() && SameName(windows_[last_slot_].name, name))
+      return windows_[last_slot_];
+    return FindSlot(name);
+  }
+  Window& FindSlot(const std::string& name);
   std::vector<Window> windows_;  // few: one per metric of the pool
   size_t last_slot_ = 0;
   std::shared_ptr<const Trace> trace_;
+  FracCache fracs_;  // for FillShifted
   std::optional<TimeMs> origin_;
   double speed_;
 };

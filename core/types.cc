@@ -65,15 +65,6 @@ const Server* PoolState::Find(std::string_view name) const {
   return nullptr;
 }
 
-std::optional<Sample> MetricWindow::Latest(TimeMs now, DurationMs stale_after) const {
-  for (auto it = samples.rbegin(); it != samples.rend(); ++it) {
-    if (it->t > now) continue;  // from the future: ignore
-    if (now - it->t > stale_after) return std::nullopt;
-    if (std::isfinite(it->value)) return *it;
-  }
-  return std::nullopt;
-}
-
 namespace {
 void AppendList(std::string* out, const char* verb, const std::vector<std::string>& names) {
   if (names.empty()) return;

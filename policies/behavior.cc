@@ -11,7 +11,7 @@ namespace warmpool {
 namespace {
 
 // Servers changed by events in (now - period, now].
-int ChangeInPeriod(const std::vector<BehaviorHistory::TimedCount>& events, DurationMs period, TimeMs now) {
+int ChangeInPeriod(const BehaviorHistory::TimedCounts& events, DurationMs period, TimeMs now) {
   int n = 0;
   for (const auto& e : events) {
     if (e.at > now - period) n += e.count;
@@ -58,13 +58,14 @@ void BehaviorHistory::Prune(const BehaviorSpec& spec, TimeMs now) {
   for (const ScalingRules* r : {&spec.scale_up, &spec.scale_down}) {
     for (const RateLimit& l : r->limits) keep = std::max(keep, l.period);
   }
-  auto old = [&](const TimedCount& c) { return c.at <= now - keep; };
+  const TimeMs old = now - keep;  // records at or before it are old
   // Records are appended in time order, so the old ones are a prefix: drop it (usually one record,
   // or none). Were the clock to step back, an old record after a newer one stays until the ones
   // before it go; it changes nothing, as every reader filters by its window or period.
-  for (auto* v : {&recommendations, &scale_ups, &scale_downs}) {
-    auto keep_from = std::find_if_not(v->begin(), v->end(), old);
-    if (keep_from != v->begin()) v->erase(v->begin(), keep_from);
+  for (TimedCounts* v : {&recommendations, &scale_ups, &scale_downs}) {
+    size_t n = 0;
+    while (n < v->size() && (*v)[n].at <= old) ++n;
+    if (n > 0) v->DropFront(n);
   }
 }
 
@@ -155,8 +156,8 @@ bool StabilizationTracker::Bounds(const BehaviorSpec& spec, TimeMs now, Stabiliz
   any_now_ = true;
   last_now_ = now;
   // Records leave a window for good (times do not go back): the same test as ApplyBehavior's walk.
-  while (!up_.empty() && !(up_.front().at > now - up_window_)) up_.pop_front();
-  while (!down_.empty() && !(down_.front().at > now - down_window_)) down_.pop_front();
+  while (!up_.empty() && !(up_.front().at > now - up_window_)) up_.DropFront(1);
+  while (!down_.empty() && !(down_.front().at > now - down_window_)) down_.DropFront(1);
   out->up_min = up_.empty() ? INT_MAX : up_.front().count;
   out->down_max = down_.empty() ? INT_MIN : down_.front().count;
   return true;

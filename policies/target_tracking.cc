@@ -43,7 +43,7 @@ Recommendation TargetTrackingRecommend(const std::string& name, const TargetTrac
   if (spec.lead > 0) {
     // The slope from the newest finite sample at least `lead_window` older than the latest (the one
     // just before it with no window), or from the oldest one when the window does not reach that far.
-    const std::vector<Sample>& ss = window->samples;
+    const SlidingVector<Sample>& ss = window->samples;
     const Sample* base = nullptr;
     for (auto it = ss.rbegin(); it != ss.rend(); ++it) {
       if (it->t >= latest->t || !std::isfinite(it->value)) continue;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "warmpool/sliding_vector.h"
 #include "warmpool/time.h"
 
 namespace warmpool {
@@ -34,15 +35,17 @@ struct BehaviorSpec {
   static BehaviorSpec Defaults();
 };
 
-// What behavior remembers between ticks. Plain data, so it can be persisted and replayed.
+// What behavior remembers between ticks. Plain data, so it can be persisted and replayed. Records are
+// appended at the back and pruned from the front (SlidingVector: without moving the rest each tick).
 struct BehaviorHistory {
   struct TimedCount {
     TimeMs at;
     int count;
   };
-  std::vector<TimedCount> recommendations;  // raw combined recommendations
-  std::vector<TimedCount> scale_ups;        // servers added, when
-  std::vector<TimedCount> scale_downs;      // servers removed, when
+  using TimedCounts = SlidingVector<TimedCount>;
+  TimedCounts recommendations;  // raw combined recommendations
+  TimedCounts scale_ups;        // servers added, when
+  TimedCounts scale_downs;      // servers removed, when
 
   // Drops what no window or period of `spec` can see any more at `now`.
   void Prune(const BehaviorSpec& spec, TimeMs now);
@@ -87,27 +90,9 @@ class StabilizationTracker {
   DurationMs up_window_ = 0, down_window_ = 0;
   TimeMs last_at_ = 0, last_now_ = 0;
   bool any_at_ = false, any_now_ = false;
-  // A queue in a vector (no allocation once grown): popping the front advances `head`; the dead
-  // prefix is dropped when it is longer than the rest.
-  struct Queue {
-    std::vector<BehaviorHistory::TimedCount> v;
-    size_t head = 0;
-    bool empty() const { return head == v.size(); }
-    const BehaviorHistory::TimedCount& front() const { return v[head]; }
-    const BehaviorHistory::TimedCount& back() const { return v.back(); }
-    void pop_front() { ++head; }
-    void pop_back() { v.pop_back(); }
-    void push_back(BehaviorHistory::TimedCount c) {
-      if (head > 16 && head * 2 > v.size()) {
-        v.erase(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(head));
-        head = 0;
-      }
-      v.push_back(c);
-    }
-    void clear() { v.clear(), head = 0; }
-  };
-  Queue up_;    // increasing counts: the front is the lowest
-  Queue down_;  // decreasing counts: the front is the highest
+  // Queues (no allocation once grown): popping the front is DropFront(1).
+  BehaviorHistory::TimedCounts up_;    // increasing counts: the front is the lowest
+  BehaviorHistory::TimedCounts down_;  // decreasing counts: the front is the highest
 };
 
 // Records this tick into history: the raw recommendation, and the change from current to desired.

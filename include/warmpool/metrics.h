@@ -2,11 +2,13 @@
 #ifndef WARMPOOL_METRICS_H_
 #define WARMPOOL_METRICS_H_
 
+#include <cmath>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "warmpool/sliding_vector.h"
 #include "warmpool/status.h"
 #include "warmpool/time.h"
 
@@ -17,14 +19,22 @@ struct Sample {
   double value = 0;  // may be NaN (missing) or +/-Inf; see MetricWindow::Latest
 };
 
-// Timestamped samples of one metric, oldest first.
+// Timestamped samples of one metric, oldest first. A SlidingVector, so that a source that slides the
+// window tick to tick (the trace source) drops its oldest samples without moving the others.
 struct MetricWindow {
   std::string metric;
-  std::vector<Sample> samples;
+  SlidingVector<Sample> samples;
 
   // The newest finite sample no older than `stale_after` at `now`, or nullopt when there is none
-  // (empty window, only NaN/Inf, or all samples stale).
-  std::optional<Sample> Latest(TimeMs now, DurationMs stale_after) const;
+  // (empty window, only NaN/Inf, or all samples stale). Inline: every policy asks every tick.
+  std::optional<Sample> Latest(TimeMs now, DurationMs stale_after) const {
+    for (auto it = samples.rbegin(); it != samples.rend(); ++it) {
+      if (it->t > now) continue;  // from the future: ignore
+      if (now - it->t > stale_after) return std::nullopt;
+      if (std::isfinite(it->value)) return *it;
+    }
+    return std::nullopt;
+  }
 };
 
 // What a pool asks for: a named metric and the query that produces it.

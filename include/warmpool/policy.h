@@ -47,6 +47,10 @@ class Policy {
   // Metric names this policy reads (the controller fetches them).
   virtual std::vector<std::string> Metrics() const = 0;
   virtual Recommendation Recommend(const PolicyInput& in) const = 0;
+  // The same into `out`, whose strings are reused (a replay recommends into the same Recommendation
+  // every tick): afterwards it equals what Recommend returns. The default calls Recommend; a policy
+  // may override it to avoid building a new Recommendation.
+  virtual void RecommendInto(const PolicyInput& in, Recommendation* out) const { *out = Recommend(in); }
 };
 
 // Creates a policy by its type name ("target_tracking", ...). `name` is how decisions refer to it.

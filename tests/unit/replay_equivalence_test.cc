@@ -159,7 +159,7 @@ TEST_CASE("trace source: a window changed by the caller, or another window, is c
     TraceMetricsSource s(trace, trace->start, 1.0);
     return std::move(s.Fetch(q, now)).value().samples;
   };
-  auto same = [](const std::vector<Sample>& x, const std::vector<Sample>& y) {
+  auto same = [](const SlidingVector<Sample>& x, const SlidingVector<Sample>& y) {
     if (x.size() != y.size()) return false;
     for (size_t i = 0; i < x.size(); ++i) {
       if (x[i].t != y[i].t || x[i].value != y[i].value) return false;

@@ -11,7 +11,7 @@ using namespace warmpool;
 
 namespace {
 
-using Counts = std::vector<BehaviorHistory::TimedCount>;
+using Counts = BehaviorHistory::TimedCounts;
 
 PersistedState FullState() {
   PersistedState s;
