@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "warmpool/text.h"
+
 namespace warmpool {
 namespace {
 
@@ -16,7 +18,6 @@ struct Combined {
 Combined Combine(const std::vector<Recommendation>& recs, int current, bool explain, std::string* policy,
                  std::string* reason) {
   Combined c{current, false};
-  policy->clear();
   reason->clear();
   const Recommendation* best = nullptr;
   std::string missing;
@@ -35,6 +36,7 @@ Combined Combine(const std::vector<Recommendation>& recs, int current, bool expl
   // reactive opinion the pool holds at least at current.
   if (best != nullptr && !any_reactive) c.hold_floor = true;
   if (best == nullptr) {
+    policy->clear();
     c.hold_floor = true;
     if (!explain) return c;
     *reason = recs.empty() ? "no policy: holding at " + std::to_string(current)
@@ -42,7 +44,7 @@ Combined Combine(const std::vector<Recommendation>& recs, int current, bool expl
     return c;
   }
   c.recommended = best->desired;
-  *policy = best->policy;
+  if (!SameName(*policy, best->policy)) *policy = best->policy;  // usually the same as last tick's
   if (!explain) {
     if (any_missing) {
       c.hold_floor = true;

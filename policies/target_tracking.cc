@@ -19,6 +19,9 @@ class TargetTrackingPolicy final : public Policy {
   Recommendation Recommend(const PolicyInput& in) const override {
     return TargetTrackingRecommend(name_, spec_, in);
   }
+  void RecommendInto(const PolicyInput& in, Recommendation* out) const override {
+    TargetTrackingRecommendInto(name_, spec_, in, out);
+  }
 
  private:
   std::string name_;
@@ -30,13 +33,24 @@ class TargetTrackingPolicy final : public Policy {
 Recommendation TargetTrackingRecommend(const std::string& name, const TargetTrackingSpec& spec,
                                        const PolicyInput& in) {
   Recommendation rec;
-  rec.policy = name;
+  TargetTrackingRecommendInto(name, spec, in, &rec);
+  return rec;
+}
+
+void TargetTrackingRecommendInto(const std::string& name, const TargetTrackingSpec& spec,
+                                 const PolicyInput& in, Recommendation* out) {
+  Recommendation& rec = *out;
+  if (!SameName(rec.policy, name)) rec.policy = name;
+  rec.valid = false;
+  rec.desired = 0;
+  rec.allow_scale_down = true;
+  rec.reason.clear();
   const MetricWindow* window = in.Window(spec.metric);
   std::optional<Sample> latest = window ? window->Latest(in.now, in.stale_after) : std::nullopt;
   if (!latest) {
     rec.reason = spec.metric + " missing or stale (no finite sample in the last " +
                  FormatDuration(in.stale_after) + ")";
-    return rec;
+    return;
   }
   double value = latest->value;
   double slope = 0;  // per second, when leading on a rise
@@ -66,7 +80,7 @@ Recommendation TargetTrackingRecommend(const std::string& name, const TargetTrac
   } else {
     if (current == 0) {
       rec.reason = spec.metric + " is a utilization and no server is active: nothing to measure";
-      return rec;
+      return;
     }
     ratio = value / spec.target;
     exact = current * ratio;
@@ -76,7 +90,7 @@ Recommendation TargetTrackingRecommend(const std::string& name, const TargetTrac
   // Guard against float noise turning 4.0000001 into 5.
   const double rounded = std::clamp(std::ceil(exact - 1e-9), 0.0, 1e6);
   rec.desired = keep ? current : static_cast<int>(rounded);
-  if (!in.explain) return rec;
+  if (!in.explain) return;
   std::string basis = spec.metric + " " +
                       (slope > 0 ? FormatG4(latest->value) + " rising " + FormatG4(slope) + "/s, " +
                                        FormatG4(value) + " in " + FormatDuration(spec.lead)
@@ -88,7 +102,6 @@ Recommendation TargetTrackingRecommend(const std::string& name, const TargetTrac
   rec.reason =
       keep ? basis + ": ratio " + FormatG4(ratio) + " within tolerance, keep " + std::to_string(current)
            : basis + ": needs " + FormatG4(exact) + " -> " + std::to_string(rec.desired);
-  return rec;
 }
 
 std::unique_ptr<Policy> NewTargetTrackingPolicy(const std::string& name, const Params& params,
