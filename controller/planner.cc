@@ -51,29 +51,34 @@ void AddReason(ScalePlan* plan, const std::string& why) {
 
 // Whether the plan is empty, from counts alone (most ticks): the full planner below would find
 // nothing to promote, drain, retire or provision. Keep in step with it.
-bool NothingToDo(const PoolSpec& spec, const PoolState& pool, int desired, int warm_target) {
-  int active = 0, ready = 0, coming = 0, total = 0;
-  for (const Server& s : pool.servers) {
-    switch (s.state) {
-      case ServerState::kActive: ++active; break;
-      case ServerState::kStandby:
-        if (s.health == Health::kUnhealthy) return false;  // to retire
-        ++ready;
-        break;
-      case ServerState::kProvisioning:
-      case ServerState::kDraining: ++coming; break;
-      default: break;
-    }
-    total += s.state != ServerState::kCold && s.state != ServerState::kRetired;
-  }
-  if (desired != active) return false;
-  const int warm = ready + coming, target = warm_target;
+bool NothingToDo(const PoolSpec& spec, const ServerCounts& n, int desired, int warm_target) {
+  if (n.unhealthy_standby) return false;  // to retire
+  if (desired != n.active) return false;
+  const int ready = n.standby, warm = n.standby + n.provisioning + n.draining, target = warm_target;
   const int surplus = std::max(0, std::min(warm - target, ready - target));
-  const int n_retire = std::min(ready, std::max(surplus, total - spec.MaxTotal()));
+  const int n_retire = std::min(ready, std::max(surplus, n.total - spec.MaxTotal()));
   return n_retire == 0 && warm >= target;
 }
 
 }  // namespace
+
+ServerCounts CountServers(const PoolState& pool) {
+  ServerCounts n;
+  for (const Server& s : pool.servers) {
+    switch (s.state) {
+      case ServerState::kActive: ++n.active; break;
+      case ServerState::kStandby:
+        ++n.standby;
+        n.unhealthy_standby |= s.health == Health::kUnhealthy;
+        break;
+      case ServerState::kProvisioning: ++n.provisioning; break;
+      case ServerState::kDraining: ++n.draining; break;
+      default: break;
+    }
+    n.total += s.state != ServerState::kCold && s.state != ServerState::kRetired;
+  }
+  return n;
+}
 
 ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired, bool explain) {
   return Plan(spec, pool, desired, spec.warm_standby, explain);
@@ -84,7 +89,7 @@ ScalePlan PlanWithoutShortcut(const PoolSpec& spec, const PoolState& pool, int d
 }
 
 ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired, int warm_standby, bool explain) {
-  if (NothingToDo(spec, pool, desired, warm_standby)) {
+  if (NothingToDo(spec, CountServers(pool), desired, warm_standby)) {
     ScalePlan plan;
     if (explain) plan.reason = "no change";
     return plan;
@@ -94,7 +99,12 @@ ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired, int war
 
 void PlanInto(const PoolSpec& spec, const PoolState& pool, int desired, int warm_standby, bool explain,
               ScalePlan* out) {
-  if (NothingToDo(spec, pool, desired, warm_standby)) {
+  PlanInto(spec, pool, CountServers(pool), desired, warm_standby, explain, out);
+}
+
+void PlanInto(const PoolSpec& spec, const PoolState& pool, const ServerCounts& counts, int desired,
+              int warm_standby, bool explain, ScalePlan* out) {
+  if (NothingToDo(spec, counts, desired, warm_standby)) {
     out->promote.clear();
     out->drain.clear();
     out->provision.clear();

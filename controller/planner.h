@@ -25,6 +25,18 @@ ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired_active, 
 // The same into `out` (replacing it), reusing its storage when there is nothing to do (most ticks).
 void PlanInto(const PoolSpec& spec, const PoolState& pool, int desired_active, int warm_target, bool explain,
               ScalePlan* out);
+
+// What the planner's shortcut reads of a pool: its servers counted by state.
+struct ServerCounts {
+  int active = 0, standby = 0, provisioning = 0, draining = 0;
+  int total = 0;                   // every server neither cold nor retired
+  bool unhealthy_standby = false;  // one to retire
+};
+ServerCounts CountServers(const PoolState& pool);
+// PlanInto with `counts` = CountServers(pool) given (a caller may keep them while the pool's servers
+// do not change: see Observer::ServersVersion).
+void PlanInto(const PoolSpec& spec, const PoolState& pool, const ServerCounts& counts, int desired_active,
+              int warm_target, bool explain, ScalePlan* out);
 // The same without Plan's shortcut for a pool with nothing to do (counted, not sorted); for tests,
 // which check that both always agree.
 ScalePlan PlanWithoutShortcut(const PoolSpec& spec, const PoolState& pool, int desired_active,

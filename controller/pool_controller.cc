@@ -105,7 +105,12 @@ void PoolController::RunOnce(TimeMs now, const PoolControls& controls, TickResul
     out.provider_events = actuator_->TakeEvents();
     return;
   }
-  const int current = out.observed.Count(ServerState::kActive);
+  // Counted again only when the provider reports other servers (most ticks change none).
+  if (const uint64_t v = actuator_->ServersVersion(); v == 0 || v != counted_version_) {
+    counts_ = CountServers(out.observed);
+    counted_version_ = v;
+  }
+  const int current = counts_.active;
 
   // 2. Measure.
   FetchMetrics(now, &out.metric_errors);
@@ -168,8 +173,13 @@ void PoolController::RunOnce(TimeMs now, const PoolControls& controls, TickResul
   last_desired_ = out.decision.desired;
 
   // 4. Plan, 5. Act (or only record, in dry-run).
-  const int warm = WarmTarget(now, out.observed, &out.decision, explain);
-  PlanInto(spec_, out.observed, out.decision.desired, warm, explain, &out.plan);
+  int warm = spec_.warm_standby;
+  if (spec_.warm_auto.enabled) {
+    warm = WarmTarget(now, out.observed, &out.decision, explain);
+  } else {
+    out.decision.warm_standby = warm;
+  }
+  PlanInto(spec_, out.observed, counts_, out.decision.desired, warm, explain, &out.plan);
   if (!out.plan.empty()) out.applied = actuator_->Apply(out.plan);
   out.applied.dry_run = dry_run();
   out.provider_events = actuator_->TakeEvents();
@@ -194,10 +204,6 @@ void PoolController::CarryLearned(PoolController* old) {
 }
 
 int PoolController::WarmTarget(TimeMs now, const PoolState& observed, Decision* decision, bool explain) {
-  if (!spec_.warm_auto.enabled) {
-    decision->warm_standby = spec_.warm_standby;
-    return spec_.warm_standby;
-  }
   std::optional<Sample> load;
   if (warm_window_ != nullptr) load = warm_window_->Latest(now, spec_.stale_after);
   int warm;

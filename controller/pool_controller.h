@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "dry_run.h"
+#include "planner.h"
 #include "warm_pool_sizer.h"
 #include "warmpool/behavior.h"
 #include "warmpool/controls.h"
@@ -95,11 +96,14 @@ class PoolController {
   std::vector<std::vector<const MetricWindow*>> policy_windows_;
   const MetricWindow* warm_window_ = nullptr;
   void ResolveWindows();
+  // The observed servers counted, at the provider's ServersVersion counted_version_ (0: count again).
+  ServerCounts counts_;
+  uint64_t counted_version_ = 0;
   bool explain_changes_only_ = false;
   bool explain_never_ = false;
   std::optional<int> last_desired_;  // the previous decided tick's desired count
-  // warm_standby: auto. The sizer learns from the load each tick; the last target is held while the
-  // load metric is missing.
+  // warm_standby: auto (REQUIRES spec_.warm_auto.enabled). The sizer learns from the load each tick;
+  // the last target is held while the load metric is missing.
   int WarmTarget(TimeMs now, const PoolState& observed, Decision* decision, bool explain);
   struct StartFloor {
     TimeMs until;  // the sizer's first tick + recent

@@ -3,6 +3,7 @@
 #ifndef WARMPOOL_PROVIDER_H_
 #define WARMPOOL_PROVIDER_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +29,10 @@ class Observer {
     *out = std::move(r).value();
     return Status::Ok();
   }
+  // A number that changes whenever the servers Observe/ObserveInto report change; 0 (the default):
+  // not tracked. Asked right after an observation: a nonzero number equal to one seen earlier means
+  // the same servers as then, so what the caller derived from them (counts) still holds.
+  virtual uint64_t ServersVersion() const { return 0; }
   // What happened outside Apply's results since the last call, oldest first, for the log: commands
   // that finished, drains completed during Observe, ... Default: nothing.
   virtual std::vector<std::string> TakeEvents() { return {}; }

@@ -40,6 +40,7 @@ class SimulatedProvider final : public Provider {
   // copied in full).
   Status ObserveInto(PoolState* out) override;
   ApplyResult Apply(const ScalePlan& plan) override;
+  uint64_t ServersVersion() const override { return version_ + 1; }  // never 0
 
   // Moves every timed transition due at or before `t` (Observe does this at clock time).
   void AdvanceTo(TimeMs t);

@@ -80,6 +80,11 @@ TEST_CASE("planner: the shortcut for a pool with nothing to do agrees with the f
       PlanInto(spec, pool, desired, spec.warm_standby, explain, &reused);  // over the last one
       REQUIRE(reused.Summary() == a.Summary());
       REQUIRE(reused.reason == a.reason);
+      const ServerCounts counts = CountServers(pool);  // as the controller keeps them
+      CHECK(counts.active == pool.Count(ServerState::kActive));
+      PlanInto(spec, pool, counts, desired, spec.warm_standby, explain, &reused);
+      REQUIRE(reused.Summary() == a.Summary());
+      REQUIRE(reused.reason == a.reason);
       empty += a.empty();
     }
   }

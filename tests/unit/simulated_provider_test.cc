@@ -519,3 +519,25 @@ TEST_CASE("NewSimulatedProvider / CreateProvider(\"simulated\"): params and path
     CHECK(Contains(errors[0], "simulated"));
   }
 }
+
+TEST_CASE("SimulatedProvider: ServersVersion changes exactly when the observed servers may have changed") {
+  ManualClock clock(kT0);
+  SimulatedProvider p("web", Sim(2, 1), &clock);
+  PoolState state;
+  REQUIRE(p.ObserveInto(&state).ok());
+  const uint64_t v0 = p.ServersVersion();
+  CHECK(v0 != 0);
+  clock.Advance(15 * kSecond);
+  REQUIRE(p.ObserveInto(&state).ok());
+  CHECK(p.ServersVersion() == v0);  // nothing happened: the same servers
+  ScalePlan plan;
+  plan.promote = {"web-3"};
+  REQUIRE(p.Apply(plan).ok());
+  REQUIRE(p.ObserveInto(&state).ok());
+  const uint64_t v1 = p.ServersVersion();
+  CHECK(v1 != v0);  // promoted
+  clock.Advance(2 * kSecond);
+  REQUIRE(p.ObserveInto(&state).ok());
+  CHECK(p.ServersVersion() != v1);  // its promotion's health gate passed
+  CHECK(state.CountHealthy(ServerState::kActive) == 3);
+}
