@@ -57,6 +57,8 @@ void PoolController::ResolveWindows() {
     auto w = windows_.find(name);
     return w == windows_.end() ? nullptr : &w->second;
   };
+  sorted_windows_.clear();
+  for (const auto& [name, window] : windows_) sorted_windows_.push_back({&name, &window});
   policy_windows_.resize(policies_.size());
   for (size_t i = 0; i < policies_.size(); ++i) {
     policy_windows_[i].clear();
@@ -115,9 +117,11 @@ void PoolController::RunOnce(TimeMs now, const PoolControls& controls, TickResul
   // 2. Measure.
   FetchMetrics(now, &out.metric_errors);
   ResolveWindows();
-  // Both maps are sorted by name: walk them together, updating ages in place (no lookups).
+  // Both are sorted by name: walk them together, updating ages in place (no lookups).
   auto age = out.metric_age_seconds.begin();
-  for (const auto& [name, window] : windows_) {
+  for (const auto& [name_ptr, window_ptr] : sorted_windows_) {
+    const std::string& name = *name_ptr;
+    const MetricWindow& window = *window_ptr;
     bool listed = age != out.metric_age_seconds.end() && SameName(age->first, name);  // usually
     if (!listed) {
       while (age != out.metric_age_seconds.end() && age->first < name)

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "dry_run.h"
@@ -94,6 +95,7 @@ class PoolController {
   std::vector<MetricWindow*> query_windows_;
   uint64_t windows_version_ = 0, resolved_version_ = ~uint64_t{0};
   std::vector<std::vector<const MetricWindow*>> policy_windows_;
+  std::vector<std::pair<const std::string*, const MetricWindow*>> sorted_windows_;  // windows_, in order
   const MetricWindow* warm_window_ = nullptr;
   void ResolveWindows();
   // The observed servers counted, at the provider's ServersVersion counted_version_ (0: count again).

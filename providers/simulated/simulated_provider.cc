@@ -68,8 +68,7 @@ int SimulatedProvider::Count(ServerState state) const {
   return n;
 }
 
-const SimulatedProvider::Tally& SimulatedProvider::Counts() const {
-  if (tally_version_ == version_) return tally_;
+const SimulatedProvider::Tally& SimulatedProvider::Recount() const {
   Tally t;
   for (const auto& [name, sim] : servers_) {
     ++t.count[static_cast<int>(sim.server.state)];

@@ -57,7 +57,7 @@ class SimulatedProvider final : public Provider {
     TimeMs next_due = kNever;
     int of(ServerState s) const { return count[static_cast<int>(s)]; }
   };
-  const Tally& Counts() const;
+  const Tally& Counts() const { return tally_version_ == version_ ? tally_ : Recount(); }
   double Capacity() const { return Serving() * spec_.capacity_per_server; }
   const SimulatedSpec& spec() const { return spec_; }
 
@@ -77,6 +77,7 @@ class SimulatedProvider final : public Provider {
   Status Act(const std::string& kind, const std::string& name, TimeMs now);
   Status TakeInjected(std::string_view kind);
   void SetDue(Sim* sim, TimeMs due);
+  const Tally& Recount() const;  // Counts() after a change
 
   std::string pool_;
   SimulatedSpec spec_;
