@@ -31,6 +31,7 @@ Result<HpaBaseline> MakeHpaBaseline(const PoolSpec& spec, const SimulatedSpec& m
   b.spec.warm_standby = 0;
   b.spec.max_total = 0;  // = max_active
   b.spec.stale_after = spec.stale_after;
+  b.spec.count_provisioning = true;
   b.spec.metrics = {*query};
   char target[64];
   std::snprintf(target, sizeof target, "%.17g", kHpaTargetFraction * model.capacity_per_server);

@@ -112,7 +112,9 @@ void PoolController::RunOnce(TimeMs now, const PoolControls& controls, TickResul
     counts_ = CountServers(out.observed);
     counted_version_ = v;
   }
-  const int current = counts_.active;
+  // What the policies and the stabilization compare against (PoolSpec::count_provisioning).
+  const int current =
+      counts_.active + (spec_.count_provisioning ? counts_.provisioning + counts_.standby : 0);
 
   // 2. Measure.
   FetchMetrics(now, &out.metric_errors);

@@ -47,6 +47,13 @@ struct PoolSpec {
   int max_total = 0;       // cap on provisioning+standby+active+draining; 0 = max_active + warm_standby
   DurationMs stale_after = 2 * kMinute;  // samples older than this count as missing
   bool dry_run = false;
+  // The count the policies and the stabilization compare against includes the servers on their way in
+  // (provisioning, or ready and not promoted yet), as Kubernetes' HPA does (a Deployment's replicas
+  // include pods not ready yet): what it ordered is kept through the scale-down window even if the load
+  // falls back before it is ready. Set for the HPA baseline (no warm pool: every standby is an arrival);
+  // Warmpool itself counts active servers (an order the load no longer needs becomes a standby, or is
+  // retired).
+  bool count_provisioning = false;
   std::vector<MetricQuery> metrics;
   std::vector<PluginSpec> policies;
   BehaviorSpec behavior = BehaviorSpec::Defaults();

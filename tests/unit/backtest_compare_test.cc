@@ -108,6 +108,33 @@ TEST_CASE("HPA baseline: target tracking at 80% of capacity, 15 s, HPA behavior,
   CHECK_FALSE(MakeHpaBaseline(no_metric, SimulatedSpec{}).ok());
 }
 
+TEST_CASE("HPA baseline: servers it ordered are kept through the scale-down window, as Kubernetes does") {
+  // 10/s, then a one-minute blip to 50/s at minute 10, then 10/s again. HPA orders servers on the way
+  // up; they are ready 90 s later, after the blip. Kubernetes counts them (its replicas include pods not
+  // ready yet) and its 5-minute scale-down window keeps them; they are not dropped on arrival.
+  std::string csv = "timestamp,requests\n";
+  for (int i = 0; i < 30; ++i) csv += std::to_string(1000000 + i * 60) + "," + (i == 11 ? "3000" : "600") + "\n";
+  auto trace = std::make_shared<const Trace>(*ParseTrace(csv, "blip.csv"));
+  Result<HpaBaseline> b = MakeHpaBaseline(Pool(), *ResolveCapacityModel(Pool()));
+  REQUIRE(b.ok());
+  CHECK(b->spec.count_provisioning);
+  BacktestOptions opts;
+  opts.interval = b->interval;
+  opts.timeline = true;
+  Result<BacktestResult> r = RunBacktestWithModel(b->spec, b->model, trace, opts);
+  REQUIRE(r.ok());
+  auto active_at = [&](DurationMs since_start) {
+    for (const BacktestTick& t : r->timeline) {
+      if (t.t >= 1000000 * kSecond + since_start) return t.active;
+    }
+    return -1;
+  };
+  CHECK(active_at(9 * kMinute) == 2);
+  CHECK(active_at(14 * kMinute) >= 6);  // ordered at ~10:30-11:00, ready ~12:30, kept
+  CHECK(active_at(15 * kMinute) >= 6);  // within 5 minutes of the highest recommendation (11:00)
+  CHECK(active_at(25 * kMinute) == 2);  // then the scale-down
+}
+
 TEST_CASE("comparison: oracle <= warmpool, and the cold baseline leaves more unserved than a warm pool") {
   ComparisonOptions opts;
   opts.timelines = true;
