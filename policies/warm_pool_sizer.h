@@ -41,9 +41,10 @@
 // search and a move of part of them per tick in and out; the quantile is then an index, taken once a
 // minute or on a new rise above it), O(seasons * (horizon + 2 slack) / step) and a sort of the seasons
 // once per step, and per tick the seasonal rank over the seasons with the largest rises (about
-// ceil(season_share * seasons) of them, at most all). Memory: the
-// last `recent` of rises and seasons * season / step buckets of two doubles (7 days at 1m: 160 KB). Pure in
-// the sense of policies: no I/O, no clock; Observe is fed by the controller each tick.
+// ceil(season_share * seasons) of them, at most all). Memory: the last `recent` of rises, and
+// seasons * season / step buckets of two doubles plus as many windows kept per step of the season
+// (7 days at 1m, as 24h x 7 or 30m x 336: about 720 KB). Pure in the sense of policies: no I/O, no
+// clock; Observe is fed by the controller each tick.
 #ifndef WARMPOOL_POLICIES_WARM_POOL_SIZER_H_
 #define WARMPOOL_POLICIES_WARM_POOL_SIZER_H_
 
