@@ -135,7 +135,7 @@ def families(r):
             for c in (0, 0.5, 1, 1.5):
                 yield "hold", f"W={w}m F={f} C={c}", rolling_max(lv, w * 60 // TICK) / f + c
     for q in (0.9, 0.95, 0.96, 0.97, 0.98, 0.99):
-        est = np.full(n, np.quantile(rise[day == 0], q))  # the first day only learns
+        est = np.full(n, np.quantile(rise[day == 0], q))  # day 0 has no earlier day: its own quantile
         for d in range(1, int(day.max()) + 1):
             past, today = day < d, day == d
             est[today] = quantile_by(minute[past], rise[past], q, minute[today])
