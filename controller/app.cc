@@ -2,11 +2,32 @@
 
 #include <chrono>
 
+#include "learned_codec.h"
 #include "log.h"
 #include "state_codec.h"
+#include "warmpool/text.h"
 
 namespace warmpool {
 namespace {
+
+// A store's document, decoded; nullopt when there is none, or (logged as `failure`) when it cannot be
+// read or decoded.
+template <typename T>
+std::optional<T> LoadDocument(StateStore* store, Result<T> (*decode)(const std::string&),
+                              const char* failure) {
+  Result<std::optional<std::string>> doc = store->Load();
+  if (!doc.ok()) {
+    Log(LogLevel::kError, failure, {{"error", doc.status().message()}});
+    return std::nullopt;
+  }
+  if (!doc->has_value()) return std::nullopt;
+  Result<T> decoded = decode(**doc);
+  if (!decoded.ok()) {
+    Log(LogLevel::kError, failure, {{"error", decoded.status().message()}});
+    return std::nullopt;
+  }
+  return std::move(decoded).value();
+}
 
 bool SamePlugin(const PluginSpec& a, const PluginSpec& b) {
   return a.type == b.type && a.params.values == b.params.values && a.params.base_dir == b.params.base_dir;
@@ -136,24 +157,50 @@ std::vector<TickResult> App::TickAll(TimeMs now) {
     }
     SaveState();
   }
+  if (services_.learned && FloorDiv(now, kMinute) != learned_saved_minute_) SaveLearned(now);
   return results;
+}
+
+void App::SaveLearned(TimeMs now) {
+  if (!services_.learned) return;
+  learned_saved_minute_ = FloorDiv(now, kMinute);
+  LearnedState state;
+  state.saved_at = now;
+  for (Pool& pool : pools_) {
+    if (auto r = pool.controller->SeasonalRecord())
+      state.seasonal[pool.controller->spec().name] = std::move(*r);
+  }
+  if (state.seasonal.empty()) return;
+  if (Status st = services_.learned->Save(EncodeLearned(state)); !st.ok()) {
+    Log(LogLevel::kError, "learned state not saved", {{"error", st.message()}});
+  }
+}
+
+void App::RestoreLearned() {
+  std::optional<LearnedState> learned =
+      LoadDocument(services_.learned, &DecodeLearned, "learned state not restored, learning afresh");
+  if (!learned) return;
+  for (Pool& pool : pools_) {
+    const std::string& name = pool.controller->spec().name;
+    auto it = learned->seasonal.find(name);
+    if (it == learned->seasonal.end()) continue;
+    const bool ok = pool.controller->RestoreSeasonalRecord(it->second);
+    Log(ok ? LogLevel::kInfo : LogLevel::kWarn,
+        ok ? "seasonal record restored" : "seasonal record not restored: learned with another season or step",
+        {{"pool", name},
+         {"steps", static_cast<int>(it->second.steps.size())},
+         {"saved_at", FormatTime(learned->saved_at)}});
+  }
 }
 
 void App::Attach(Services services) {
   services_ = services;
   if (services_.control_plane) services_.control_plane->SetPools(config_.pools);
+  if (services_.learned) RestoreLearned();
   if (!services_.state) return;
-  Result<std::optional<std::string>> doc = services_.state->Load();
-  if (!doc.ok()) {
-    Log(LogLevel::kError, "state not restored, starting fresh", {{"error", doc.status().message()}});
-    return;
-  }
-  if (!doc->has_value()) return;
-  Result<PersistedState> state = DecodeState(**doc);
-  if (!state.ok()) {
-    Log(LogLevel::kError, "state not restored, starting fresh", {{"error", state.status().message()}});
-    return;
-  }
+  std::optional<PersistedState> state =
+      LoadDocument(services_.state, &DecodeState, "state not restored, starting fresh");
+  if (!state) return;
   int restored = 0;
   for (Pool& pool : pools_) {
     auto it = state->behavior.find(pool.controller->spec().name);

@@ -3,19 +3,19 @@
 #ifndef WARMPOOL_CONTROLLER_APP_H_
 #define WARMPOOL_CONTROLLER_APP_H_
 
+#include <limits>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
-
-#include <map>
-#include <mutex>
 
 #include "control_plane.h"
 #include "pool_controller.h"
 #include "self_metrics.h"
-#include "warmpool/state_store.h"
 #include "warmpool/clock.h"
 #include "warmpool/pool_spec.h"
+#include "warmpool/state_store.h"
 
 namespace warmpool {
 
@@ -49,11 +49,15 @@ class App {
     ControlPlane* control_plane = nullptr;
     SelfMetrics* metrics = nullptr;
     StateStore* state = nullptr;
+    StateStore* learned = nullptr;  // warm_standby: auto's seasonal records, saved once a minute
   };
   void Attach(Services services);
   // Saves controls and behavior history now (also called by the control plane when controls change,
   // from API threads). Errors are logged.
   void SaveState();
+  // Saves warm_standby: auto's seasonal records to Services::learned now (TickAll does once a minute;
+  // this is for a clean shutdown). Errors are logged.
+  void SaveLearned(TimeMs now);
 
  private:
   struct Pool {
@@ -72,6 +76,8 @@ class App {
   Services services_;
   std::mutex state_mu_;  // guards saved_behavior_ and serializes saves
   std::map<std::string, BehaviorHistory> saved_behavior_;  // as of the last tick
+  int64_t learned_saved_minute_ = std::numeric_limits<int64_t>::min();  // of the last learned save
+  void RestoreLearned();
 };
 
 // Logs one tick in the house format: pool, current, desired, direction, policy, reason, plan, result.

@@ -191,6 +191,15 @@ void PoolController::RunOnce(TimeMs now, const PoolControls& controls, TickResul
   out.provider_events = actuator_->TakeEvents();
 }
 
+std::optional<WarmPoolSizer::SeasonalRecord> PoolController::SeasonalRecord() const {
+  if (!sizer_ || sizer_->spec().season <= 0) return std::nullopt;
+  return sizer_->ExportSeasonal();
+}
+
+bool PoolController::RestoreSeasonalRecord(const WarmPoolSizer::SeasonalRecord& record) {
+  return sizer_ && sizer_->ImportSeasonal(record);
+}
+
 void PoolController::CarryLearned(PoolController* old) {
   for (size_t i = 0; i < policies_.size() && i < spec_.policies.size(); ++i) {
     const PluginSpec& now = spec_.policies[i];

@@ -62,6 +62,10 @@ class PoolController {
   // when a policy of the same name has the same type and parameters, and warm_standby: auto's sizer
   // when its settings are unchanged. Call before the first tick; `old` is not used afterwards.
   void CarryLearned(PoolController* old);
+  // warm_standby: auto's seasonal record, to keep across a restart (nullopt without auto or a season),
+  // and its restoration before the first tick (false: none, or learned with another season or step).
+  std::optional<WarmPoolSizer::SeasonalRecord> SeasonalRecord() const;
+  bool RestoreSeasonalRecord(const WarmPoolSizer::SeasonalRecord& record);
   // With true, only ticks whose desired count differs from the previous tick's (the first tick: from
   // the active count) get reasons (decision, recommendations, plan): they are decided twice, the
   // second time with reasons; the others decide exactly the same numbers without building any text.

@@ -13,12 +13,13 @@
 
 #include "api.h"
 #include "app.h"
+#include "config.h"
 #include "file_state_store.h"
 #include "http_server.h"
-#include "state_codec.h"
-#include "config.h"
+#include "learned_codec.h"
 #include "log.h"
 #include "loop.h"
+#include "state_codec.h"
 
 namespace warmpool {
 namespace {
@@ -109,9 +110,17 @@ int RunController(const RunOptions& opts) {
       return 1;
     }
   }
+  // What warm_standby: auto's seasonal estimate learned (a week of half-hours), beside the state file.
+  std::unique_ptr<FileStateStore> learned;
+  if (!global.state_file.empty()) {
+    FileStateStoreOptions lo;
+    lo.clock = &clock;
+    lo.validate = [](const std::string& doc) { return DecodeLearned(doc).status(); };
+    learned = std::make_unique<FileStateStore>(global.state_file + ".learned", lo);
+  }
   ControlPlane control_plane;
   SelfMetrics self_metrics(opts.version);
-  app->Attach({&control_plane, &self_metrics, store.get()});
+  app->Attach({&control_plane, &self_metrics, store.get(), learned.get()});
   control_plane.on_change = [&app] { app->SaveState(); };
 
   Signals signals;
@@ -207,6 +216,7 @@ int RunController(const RunOptions& opts) {
   }
   StopSignalThread(&signals, &signal_thread);
   app->SaveState();
+  if (learned) app->SaveLearned(clock.Now());
   Log(LogLevel::kInfo, "warmpool stopped",
       {{"ticks", ticks},
        {"reason", stopped_by ? std::string(strsignal(stopped_by)) : std::string("--max-ticks reached")}});

@@ -124,6 +124,27 @@ const std::vector<WarmPoolSizer::SeasonRise>& WarmPoolSizer::Seasons() const {
   return bucket_ == std::numeric_limits<int64_t>::min() || phases_.empty() ? kNone : phases_[phase_].by_rise;
 }
 
+WarmPoolSizer::SeasonalRecord WarmPoolSizer::ExportSeasonal() const {
+  SeasonalRecord r{spec_.season, spec_.step, {}};
+  for (const Bucket& b : ring_) {
+    if (b.id != std::numeric_limits<int64_t>::min()) r.steps.push_back({b.id, b.lo, b.hi});
+  }
+  std::sort(r.steps.begin(), r.steps.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  return r;
+}
+
+bool WarmPoolSizer::ImportSeasonal(const SeasonalRecord& record) {
+  if (ring_.empty() || record.season != spec_.season || record.step != spec_.step) return false;
+  for (Bucket& b : ring_) b = Bucket{};
+  for (const SeasonalRecord::Step& s : record.steps) {  // a later step in the same slot wins
+    if (!std::isfinite(s.lo) || !std::isfinite(s.hi) || s.lo > s.hi) continue;
+    Bucket& b = ring_[Slot(s.id)];
+    if (b.id == std::numeric_limits<int64_t>::min() || b.id < s.id) b = Bucket{s.id, s.lo, s.hi};
+  }
+  for (Phase& ph : phases_) ph = Phase{};  // windows are computed again from the ring
+  return true;
+}
+
 size_t WarmPoolSizer::Slot(int64_t id) const {
   const int64_t n = static_cast<int64_t>(ring_.size());
   return static_cast<size_t>(((id % n) + n) % n);
@@ -215,11 +236,12 @@ bool ReadWarmAutoSpec(const Params& params, WarmAutoSpec* spec, std::vector<std:
     } else if (spec->season / spec->step * spec->seasons > 1000000) {
       r.Error("seasons", "keep at most 1000000 steps of record (seasons * season / step); use a longer step");
     }
-    const DurationMs reach = ((spec->horizon + spec->step - 1) / spec->step + spec->season_slack / spec->step + 1) *
-                             spec->step;  // a season's window, in whole steps, must end before now
+    const DurationMs reach =
+        ((spec->horizon + spec->step - 1) / spec->step + spec->season_slack / spec->step + 1) *
+        spec->step;  // a season's window, in whole steps, must end before now
     if (spec->season > spec->horizon + 2 * spec->season_slack && spec->season < reach) {
-      r.Error("season", "must be at least horizon + season_slack + step in whole steps (" + FormatDuration(reach) +
-                            "), got " + FormatDuration(spec->season));
+      r.Error("season", "must be at least horizon + season_slack + step in whole steps (" +
+                            FormatDuration(reach) + "), got " + FormatDuration(spec->season));
     }
     if (spec->season <= spec->horizon + 2 * spec->season_slack) {
       r.Error("season", "must be longer than horizon + 2 * season_slack (" +

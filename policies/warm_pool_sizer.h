@@ -81,6 +81,21 @@ class WarmPoolSizer {
 
   const WarmAutoSpec& spec() const { return spec_; }
 
+  // The seasonal record (each step's lowest and highest load), for keeping it across a restart: the
+  // recent estimate relearns within `recent`, a week of seasons would take a week.
+  struct SeasonalRecord {
+    DurationMs season = 0, step = 0;  // what the record means: it restores only into the same ones
+    struct Step {
+      int64_t id;  // the step's start / step
+      double lo, hi;
+    };
+    std::vector<Step> steps;  // oldest first
+  };
+  SeasonalRecord ExportSeasonal() const;
+  // Replaces the seasonal record with `record` (before the first Observe). False, changing nothing,
+  // when its season or step differ from the spec's or the seasonal estimate is off.
+  bool ImportSeasonal(const SeasonalRecord& record);
+
  private:
   struct Pending {
     TimeMs t;
@@ -127,8 +142,8 @@ class WarmPoolSizer {
   Window WindowAt(int64_t at) const;
   std::vector<Phase> phases_;
   const std::vector<SeasonRise>& Seasons() const;  // this step's phase: the earlier seasons with data
-  size_t phase_ = 0;                                // the phase of the last observation's step
-  mutable std::vector<double> top_;  // Seasonal's largest `season_need_` rises left (scratch)
+  size_t phase_ = 0;                               // the phase of the last observation's step
+  mutable std::vector<double> top_;                // Seasonal's largest `season_need_` rises left (scratch)
   bool any_ = false;
 };
 

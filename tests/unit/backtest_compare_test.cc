@@ -113,7 +113,8 @@ TEST_CASE("HPA baseline: servers it ordered are kept through the scale-down wind
   // up; they are ready 90 s later, after the blip. Kubernetes counts them (its replicas include pods not
   // ready yet) and its 5-minute scale-down window keeps them; they are not dropped on arrival.
   std::string csv = "timestamp,requests\n";
-  for (int i = 0; i < 30; ++i) csv += std::to_string(1000000 + i * 60) + "," + (i == 11 ? "3000" : "600") + "\n";
+  for (int i = 0; i < 30; ++i)
+    csv += std::to_string(1000000 + i * 60) + "," + (i == 11 ? "3000" : "600") + "\n";
   auto trace = std::make_shared<const Trace>(*ParseTrace(csv, "blip.csv"));
   Result<HpaBaseline> b = MakeHpaBaseline(Pool(), *ResolveCapacityModel(Pool()));
   REQUIRE(b.ok());

@@ -1,11 +1,14 @@
 #include <doctest/doctest.h>
 
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "app.h"
 #include "config.h"
 #include "log.h"
 #include "loop.h"
+#include "warmpool/state_store.h"
 
 using namespace warmpool;
 
@@ -55,6 +58,25 @@ class ManualWaiter final : public Waiter {
   ManualClock* clock_;
   std::vector<Wake> script_;
 };
+
+// A StateStore in memory: what a restart would find on disk.
+class MemoryStore final : public StateStore {
+ public:
+  Result<std::optional<std::string>> Load() override { return doc; }
+  Status Save(const std::string& d) override {
+    doc = d;
+    ++saves;
+    return Status::Ok();
+  }
+  std::optional<std::string> doc;
+  int saves = 0;
+};
+
+// The seasonal part of a warm_standby auto reason: "seasonal 1.2 (seen in 1 of ...; 2 with data)".
+std::string SeasonalPart(const std::string& reason) {
+  const size_t at = reason.find("seasonal ");
+  return at == std::string::npos ? "" : reason.substr(at, reason.find(')', at) - at);
+}
 
 }  // namespace
 
@@ -176,4 +198,45 @@ TEST_CASE(
     TickResult ra = (*a)->TickAll(t)[0];
     CHECK(ra.decision.reason.find("no rise learned yet") != std::string::npos);
   }
+}
+
+TEST_CASE("app: a restart restores what warm_standby auto's season learned, from the learned file") {
+  std::string text = ConfigText(10);
+  const std::string fixed = "    warm_standby: 1\n";
+  text.replace(
+      text.find(fixed), fixed.size(),
+      "    warm_standby: {auto: {server_capacity: 0.5, season: 24h, seasons: 2, season_share: 0.5}}\n");
+  ManualClock clock_a(0), clock_b(0), clock_c(0);
+  auto a = App::Create(MustParse(text), &clock_a, false);
+  auto b = App::Create(MustParse(text), &clock_b, false);  // restarted at midnight, finds the file
+  auto c = App::Create(MustParse(text), &clock_c, false);  // restarted without it
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  REQUIRE(c.ok());
+  MemoryStore learned;
+  (*a)->Attach({nullptr, nullptr, nullptr, &learned});
+  // One tick at 0 for all three (the trace source maps time from each one's first tick), then two days
+  // of Clarknet for the one never restarted.
+  (*a)->TickAll(0), (*b)->TickAll(0), (*c)->TickAll(0);
+  TimeMs t = 15 * kSecond;
+  for (; t < 2 * 24 * kHour; t += 15 * kSecond) {
+    clock_a.Set(t);
+    (*a)->TickAll(t);
+  }
+  CHECK(learned.saves == 2 * 24 * 60);  // once a minute, not every tick
+  REQUIRE(learned.doc.has_value());
+  MemoryStore copy = learned;
+  (*b)->Attach({nullptr, nullptr, nullptr, &copy});
+  int same = 0, learned_something = 0;
+  for (int i = 0; i < 12 * 60 * 4; ++i, t += 15 * kSecond) {  // the next morning, tick by tick
+    clock_a.Set(t), clock_b.Set(t), clock_c.Set(t);
+    const std::string sa = SeasonalPart((*a)->TickAll(t)[0].decision.reason);
+    const std::string sb = SeasonalPart((*b)->TickAll(t)[0].decision.reason);
+    const std::string sc = SeasonalPart((*c)->TickAll(t)[0].decision.reason);
+    REQUIRE(!sa.empty());
+    same += sa == sb;
+    learned_something += sa != sc;
+  }
+  CHECK(same == 12 * 60 * 4);      // the restored app's season is the never-restarted one's
+  CHECK(learned_something > 100);  // and the one that lost it is different
 }

@@ -2,14 +2,14 @@
 
 #include <doctest/doctest.h>
 
-#include "warmpool/text.h"
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
 #include <random>
 #include <vector>
+
+#include "warmpool/text.h"
 
 using namespace warmpool;
 
@@ -186,7 +186,8 @@ TEST_CASE("warm_pool_sizer: the seasonal estimate equals its definition, across 
   int checked = 0, nonzero = 0;
   for (TimeMs t = kDay0; t < kDay0 + 16 * kHour; t += kTick) {
     const TimeMs in_day = t - kDay0;
-    if ((in_day >= 2 * kHour && in_day < 2 * kHour + 45 * kMinute) || (in_day >= 6 * kHour && in_day < 9 * kHour)) {
+    if ((in_day >= 2 * kHour && in_day < 2 * kHour + 45 * kMinute) ||
+        (in_day >= 6 * kHour && in_day < 9 * kHour)) {
       continue;  // the controller saw no metric: a 45-minute and a 3-hour gap
     }
     load = std::clamp(load + noise(rng), 100.0, 2000.0);
@@ -219,6 +220,29 @@ TEST_CASE("warm_pool_sizer: the seasonal estimate equals its definition, across 
   }
   CHECK(checked > 2500);
   CHECK(nonzero > 500);  // the comparison is not all zeros
+}
+
+TEST_CASE("warm_pool_sizer: the seasonal record exported and imported gives the same estimate") {
+  WarmPoolSizer before(Spec());
+  TimeMs t = kDay0;
+  for (; t < kDay0 + 3 * 24 * kHour; t += kTick) before.Observe(t, Daily(t));
+  WarmPoolSizer restored(Spec()), fresh(Spec());
+  REQUIRE(restored.ImportSeasonal(before.ExportSeasonal()));
+  int with_surge = 0;
+  for (; t < kDay0 + 4 * 24 * kHour; t += kTick) {
+    before.Observe(t, Daily(t));
+    restored.Observe(t, Daily(t));
+    fresh.Observe(t, Daily(t));
+    const double want = before.Target(300, 3, false).seasonal;
+    CHECK(restored.Target(300, 3, false).seasonal == want);
+    with_surge += want > 0;
+    if (want > 0) CHECK(fresh.Target(300, 3, false).seasonal == 0);  // it had nothing to go on
+  }
+  CHECK(with_surge > 10);
+  // A record of another season or step is refused, and changes nothing.
+  WarmPoolSizer::SeasonalRecord other = before.ExportSeasonal();
+  other.season = 12 * kHour;
+  CHECK_FALSE(fresh.ImportSeasonal(other));
 }
 
 TEST_CASE("warm_pool_sizer: bounds, active servers' spare capacity, and missing samples") {
