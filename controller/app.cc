@@ -2,7 +2,6 @@
 
 #include <chrono>
 
-#include "learned_codec.h"
 #include "log.h"
 #include "state_codec.h"
 #include "warmpool/text.h"

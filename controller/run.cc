@@ -16,7 +16,6 @@
 #include "config.h"
 #include "file_state_store.h"
 #include "http_server.h"
-#include "learned_codec.h"
 #include "log.h"
 #include "loop.h"
 #include "state_codec.h"

@@ -207,6 +207,49 @@ Status Decode(const Json& j, PersistedState* s) {
   return st;
 }
 
+Result<Json> Parse(const std::string& document) {
+  try {
+    return Json::parse(document);
+  } catch (const Json::parse_error& e) {
+    return Status::InvalidArgument(std::string("document: not JSON: ") + e.what());
+  }
+}
+
+// ---------- the learned document ----------
+
+constexpr const char* kLearnedFormat = "warmpool-learned";
+
+Status Duration(const Json& j, const std::string& path, DurationMs* out) {
+  const char* what = "a duration (a positive integer of milliseconds)";
+  if (Status st = Int(j, path, kMaxTime, what, out); !st.ok()) return st;
+  return *out > 0 ? Status::Ok() : Bad(path, what, j);
+}
+
+Status DecodeSeasonal(const Json& j, const std::string& path, WarmPoolSizer::SeasonalRecord* r) {
+  Status st = CheckObject(j, path, {"season_ms", "step_ms", "steps"});
+  if (st.ok()) st = Duration(j["season_ms"], Key(path, "season_ms"), &r->season);
+  if (st.ok()) st = Duration(j["step_ms"], Key(path, "step_ms"), &r->step);
+  if (!st.ok()) return st;
+  const Json& steps = j["steps"];
+  const std::string steps_path = Key(path, "steps");
+  if (!steps.is_array()) return Bad(steps_path, "an array", steps);
+  r->steps.reserve(steps.size());
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const Json& s = steps[i];
+    const std::string at = steps_path + "[" + std::to_string(i) + "]";
+    if (!s.is_array() || s.size() != 3) return Bad(at, "[step, lowest, highest]", s);
+    WarmPoolSizer::SeasonalRecord::Step step{0, 0, 0};
+    if (st = Int(s[0], at + "[0]", kMaxTime, "a step (a non-negative integer)", &step.id); !st.ok())
+      return st;
+    if (!s[1].is_number()) return Bad(at + "[1]", "a number", s[1]);
+    if (!s[2].is_number()) return Bad(at + "[2]", "a number", s[2]);
+    step.lo = s[1].get<double>(), step.hi = s[2].get<double>();
+    if (!(step.lo <= step.hi)) return Bad(at, "lowest <= highest", s);
+    r->steps.push_back(step);
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string EncodeState(const PersistedState& state) {
@@ -227,17 +270,44 @@ std::string EncodeState(const PersistedState& state) {
 }
 
 Result<PersistedState> DecodeState(const std::string& document) {
-  Json j;
-  try {
-    j = Json::parse(document);
-  } catch (const Json::parse_error& e) {
-    return Status::InvalidArgument(std::string("document: not JSON: ") + e.what());
-  }
+  Result<Json> parsed = Parse(document);
+  if (!parsed.ok()) return parsed.status();
+  const Json& j = *parsed;
   PersistedState state;
   if (Status st = Decode(j, &state); !st.ok()) return st;
   return state;
 }
 
 Status ValidateState(const std::string& document) { return DecodeState(document).status(); }
+
+std::string EncodeLearned(const LearnedState& state) {
+  Json pools = Json::object();
+  for (const auto& [name, r] : state.seasonal) {
+    Json steps = Json::array();
+    for (const auto& s : r.steps) steps.push_back({s.id, s.lo, s.hi});
+    pools[name] = {{"season_ms", r.season}, {"step_ms", r.step}, {"steps", std::move(steps)}};
+  }
+  Json j = {{"format", kLearnedFormat},
+            {"version", kLearnedVersion},
+            {"saved_at", state.saved_at},
+            {"pools", std::move(pools)}};
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";  // compact: ~10,000 steps a pool
+}
+
+Result<LearnedState> DecodeLearned(const std::string& document) {
+  Result<Json> parsed = Parse(document);
+  if (!parsed.ok()) return parsed.status();
+  const Json& j = *parsed;
+  LearnedState state;
+  Status st = CheckObject(j, "", {"format", "version", "saved_at", "pools"});
+  if (!st.ok()) return st;
+  if (j["format"] != kLearnedFormat)
+    return Bad("format", std::string("\"") + kLearnedFormat + "\"", j["format"]);
+  if (j["version"] != kLearnedVersion) return Bad("version", std::to_string(kLearnedVersion), j["version"]);
+  st = Time(j["saved_at"], "saved_at", &state.saved_at);
+  if (st.ok()) st = DecodePools(j["pools"], "pools", &state.seasonal, DecodeSeasonal);
+  if (!st.ok()) return st;
+  return state;
+}
 
 }  // namespace warmpool

@@ -12,12 +12,21 @@
 //
 // Decoding is strict: every field must be present with its type (times and counts are non-negative
 // integers), and unknown fields are refused, so a hand edit with a typo is caught, not half-applied.
+//
+// The learned document, the same way: what warm_standby: auto's seasonal estimate has recorded, kept in
+// its own file beside the state file (`<state file>.learned`) and saved once a minute, because it is
+// large (a week of minutes is ~10,000 steps a pool) and changes once a step, while the state is saved
+// every tick:
+//
+//   {"format": "warmpool-learned", "version": 1, "saved_at": <ms>,
+//    "pools": {"<pool>": {"season_ms": n, "step_ms": n, "steps": [[step, lowest, highest], ..]}}}
 #ifndef WARMPOOL_CONTROLLER_STATE_CODEC_H_
 #define WARMPOOL_CONTROLLER_STATE_CODEC_H_
 
 #include <map>
 #include <string>
 
+#include "warm_pool_sizer.h"
 #include "warmpool/behavior.h"
 #include "warmpool/controls.h"
 #include "warmpool/status.h"
@@ -42,6 +51,16 @@ Result<PersistedState> DecodeState(const std::string& document);
 // DecodeState's verdict alone, in the shape FileStateStore::Options::validate takes, so that a
 // document that does not decode is moved aside like a corrupt one instead of being overwritten.
 Status ValidateState(const std::string& document);
+
+struct LearnedState {
+  std::map<std::string, WarmPoolSizer::SeasonalRecord> seasonal;
+  TimeMs saved_at = 0;
+};
+
+constexpr int kLearnedVersion = 1;
+
+std::string EncodeLearned(const LearnedState& state);
+Result<LearnedState> DecodeLearned(const std::string& document);
 
 }  // namespace warmpool
 

@@ -1,7 +1,7 @@
-// The learned document (controller/learned_codec.h): round trip, and strict decoding with paths.
-#include "learned_codec.h"
-
+// The learned document (controller/state_codec.h): round trip, and strict decoding with paths.
 #include <doctest/doctest.h>
+
+#include "state_codec.h"
 
 using namespace warmpool;
 
@@ -28,22 +28,21 @@ TEST_CASE("learned codec: round trip, numbers bit for bit") {
 TEST_CASE("learned codec: a document that is not ours, or not whole, is refused with its path") {
   auto error = [](const std::string& doc) { return DecodeLearned(doc).status().message(); };
   const std::string head = R"({"format":"warmpool-learned","version":1,"saved_at":5,"pools":)";
-  CHECK(error("{") == "not JSON");
+  CHECK(error("{").rfind("document: not JSON: ", 0) == 0);
   CHECK(error(R"({"format":"warmpool-state","version":1,"saved_at":5,"pools":{}})") ==
-        "learned.format: expected \"warmpool-learned\"");
+        "format: expected \"warmpool-learned\", got \"warmpool-state\"");
   CHECK(error(R"({"format":"warmpool-learned","version":2,"saved_at":5,"pools":{}})") ==
-        "learned.version: expected 1, got 2");
-  CHECK(error(head + R"({"web":{"season_ms":60000,"step_ms":60000}}})") ==
-        "learned.pools.web.steps: missing");
+        "version: expected 1, got 2");
+  CHECK(error(head + R"({"web":{"season_ms":60000,"step_ms":60000}}})") == "pools.web.steps: missing");
   CHECK(error(head + R"({"web":{"season_ms":60000,"step_ms":60000,"steps":[],"extra":1}}})") ==
-        "learned.pools.web.extra: unknown field");
+        "pools.web.extra: unknown field");
   CHECK(error(head + R"({"web":{"season_ms":0,"step_ms":60000,"steps":[]}}})") ==
-        "learned.pools.web.season_ms: must be >= 1, got 0");
+        "pools.web.season_ms: expected a duration (a positive integer of milliseconds), got 0");
   CHECK(error(head + R"({"web":{"season_ms":60000,"step_ms":60000,"steps":[[1,2]]}}})") ==
-        "learned.pools.web.steps[0]: expected [id, lo, hi]");
+        "pools.web.steps[0]: expected [step, lowest, highest], got [1,2]");
   CHECK(error(head + R"({"web":{"season_ms":60000,"step_ms":60000,"steps":[[1,"2",3]]}}})") ==
-        "learned.pools.web.steps[0][1]: expected a number, got \"2\"");
+        "pools.web.steps[0][1]: expected a number, got \"2\"");
   CHECK(error(head + R"({"web":{"season_ms":60000,"step_ms":60000,"steps":[[1,3,2]]}}})") ==
-        "learned.pools.web.steps[0]: lo must be <= hi");
+        "pools.web.steps[0]: expected lowest <= highest, got [1,3,2]");
   CHECK(DecodeLearned(head + "{}}").ok());
 }
