@@ -166,10 +166,11 @@ void App::SaveLearned(TimeMs now) {
   LearnedState state;
   state.saved_at = now;
   for (Pool& pool : pools_) {
-    if (auto r = pool.controller->SeasonalRecord())
-      state.seasonal[pool.controller->spec().name] = std::move(*r);
+    const std::string& name = pool.controller->spec().name;
+    if (auto r = pool.controller->SeasonalRecord()) state.seasonal[name] = std::move(*r);
+    if (auto h = pool.controller->PolicyHistories(); !h.empty()) state.histories[name] = std::move(h);
   }
-  if (state.seasonal.empty()) return;
+  if (state.seasonal.empty() && state.histories.empty()) return;
   if (Status st = services_.learned->Save(EncodeLearned(state)); !st.ok()) {
     Log(LogLevel::kError, "learned state not saved", {{"error", st.message()}});
   }
@@ -181,6 +182,18 @@ void App::RestoreLearned() {
   if (!learned) return;
   for (Pool& pool : pools_) {
     const std::string& name = pool.controller->spec().name;
+    if (auto h = learned->histories.find(name); h != learned->histories.end()) {
+      const int restored = pool.controller->RestorePolicyHistories(h->second);
+      const int saved = static_cast<int>(h->second.size());
+      Log(restored == saved ? LogLevel::kInfo : LogLevel::kWarn,
+          restored == saved
+              ? "policy histories restored"
+              : "policy histories not all restored: a policy's type, name or parameters changed",
+          {{"pool", name},
+           {"restored", restored},
+           {"saved", saved},
+           {"saved_at", FormatTime(learned->saved_at)}});
+    }
     auto it = learned->seasonal.find(name);
     if (it == learned->seasonal.end()) continue;
     const bool ok = pool.controller->RestoreSeasonalRecord(it->second);

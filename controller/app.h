@@ -49,14 +49,15 @@ class App {
     ControlPlane* control_plane = nullptr;
     SelfMetrics* metrics = nullptr;
     StateStore* state = nullptr;
-    StateStore* learned = nullptr;  // warm_standby: auto's seasonal records, saved once a minute
+    StateStore* learned = nullptr;  // what the pools learned (state_codec.h), saved once a minute
   };
   void Attach(Services services);
   // Saves controls and behavior history now (also called by the control plane when controls change,
   // from API threads). Errors are logged.
   void SaveState();
-  // Saves warm_standby: auto's seasonal records to Services::learned now (TickAll does once a minute;
-  // this is for a clean shutdown). Errors are logged.
+  // Saves what the pools learned (warm_standby: auto's seasonal records, the histories of the policies
+  // that read theirs) to Services::learned now (TickAll does once a minute; this is for a clean
+  // shutdown). Errors are logged.
   void SaveLearned(TimeMs now);
 
  private:

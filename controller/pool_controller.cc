@@ -25,7 +25,10 @@ PoolController::PoolController(PoolSpec spec, std::vector<std::unique_ptr<Policy
     sizer_ = std::make_unique<WarmPoolSizer>(spec_.warm_auto);
   }
   policy_history_.resize(policies_.size());
-  for (const auto& policy : policies_) policy_metrics_.push_back(policy->Metrics());
+  for (const auto& policy : policies_) {
+    policy_metrics_.push_back(policy->Metrics());
+    uses_history_.push_back(policy->UsesHistory());
+  }
   query_windows_.assign(spec_.metrics.size(), nullptr);
   stabilization_.Reset(spec_.behavior, behavior_);
 }
@@ -164,6 +167,7 @@ void PoolController::RunOnce(TimeMs now, const PoolControls& controls, TickResul
     ApplyControls(controls, spec_, now, &out.decision);
   }
   for (size_t i = 0; i < policies_.size(); ++i) {
+    if (!uses_history_[i]) continue;  // nobody would read it
     const Recommendation& rec = out.decision.recommendations[i];
     double metric = std::numeric_limits<double>::quiet_NaN();
     for (const MetricWindow* w : policy_windows_[i]) {
@@ -194,6 +198,35 @@ void PoolController::RunOnce(TimeMs now, const PoolControls& controls, TickResul
 std::optional<WarmPoolSizer::SeasonalRecord> PoolController::SeasonalRecord() const {
   if (!sizer_ || sizer_->spec().season <= 0) return std::nullopt;
   return sizer_->ExportSeasonal();
+}
+
+std::vector<PolicyHistory> PoolController::PolicyHistories() const {
+  std::vector<PolicyHistory> out;
+  for (size_t i = 0; i < policies_.size() && i < spec_.policies.size(); ++i) {
+    if (!uses_history_[i]) continue;
+    const PluginSpec& p = spec_.policies[i];
+    const SlidingVector<PolicyRecord>& h = policy_history_[i];
+    out.push_back({p.type, p.name, p.params.values, std::vector<PolicyRecord>(h.begin(), h.end())});
+  }
+  return out;
+}
+
+int PoolController::RestorePolicyHistories(const std::vector<PolicyHistory>& saved) {
+  int restored = 0;
+  for (size_t i = 0; i < policies_.size() && i < spec_.policies.size(); ++i) {
+    if (!uses_history_[i]) continue;
+    const PluginSpec& p = spec_.policies[i];
+    for (const PolicyHistory& h : saved) {
+      if (h.type != p.type || h.name != p.name || h.params != p.params.values) continue;
+      const size_t keep = std::min(h.records.size(), kPolicyHistoryMax);  // as a tick would have trimmed
+      SlidingVector<PolicyRecord>& mine = policy_history_[i];
+      mine.clear();
+      for (size_t k = h.records.size() - keep; k < h.records.size(); ++k) mine.push_back(h.records[k]);
+      ++restored;
+      break;
+    }
+  }
+  return restored;
 }
 
 bool PoolController::RestoreSeasonalRecord(const WarmPoolSizer::SeasonalRecord& record) {

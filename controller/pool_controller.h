@@ -66,6 +66,12 @@ class PoolController {
   // and its restoration before the first tick (false: none, or learned with another season or step).
   std::optional<WarmPoolSizer::SeasonalRecord> SeasonalRecord() const;
   bool RestoreSeasonalRecord(const WarmPoolSizer::SeasonalRecord& record);
+  // The histories of the policies that read theirs (Policy::UsesHistory: a predictive policy's season
+  // is learned from it), to keep across a restart; and their restoration before the first tick, each
+  // to the policy of the same type, name and parameters (the rule of CarryLearned). Returns how many
+  // policies got theirs back.
+  std::vector<PolicyHistory> PolicyHistories() const;
+  int RestorePolicyHistories(const std::vector<PolicyHistory>& saved);
   // With true, only ticks whose desired count differs from the previous tick's (the first tick: from
   // the active count) get reasons (decision, recommendations, plan): they are decided twice, the
   // second time with reasons; the others decide exactly the same numbers without building any text.
@@ -92,6 +98,7 @@ class PoolController {
   // moving the rest each time).
   std::vector<SlidingVector<PolicyRecord>> policy_history_;
   std::vector<std::vector<std::string>> policy_metrics_;  // per policy: Metrics(), asked once
+  std::vector<bool> uses_history_;                        // per policy: UsesHistory(), asked once
   std::map<std::string, MetricWindow> windows_;           // this tick's windows (storage reused)
   // Pointers into windows_ (its nodes are stable): per query of spec_.metrics (nullptr: not in
   // windows_), and, resolved again when windows_ gains or loses a metric, per policy per metric, and

@@ -109,7 +109,7 @@ int RunController(const RunOptions& opts) {
       return 1;
     }
   }
-  // What warm_standby: auto's seasonal estimate learned (a week of half-hours), beside the state file.
+  // What the pools learned (warm_standby: auto's seasons, predictive policies' histories), beside it.
   std::unique_ptr<FileStateStore> learned;
   if (!global.state_file.empty()) {
     FileStateStoreOptions lo;

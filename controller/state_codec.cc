@@ -1,11 +1,13 @@
 // JSON for the persisted state, kept apart so only this file pays for nlohmann/json.
 #include "state_codec.h"
 
+#include <cmath>
 #include <cstdint>
 #include <initializer_list>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <vector>
 
 namespace warmpool {
@@ -250,6 +252,85 @@ Status DecodeSeasonal(const Json& j, const std::string& path, WarmPoolSizer::Sea
   return Status::Ok();
 }
 
+Status DecodeRecord(const Json& r, const std::string& at, TimeMs after, PolicyRecord* out) {
+  if (!r.is_array() || r.size() != 4) return Bad(at, "[at, valid, desired, metric or null]", r);
+  Status st = Time(r[0], at + "[0]", &out->at);
+  if (st.ok() && out->at < after) return Bad(at + "[0]", "a time not before the previous record's", r[0]);
+  if (st.ok()) st = Bool(r[1], at + "[1]", &out->valid);
+  if (st.ok()) st = Count(r[2], at + "[2]", &out->desired);
+  if (!st.ok()) return st;
+  if (r[3].is_null()) {
+    out->metric = std::numeric_limits<double>::quiet_NaN();
+  } else if (r[3].is_number()) {
+    out->metric = r[3].get<double>();
+  } else {
+    return Bad(at + "[3]", "a number or null", r[3]);
+  }
+  return Status::Ok();
+}
+
+Status DecodeHistory(const Json& j, const std::string& path, PolicyHistory* h) {
+  Status st = CheckObject(j, path, {"type", "name", "params", "records"});
+  if (st.ok()) st = String(j["type"], Key(path, "type"), &h->type);
+  if (st.ok()) st = String(j["name"], Key(path, "name"), &h->name);
+  if (!st.ok()) return st;
+  const Json& params = j["params"];
+  if (!params.is_object()) return Bad(Key(path, "params"), "an object of strings", params);
+  for (const auto& [k, v] : params.items()) {
+    if (st = String(v, Key(Key(path, "params"), k), &h->params[k]); !st.ok()) return st;
+  }
+  const Json& records = j["records"];
+  const std::string records_path = Key(path, "records");
+  if (!records.is_array()) return Bad(records_path, "an array", records);
+  h->records.resize(records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    const TimeMs after = i == 0 ? 0 : h->records[i - 1].at;
+    st = DecodeRecord(records[i], records_path + "[" + std::to_string(i) + "]", after, &h->records[i]);
+    if (!st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
+// A pool of the learned document (version 2): its seasonal record (null: none) and policy histories.
+struct LearnedPool {
+  std::optional<WarmPoolSizer::SeasonalRecord> seasonal;
+  std::vector<PolicyHistory> policies;
+};
+
+Status DecodeLearnedPool(const Json& j, const std::string& path, LearnedPool* p) {
+  Status st = CheckObject(j, path, {"seasonal", "policies"});
+  if (st.ok() && !j["seasonal"].is_null()) {
+    p->seasonal.emplace();
+    st = DecodeSeasonal(j["seasonal"], Key(path, "seasonal"), &*p->seasonal);
+  }
+  if (!st.ok()) return st;
+  const Json& policies = j["policies"];
+  const std::string policies_path = Key(path, "policies");
+  if (!policies.is_array()) return Bad(policies_path, "an array", policies);
+  p->policies.resize(policies.size());
+  for (size_t i = 0; i < policies.size(); ++i) {
+    st = DecodeHistory(policies[i], policies_path + "[" + std::to_string(i) + "]", &p->policies[i]);
+    if (!st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
+Json EncodeSeasonal(const WarmPoolSizer::SeasonalRecord& r) {
+  Json steps = Json::array();
+  for (const auto& s : r.steps) steps.push_back({s.id, s.lo, s.hi});
+  return {{"season_ms", r.season}, {"step_ms", r.step}, {"steps", std::move(steps)}};
+}
+
+Json EncodeHistory(const PolicyHistory& h) {
+  Json params = Json::object();
+  for (const auto& [k, v] : h.params) params[k] = v;
+  Json records = Json::array();
+  for (const PolicyRecord& r : h.records) {
+    records.push_back({r.at, r.valid, r.desired, std::isfinite(r.metric) ? Json(r.metric) : Json(nullptr)});
+  }
+  return {{"type", h.type}, {"name", h.name}, {"params", std::move(params)}, {"records", std::move(records)}};
+}
+
 }  // namespace
 
 std::string EncodeState(const PersistedState& state) {
@@ -281,17 +362,25 @@ Result<PersistedState> DecodeState(const std::string& document) {
 Status ValidateState(const std::string& document) { return DecodeState(document).status(); }
 
 std::string EncodeLearned(const LearnedState& state) {
+  std::set<std::string> names;
+  for (const auto& [name, r] : state.seasonal) names.insert(name);
+  for (const auto& [name, h] : state.histories) names.insert(name);
   Json pools = Json::object();
-  for (const auto& [name, r] : state.seasonal) {
-    Json steps = Json::array();
-    for (const auto& s : r.steps) steps.push_back({s.id, s.lo, s.hi});
-    pools[name] = {{"season_ms", r.season}, {"step_ms", r.step}, {"steps", std::move(steps)}};
+  for (const std::string& name : names) {
+    auto r = state.seasonal.find(name);
+    auto h = state.histories.find(name);
+    Json policies = Json::array();
+    if (h != state.histories.end()) {
+      for (const PolicyHistory& p : h->second) policies.push_back(EncodeHistory(p));
+    }
+    pools[name] = {{"seasonal", r == state.seasonal.end() ? Json(nullptr) : EncodeSeasonal(r->second)},
+                   {"policies", std::move(policies)}};
   }
   Json j = {{"format", kLearnedFormat},
             {"version", kLearnedVersion},
             {"saved_at", state.saved_at},
             {"pools", std::move(pools)}};
-  return j.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";  // compact: ~10,000 steps a pool
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";  // compact: it is large
 }
 
 Result<LearnedState> DecodeLearned(const std::string& document) {
@@ -303,10 +392,19 @@ Result<LearnedState> DecodeLearned(const std::string& document) {
   if (!st.ok()) return st;
   if (j["format"] != kLearnedFormat)
     return Bad("format", std::string("\"") + kLearnedFormat + "\"", j["format"]);
-  if (j["version"] != kLearnedVersion) return Bad("version", std::to_string(kLearnedVersion), j["version"]);
-  st = Time(j["saved_at"], "saved_at", &state.saved_at);
-  if (st.ok()) st = DecodePools(j["pools"], "pools", &state.seasonal, DecodeSeasonal);
-  if (!st.ok()) return st;
+  if (j["version"] != 1 && j["version"] != kLearnedVersion)
+    return Bad("version", "1 or " + std::to_string(kLearnedVersion), j["version"]);
+  if (st = Time(j["saved_at"], "saved_at", &state.saved_at); !st.ok()) return st;
+  if (j["version"] == 1) {  // the seasonal record alone
+    if (st = DecodePools(j["pools"], "pools", &state.seasonal, DecodeSeasonal); !st.ok()) return st;
+    return state;
+  }
+  std::map<std::string, LearnedPool> pools;
+  if (st = DecodePools(j["pools"], "pools", &pools, DecodeLearnedPool); !st.ok()) return st;
+  for (auto& [name, p] : pools) {
+    if (p.seasonal) state.seasonal[name] = std::move(*p.seasonal);
+    if (!p.policies.empty()) state.histories[name] = std::move(p.policies);
+  }
   return state;
 }
 

@@ -13,22 +13,32 @@
 // Decoding is strict: every field must be present with its type (times and counts are non-negative
 // integers), and unknown fields are refused, so a hand edit with a typo is caught, not half-applied.
 //
-// The learned document, the same way: what warm_standby: auto's seasonal estimate has recorded, kept in
-// its own file beside the state file (`<state file>.learned`) and saved once a minute, because it is
-// large (a week of minutes is ~10,000 steps a pool) and changes once a step, while the state is saved
-// every tick:
+// The learned document, the same way: what the pools have learned from their load, kept in its own file
+// beside the state file (`<state file>.learned`) and saved once a minute, because it is large (a week of
+// minutes is ~10,000 seasonal steps a pool; a policy's history is up to 20,000 ticks) and mostly changes
+// once a step, while the state is saved every tick. Per pool: warm_standby: auto's seasonal record
+// (null without a season) and the histories of the policies that read theirs (a predictive policy
+// learns its season from it), each with the type, name and parameters of the policy that made it:
 //
-//   {"format": "warmpool-learned", "version": 1, "saved_at": <ms>,
-//    "pools": {"<pool>": {"season_ms": n, "step_ms": n, "steps": [[step, lowest, highest], ..]}}}
+//   {"format": "warmpool-learned", "version": 2, "saved_at": <ms>,
+//    "pools": {"<pool>": {"seasonal": null | {"season_ms": n, "step_ms": n,
+//                                             "steps": [[step, lowest, highest], ..]},
+//                         "policies": [{"type": "..", "name": "..", "params": {"<key>": "<value>", ..},
+//                                       "records": [[at_ms, valid, desired, metric | null], ..]}]}}}
+//
+// Records are in time order. Version 1 (the seasonal record alone: "pools": {"<pool>": {"season_ms",
+// "step_ms", "steps"}}) is still read.
 #ifndef WARMPOOL_CONTROLLER_STATE_CODEC_H_
 #define WARMPOOL_CONTROLLER_STATE_CODEC_H_
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "warm_pool_sizer.h"
 #include "warmpool/behavior.h"
 #include "warmpool/controls.h"
+#include "warmpool/policy.h"
 #include "warmpool/status.h"
 #include "warmpool/time.h"
 
@@ -53,11 +63,12 @@ Result<PersistedState> DecodeState(const std::string& document);
 Status ValidateState(const std::string& document);
 
 struct LearnedState {
-  std::map<std::string, WarmPoolSizer::SeasonalRecord> seasonal;
+  std::map<std::string, WarmPoolSizer::SeasonalRecord> seasonal;  // by pool
+  std::map<std::string, std::vector<PolicyHistory>> histories;    // by pool
   TimeMs saved_at = 0;
 };
 
-constexpr int kLearnedVersion = 1;
+constexpr int kLearnedVersion = 2;
 
 std::string EncodeLearned(const LearnedState& state);
 Result<LearnedState> DecodeLearned(const std::string& document);

@@ -15,7 +15,9 @@
 // least the promotion delay (standby -> active), or to the provisioning delay when the warm pool may
 // be empty. A longer horizon leads more and errs more.
 // History: the controller keeps at most 20,000 records per policy (~3.5 days at 15 s ticks), so a
-// 24h season is learned after one day and refined for about two more.
+// 24h season is learned after one day and refined for about two more. It is carried over a reload and,
+// with a state file, kept across a restart (`<state file>.learned`), while this policy's type, name
+// and parameters stay the same.
 //
 // Method: additive Holt-Winters (level + trend + seasonal), robust to outliers. Inputs are the
 // metric value the controller recorded with each of this policy's earlier ticks (PolicyInput.history,

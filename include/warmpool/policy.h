@@ -25,6 +25,14 @@ struct PolicyRecord {
   double metric = 0;  // the metric value the policy acted on (NaN when missing)
 };
 
+// One policy's records, with what identifies the policy that made them: kept across a restart (the
+// learned file) and given back only to a policy of the same type, name and parameters.
+struct PolicyHistory {
+  std::string type, name;
+  std::map<std::string, std::string> params;
+  std::vector<PolicyRecord> records;  // oldest first
+};
+
 struct PolicyInput {
   const std::map<std::string, MetricWindow>* windows = nullptr;  // by metric name; never null
   const PoolState* pool = nullptr;                               // never null
@@ -51,6 +59,9 @@ class Policy {
   // every tick): afterwards it equals what Recommend returns. The default calls Recommend; a policy
   // may override it to avoid building a new Recommendation.
   virtual void RecommendInto(const PolicyInput& in, Recommendation* out) const { *out = Recommend(in); }
+  // Whether Recommend reads PolicyInput::history. A policy that returns false gets an empty history:
+  // the controller neither records one for it each tick nor keeps one across a restart.
+  virtual bool UsesHistory() const { return true; }
 };
 
 // Creates a policy by its type name ("target_tracking", ...). `name` is how decisions refer to it.

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -8,6 +9,7 @@
 #include "config.h"
 #include "log.h"
 #include "loop.h"
+#include "state_codec.h"
 #include "warmpool/state_store.h"
 
 using namespace warmpool;
@@ -77,6 +79,43 @@ std::string SeasonalPart(const std::string& reason) {
   const size_t at = reason.find("seasonal ");
   return at == std::string::npos ? "" : reason.substr(at, reason.find(')', at) - at);
 }
+
+// Three apps of one config, for restart tests: `a` runs throughout, saving what it learns to `learned`;
+// `b` restarts from a copy of that file, `c` restarts without it.
+struct RestartTrio {
+  explicit RestartTrio(const std::string& text) {
+    auto make = [&](ManualClock* clock) {
+      Result<std::unique_ptr<App>> app = App::Create(MustParse(text), clock, false);
+      REQUIRE(app.ok());
+      return std::move(*app);
+    };
+    a = make(&clock_a), b = make(&clock_b), c = make(&clock_c);
+    a->Attach({nullptr, nullptr, nullptr, &learned});
+  }
+  // One tick at 0 for all three (the trace source maps time from each one's first tick), then `a`
+  // alone up to `end`. Returns the time of the next tick.
+  TimeMs TeachA(TimeMs end) {
+    a->TickAll(0), b->TickAll(0), c->TickAll(0);
+    TimeMs t = 15 * kSecond;
+    for (; t < end; t += 15 * kSecond) {
+      clock_a.Set(t);
+      a->TickAll(t);
+    }
+    return t;
+  }
+  void RestartB() {
+    copy = learned;
+    b->Attach({nullptr, nullptr, nullptr, &copy});
+  }
+  // The three ticks at `t`.
+  std::vector<TickResult> Tick(TimeMs t) {
+    clock_a.Set(t), clock_b.Set(t), clock_c.Set(t);
+    return {a->TickAll(t)[0], b->TickAll(t)[0], c->TickAll(t)[0]};
+  }
+  ManualClock clock_a{0}, clock_b{0}, clock_c{0};
+  std::unique_ptr<App> a, b, c;
+  MemoryStore learned, copy;
+};
 
 }  // namespace
 
@@ -206,37 +245,58 @@ TEST_CASE("app: a restart restores what warm_standby auto's season learned, from
   text.replace(
       text.find(fixed), fixed.size(),
       "    warm_standby: {auto: {server_capacity: 0.5, season: 24h, seasons: 2, season_share: 0.5}}\n");
-  ManualClock clock_a(0), clock_b(0), clock_c(0);
-  auto a = App::Create(MustParse(text), &clock_a, false);
-  auto b = App::Create(MustParse(text), &clock_b, false);  // restarted at midnight, finds the file
-  auto c = App::Create(MustParse(text), &clock_c, false);  // restarted without it
-  REQUIRE(a.ok());
-  REQUIRE(b.ok());
-  REQUIRE(c.ok());
-  MemoryStore learned;
-  (*a)->Attach({nullptr, nullptr, nullptr, &learned});
-  // One tick at 0 for all three (the trace source maps time from each one's first tick), then two days
-  // of Clarknet for the one never restarted.
-  (*a)->TickAll(0), (*b)->TickAll(0), (*c)->TickAll(0);
-  TimeMs t = 15 * kSecond;
-  for (; t < 2 * 24 * kHour; t += 15 * kSecond) {
-    clock_a.Set(t);
-    (*a)->TickAll(t);
-  }
-  CHECK(learned.saves == 2 * 24 * 60);  // once a minute, not every tick
-  REQUIRE(learned.doc.has_value());
-  MemoryStore copy = learned;
-  (*b)->Attach({nullptr, nullptr, nullptr, &copy});
+  RestartTrio trio(text);
+  TimeMs t = trio.TeachA(2 * 24 * kHour);    // two days of Clarknet for the one never restarted
+  CHECK(trio.learned.saves == 2 * 24 * 60);  // once a minute, not every tick
+  REQUIRE(trio.learned.doc.has_value());
+  trio.RestartB();  // at midnight
   int same = 0, learned_something = 0;
   for (int i = 0; i < 12 * 60 * 4; ++i, t += 15 * kSecond) {  // the next morning, tick by tick
-    clock_a.Set(t), clock_b.Set(t), clock_c.Set(t);
-    const std::string sa = SeasonalPart((*a)->TickAll(t)[0].decision.reason);
-    const std::string sb = SeasonalPart((*b)->TickAll(t)[0].decision.reason);
-    const std::string sc = SeasonalPart((*c)->TickAll(t)[0].decision.reason);
+    const std::vector<TickResult> r = trio.Tick(t);
+    const std::string sa = SeasonalPart(r[0].decision.reason);
+    const std::string sb = SeasonalPart(r[1].decision.reason);
+    const std::string sc = SeasonalPart(r[2].decision.reason);
     REQUIRE(!sa.empty());
     same += sa == sb;
     learned_something += sa != sc;
   }
   CHECK(same == 12 * 60 * 4);      // the restored app's season is the never-restarted one's
   CHECK(learned_something > 100);  // and the one that lost it is different
+}
+
+TEST_CASE("app: a restart gives a predictive policy back the history it learned its season from") {
+  // Target tracking (which reads no history) and a daily predictive forecast (which learns from its
+  // own), over Clarknet's hourly steps.
+  std::string text = ConfigText(10);
+  const std::string policies =
+      "    policies: [{type: target_tracking, metric: rps, target_per_server: 0.5}]\n";
+  text.replace(text.find(policies), policies.size(),
+               "    policies:\n"
+               "      - {type: target_tracking, metric: rps, target_per_server: 0.5}\n"
+               "      - {type: predictive, name: forecast, metric: rps, target_per_server: 0.5,\n"
+               "         horizon: 30m, season: 24h}\n");
+  RestartTrio trio(text);
+  TimeMs t = trio.TeachA(30 * kHour);
+  trio.a->SaveLearned(t - 15 * kSecond);  // a clean shutdown's save (run.cc), after the last tick
+  REQUIRE(trio.learned.doc.has_value());
+  Result<LearnedState> doc = DecodeLearned(*trio.learned.doc);
+  REQUIRE(doc.ok());
+  REQUIRE(doc->histories.count("web") == 1);
+  const std::vector<PolicyHistory>& saved = doc->histories.at("web");
+  REQUIRE(saved.size() == 1);  // target tracking's is neither kept nor saved
+  CHECK(saved[0].name == "forecast");
+  CHECK(saved[0].records.size() == 30 * 60 * 4);  // every tick's
+  trio.RestartB();
+  int same = 0, learned_something = 0;
+  for (int i = 0; i < 6 * 60 * 4; ++i, t += 15 * kSecond) {  // the next six hours, tick by tick
+    const std::vector<TickResult> r = trio.Tick(t);
+    const Recommendation& ra = r[0].decision.recommendations.at(1);
+    const Recommendation& rb = r[1].decision.recommendations.at(1);
+    const Recommendation& rc = r[2].decision.recommendations.at(1);
+    REQUIRE(ra.policy == "forecast");
+    same += ra.reason == rb.reason && ra.desired == rb.desired;
+    learned_something += ra.reason != rc.reason;
+  }
+  CHECK(same == 6 * 60 * 4);       // the restored forecast is the never-restarted one's, reason and all
+  CHECK(learned_something > 100);  // the one that lost its history forecasts otherwise
 }
