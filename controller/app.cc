@@ -151,8 +151,16 @@ std::vector<TickResult> App::TickAll(TimeMs now) {
   if (services_.state) {
     {
       std::lock_guard<std::mutex> lock(state_mu_);
-      for (Pool& pool : pools_)
-        saved_behavior_[pool.controller->spec().name] = pool.controller->behavior_history();
+      for (Pool& pool : pools_) {
+        const std::string& name = pool.controller->spec().name;
+        saved_behavior_[name] = pool.controller->behavior_history();
+        ProviderMemory memory = pool.provider->Memory();
+        if (memory.empty()) {
+          saved_memory_.erase(name);
+        } else {
+          saved_memory_[name] = std::move(memory);
+        }
+      }
     }
     SaveState();
   }
@@ -215,8 +223,15 @@ void App::Attach(Services services) {
   if (!state) return;
   int restored = 0;
   for (Pool& pool : pools_) {
-    auto it = state->behavior.find(pool.controller->spec().name);
+    const std::string& name = pool.controller->spec().name;
+    auto it = state->behavior.find(name);
     if (it != state->behavior.end()) pool.controller->set_behavior_history(it->second);
+    if (auto m = state->providers.find(name); m != state->providers.end()) {
+      pool.provider->Restore(m->second);  // facts the pool no longer bears out are dropped on Observe
+      int facts = 0;
+      for (const auto& [kind, servers] : m->second) facts += static_cast<int>(servers.size());
+      Log(LogLevel::kInfo, "provider memory restored", {{"pool", name}, {"facts", facts}});
+    }
   }
   if (services_.control_plane) {
     std::map<std::string, PoolControls> controls;
@@ -230,6 +245,7 @@ void App::Attach(Services services) {
   }
   std::lock_guard<std::mutex> lock(state_mu_);
   saved_behavior_ = state->behavior;
+  saved_memory_ = state->providers;
   Log(LogLevel::kInfo, "state restored",
       {{"saved_at", FormatTime(state->saved_at)},
        {"controls", restored},
@@ -242,6 +258,7 @@ void App::SaveState() {
   PersistedState state;
   if (services_.control_plane) state.controls = services_.control_plane->AllControls();
   state.behavior = saved_behavior_;
+  state.providers = saved_memory_;
   state.saved_at = clock_->Now();
   if (Status st = services_.state->Save(EncodeState(state)); !st.ok()) {
     Log(LogLevel::kError, "state not saved", {{"error", st.message()}});

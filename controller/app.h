@@ -75,8 +75,9 @@ class App {
   std::unique_ptr<MetricsSource> metrics_;
   std::vector<Pool> pools_;
   Services services_;
-  std::mutex state_mu_;  // guards saved_behavior_ and serializes saves
+  std::mutex state_mu_;  // guards saved_behavior_ and saved_memory_, and serializes saves
   std::map<std::string, BehaviorHistory> saved_behavior_;  // as of the last tick
+  std::map<std::string, ProviderMemory> saved_memory_;     // the providers', as of the last tick
   int64_t learned_saved_minute_ = std::numeric_limits<int64_t>::min();  // of the last learned save
   void RestoreLearned();
 };

@@ -198,14 +198,34 @@ Status DecodePools(const Json& j, const std::string& path, std::map<std::string,
   return Status::Ok();
 }
 
+// A provider's memory: {"<kind>": {"<server>": ms}}.
+Status DecodeMemory(const Json& j, const std::string& path, ProviderMemory* m) {
+  if (!j.is_object()) return Bad(path, "an object of kinds", j);
+  for (const auto& [kind, facts] : j.items()) {
+    const std::string at = Key(path, kind);
+    if (!facts.is_object()) return Bad(at, "an object of servers and times", facts);
+    std::map<std::string, TimeMs>& out = (*m)[kind];
+    for (const auto& [server, t] : facts.items()) {
+      if (Status st = Time(t, Key(at, server), &out[server]); !st.ok()) return st;
+    }
+  }
+  return Status::Ok();
+}
+
 Status Decode(const Json& j, PersistedState* s) {
-  Status st = CheckObject(j, "", {"format", "version", "saved_at", "controls", "behavior"});
-  if (!st.ok()) return st;
-  if (j["format"] != kFormat) return Bad("format", std::string("\"") + kFormat + "\"", j["format"]);
-  if (j["version"] != kStateVersion) return Bad("version", std::to_string(kStateVersion), j["version"]);
-  st = Time(j["saved_at"], "saved_at", &s->saved_at);
+  if (!j.is_object()) return Bad("", "an object", j);
+  if (j.contains("format") && j["format"] != kFormat)
+    return Bad("format", std::string("\"") + kFormat + "\"", j["format"]);
+  if (j.contains("version") && j["version"] != 1 && j["version"] != kStateVersion)
+    return Bad("version", "1 or " + std::to_string(kStateVersion), j["version"]);
+  // Version 1 had no providers' memory; it is still read.
+  const bool v1 = j.contains("version") && j["version"] == 1;
+  Status st = v1 ? CheckObject(j, "", {"format", "version", "saved_at", "controls", "behavior"})
+                 : CheckObject(j, "", {"format", "version", "saved_at", "controls", "behavior", "providers"});
+  if (st.ok()) st = Time(j["saved_at"], "saved_at", &s->saved_at);
   if (st.ok()) st = DecodePools(j["controls"], "controls", &s->controls, DecodeControls);
   if (st.ok()) st = DecodePools(j["behavior"], "behavior", &s->behavior, DecodeBehavior);
+  if (st.ok() && !v1) st = DecodePools(j["providers"], "providers", &s->providers, DecodeMemory);
   return st;
 }
 
@@ -342,11 +362,22 @@ std::string EncodeState(const PersistedState& state) {
                       {"scale_ups", EncodeCounts(h.scale_ups)},
                       {"scale_downs", EncodeCounts(h.scale_downs)}};
   }
+  Json providers = Json::object();
+  for (const auto& [pool, m] : state.providers) {
+    Json kinds = Json::object();
+    for (const auto& [kind, facts] : m) {
+      Json f = Json::object();
+      for (const auto& [server, t] : facts) f[server] = t;
+      kinds[kind] = std::move(f);
+    }
+    providers[pool] = std::move(kinds);
+  }
   Json j = {{"format", kFormat},
             {"version", kStateVersion},
             {"saved_at", state.saved_at},
             {"controls", std::move(controls)},
-            {"behavior", std::move(behavior)}};
+            {"behavior", std::move(behavior)},
+            {"providers", std::move(providers)}};
   return j.dump(1, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 

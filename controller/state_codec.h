@@ -8,7 +8,12 @@
 //                            "pause": {"scale_up": b, "scale_down": b, "set_at": ms, "reason": "..",
 //                                      "set_by": ".."}}},
 //    "behavior": {"<pool>": {"recommendations": [{"at": ms, "count": n}, ..],
-//                            "scale_ups": [..], "scale_downs": [..]}}}
+//                            "scale_ups": [..], "scale_downs": [..]}},
+//    "providers": {"<pool>": {"<kind>": {"<server>": ms}}}}
+//
+// "providers" is what each pool's provider remembers that its servers cannot tell (ProviderMemory:
+// the HAProxy provider's drains in progress, ...), so that a restart finishes what the last process
+// started. Version 1 (without it) is still read.
 //
 // Decoding is strict: every field must be present with its type (times and counts are non-negative
 // integers), and unknown fields are refused, so a hand edit with a typo is caught, not half-applied.
@@ -39,6 +44,7 @@
 #include "warmpool/behavior.h"
 #include "warmpool/controls.h"
 #include "warmpool/policy.h"
+#include "warmpool/provider.h"
 #include "warmpool/status.h"
 #include "warmpool/time.h"
 
@@ -47,10 +53,12 @@ namespace warmpool {
 struct PersistedState {
   std::map<std::string, PoolControls> controls;
   std::map<std::string, BehaviorHistory> behavior;
+  std::map<std::string, ProviderMemory>
+      providers;  // by pool; pools whose provider remembers nothing are left out
   TimeMs saved_at = 0;
 };
 
-constexpr int kStateVersion = 1;
+constexpr int kStateVersion = 2;
 
 std::string EncodeState(const PersistedState& state);
 

@@ -4,6 +4,7 @@
 #define WARMPOOL_PROVIDER_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -50,10 +51,19 @@ struct ApplyResult {
   std::string Summary() const;  // "4 ok, 1 failed: provision web-7: unavailable: ..."
 };
 
+// What a provider remembers that the pool itself cannot tell it, e.g. which drains it started: facts by
+// kind ("draining_since"), each a server and a time. Kept across a restart in the state file.
+using ProviderMemory = std::map<std::string, std::map<std::string, TimeMs>>;
+
 class Provider : public Observer {
  public:
   // Applies every action it can; a failed action does not stop the others.
   virtual ApplyResult Apply(const ScalePlan& plan) = 0;
+  // Its memory now, and its restoration after a restart, before the first Observe. A restored fact
+  // that no longer matches the pool (the drain has ended meanwhile) is dropped by the next Observe, as
+  // any stale fact is. Default: nothing to remember.
+  virtual ProviderMemory Memory() const { return {}; }
+  virtual void Restore(const ProviderMemory& memory) { (void)memory; }
 };
 
 // Creates a provider by type name ("simulated", ...) for pool `pool`. `clock` outlives it.

@@ -270,6 +270,24 @@ Server HAProxyProvider::ToServer(const haproxy::ServerStateRow& row, TimeMs now)
   return s;
 }
 
+ProviderMemory HAProxyProvider::Memory() const {
+  ProviderMemory m;
+  if (!draining_since_.empty()) m["draining_since"] = draining_since_;
+  if (!promoted_at_.empty()) m["promoted_at"] = promoted_at_;
+  for (const std::string& name : retired_) m["retired"][name] = 0;
+  return m;
+}
+
+void HAProxyProvider::Restore(const ProviderMemory& memory) {
+  for (const auto& [kind, facts] : memory) {
+    for (const auto& [name, at] : facts) {
+      if (kind == "draining_since") draining_since_[name] = at;
+      if (kind == "promoted_at") promoted_at_[name] = at;
+      if (kind == "retired") retired_.insert(name);
+    }
+  }
+}
+
 Result<PoolState> HAProxyProvider::Observe() {
   const TimeMs now = clock_->Now();
   if (exec_) {

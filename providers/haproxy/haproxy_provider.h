@@ -2,7 +2,8 @@
 // HAProxy is the source of truth: Observe re-reads `show servers state` and `show stat` on every
 // call, so an operator's change by hand or an HAProxy restart is simply observed. The provider's own
 // memory is limited to what HAProxy cannot tell: when it promoted or drained a server, and which
-// cfg-declared servers it retired.
+// cfg-declared servers it retired. The app keeps that memory in its state file (Memory / Restore), so a
+// restarted Warmpool finishes the drains the last process started.
 //
 // Mapping of a server line (srv_admin_state bits, srv_op_state):
 //   maintenance (FMAINT|IMAINT|RMAINT)  -> standby (health unknown: checks are paused), or cold when
@@ -90,6 +91,10 @@ class HAProxyProvider final : public Provider {
   // finished ("provision web-3: exit 3 after 0.1s: <stderr>"), drains finished by Observe, failed
   // registrations. At most the last 200 are kept.
   std::vector<std::string> TakeEvents() override;
+  // "draining_since" (drains we started: finished once idle, after a restart too), "promoted_at"
+  // (health-gated promotions within their grace) and "retired" (cfg-declared servers we retired, at 0).
+  ProviderMemory Memory() const override;
+  void Restore(const ProviderMemory& memory) override;
   const ExecMachines* exec() const { return exec_.get(); }
   const HAProxySpec& spec() const { return spec_; }
 

@@ -35,6 +35,8 @@ PersistedState FullState() {
   s.behavior["web"].scale_ups = {{16000, 2}};
   s.behavior["web"].scale_downs = {{31000, 1}, {46000, 0}};
   s.behavior["empty"] = BehaviorHistory{};
+  s.providers["web"] = {{"draining_since", {{"web-3", 1'790'000'000'500}}},
+                        {"retired", {{"b", 0}, {"c", 0}}}};
   return s;
 }
 
@@ -77,12 +79,20 @@ void CheckSame(const PersistedState& got, const PersistedState& want) {
     CheckCounts(got.behavior.at(pool).scale_ups, w.scale_ups);
     CheckCounts(got.behavior.at(pool).scale_downs, w.scale_downs);
   }
+  CHECK(got.providers == want.providers);
 }
 
 // A valid document with `controls` and `behavior` (JSON fragments) spliced in.
 std::string Doc(const std::string& controls, const std::string& behavior = "{}",
                 const std::string& head = R"("format": "warmpool-state", "version": 1, "saved_at": 5)") {
   return "{" + head + R"(, "controls": )" + controls + R"(, "behavior": )" + behavior + "}";
+}
+
+// The same in version 2, with `providers` spliced in.
+std::string Doc2(const std::string& providers) {
+  return R"({"format": "warmpool-state", "version": 2, "saved_at": 5, "controls": {}, "behavior": {},
+             "providers": )" +
+         providers + "}";
 }
 
 const char* kPause =
@@ -103,7 +113,7 @@ TEST_CASE("EncodeState/DecodeState round-trip every field") {
   CheckSame(*got, want);
   CHECK(EncodeState(*got) == doc);  // stable: encoding the decoded state gives the same bytes
   CHECK(doc.find(R"("format": "warmpool-state")") != std::string::npos);
-  CHECK(doc.find(R"("version": 1)") != std::string::npos);
+  CHECK(doc.find(R"("version": 2)") != std::string::npos);
   CHECK(doc.find(R"("active": null)") != std::string::npos);  // an unset optional is explicit
 }
 
@@ -125,6 +135,17 @@ TEST_CASE("DecodeState: the valid baseline of the error table decodes") {
   CHECK(got->behavior.at("web").recommendations.size() == 1);
 }
 
+TEST_CASE("DecodeState: version 1 (before the providers' memory) is still read") {
+  Result<PersistedState> got = DecodeState(Doc("{}", R"({"web": {"recommendations": [{"at": 1, "count": 2}],
+                                                                  "scale_ups": [], "scale_downs": []}})"));
+  REQUIRE_MESSAGE(got.ok(), got.status().ToString());
+  CHECK(got->behavior.at("web").recommendations.size() == 1);
+  CHECK(got->providers.empty());
+  Result<PersistedState> v2 = DecodeState(Doc2(R"({"web": {"draining_since": {"web-3": 7}}})"));
+  REQUIRE_MESSAGE(v2.ok(), v2.status().ToString());
+  CHECK(v2->providers.at("web").at("draining_since").at("web-3") == 7);
+}
+
 TEST_CASE("DecodeState: errors name the JSON path of the bad field") {
   const std::string nulls = R"("min_active": null, "max_active": null, )";
   const std::string behavior_head = R"({"web": {"scale_ups": [], "scale_downs": [], "recommendations": )";
@@ -141,8 +162,15 @@ TEST_CASE("DecodeState: errors name the JSON path of the bad field") {
        "extra: unknown field"},
       {Doc("{}", "{}", R"("format": "other", "version": 1, "saved_at": 5)"),
        R"(format: expected "warmpool-state", got "other")"},
-      {Doc("{}", "{}", R"("format": "warmpool-state", "version": 2, "saved_at": 5)"),
-       "version: expected 1, got 2"},
+      {Doc("{}", "{}", R"("format": "warmpool-state", "version": 3, "saved_at": 5)"),
+       "version: expected 1 or 2, got 3"},
+      {Doc("{}", "{}", R"("format": "warmpool-state", "version": 2, "saved_at": 5)"), "providers: missing"},
+      {Doc2("[]"), "providers: expected an object keyed by pool name, got []"},
+      {Doc2(R"({"web": []})"), "providers.web: expected an object of kinds, got []"},
+      {Doc2(R"({"web": {"draining_since": [1]}})"),
+       "providers.web.draining_since: expected an object of servers and times, got [1]"},
+      {Doc2(R"({"web": {"draining_since": {"web-3": "now"}}})"),
+       R"(providers.web.draining_since.web-3: expected a time (non-negative integer milliseconds since the epoch), got "now")"},
       {Doc("{}", "{}", R"("format": "warmpool-state", "version": 1, "saved_at": -1)"),
        "saved_at: expected a time (non-negative integer milliseconds since the epoch), got -1"},
       {Doc("[]"), "controls: expected an object keyed by pool name, got []"},
