@@ -165,18 +165,25 @@ Status DecodeControls(const Json& j, const std::string& path, PoolControls* c) {
   return st;
 }
 
-Status DecodeCounts(const Json& j, const std::string& path, BehaviorHistory::TimedCounts* out) {
+// An array whose elements `decode` reads, each with its path "path[i]", appended to `out` in order.
+template <typename C, typename F>
+Status DecodeArray(const Json& j, const std::string& path, C* out, F decode) {
   if (!j.is_array()) return Bad(path, "an array", j);
   for (size_t i = 0; i < j.size(); ++i) {
-    const std::string at = path + "[" + std::to_string(i) + "]";
-    BehaviorHistory::TimedCount c{0, 0};
-    Status st = CheckObject(j[i], at, {"at", "count"});
-    if (st.ok()) st = Time(j[i]["at"], Key(at, "at"), &c.at);
-    if (st.ok()) st = Count(j[i]["count"], Key(at, "count"), &c.count);
-    if (!st.ok()) return st;
-    out->push_back(c);
+    typename C::value_type v{};
+    if (Status st = decode(j[i], path + "[" + std::to_string(i) + "]", &v); !st.ok()) return st;
+    out->push_back(std::move(v));
   }
   return Status::Ok();
+}
+
+Status DecodeCounts(const Json& j, const std::string& path, BehaviorHistory::TimedCounts* out) {
+  return DecodeArray(j, path, out, [](const Json& e, const std::string& at, BehaviorHistory::TimedCount* c) {
+    Status st = CheckObject(e, at, {"at", "count"});
+    if (st.ok()) st = Time(e["at"], Key(at, "at"), &c->at);
+    if (st.ok()) st = Count(e["count"], Key(at, "count"), &c->count);
+    return st;
+  });
 }
 
 Status DecodeBehavior(const Json& j, const std::string& path, BehaviorHistory* h) {
@@ -252,24 +259,18 @@ Status DecodeSeasonal(const Json& j, const std::string& path, WarmPoolSizer::Sea
   if (st.ok()) st = Duration(j["season_ms"], Key(path, "season_ms"), &r->season);
   if (st.ok()) st = Duration(j["step_ms"], Key(path, "step_ms"), &r->step);
   if (!st.ok()) return st;
-  const Json& steps = j["steps"];
-  const std::string steps_path = Key(path, "steps");
-  if (!steps.is_array()) return Bad(steps_path, "an array", steps);
-  r->steps.reserve(steps.size());
-  for (size_t i = 0; i < steps.size(); ++i) {
-    const Json& s = steps[i];
-    const std::string at = steps_path + "[" + std::to_string(i) + "]";
-    if (!s.is_array() || s.size() != 3) return Bad(at, "[step, lowest, highest]", s);
-    WarmPoolSizer::SeasonalRecord::Step step{0, 0, 0};
-    if (st = Int(s[0], at + "[0]", kMaxTime, "a step (a non-negative integer)", &step.id); !st.ok())
-      return st;
-    if (!s[1].is_number()) return Bad(at + "[1]", "a number", s[1]);
-    if (!s[2].is_number()) return Bad(at + "[2]", "a number", s[2]);
-    step.lo = s[1].get<double>(), step.hi = s[2].get<double>();
-    if (!(step.lo <= step.hi)) return Bad(at, "lowest <= highest", s);
-    r->steps.push_back(step);
-  }
-  return Status::Ok();
+  return DecodeArray(
+      j["steps"], Key(path, "steps"), &r->steps,
+      [](const Json& s, const std::string& at, WarmPoolSizer::SeasonalRecord::Step* step) {
+        if (!s.is_array() || s.size() != 3) return Bad(at, "[step, lowest, highest]", s);
+        if (Status e = Int(s[0], at + "[0]", kMaxTime, "a step (a non-negative integer)", &step->id); !e.ok())
+          return e;
+        if (!s[1].is_number()) return Bad(at + "[1]", "a number", s[1]);
+        if (!s[2].is_number()) return Bad(at + "[2]", "a number", s[2]);
+        step->lo = s[1].get<double>(), step->hi = s[2].get<double>();
+        if (!(step->lo <= step->hi)) return Bad(at, "lowest <= highest", s);
+        return Status::Ok();
+      });
 }
 
 Status DecodeRecord(const Json& r, const std::string& at, TimeMs after, PolicyRecord* out) {
@@ -299,16 +300,10 @@ Status DecodeHistory(const Json& j, const std::string& path, PolicyHistory* h) {
   for (const auto& [k, v] : params.items()) {
     if (st = String(v, Key(Key(path, "params"), k), &h->params[k]); !st.ok()) return st;
   }
-  const Json& records = j["records"];
-  const std::string records_path = Key(path, "records");
-  if (!records.is_array()) return Bad(records_path, "an array", records);
-  h->records.resize(records.size());
-  for (size_t i = 0; i < records.size(); ++i) {
-    const TimeMs after = i == 0 ? 0 : h->records[i - 1].at;
-    st = DecodeRecord(records[i], records_path + "[" + std::to_string(i) + "]", after, &h->records[i]);
-    if (!st.ok()) return st;
-  }
-  return Status::Ok();
+  return DecodeArray(j["records"], Key(path, "records"), &h->records,
+                     [h](const Json& r, const std::string& at, PolicyRecord* out) {
+                       return DecodeRecord(r, at, h->records.empty() ? 0 : h->records.back().at, out);
+                     });
 }
 
 // A pool of the learned document (version 2): its seasonal record (null: none) and policy histories.
@@ -324,15 +319,7 @@ Status DecodeLearnedPool(const Json& j, const std::string& path, LearnedPool* p)
     st = DecodeSeasonal(j["seasonal"], Key(path, "seasonal"), &*p->seasonal);
   }
   if (!st.ok()) return st;
-  const Json& policies = j["policies"];
-  const std::string policies_path = Key(path, "policies");
-  if (!policies.is_array()) return Bad(policies_path, "an array", policies);
-  p->policies.resize(policies.size());
-  for (size_t i = 0; i < policies.size(); ++i) {
-    st = DecodeHistory(policies[i], policies_path + "[" + std::to_string(i) + "]", &p->policies[i]);
-    if (!st.ok()) return st;
-  }
-  return Status::Ok();
+  return DecodeArray(j["policies"], Key(path, "policies"), &p->policies, DecodeHistory);
 }
 
 Json EncodeSeasonal(const WarmPoolSizer::SeasonalRecord& r) {
