@@ -15,12 +15,17 @@ tick, for ceil(predicted peak over the next 2 minutes) servers:
   hold      causal: the highest load of the last W minutes / F + C servers (a reactive margin)
   phase     causal: the load + the q-quantile of the next 2 minutes' rise at this minute of the
             half-hour, learned from the earlier days only
+  state     causal: the load + the q-quantile of the next 2 minutes' rise given the load, the last
+            hour's peak and its number of jumps of over a server, learned from the earlier days only
   hindsight NOT causal: the load + the q-quantile of the next 2 minutes' rise given the load, the last
             10 minutes' peak and the hour of day, or the minute of the half-hour and the half-hour of the
             day, fitted on the whole trace (it knows the distribution of the future it is scored on)
 For each family: the fewest server-hours with unserved <= 10% of the baseline's, and the least
-unserved within 1.2x the oracle's hours. If even the hindsight family misses both, no policy that
-forecasts from this history meets the goal on this trace.
+unserved within 1.2x the oracle's hours. The hindsight family is no lower bound: with keys fine enough
+its quantiles memorize the trace and close in on the oracle (keyed by the load, the 10-minute and
+1-hour peaks, the last hour's jumps and the hour of day it needs 1.28x on NASA, where a quarter of the
+ticks fall in bins of 20 ticks or fewer, whose 0.99-quantile is their maximum: the future itself);
+with these coarse keys it shows what knowing the distribution of the future, not the future, buys.
 """
 import json
 import math
@@ -130,16 +135,25 @@ def families(r):
     half_hour = ((r.times // 1800) % 48).astype(np.int64)
     hour = ((r.times // 3600) % 24).astype(np.int64)
     day = (r.times - r.times[0]) // 86400
-    for w in (5, 10, 15, 30):
-        for f in (1.0, 0.9):
-            for c in (0, 0.5, 1, 1.5):
+    for w in (5, 10, 15, 30, 60):
+        for f in (1.0, 0.95, 0.9):
+            for c in (0, 0.25, 0.5, 1, 1.5):
                 yield "hold", f"W={w}m F={f} C={c}", rolling_max(lv, w * 60 // TICK) / f + c
-    for q in (0.9, 0.95, 0.96, 0.97, 0.98, 0.99):
+    def learned(key, q):
+        """The q-quantile of the rise at each tick's key, learned from the earlier days only."""
         est = np.full(n, np.quantile(rise[day == 0], q))  # day 0 has no earlier day: its own quantile
         for d in range(1, int(day.max()) + 1):
             past, today = day < d, day == d
-            est[today] = quantile_by(minute[past], rise[past], q, minute[today])
-        yield "phase", f"q={q}", lv + est
+            est[today] = quantile_by(key[past], rise[past], q, key[today])
+        return est
+    for q in (0.9, 0.95, 0.96, 0.97, 0.98, 0.99):
+        yield "phase", f"q={q}", lv + learned(minute, q)
+    # The state of the load: its level, the last hour's peak and how many jumps of over a server it had.
+    jumps = np.minimum(np.convolve(np.diff(lv, prepend=lv[0]) > 1, np.ones(3600 // TICK, int))[:n], 15)
+    state = (np.minimum(lv, 12).astype(np.int64) * 21 + np.minimum(rolling_max(lv, 3600 // TICK), 20).astype(
+        np.int64)) * 16 + jumps
+    for q in (0.9, 0.95, 0.97, 0.98, 0.99, 0.995):
+        yield "state", f"q={q}", lv + learned(state, q)
     level = np.minimum(lv * 2, 60).astype(np.int64)
     peak10 = np.minimum(rolling_max(lv, 40) * 2, 60).astype(np.int64)
     by_load = (level * 61 + peak10) * 24 + hour
