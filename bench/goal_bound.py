@@ -15,6 +15,8 @@ tick, for ceil(predicted peak over the next 2 minutes) servers:
   hold      causal: the highest load of the last W minutes / F + C servers (a reactive margin)
   phase     causal: the load + the q-quantile of the next 2 minutes' rise at this minute of the
             half-hour, learned from the earlier days only
+  phase-day causal: the same at this minute of the half-hour and half-hour of the day (what the
+            hindsight family's second key knows), learned from the earlier days only
   state     causal: the load + the q-quantile of the next 2 minutes' rise given the load, the last
             hour's peak and its number of jumps of over a server, learned from the earlier days only
   hindsight NOT causal: the load + the q-quantile of the next 2 minutes' rise given the load, the last
@@ -148,6 +150,7 @@ def families(r):
         return est
     for q in (0.9, 0.95, 0.96, 0.97, 0.98, 0.99):
         yield "phase", f"q={q}", lv + learned(minute, q)
+        yield "phase-day", f"q={q}", lv + learned(minute * 48 + half_hour, q)
     # The state of the load: its level, the last hour's peak and how many jumps of over a server it had.
     jumps = np.minimum(np.convolve(np.diff(lv, prepend=lv[0]) > 1, np.ones(3600 // TICK, int))[:n], 15)
     state = (np.minimum(lv, 12).astype(np.int64) * 21 + np.minimum(rolling_max(lv, 3600 // TICK), 20).astype(
