@@ -152,9 +152,9 @@ def families(r):
         yield "phase", f"q={q}", lv + learned(minute, q)
         yield "phase-day", f"q={q}", lv + learned(minute * 48 + half_hour, q)
     # The state of the load: its level, the last hour's peak and how many jumps of over a server it had.
+    peak_hour = rolling_max(lv, 3600 // TICK)
     jumps = np.minimum(np.convolve(np.diff(lv, prepend=lv[0]) > 1, np.ones(3600 // TICK, int))[:n], 15)
-    state = (np.minimum(lv, 12).astype(np.int64) * 21 + np.minimum(rolling_max(lv, 3600 // TICK), 20).astype(
-        np.int64)) * 16 + jumps
+    state = (np.minimum(lv, 12).astype(np.int64) * 21 + np.minimum(peak_hour, 20).astype(np.int64)) * 16 + jumps
     for q in (0.9, 0.95, 0.97, 0.98, 0.99, 0.995):
         yield "state", f"q={q}", lv + learned(state, q)
     level = np.minimum(lv * 2, 60).astype(np.int64)
@@ -165,7 +165,7 @@ def families(r):
         yield "hindsight", f"load, 10m peak, hour q={q}", lv + quantile_by(by_load, rise, q, by_load)
         yield "hindsight", f"minute of half-hour, half-hour q={q}", lv + quantile_by(by_phase, rise, q, by_phase)
     # Hindsight keyed too finely: many bins hold a handful of ticks, so their quantile is the future itself.
-    fine = (by_load * 61 + np.minimum(rolling_max(lv, 3600 // TICK) * 2, 60).astype(np.int64)) * 16 + jumps
+    fine = (by_load * 61 + np.minimum(peak_hour * 2, 60).astype(np.int64)) * 16 + jumps
     yield "memorizing", "hindsight keyed also by the 1-hour peak and jumps, q=0.99", lv + quantile_by(
         fine, rise, 0.99, fine)
 
