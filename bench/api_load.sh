@@ -8,10 +8,10 @@ DUR=${1:-15} CONNS=${2:-32}
 scripts/build >/dev/null
 TMP=$(mktemp -d)
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$TMP"' EXIT
-TRACES=$(realpath ../shared/traces)
+TRACES=$(realpath examples/traces)
 {
   echo "global: {interval: 1s, log_level: warn}"
-  echo "metrics_source: {type: trace, file: $TRACES/nasa-http-1995-07-1min.csv, speed: 600}"
+  echo "metrics_source: {type: trace, file: $TRACES/nasa-http-1995-07-1min.csv.gz, speed: 600}"
   echo "pools:"
   for i in $(seq 1 10); do
     cat <<EOT

@@ -7,10 +7,10 @@
 #include <cstdlib>
 #include <memory>
 
-#include "backtest.h"
-#include "config.h"
-#include "oracle.h"
-#include "sweep.h"
+#include "controller/backtest/backtest.h"
+#include "controller/backtest/oracle.h"
+#include "controller/backtest/sweep.h"
+#include "controller/config/config.h"
 
 #ifndef WARMPOOL_SOURCE_DIR
 #define WARMPOOL_SOURCE_DIR "."
@@ -21,7 +21,7 @@ namespace {
 
 std::shared_ptr<const Trace> Nasa() {
   static std::shared_ptr<const Trace> trace = [] {
-    Result<Trace> t = LoadTrace(WARMPOOL_SOURCE_DIR "/../shared/traces/nasa-http-1995-07-1min.csv");
+    Result<Trace> t = LoadTrace(WARMPOOL_SOURCE_DIR "/examples/traces/nasa-http-1995-07-1min.csv.gz");
     if (!t.ok()) {
       std::fprintf(stderr, "%s\n", t.status().message().c_str());
       std::exit(1);

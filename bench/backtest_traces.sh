@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Backtests every trace in ../shared/traces on common ground and writes a markdown table: the default
+# Backtests every trace in examples/traces on common ground and writes a markdown table: the default
 # Warmpool policy set (examples/backtest.yaml) vs the Kubernetes HPA defaults vs the oracle.
 #
 # Common ground, per trace: capacity_per_server = the trace's peak rate / 20 (its peak needs 20
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 BIN=${WARMPOOL_BIN:-build/controller/warmpool}
 CONFIG=${1:-examples/backtest.yaml}
 OUT=${2:-out/backtest-traces.md}
-TRACES=${TRACES:-../shared/traces}
+TRACES=${TRACES:-examples/traces}
 [ -x "$BIN" ] || { echo "backtest_traces: no warmpool binary at $BIN (scripts/build, or set WARMPOOL_BIN)" >&2; exit 1; }
 mkdir -p "$(dirname "$OUT")"
 WORK=$(mktemp -d)
@@ -28,10 +28,10 @@ trap 'rm -rf "$WORK"' EXIT
 # to FRACTION of a server's capacity).
 scale_config() {
   python3 - "$@" <<'PY'
-import re, sys
+import gzip, re, sys
 config, trace, out = sys.argv[1:4]
 fraction = float(sys.argv[4]) if len(sys.argv) > 4 else None
-rows = [l.split(",") for l in open(trace).read().split("\n")[1:] if l.strip()]
+rows = [l.split(",") for l in gzip.open(trace, "rt").read().split("\n")[1:] if l.strip()]
 step = int(rows[1][0]) - int(rows[0][0])
 capacity = max(float(r[1]) for r in rows) / step / 20
 text = open(config).read()
@@ -57,8 +57,8 @@ open(out, "w").write(text)
 PY
 }
 
-for trace in "$TRACES"/*.csv; do
-  name=$(basename "$trace" .csv)
+for trace in "$TRACES"/*.csv.gz; do
+  name=$(basename "$trace" .csv.gz)
   # The scaled config: capacity for a 20-server peak, the common delays, targets scaled alike.
   scale_config "$CONFIG" "$trace" "$WORK/$name.yaml"
   echo "backtest_traces: $name" >&2
@@ -115,8 +115,8 @@ echo "backtest_traces: wrote $OUT" >&2
 # and the one with the fewest unserved requests among those within the goal's hours (the baseline's and
 # 1.2x the oracle's). Hours are given as a multiple of the baseline's and of the oracle's. Appended to OUT.
 [ -n "${SWEEP:-}" ] || exit 0
-for trace in "$TRACES"/*.csv; do
-  name=$(basename "$trace" .csv)
+for trace in "$TRACES"/*.csv.gz; do
+  name=$(basename "$trace" .csv.gz)
   for f in ${TARGET_FRACTIONS:-as-configured}; do
     if [ "$f" = as-configured ]; then scale_config "$CONFIG" "$trace" "$WORK/$name-sweep.yaml"
     else scale_config "$CONFIG" "$trace" "$WORK/$name-sweep.yaml" "$f"; fi

@@ -5,10 +5,10 @@
 #include <map>
 #include <memory>
 
-#include "decide.h"
-#include "planner.h"
-#include "pool_controller.h"
-#include "simulated/simulated_provider.h"
+#include "controller/runtime/pool_controller.h"
+#include "policies/decide.h"
+#include "policies/planner.h"
+#include "providers/simulated/simulated_provider.h"
 #include "warmpool/clock.h"
 
 namespace warmpool {

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """How close can any forecasting policy get to the per-trace goal? An idealized replay, outside Warmpool.
 
-   bench/goal_bound.py TRACE.csv BACKTEST.json        (needs python3-numpy)
+   bench/goal_bound.py TRACE.csv[.gz] BACKTEST.json        (needs python3-numpy)
 
 BACKTEST.json is `warmpool backtest --json` of the same trace on common ground (bench/backtest_traces.sh
 writes the config): the HPA baseline's unserved requests and the oracle's hours come from it, and its

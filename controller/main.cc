@@ -4,11 +4,11 @@
 #include <fstream>
 #include <memory>
 
-#include "backtest_cli.h"
-#include "config.h"
-#include "log.h"
-#include "run.h"
-#include "trace.h"
+#include "controller/backtest_command.h"
+#include "controller/config/config.h"
+#include "controller/log/log.h"
+#include "controller/run_command.h"
+#include "controller/sources/trace/trace.h"
 #include "warmpool/policy.h"
 #include "warmpool/provider.h"
 

@@ -1,4 +1,4 @@
-#include "cron.h"
+#include "policies/cron.h"
 
 #include <cctype>
 #include <vector>

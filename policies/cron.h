@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "time_zone.h"
+#include "policies/time_zone.h"
 #include "warmpool/status.h"
 
 namespace warmpool {

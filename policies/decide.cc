@@ -1,4 +1,4 @@
-#include "decide.h"
+#include "policies/decide.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "fixed.h"
+#include "policies/fixed.h"
 
 #include "warmpool/params.h"
 

@@ -1,4 +1,4 @@
-#include "predictive.h"
+#include "policies/predictive.h"
 
 #include <algorithm>
 #include <cmath>

@@ -21,7 +21,7 @@
 //
 // Method: additive Holt-Winters (level + trend + seasonal), robust to outliers. Inputs are the
 // metric value the controller recorded with each of this policy's earlier ticks (PolicyInput.history,
-// see controller/pool_controller.cc) followed by the metric window's samples (the recent part, which
+// see policies/pool_decider.cc) followed by the metric window's samples (the recent part, which
 // history has not recorded yet). They are averaged into buckets of `step` aligned to the epoch (so a
 // bucket's seasonal phase is bucket index mod season/step), and the model runs over the buckets from
 // the oldest sample used. The forecast is a function of the inputs alone: a policy object resumes

@@ -1,11 +1,13 @@
 // The one explicit table of policy types. Add a policy here; no static-initialization magic.
+#include "warmpool/registry.h"
+
 #include <algorithm>
 
-#include "fixed.h"
-#include "predictive.h"
-#include "schedule.h"
-#include "step.h"
-#include "target_tracking.h"
+#include "policies/fixed.h"
+#include "policies/predictive.h"
+#include "policies/schedule.h"
+#include "policies/step.h"
+#include "policies/target_tracking.h"
 #include "warmpool/policy.h"
 #include "warmpool/text.h"
 
@@ -38,20 +40,10 @@ const MetricWindow* PolicyInput::Window(const std::string& metric) const {
 
 std::unique_ptr<Policy> CreatePolicy(const std::string& type, const std::string& name, const Params& params,
                                      std::vector<std::string>* errors) {
-  for (const Entry& e : kPolicies) {
-    if (type == e.type) return e.factory(name, params, errors);
-  }
-  std::string known;
-  for (const std::string& t : PolicyTypes()) known += (known.empty() ? "" : ", ") + t;
-  errors->push_back((params.path.empty() ? std::string("type") : params.path + ".type") +
-                    ": unknown policy type \"" + type + "\" (known: " + known + ")");
-  return nullptr;
+  const Entry* e = FindPlugin(kPolicies, type, "policy", params, errors);
+  return e ? e->factory(name, params, errors) : nullptr;
 }
 
-std::vector<std::string> PolicyTypes() {
-  std::vector<std::string> out;
-  for (const Entry& e : kPolicies) out.emplace_back(e.type);
-  return out;
-}
+std::vector<std::string> PolicyTypes() { return PluginTypes(kPolicies); }
 
 }  // namespace warmpool

@@ -1,8 +1,8 @@
-#include "schedule.h"
+#include "policies/schedule.h"
 
 #include <cstdio>
 
-#include "list_params.h"
+#include "policies/list_params.h"
 #include "warmpool/params.h"
 #include "warmpool/text.h"
 
@@ -93,7 +93,7 @@ std::unique_ptr<Policy> NewSchedulePolicy(const std::string& name, const Params&
   ScheduleSpec spec;
   const std::string tz = r.String("timezone", "UTC");
   const std::string dir = r.String("zoneinfo_dir", "/usr/share/zoneinfo");
-  Result<TimeZone> zone = LoadTimeZone(dir, tz);
+  Result<TimeZone> zone = LoadTimeZone(dir, tz, params.read_file);
   if (zone.ok()) {
     spec.zone = std::move(zone).value();
   } else {

@@ -20,8 +20,8 @@
 #include <string>
 #include <vector>
 
-#include "cron.h"
-#include "time_zone.h"
+#include "policies/cron.h"
+#include "policies/time_zone.h"
 #include "warmpool/policy.h"
 
 namespace warmpool {

@@ -1,9 +1,9 @@
-#include "step.h"
+#include "policies/step.h"
 
 #include <algorithm>
 #include <cmath>
 
-#include "list_params.h"
+#include "policies/list_params.h"
 #include "warmpool/params.h"
 #include "warmpool/text.h"
 

@@ -1,4 +1,4 @@
-#include "target_tracking.h"
+#include "policies/target_tracking.h"
 
 #include <algorithm>
 #include <cmath>

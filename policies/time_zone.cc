@@ -1,4 +1,4 @@
-#include "time_zone.h"
+#include "policies/time_zone.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -250,7 +250,7 @@ int64_t TimeZone::ToUtc(int64_t local) const {
   return hi;
 }
 
-Result<TimeZone> LoadTimeZone(const std::string& dir, const std::string& name) {
+Result<TimeZone> LoadTimeZone(const std::string& dir, const std::string& name, const FileReader& read_file) {
   if (name == "UTC" || name == "Etc/UTC") return TimeZone::Utc();
   const bool safe = !name.empty() && name[0] != '/' && name.find("..") == std::string::npos &&
                     std::all_of(name.begin(), name.end(), [](char c) {
@@ -259,13 +259,10 @@ Result<TimeZone> LoadTimeZone(const std::string& dir, const std::string& name) {
                     });
   if (!safe) return Status::InvalidArgument("not a time zone name: \"" + name + "\"");
   const std::string path = dir + "/" + name;
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (!f) return Status::NotFound("unknown time zone \"" + name + "\" (no file " + path + ")");
-  std::string bytes;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f.get())) > 0 && bytes.size() < (1u << 20)) bytes.append(buf, n);
-  return TimeZone::FromTzif(name, bytes);
+  if (!read_file) return Status::Unavailable("time zone \"" + name + "\": no file reader was handed in");
+  Result<std::string> bytes = read_file(path);
+  if (!bytes.ok()) return Status::NotFound("unknown time zone \"" + name + "\" (no file " + path + ")");
+  return TimeZone::FromTzif(name, *bytes);
 }
 
 }  // namespace warmpool

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "warmpool/params.h"
 #include "warmpool/status.h"
 
 namespace warmpool {
@@ -66,10 +67,10 @@ class TimeZone {
   Posix posix_;                       // after the last transition, when valid
 };
 
-// Reads `dir`/`name` (e.g. /usr/share/zoneinfo/Europe/Paris). "UTC" needs no file. Names with ".."
-// or a leading '/' are refused. The one file read in policies/: done when a policy is created
-// (config load), never while recommending.
-Result<TimeZone> LoadTimeZone(const std::string& dir, const std::string& name);
+// Reads `dir`/`name` (e.g. /usr/share/zoneinfo/Europe/Paris) through `read_file`, the reader the
+// caller hands in (Params::read_file: policies/ does no I/O of its own). "UTC" needs no file. Names
+// with ".." or a leading '/' are refused. Done when a policy is created, never while recommending.
+Result<TimeZone> LoadTimeZone(const std::string& dir, const std::string& name, const FileReader& read_file);
 
 }  // namespace warmpool
 

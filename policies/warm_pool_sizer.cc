@@ -1,4 +1,4 @@
-#include "warm_pool_sizer.h"
+#include "policies/warm_pool_sizer.h"
 
 #include <algorithm>
 #include <cmath>

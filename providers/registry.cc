@@ -1,6 +1,8 @@
 // The one explicit table of provider types.
-#include "haproxy/haproxy_provider.h"
-#include "simulated/simulated_provider.h"
+#include "warmpool/registry.h"
+
+#include "providers/haproxy/haproxy_provider.h"
+#include "providers/simulated/simulated_provider.h"
 #include "warmpool/provider.h"
 
 namespace warmpool {
@@ -22,20 +24,10 @@ constexpr Entry kProviders[] = {
 std::unique_ptr<Provider> CreateProvider(const std::string& type, const std::string& pool,
                                          const Params& params, const Clock* clock,
                                          std::vector<std::string>* errors) {
-  for (const Entry& e : kProviders) {
-    if (type == e.type) return e.factory(pool, params, clock, errors);
-  }
-  std::string known;
-  for (const std::string& t : ProviderTypes()) known += (known.empty() ? "" : ", ") + t;
-  errors->push_back((params.path.empty() ? std::string("type") : params.path + ".type") +
-                    ": unknown provider type \"" + type + "\" (known: " + known + ")");
-  return nullptr;
+  const Entry* e = FindPlugin(kProviders, type, "provider", params, errors);
+  return e ? e->factory(pool, params, clock, errors) : nullptr;
 }
 
-std::vector<std::string> ProviderTypes() {
-  std::vector<std::string> out;
-  for (const Entry& e : kProviders) out.emplace_back(e.type);
-  return out;
-}
+std::vector<std::string> ProviderTypes() { return PluginTypes(kProviders); }
 
 }  // namespace warmpool

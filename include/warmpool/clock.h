@@ -1,5 +1,5 @@
 // Clock: the one seam through which the controller learns the time. Tests and the backtest use
-// ManualClock; the live controller uses the system clock (controller/clock.h).
+// ManualClock; the live controller uses the system clock (SystemClock, controller/runtime/app.h).
 #ifndef WARMPOOL_CLOCK_H_
 #define WARMPOOL_CLOCK_H_
 

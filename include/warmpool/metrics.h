@@ -45,8 +45,8 @@ struct MetricQuery {
   DurationMs step = 15 * kSecond;   // resolution of range queries
 };
 
-// Supplies metric windows. Implementations: trace (controller/trace_source.h) and Prometheus
-// (controller/prometheus_source.h).
+// Supplies metric windows. Implementations: trace (controller/sources/trace/source.h) and Prometheus
+// (controller/sources/prometheus/source.h).
 // Thread-compatible: one caller at a time.
 class MetricsSource {
  public:
@@ -70,6 +70,9 @@ struct Params;
 // errors on a bad type or parameter.
 std::unique_ptr<MetricsSource> CreateMetricsSource(const std::string& type, const Params& params,
                                                    std::vector<std::string>* errors);
+// The same checks without building the source: what validating a config calls, so that validation
+// builds no HTTP client (the process builds each once, to run).
+void CheckMetricsSource(const std::string& type, const Params& params, std::vector<std::string>* errors);
 std::vector<std::string> MetricsSourceTypes();
 
 }  // namespace warmpool

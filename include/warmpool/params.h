@@ -7,6 +7,7 @@
 #ifndef WARMPOOL_PARAMS_H_
 #define WARMPOOL_PARAMS_H_
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -14,14 +15,21 @@
 #include <string_view>
 #include <vector>
 
+#include "warmpool/status.h"
 #include "warmpool/time.h"
 
 namespace warmpool {
+
+// Reads a whole file: handed to plugins that must not do I/O themselves (see Params::read_file).
+using FileReader = std::function<Result<std::string>(const std::string& path)>;
 
 struct Params {
   std::string path;      // where these came from, e.g. "pools[0].policies[1]"
   std::string base_dir;  // directory of the config file: relative file paths resolve against it
   std::map<std::string, std::string> values;
+  // Reads a file the plugin names, for plugins that do no I/O themselves (a schedule policy's time
+  // zone): the caller that loads the config hands its reader in. Empty: no file can be read.
+  FileReader read_file = nullptr;
 };
 
 class ParamReader {

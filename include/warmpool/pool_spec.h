@@ -67,7 +67,7 @@ struct PoolSpec {
   int MaxTotal() const { return max_total > 0 ? max_total : max_active + MaxWarm(); }
 };
 
-// The REST API and /metrics (controller/api.h).
+// The REST API and /metrics (controller/api/api.h).
 struct WebSpec {
   std::string listen_address = "127.0.0.1:9900";  // "" disables the API
   std::string tokens_file;    // bearer tokens with roles; without it mutating calls are refused

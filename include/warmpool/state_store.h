@@ -1,6 +1,6 @@
 // StateStore: where the controller keeps what must survive a restart (overrides, pauses, and the
 // history the behavior windows need), as one opaque document. The default is a local file written
-// atomically (controller/file_state_store.h).
+// atomically (controller/state/file_store.h).
 #ifndef WARMPOOL_STATE_STORE_H_
 #define WARMPOOL_STATE_STORE_H_
 

@@ -1,4 +1,4 @@
-#include "exec/exec_machines.h"
+#include "providers/exec/exec_machines.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 // HAProxyProvider: Apply and its four actions. Every action is idempotent and reads the state it
 // acts on from one `show servers state` taken at the start of Apply.
-#include "haproxy/haproxy_provider.h"
+#include "providers/haproxy/haproxy_provider.h"
 
 namespace warmpool {
 namespace {

@@ -1,4 +1,4 @@
-#include "haproxy/haproxy_parse.h"
+#include "providers/haproxy/haproxy_parse.h"
 
 #include <charconv>
 #include <map>

@@ -1,5 +1,5 @@
 // HAProxyProvider: params, Observe and the state mapping. Apply and its actions: haproxy_actions.cc.
-#include "haproxy/haproxy_provider.h"
+#include "providers/haproxy/haproxy_provider.h"
 
 #include <arpa/inet.h>
 

@@ -50,9 +50,9 @@
 #include <string>
 #include <vector>
 
-#include "exec/exec_machines.h"
-#include "haproxy/haproxy_parse.h"
-#include "haproxy/runtime_client.h"
+#include "providers/exec/exec_machines.h"
+#include "providers/haproxy/haproxy_parse.h"
+#include "providers/haproxy/runtime_client.h"
 #include "warmpool/provider.h"
 
 namespace warmpool {

@@ -1,4 +1,4 @@
-#include "haproxy/runtime_client.h"
+#include "providers/haproxy/runtime_client.h"
 
 #include <fcntl.h>
 #include <netdb.h>
@@ -11,7 +11,7 @@
 #include <chrono>
 #include <cstring>
 
-#include "haproxy/haproxy_parse.h"
+#include "providers/haproxy/haproxy_parse.h"
 
 namespace warmpool {
 namespace {

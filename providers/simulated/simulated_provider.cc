@@ -1,4 +1,4 @@
-#include "simulated_provider.h"
+#include "providers/simulated/simulated_provider.h"
 
 #include <algorithm>
 

@@ -2,8 +2,8 @@
 // gate), a provisioning delay and a drain delay, driven by a Clock. Used by the backtest, by unit
 // tests and by dry runs without real infrastructure. Failures can be injected per action kind.
 // Not thread-safe.
-#ifndef WARMPOOL_PROVIDERS_SIMULATED_PROVIDER_H_
-#define WARMPOOL_PROVIDERS_SIMULATED_PROVIDER_H_
+#ifndef WARMPOOL_PROVIDERS_SIMULATED_SIMULATED_PROVIDER_H_
+#define WARMPOOL_PROVIDERS_SIMULATED_SIMULATED_PROVIDER_H_
 
 #include <cstdint>
 #include <limits>
@@ -108,4 +108,4 @@ std::unique_ptr<Provider> NewSimulatedProvider(const std::string& pool, const Pa
 
 }  // namespace warmpool
 
-#endif  // WARMPOOL_PROVIDERS_SIMULATED_PROVIDER_H_
+#endif  // WARMPOOL_PROVIDERS_SIMULATED_SIMULATED_PROVIDER_H_

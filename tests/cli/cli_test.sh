@@ -25,7 +25,7 @@ check "check-config names each pool's warm pool" grep -q "warm 2, max_total 24" 
 check "check-config shows warm_standby auto with its bounds and metric" \
   grep -q "warm auto 0..20 on rps, max_total 50" "$TMP/cc-auto"
 sed 's/^    max_active: 20$/    max_active: 1/; s/^    min_active: 2$/    min_active: 2\n    min_actve: 3/' "$EXAMPLE" \
-  | sed "s#file: ../../shared/traces#file: $TRACES#" >"$TMP/broken.yaml"
+  | sed "s#file: traces/#file: $TRACES/#" >"$TMP/broken.yaml"
 "$BIN" check-config "$TMP/broken.yaml" >"$TMP/cc2" 2>&1; rc=$?
 check "check-config broken copy exits 1" test "$rc" -eq 1
 check "broken: names max_active with both values" grep -q "pools\[0\].max_active: must be >= min_active (2), got 1" "$TMP/cc2"
@@ -34,7 +34,7 @@ check "broken: names the unknown key" grep -q "pools\[0\].min_actve: unknown key
 check "check-config missing file exits 1 naming it" bash -c "[ $rc -eq 1 ] && grep -q 'missing.yaml: cannot read' '$TMP/cc3'"
 
 # backtest over the real NASA trace
-"$BIN" backtest --config.file "$EXAMPLE" --trace "$TRACES/nasa-http-1995-07-1min.csv" --json "$TMP/bt.json" >"$TMP/bt" 2>&1; rc=$?
+"$BIN" backtest --config.file "$EXAMPLE" --trace "$TRACES/nasa-http-1995-07-1min.csv.gz" --json "$TMP/bt.json" >"$TMP/bt" 2>&1; rc=$?
 if [ $rc -eq 0 ]; then ok "backtest NASA exits 0"; else bad "backtest NASA exits 0 (rc=$rc)" "$TMP/bt"; fi
 for field in "total requests" "unserved requests" "overloaded" "active server-hours" "standby server-hours" "scale events" "direction changes"; do
   check "backtest summary prints '$field'" grep -q "$field" "$TMP/bt"
@@ -68,7 +68,7 @@ assert j["masked"] == []
 PY
 
 # capacity_model: a pool whose provider is not simulated can be backtested
-sed -e "s#file: ../../shared/traces#file: $TRACES#" -e '/^    provider:$/,$d' "$EXAMPLE" >"$TMP/cm.yaml"
+sed -e "s#file: traces/#file: $TRACES/#" -e '/^    provider:$/,$d' "$EXAMPLE" >"$TMP/cm.yaml"
 cat >>"$TMP/cm.yaml" <<'YAML'
     provider:
       type: haproxy
@@ -80,14 +80,14 @@ cat >>"$TMP/cm.yaml" <<'YAML'
       provisioning_delay: 90s
       drain_delay: 10s
 YAML
-"$BIN" backtest --config.file "$TMP/cm.yaml" --trace "$TRACES/nasa-http-1995-07-1min.csv" >"$TMP/cm" 2>&1; rc=$?
+"$BIN" backtest --config.file "$TMP/cm.yaml" --trace "$TRACES/nasa-http-1995-07-1min.csv.gz" >"$TMP/cm" 2>&1; rc=$?
 if [ $rc -eq 0 ]; then ok "backtest of an haproxy pool with a capacity_model exits 0"; else bad "backtest of an haproxy pool with a capacity_model (rc=$rc)" "$TMP/cm"; fi
 sed -i '/^    capacity_model:$/,$d' "$TMP/cm.yaml"
-"$BIN" backtest --config.file "$TMP/cm.yaml" --trace "$TRACES/nasa-http-1995-07-1min.csv" >"$TMP/cm2" 2>&1; rc=$?
+"$BIN" backtest --config.file "$TMP/cm.yaml" --trace "$TRACES/nasa-http-1995-07-1min.csv.gz" >"$TMP/cm2" 2>&1; rc=$?
 check "backtest without a capacity model exits 1 saying what to add" bash -c "[ $rc -eq 1 ] && grep -q 'needs a capacity model: add capacity_model' '$TMP/cm2'"
 
 # masks: auto on the twitter stream's daily gaps, a file, errors
-"$BIN" backtest --config.file "$EXAMPLE" --trace "$TRACES/twitter-stream-2021-08-1min.csv" --mask auto --json "$TMP/tw.json" >"$TMP/tw" 2>&1; rc=$?
+"$BIN" backtest --config.file "$EXAMPLE" --trace "$TRACES/twitter-stream-2021-08-1min.csv.gz" --mask auto --json "$TMP/tw.json" >"$TMP/tw" 2>&1; rc=$?
 if [ $rc -eq 0 ]; then ok "backtest --mask auto exits 0"; else bad "backtest --mask auto exits 0 (rc=$rc)" "$TMP/tw"; fi
 check "--mask auto masks the twitter stream's 21 daily gaps" bash -c "grep -q 'masked (not scored) .* in 21 spans' '$TMP/tw'"
 check "--mask auto: JSON lists the spans, every run has masked_seconds" python3 - "$TMP/tw.json" <<'PY'
@@ -103,15 +103,15 @@ printf 'start,end
 # the NASA outage on 13 July
 805679340,805680660
 ' >"$TMP/mask.csv"
-"$BIN" backtest --config.file "$EXAMPLE" --trace "$TRACES/nasa-http-1995-07-1min.csv" --mask "$TMP/mask.csv" >"$TMP/mf" 2>&1; rc=$?
+"$BIN" backtest --config.file "$EXAMPLE" --trace "$TRACES/nasa-http-1995-07-1min.csv.gz" --mask "$TMP/mask.csv" >"$TMP/mf" 2>&1; rc=$?
 check "--mask FILE masks its spans" bash -c "[ $rc -eq 0 ] && grep -q 'masked (not scored)  22 min in 1 span$' '$TMP/mf'"
 printf '10,5
 ' >"$TMP/badmask.csv"
-"$BIN" backtest --config.file "$EXAMPLE" --trace "$TRACES/nasa-http-1995-07-1min.csv" --mask "$TMP/badmask.csv" >"$TMP/mb" 2>&1; rc=$?
+"$BIN" backtest --config.file "$EXAMPLE" --trace "$TRACES/nasa-http-1995-07-1min.csv.gz" --mask "$TMP/badmask.csv" >"$TMP/mb" 2>&1; rc=$?
 check "--mask with a bad file exits 1 naming the line" bash -c "[ $rc -eq 1 ] && grep -q -- '--mask: .*badmask.csv:1: end 5 must be after start 10' '$TMP/mb'"
 
 # sweep
-"$BIN" backtest --config.file "$EXAMPLE" --trace "$TRACES/nasa-http-1995-07-1min.csv" --sweep 'target=0.6,0.8;warm_standby=0,2' --threads 2 --json "$TMP/sw.json" >"$TMP/sw" 2>&1; rc=$?
+"$BIN" backtest --config.file "$EXAMPLE" --trace "$TRACES/nasa-http-1995-07-1min.csv.gz" --sweep 'target=0.6,0.8;warm_standby=0,2' --threads 2 --json "$TMP/sw.json" >"$TMP/sw" 2>&1; rc=$?
 if [ $rc -eq 0 ]; then ok "backtest --sweep exits 0"; else bad "backtest --sweep exits 0 (rc=$rc)" "$TMP/sw"; fi
 check "--sweep prints every point and the Pareto front" bash -c "grep -q 'sweep: 4 points on 2 threads' '$TMP/sw' && grep -q 'Pareto front' '$TMP/sw'"
 check "--sweep JSON has the points, their settings and the front" python3 - "$TMP/sw.json" <<'PY'
@@ -127,11 +127,11 @@ assert p["unserved_requests"] == j["summary"]["unserved_requests"], (p, j["summa
 assert p["total_server_hours"] == j["summary"]["total_server_hours"]
 assert all(s["points"][i]["pareto"] for i in s["pareto"])
 PY
-"$BIN" backtest --config.file "$EXAMPLE" --trace "$TRACES/nasa-http-1995-07-1min.csv" --sweep 'targt=1' >"$TMP/sw2" 2>&1; rc=$?
+"$BIN" backtest --config.file "$EXAMPLE" --trace "$TRACES/nasa-http-1995-07-1min.csv.gz" --sweep 'targt=1' >"$TMP/sw2" 2>&1; rc=$?
 check "--sweep with an unknown key exits 1 naming it" bash -c "[ $rc -eq 1 ] && grep -q -- '--sweep targt=1: unknown key' '$TMP/sw2'"
 
 # HTML report: self-contained (no script, nothing fetched), with the charts and the table
-"$BIN" backtest --config.file "$EXAMPLE" --trace "$TRACES/nasa-http-1995-07-1min.csv" --mask auto --html "$TMP/report.html" --sweep 'warm_standby=0,2' >"$TMP/html" 2>&1; rc=$?
+"$BIN" backtest --config.file "$EXAMPLE" --trace "$TRACES/nasa-http-1995-07-1min.csv.gz" --mask auto --html "$TMP/report.html" --sweep 'warm_standby=0,2' >"$TMP/html" 2>&1; rc=$?
 if [ $rc -eq 0 ]; then ok "backtest --html exits 0"; else bad "backtest --html exits 0 (rc=$rc)" "$TMP/html"; fi
 check "--html writes a self-contained page with SVG charts and the summary table" python3 - "$TMP/report.html" <<'PY'
 import re, sys
@@ -154,7 +154,7 @@ fi
 check "backtest with a missing trace exits 1 naming --trace" bash -c "[ $rc -eq 1 ] && grep -q -- '--trace: .*nope.csv: cannot read' '$TMP/bt2'"
 
 # run: dry-run, SIGTERM, SIGHUP reload (valid and invalid)
-sed "s#file: ../../shared/traces#file: $TRACES#; s#interval: 15s#interval: 200ms#; s#speed: 1#speed: 600#" "$EXAMPLE" >"$TMP/run.yaml"
+sed "s#file: traces/#file: $TRACES/#; s#interval: 15s#interval: 200ms#; s#speed: 1#speed: 600#" "$EXAMPLE" >"$TMP/run.yaml"
 "$BIN" --log.level debug run --config.file "$TMP/run.yaml" --dry-run --web.listen-address 127.0.0.1:0 >"$TMP/run.log" 2>&1 &
 RUN=$!; PIDS+=("$RUN")
 check "run logs that it started" wait_for 10 grep -q "warmpool started" "$TMP/run.log"

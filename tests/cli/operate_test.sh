@@ -14,7 +14,7 @@ tokens:
 EOT
 cat >"$TMP/warmpool.yaml" <<EOT
 global: {interval: 200ms, log_level: info}
-metrics_source: {type: trace, file: $TRACES/clarknet-http-1995-1h.csv, speed: 1}
+metrics_source: {type: trace, file: $TRACES/clarknet-http-1995-1h.csv.gz, speed: 1}
 web: {tokens_file: tokens.yaml, max_body_bytes: 4096}
 state: {file: state/warmpool.state}
 pools:

@@ -1,7 +1,7 @@
 // The REST API over real HTTP: StartHttpServer + Api on 127.0.0.1 with an ephemeral port, spoken to
 // with a raw-socket client (raw_http.h) and, for TLS, with the curl command line against a
 // self-signed certificate made by the openssl command line. Loopback only, every call bounded.
-#include "api.h"
+#include "controller/api/api.h"
 
 #include <doctest/doctest.h>
 
@@ -11,9 +11,10 @@
 #include <sstream>
 #include <thread>
 
-#include "harness.h"
-#include "http_server.h"
-#include "raw_http.h"
+#include "controller/config/tokens_file.h"
+#include "controller/http/server.h"
+#include "tests/support/harness.h"
+#include "tests/support/raw_http.h"
 
 using namespace warmpool;
 using namespace warmpool::testing;
@@ -51,9 +52,9 @@ struct ApiServer {
     cp.Publish(Status(kNow));
     cp.on_reload = [this] { ++reloads; };
     Result<ApiTokens> tokens =
-        ApiTokens::Parse(std::string("tokens:\n  - {name: alice, role: admin, token: ") + kAdmin +
-                             "}\n  - {name: grafana, role: read, token: " + kRead + "}\n",
-                         "tokens.yaml");
+        ParseApiTokens(std::string("tokens:\n  - {name: alice, role: admin, token: ") + kAdmin +
+                           "}\n  - {name: grafana, role: read, token: " + kRead + "}\n",
+                       "tokens.yaml");
     REQUIRE(tokens.ok());
     api = std::make_unique<Api>(&cp, *tokens, &clock, [] { return std::string("warmpool_up 1\n"); });
     options.max_body_bytes = Api::kMaxBodyBytes;

@@ -7,11 +7,11 @@
 #include <optional>
 #include <string>
 
-#include "app.h"
-#include "config.h"
-#include "file_state_store.h"
-#include "haproxy_test_util.h"
-#include "state_codec.h"
+#include "controller/config/config.h"
+#include "controller/runtime/app.h"
+#include "controller/state/codec.h"
+#include "controller/state/file_store.h"
+#include "tests/support/haproxy_test_util.h"
 
 using namespace warmpool;
 using namespace warmpool::testing;

@@ -5,8 +5,8 @@
 
 #include <thread>
 
-#include "haproxy_test_util.h"
-#include "pool_controller.h"
+#include "controller/runtime/pool_controller.h"
+#include "tests/support/haproxy_test_util.h"
 
 using namespace warmpool;
 using namespace warmpool::testing;
@@ -391,7 +391,7 @@ TEST_CASE(
                     {"exec.timeout", "10s"}});
   Result<PoolState> s = p->Observe();
   REQUIRE(s.ok());
-  CHECK(s->Find("a")->state == ServerState::kActive);  // in service: its machine exists (adopted)
+  CHECK(s->Find("a")->state == ServerState::kActive);   // in service: its machine exists (adopted)
   CHECK(s->Find("b")->state == ServerState::kStandby);  // cfg-declared standby: its machine is adopted
   CHECK(s->Find("x")->state == ServerState::kCold);
   CHECK(s->Find("bad")->state == ServerState::kCold);

@@ -1,8 +1,8 @@
 // The harness itself, against the real servers: if these fail, the integration tests cannot be trusted.
+#include "tests/support/harness.h"
+
 #include <doctest/doctest.h>
 #include <signal.h>
-
-#include "harness.h"
 
 using namespace warmpool::testing;
 
@@ -23,11 +23,15 @@ TEST_CASE("harness: a real Prometheus starts on an ephemeral port, scrapes itsel
 TEST_CASE("harness: a real HAProxy balances to tiny backends and answers on its admin socket") {
   Backend a("a"), b("b");
   auto haproxy_port = PickFreePort();
-  auto h = StartHAProxy("global\n  stats socket @SOCKET@ mode 600 level admin\n"
-                        "defaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n"
-                        "frontend fe\n  bind 127.0.0.1:" + std::to_string(haproxy_port) + "\n  default_backend web\n"
-                        "backend web\n  balance roundrobin\n"
-                        "  server a " + a.address() + "\n  server b " + b.address() + "\n");
+  auto h = StartHAProxy(
+      "global\n  stats socket @SOCKET@ mode 600 level admin\n"
+      "defaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n"
+      "frontend fe\n  bind 127.0.0.1:" +
+      std::to_string(haproxy_port) +
+      "\n  default_backend web\n"
+      "backend web\n  balance roundrobin\n"
+      "  server a " +
+      a.address() + "\n  server b " + b.address() + "\n");
   REQUIRE(h);
   for (int i = 0; i < 4; ++i) {
     auto r = HttpGet(haproxy_port, "/");

@@ -1,4 +1,4 @@
-// The Prometheus metrics source (controller/prometheus_source.h) against a real Prometheus 2.42 on
+// The Prometheus metrics source (controller/sources/prometheus/source.h) against a real Prometheus 2.42 on
 // 127.0.0.1: instant and range queries, every failure mode with its message, timeouts, a server
 // that goes away, TLS and basic auth, the true age of stale samples, and a pool that holds while
 // Prometheus is down and recovers when it is back.
@@ -12,11 +12,11 @@
 #include <thread>
 #include <vector>
 
-#include "harness.h"
-#include "pool_controller.h"
-#include "prometheus_parse.h"
-#include "prometheus_test_util.h"
-#include "simulated/simulated_provider.h"
+#include "controller/runtime/pool_controller.h"
+#include "controller/sources/prometheus/parse.h"
+#include "providers/simulated/simulated_provider.h"
+#include "tests/support/harness.h"
+#include "tests/support/prometheus_test_util.h"
 #include "warmpool/clock.h"
 #include "warmpool/metrics.h"
 

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "harness.h"
-#include "self_metrics.h"
+#include "controller/runtime/self_metrics.h"
+#include "tests/support/harness.h"
 
 using namespace warmpool;
 using namespace warmpool::testing;

@@ -1,0 +1,376 @@
+// The REST API's routing, authentication and handlers. JSON lives in api_json.cc and api_requests.cc.
+#include "controller/api/api.h"
+
+#include <algorithm>
+#include <exception>
+#include <limits>
+
+#include "controller/api/internal.h"
+#include "controller/log/log.h"
+
+namespace warmpool {
+namespace {
+
+using api_internal::Error;
+using api_internal::JsonResponse;
+
+enum class RouteId {
+  kPools,
+  kPool,
+  kPutOverride,
+  kDeleteOverride,
+  kPutPause,
+  kDeletePause,
+  kEvents,
+  kHealthy,
+  kReady,
+  kReload,
+  kMetrics
+};
+
+struct RouteDef {
+  ApiRoute route;
+  RouteId id;
+};
+
+const std::vector<RouteDef>& Table() {
+  static const std::vector<RouteDef> kTable = {
+      {{"GET", "/api/v1/pools", ApiAccess::kRead, {}}, RouteId::kPools},
+      {{"GET", "/api/v1/pools/{pool}", ApiAccess::kRead, {}}, RouteId::kPool},
+      {{"PUT", "/api/v1/pools/{pool}/override", ApiAccess::kAdmin, {}}, RouteId::kPutOverride},
+      {{"DELETE", "/api/v1/pools/{pool}/override", ApiAccess::kAdmin, {}}, RouteId::kDeleteOverride},
+      {{"PUT", "/api/v1/pools/{pool}/pause", ApiAccess::kAdmin, {}}, RouteId::kPutPause},
+      {{"DELETE", "/api/v1/pools/{pool}/pause", ApiAccess::kAdmin, {"direction"}}, RouteId::kDeletePause},
+      {{"GET", "/api/v1/events", ApiAccess::kRead, {"pool", "since", "limit"}}, RouteId::kEvents},
+      {{"GET", "/-/healthy", ApiAccess::kOpen, {}}, RouteId::kHealthy},
+      {{"GET", "/-/ready", ApiAccess::kOpen, {}}, RouteId::kReady},
+      {{"POST", "/-/reload", ApiAccess::kAdmin, {}}, RouteId::kReload},
+      {{"GET", "/metrics", ApiAccess::kOpen, {}}, RouteId::kMetrics},
+  };
+  return kTable;
+}
+
+const std::map<std::string, std::string> kNoQuery;  // open routes (probes) ignore their query
+
+// Matches `path` against a template segment by segment; "{pool}" matches one non-empty segment.
+bool Match(std::string_view pattern, std::string_view path, std::string* pool) {
+  while (!pattern.empty() && !path.empty()) {
+    if (pattern[0] != '/' || path[0] != '/') return false;
+    pattern.remove_prefix(1);
+    path.remove_prefix(1);
+    const size_t pe = pattern.find('/'), se = path.find('/');
+    std::string_view p = pattern.substr(0, pe), s = path.substr(0, se);
+    if (p == "{pool}") {
+      if (s.empty()) return false;
+      *pool = std::string(s);
+    } else if (p != s) {
+      return false;
+    }
+    pattern = pe == std::string_view::npos ? std::string_view() : pattern.substr(pe);
+    path = se == std::string_view::npos ? std::string_view() : path.substr(se);
+  }
+  return pattern.empty() && path.empty();
+}
+
+std::string Quote(std::string_view s) {
+  constexpr size_t kMax = 200;  // never echo a huge path or value back whole
+  return "\"" + std::string(s.substr(0, kMax)) + (s.size() > kMax ? "...\"" : "\"");
+}
+
+HttpServerResponse Unauthorized(const std::string& message, bool invalid_token) {
+  HttpServerResponse r = Error(401, message);
+  r.headers.emplace_back("WWW-Authenticate", invalid_token
+                                                 ? "Bearer realm=\"warmpool\", error=\"invalid_token\""
+                                                 : "Bearer realm=\"warmpool\"");
+  return r;
+}
+
+}  // namespace
+
+Api::Api(ControlPlane* control_plane, ApiTokens tokens, const Clock* clock,
+         std::function<std::string()> render_metrics)
+    : cp_(control_plane),
+      tokens_(std::move(tokens)),
+      clock_(clock),
+      render_metrics_(std::move(render_metrics)) {}
+
+const std::vector<ApiRoute>& Api::Routes() {
+  static const std::vector<ApiRoute> kRoutes = [] {
+    std::vector<ApiRoute> out;
+    for (const RouteDef& d : Table()) out.push_back(d.route);
+    return out;
+  }();
+  return kRoutes;
+}
+
+std::string Api::MatchRoute(const std::string& path) {
+  std::string pool;
+  for (const RouteDef& d : Table()) {
+    if (Match(d.route.path, path, &pool)) return d.route.path;
+  }
+  return "";
+}
+
+const std::vector<std::string>& Api::OverrideFields() { return api_internal::OverrideFieldNames(); }
+const std::vector<std::string>& Api::PauseFields() { return api_internal::PauseFieldNames(); }
+
+HttpServerResponse Api::Handle(const HttpServerRequest& request) {
+  std::string by;
+  HttpServerResponse r;
+  try {
+    r = Dispatch(request, &by);
+  } catch (const std::exception& e) {
+    r = Error(500, std::string("internal error: ") + e.what());
+  } catch (...) {
+    r = Error(500, "internal error");
+  }
+  // Refusals and changes are logged (the events record the changes' content); reads are not.
+  const std::string path = request.path.substr(0, 200);
+  if (r.status == 401 || r.status == 403) {
+    Log(LogLevel::kWarn, "api request refused",
+        {{"method", request.method},
+         {"path", path},
+         {"status", r.status},
+         {"remote", request.remote_address}});
+  } else if (request.method != "GET" && r.status < 300) {
+    Log(LogLevel::kInfo, "api change",
+        {{"method", request.method}, {"path", path}, {"by", by}, {"remote", request.remote_address}});
+  }
+  return r;
+}
+
+HttpServerResponse Api::Dispatch(const HttpServerRequest& request, std::string* by) {
+  const RouteDef* hit = nullptr;
+  std::string pool, allowed;
+  for (const RouteDef& d : Table()) {
+    std::string p;
+    if (!Match(d.route.path, request.path, &p)) continue;
+    allowed += (allowed.empty() ? "" : ", ") + d.route.method;
+    if (request.method == d.route.method) {
+      hit = &d;
+      pool = p;
+    }
+  }
+  if (allowed.empty()) return Error(404, "no such route: " + Quote(request.path));
+  if (hit == nullptr) {
+    HttpServerResponse r = Error(405, "method " + Quote(request.method) + " is not allowed on " +
+                                          Quote(request.path) + " (allowed: " + allowed + ")");
+    r.headers.emplace_back("Allow", allowed);
+    return r;
+  }
+
+  ApiPrincipal who{"anonymous", ApiRole::kRead};
+  if (hit->route.access != ApiAccess::kOpen) {
+    const bool admin = hit->route.access == ApiAccess::kAdmin;
+    const std::string token = BearerToken(request.Header("authorization"));
+    if (!tokens_.configured()) {
+      if (admin) {
+        return Unauthorized("no API tokens are configured, so changes through the API are disabled", false);
+      }
+    } else if (token.empty()) {
+      return Unauthorized("this call needs a bearer token: send \"Authorization: Bearer <token>\"", false);
+    } else if (const ApiPrincipal* p = tokens_.Authenticate(token); p == nullptr) {
+      return Unauthorized("unknown token", true);
+    } else if (admin && p->role != ApiRole::kAdmin) {
+      return Error(403, "token " + Quote(p->name) + " has role read; this call needs role admin");
+    } else {
+      who = *p;
+    }
+  }
+  *by = who.name;
+  if (request.body.size() > kMaxBodyBytes) {
+    return Error(413, "request body too large: " + std::to_string(request.body.size()) +
+                          " bytes, the limit is " + std::to_string(kMaxBodyBytes));
+  }
+  for (const auto& [key, value] : hit->route.access == ApiAccess::kOpen ? kNoQuery : request.query) {
+    bool known = false;
+    std::string names;
+    for (const std::string& q : hit->route.query) {
+      known = known || key == q;
+      names += (names.empty() ? "" : ", ") + q;
+    }
+    if (!known) {
+      return Error(
+          400,
+          "unknown query parameter " + Quote(key) + " (allowed: " + (names.empty() ? "none" : names) + ")",
+          key);
+    }
+  }
+  if (!pool.empty() && !cp_->HasPool(pool)) {
+    std::string known;
+    for (const std::string& p : cp_->Pools()) known += (known.empty() ? "" : ", ") + p;
+    return Error(404, "unknown pool " + Quote(pool) + " (pools: " + (known.empty() ? "none" : known) + ")",
+                 "pool");
+  }
+
+  switch (hit->id) {
+    case RouteId::kPools: return GetPools(request);
+    case RouteId::kPool: return GetPool(pool);
+    case RouteId::kPutOverride: return PutOverride(pool, request, who);
+    case RouteId::kDeleteOverride: return DeleteOverride(pool, who);
+    case RouteId::kPutPause: return PutPause(pool, request, who);
+    case RouteId::kDeletePause: return DeletePause(pool, request, who);
+    case RouteId::kEvents: return GetEvents(request);
+    case RouteId::kHealthy: return JsonResponse(200, api_internal::StatusJson("healthy"));
+    case RouteId::kReady:
+      return cp_->Ready()
+                 ? JsonResponse(200, api_internal::StatusJson("ready"))
+                 : JsonResponse(503, api_internal::StatusJson(
+                                         "not ready", "not every pool has observed its provider yet"));
+    case RouteId::kReload: return Reload(who);
+    case RouteId::kMetrics:
+      return HttpServerResponse{200,
+                                "text/plain; version=0.0.4; charset=utf-8",
+                                render_metrics_ ? render_metrics_() : std::string(),
+                                {}};
+  }
+  return Error(500, "internal error: unhandled route");
+}
+
+HttpServerResponse Api::GetPools(const HttpServerRequest&) {
+  const TimeMs now = clock_->Now();
+  {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    if (!cache_body_.empty() && cache_version_ == cp_->Version() && now < cache_valid_until_) {
+      return JsonResponse(200, cache_body_);
+    }
+  }
+  // Read before rendering: a change during the rendering makes the next request render again.
+  const uint64_t version = cp_->Version();
+  std::vector<api_internal::PoolView> views;
+  TimeMs valid_until = std::numeric_limits<TimeMs>::max();
+  for (const std::string& name : cp_->Pools()) {
+    views.push_back({name, cp_->Status(name), cp_->Controls(name, now)});
+    const std::optional<Override>& o = views.back().controls.override;
+    if (o && o->expires_at != 0) valid_until = std::min(valid_until, o->expires_at);
+  }
+  std::string body = api_internal::PoolListJson(views);
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  cache_version_ = version;
+  cache_valid_until_ = valid_until;
+  cache_body_ = body;
+  return JsonResponse(200, std::move(body));
+}
+
+HttpServerResponse Api::GetPool(const std::string& pool) {
+  api_internal::PoolView view{pool, cp_->Status(pool), cp_->Controls(pool, clock_->Now())};
+  return JsonResponse(200, api_internal::PoolJson(view));
+}
+
+HttpServerResponse Api::PutOverride(const std::string& pool, const HttpServerRequest& request,
+                                    const ApiPrincipal& who) {
+  std::lock_guard<std::mutex> lock(mutate_mu_);
+  const std::optional<PoolStatus> status = cp_->Status(pool);
+  const int max_total = status ? status->max_total : 0;
+  if (max_total <= 0) {
+    return Error(503, "pool " + Quote(pool) +
+                          " has not published its status yet, so its max_total is unknown; " +
+                          "retry after its first tick");
+  }
+  const TimeMs now = clock_->Now();
+  Override o;
+  if (api_internal::FieldError e = api_internal::ParseOverride(request.body, pool, max_total, now, &o);
+      !e.ok()) {
+    return Error(400, e.message, e.field);
+  }
+  o.set_by = who.name;
+  if (!cp_->SetOverride(pool, o)) return Error(404, "unknown pool " + Quote(pool), "pool");
+  return JsonResponse(200, api_internal::OverrideJson(pool, o));
+}
+
+HttpServerResponse Api::DeleteOverride(const std::string& pool, const ApiPrincipal& who) {
+  std::lock_guard<std::mutex> lock(mutate_mu_);
+  const TimeMs now = clock_->Now();
+  cp_->Controls(pool, now);  // drops an expired override first: it is gone, not deleted
+  if (!cp_->ClearOverride(pool, who.name, now)) return Error(404, "pool " + Quote(pool) + " has no override");
+  return JsonResponse(200, api_internal::OverrideJson(pool, std::nullopt));
+}
+
+HttpServerResponse Api::PutPause(const std::string& pool, const HttpServerRequest& request,
+                                 const ApiPrincipal& who) {
+  std::lock_guard<std::mutex> lock(mutate_mu_);
+  bool up = false, down = false;
+  std::string reason;
+  if (api_internal::FieldError e = api_internal::ParsePause(request.body, &up, &down, &reason); !e.ok()) {
+    return Error(400, e.message, e.field);
+  }
+  const TimeMs now = clock_->Now();
+  Pause p = cp_->Controls(pool, now).pause;  // a pause of the other direction stays
+  p.scale_up = p.scale_up || up;
+  p.scale_down = p.scale_down || down;
+  p.reason = reason;
+  p.set_by = who.name;
+  p.set_at = now;
+  if (!cp_->SetPause(pool, p)) return Error(404, "unknown pool " + Quote(pool), "pool");
+  return JsonResponse(200, api_internal::PauseJson(pool, p));
+}
+
+HttpServerResponse Api::DeletePause(const std::string& pool, const HttpServerRequest& request,
+                                    const ApiPrincipal& who) {
+  std::lock_guard<std::mutex> lock(mutate_mu_);
+  bool up = true, down = true;
+  if (auto it = request.query.find("direction");
+      it != request.query.end() && !api_internal::ParseDirection(it->second, &up, &down)) {
+    return Error(400, "direction must be scale_up, scale_down or both, got " + Quote(it->second),
+                 "direction");
+  }
+  const TimeMs now = clock_->Now();
+  Pause p = cp_->Controls(pool, now).pause;
+  if (!(up && p.scale_up) && !(down && p.scale_down)) {
+    const char* what = up && down ? "is not paused"
+                       : up       ? "has no scale_up pause"
+                                  : "has no scale_down pause";
+    return Error(404, "pool " + Quote(pool) + " " + what);
+  }
+  if (up) p.scale_up = false;
+  if (down) p.scale_down = false;
+  p.set_by = who.name;
+  p.set_at = now;
+  if (!p.any()) p.reason = "resumed";
+  if (!cp_->SetPause(pool, p)) return Error(404, "unknown pool " + Quote(pool), "pool");
+  return JsonResponse(200, api_internal::PauseJson(pool, p));
+}
+
+HttpServerResponse Api::GetEvents(const HttpServerRequest& request) {
+  std::string pool;
+  TimeMs since = 0;
+  size_t limit = 100;
+  if (auto it = request.query.find("pool"); it != request.query.end() && !it->second.empty()) {
+    if (!cp_->HasPool(it->second)) return Error(404, "unknown pool " + Quote(it->second), "pool");
+    pool = it->second;
+  }
+  if (auto it = request.query.find("since"); it != request.query.end()) {
+    std::optional<TimeMs> t = api_internal::ParseSince(it->second);
+    if (!t) {
+      return Error(
+          400,
+          "since must be an RFC 3339 time (2026-11-21T05:31:00Z) or Unix seconds, got " + Quote(it->second),
+          "since");
+    }
+    since = *t;
+  }
+  if (auto it = request.query.find("limit"); it != request.query.end()) {
+    const std::string& v = it->second;
+    size_t n = 0;
+    bool ok = !v.empty() && v.size() <= 4 && v.find_first_not_of("0123456789") == std::string::npos;
+    if (ok) n = std::stoul(v);
+    if (!ok || n < 1 || n > 1000) {
+      return Error(400, "limit must be an integer from 1 to 1000, got " + Quote(v), "limit");
+    }
+    limit = n;
+  }
+  return JsonResponse(200, api_internal::EventsJson(cp_->Events(pool, since, limit)));
+}
+
+HttpServerResponse Api::Reload(const ApiPrincipal& who) {
+  if (!cp_->on_reload) return Error(503, "reload is not available in this mode");
+  Event e;
+  e.at = clock_->Now();
+  e.kind = "reload";
+  e.reason = "reload requested through the API by " + who.name;
+  cp_->Record(std::move(e));
+  cp_->on_reload();
+  return JsonResponse(200, api_internal::StatusJson("reload requested"));
+}
+
+}  // namespace warmpool

@@ -1,0 +1,191 @@
+#include "controller/api/control_plane.h"
+
+#include <algorithm>
+
+namespace warmpool {
+
+void ControlPlane::SetPools(const std::vector<PoolSpec>& pools) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++version_;
+  pools_.clear();
+  for (const PoolSpec& p : pools) pools_.push_back(p.name);
+  // Forget the status of pools that are gone; keep controls only for pools that remain.
+  std::erase_if(status_, [&](const auto& kv) { return !std::count(pools_.begin(), pools_.end(), kv.first); });
+  std::erase_if(controls_,
+                [&](const auto& kv) { return !std::count(pools_.begin(), pools_.end(), kv.first); });
+}
+
+std::vector<std::string> ControlPlane::Pools() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return pools_;
+}
+
+bool ControlPlane::HasPool(const std::string& pool) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return std::count(pools_.begin(), pools_.end(), pool) > 0;
+}
+
+PoolControls ControlPlane::Controls(const std::string& pool, TimeMs now) {
+  std::optional<Event> expired;
+  PoolControls out;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = controls_.find(pool);
+    if (it == controls_.end()) return {};
+    if (it->second.override && it->second.override->Expired(now)) {
+      Event e;
+      e.at = now;
+      e.pool = pool;
+      e.kind = "override";
+      e.reason = "override expired: " + it->second.override->reason;
+      e.result = "ended";
+      expired = e;
+      it->second.override.reset();
+      ++version_;
+    }
+    out = it->second;
+  }
+  if (expired) {
+    Record(*expired);
+    if (on_change) on_change();
+  }
+  return out;
+}
+
+std::map<std::string, PoolControls> ControlPlane::AllControls() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return controls_;
+}
+
+void ControlPlane::RestoreControls(std::map<std::string, PoolControls> controls) {
+  std::lock_guard<std::mutex> lock(mu_);
+  controls_ = std::move(controls);
+  ++version_;
+}
+
+bool ControlPlane::SetOverride(const std::string& pool, Override o) {
+  Event e;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!std::count(pools_.begin(), pools_.end(), pool)) return false;
+    e.at = o.set_at;
+    e.pool = pool;
+    e.kind = "override";
+    e.reason = o.reason;
+    std::string what = o.active ? "active " + std::to_string(*o.active) : "";
+    if (o.min_active)
+      what += (what.empty() ? "" : ", ") + std::string("min_active ") + std::to_string(*o.min_active);
+    if (o.max_active)
+      what += (what.empty() ? "" : ", ") + std::string("max_active ") + std::to_string(*o.max_active);
+    e.result = "set " + what + " by " + o.set_by + (o.expires_at ? " until " + FormatTime(o.expires_at) : "");
+    controls_[pool].override = std::move(o);
+    ++version_;
+  }
+  Record(e);
+  if (on_change) on_change();
+  return true;
+}
+
+bool ControlPlane::ClearOverride(const std::string& pool, const std::string& by, TimeMs now) {
+  Event e;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = controls_.find(pool);
+    if (it == controls_.end() || !it->second.override) return false;
+    e.at = now;
+    e.pool = pool;
+    e.kind = "override";
+    e.reason = it->second.override->reason;
+    e.result = "deleted by " + by;
+    it->second.override.reset();
+    ++version_;
+  }
+  Record(e);
+  if (on_change) on_change();
+  return true;
+}
+
+bool ControlPlane::SetPause(const std::string& pool, Pause p) {
+  Event e;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!std::count(pools_.begin(), pools_.end(), pool)) return false;
+    e.at = p.set_at;
+    e.pool = pool;
+    e.kind = "pause";
+    e.reason = p.reason;
+    e.result = std::string(p.scale_up ? "scale_up paused" : "scale_up running") + ", " +
+               (p.scale_down ? "scale_down paused" : "scale_down running") + " by " + p.set_by;
+    controls_[pool].pause = std::move(p);
+    ++version_;
+  }
+  Record(e);
+  if (on_change) on_change();
+  return true;
+}
+
+void ControlPlane::Publish(PoolStatus status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (status.observed) ever_observed_[status.pool] = true;
+  status_[status.pool] = std::move(status);
+  ++version_;
+}
+
+std::optional<PoolStatus> ControlPlane::Status(const std::string& pool) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = status_.find(pool);
+  if (it == status_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<PoolStatus> ControlPlane::Statuses() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<PoolStatus> out;
+  for (const std::string& p : pools_) {
+    auto it = status_.find(p);
+    if (it != status_.end()) {
+      out.push_back(it->second);
+    } else {
+      PoolStatus empty;
+      empty.pool = p;
+      out.push_back(std::move(empty));
+    }
+  }
+  return out;
+}
+
+bool ControlPlane::Ready() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (pools_.empty()) return false;
+  for (const std::string& p : pools_) {
+    auto it = ever_observed_.find(p);
+    if (it == ever_observed_.end() || !it->second) return false;
+  }
+  return true;
+}
+
+uint64_t ControlPlane::Version() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return version_;
+}
+
+void ControlPlane::Record(Event e) {
+  std::lock_guard<std::mutex> lock(mu_);
+  e.seq = next_seq_++;
+  events_.push_back(std::move(e));
+  while (events_.size() > max_events_) events_.pop_front();
+}
+
+std::vector<Event> ControlPlane::Events(const std::string& pool, TimeMs since, size_t limit) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<Event> out;
+  for (auto it = events_.rbegin(); it != events_.rend() && out.size() < limit; ++it) {
+    if (it->at < since) continue;
+    if (!pool.empty() && it->pool != pool) continue;
+    out.push_back(*it);
+  }
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace warmpool

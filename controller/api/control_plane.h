@@ -1,0 +1,106 @@
+// ControlPlane: what the control loop and the REST API share, behind one mutex. The loop publishes a
+// status per pool after every tick and reads each pool's controls before it; the API reads statuses
+// and events and sets controls. Thread-safe.
+#ifndef WARMPOOL_CONTROLLER_API_CONTROL_PLANE_H_
+#define WARMPOOL_CONTROLLER_API_CONTROL_PLANE_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "warmpool/controls.h"
+#include "warmpool/decision.h"
+#include "warmpool/pool_spec.h"
+#include "warmpool/provider.h"
+#include "warmpool/server.h"
+
+namespace warmpool {
+
+// One pool as of its last tick.
+struct PoolStatus {
+  std::string pool;
+  TimeMs at = 0;              // 0: not ticked yet
+  bool observed = false;      // the last tick observed the provider
+  std::string observe_error;  // why not, when !observed
+  bool dry_run = false;
+  int min_active = 0, max_active = 0, warm_standby = 0, max_total = 0;
+  PoolState state;
+  Decision decision;  // with the policies' recommendations
+  ScalePlan plan;
+  ApplyResult applied;
+  std::vector<std::string> metric_errors;
+};
+
+// One entry of the decision and action log.
+struct Event {
+  uint64_t seq = 0;  // increasing, assigned by Record
+  TimeMs at = 0;
+  std::string pool;
+  std::string kind;  // "decision", "override", "pause", "reload"
+  int from = 0, to = 0;
+  std::string direction;  // "up", "down", "none"
+  std::string policy;
+  std::string reason;
+  std::string plan;    // ScalePlan::Summary()
+  std::string result;  // ApplyResult::Summary(), or what the API call did
+};
+
+class ControlPlane {
+ public:
+  explicit ControlPlane(size_t max_events = 10000) : max_events_(max_events) {}
+
+  // The pools of the running config (the API answers 404 for others). Keeps their controls.
+  void SetPools(const std::vector<PoolSpec>& pools);
+  std::vector<std::string> Pools() const;
+  bool HasPool(const std::string& pool) const;
+
+  // --- controls ---
+  // The pool's controls at `now`. An expired override is dropped here, with an "override" event.
+  PoolControls Controls(const std::string& pool, TimeMs now);
+  std::map<std::string, PoolControls> AllControls() const;
+  void RestoreControls(std::map<std::string, PoolControls> controls);  // from the state store
+  // Each returns false for an unknown pool. Each records an event and calls on_change.
+  bool SetOverride(const std::string& pool, Override o);
+  bool ClearOverride(const std::string& pool, const std::string& by, TimeMs now);  // false also if none
+  bool SetPause(const std::string& pool, Pause p);
+
+  // --- status ---
+  void Publish(PoolStatus status);
+  std::optional<PoolStatus> Status(const std::string& pool) const;
+  std::vector<PoolStatus> Statuses() const;  // in config order
+  // True once every pool's latest tick observed its provider at least once since start.
+  bool Ready() const;
+
+  // --- events ---
+  void Record(Event e);  // bounded: the oldest go first
+  // Newest last. `pool` empty = all; events with at >= since; at most `limit` (the newest ones).
+  std::vector<Event> Events(const std::string& pool, TimeMs since, size_t limit) const;
+
+  // Changes whenever anything the API shows changes (a status, controls, the pool list); readers
+  // may cache what they render from the plane for as long as it stays the same.
+  uint64_t Version() const;
+
+  // --- hooks (set once before the API starts) ---
+  std::function<void()> on_reload;  // POST /-/reload
+  std::function<void()> on_change;  // controls changed: persist them (called without the lock held)
+
+ private:
+  mutable std::mutex mu_;
+  size_t max_events_;
+  uint64_t next_seq_ = 1;
+  uint64_t version_ = 1;
+  std::vector<std::string> pools_;
+  std::map<std::string, PoolControls> controls_;
+  std::map<std::string, PoolStatus> status_;
+  std::map<std::string, bool> ever_observed_;
+  std::deque<Event> events_;
+};
+
+}  // namespace warmpool
+
+#endif  // WARMPOOL_CONTROLLER_API_CONTROL_PLANE_H_

@@ -1,0 +1,51 @@
+#include "controller/backtest/hpa_baseline.h"
+
+#include <cstdio>
+
+namespace warmpool {
+
+Result<HpaBaseline> MakeHpaBaseline(const PoolSpec& spec, const SimulatedSpec& model) {
+  std::string metric;
+  for (const PluginSpec& p : spec.policies) {
+    if (p.type != "target_tracking" && p.type != "predictive") continue;
+    auto it = p.params.values.find("metric");
+    if (it != p.params.values.end()) {
+      metric = it->second;
+      break;
+    }
+  }
+  if (metric.empty() && !spec.metrics.empty()) metric = spec.metrics.front().name;
+  const MetricQuery* query = nullptr;
+  for (const MetricQuery& q : spec.metrics) {
+    if (q.name == metric) query = &q;
+  }
+  if (query == nullptr) {
+    return Status::InvalidArgument("pool " + spec.name +
+                                   ": the HPA baseline needs a load metric, and the pool has " +
+                                   (metric.empty() ? "none" : "no metric named \"" + metric + "\""));
+  }
+  HpaBaseline b;
+  b.spec.name = spec.name;
+  b.spec.min_active = spec.min_active;
+  b.spec.max_active = spec.max_active;
+  b.spec.warm_standby = 0;
+  b.spec.max_total = 0;  // = max_active
+  b.spec.stale_after = spec.stale_after;
+  b.spec.count_provisioning = true;
+  b.spec.metrics = {*query};
+  char target[64];
+  std::snprintf(target, sizeof target, "%.17g", kHpaTargetFraction * model.capacity_per_server);
+  b.spec.policies = {
+      PluginSpec{"target_tracking", "hpa",
+                 Params{"hpa_baseline.policies[0]",
+                        "",
+                        {{"metric", metric}, {"target_per_server", target}, {"tolerance", "0.1"}}}}};
+  b.spec.behavior = BehaviorSpec::Defaults();
+  b.spec.provider = PluginSpec{"simulated", "", {}};
+  b.model = model;
+  b.model.initial_standby = 0;
+  b.interval = 15 * kSecond;
+  return b;
+}
+
+}  // namespace warmpool

@@ -1,0 +1,450 @@
+// The YAML config loader: structure and ranges here, each plugin's own settings checked by creating
+// it once through its factory. Every error is collected; nothing throws out of this file.
+#include "controller/config/config.h"
+
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <map>
+#include <memory>
+
+#include "controller/config/read_file.h"
+#include "controller/config/yaml.h"
+#include "policies/warm_pool_sizer.h"
+#include "warmpool/clock.h"
+#include "warmpool/metrics.h"
+#include "warmpool/policy.h"
+#include "warmpool/provider.h"
+
+namespace warmpool {
+namespace {
+
+constexpr size_t kMaxConfigBytes = size_t{16} << 20;
+constexpr size_t kMaxPluginFileBytes = size_t{1} << 20;  // what a plugin reads through Params::read_file
+
+using config_internal::Describe;
+using config_internal::Flatten;
+using config_internal::IndexPath;
+using config_internal::JoinPath;
+using config_internal::Quote;
+using config_internal::YamlMap;
+
+using Errors = std::vector<std::string>;
+
+bool ValidPoolName(const std::string& name) {
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+              c == '.' || c == '-';
+    if (!ok) return false;
+  }
+  return !name.empty();
+}
+
+// Checks that `node` (the value of a sequence field at `path`) is a sequence. Absent or null:
+// "required" when `required`, else an empty sequence.
+bool ExpectSequence(const YAML::Node* node, const std::string& path, bool required, Errors* errors) {
+  if (node == nullptr || node->IsNull()) {
+    if (required) errors->push_back(path + ": required");
+    return false;
+  }
+  if (!node->IsSequence()) {
+    errors->push_back(path + ": must be a sequence, got " + Describe(*node));
+    return false;
+  }
+  if (required && node->size() == 0) {
+    errors->push_back(path + ": must not be empty");
+    return false;
+  }
+  return true;
+}
+
+// A plugin mapping: `type` (required), `name` when `named` (defaults to the type), and every other
+// key flattened into params.
+void ReadPlugin(const YAML::Node& node, const std::string& path, bool named, const std::string& base_dir,
+                PluginSpec* out, Errors* errors) {
+  out->params.path = path;
+  out->params.base_dir = base_dir;
+  out->params.read_file = [](const std::string& file) { return ReadWholeFile(file, kMaxPluginFileBytes); };
+  YamlMap m(node, path, errors);
+  if (!m.ok()) return;
+  m.RequiredString("type", &out->type);
+  if (named) {
+    out->name = out->type;
+    if (m.Has("name") && m.String("name", &out->name) && out->name.empty()) {
+      m.Error("name", "must not be empty");
+    }
+  }
+  for (const auto& [key, value] : m.TakeRest()) Flatten(value, key, &out->params, errors);
+}
+
+void ReadGlobal(const YAML::Node& node, GlobalSpec* global, Errors* errors) {
+  YamlMap m(node, "global", errors);
+  m.Duration("interval", &global->interval, /*positive=*/true);
+  m.Enum("log_format", &global->log_format, {"text", "json"});
+  m.Enum("log_level", &global->log_level, {"trace", "debug", "info", "warn", "error"});
+  m.Finish();
+}
+
+void ReadMetrics(const YAML::Node* node, const std::string& path, std::vector<MetricQuery>* out,
+                 Errors* errors) {
+  if (!ExpectSequence(node, path, /*required=*/false, errors)) return;
+  std::map<std::string, std::string> seen;  // name -> path of its first declaration
+  for (size_t i = 0; i < node->size(); ++i) {
+    std::string item_path = IndexPath(path, i);
+    YamlMap m((*node)[i], item_path, errors);
+    if (!m.ok()) continue;
+    MetricQuery q;
+    if (m.RequiredString("name", &q.name)) {
+      auto [it, inserted] = seen.emplace(q.name, item_path);
+      if (!inserted) {
+        m.Error("name", "duplicate metric name " + Quote(q.name) + " (also " + it->second + ")");
+      }
+    }
+    m.String("query", &q.query);
+    m.Duration("window", &q.window, /*positive=*/true);
+    m.Duration("step", &q.step, /*positive=*/true);
+    m.Finish();
+    out->push_back(std::move(q));
+  }
+}
+
+void ReadRateLimit(const YAML::Node& node, const std::string& path, RateLimit* out, Errors* errors) {
+  YamlMap m(node, path, errors);
+  if (!m.ok()) return;
+  std::string type;
+  if (!m.Has("type")) {
+    m.Error("type", "required");
+  } else if (m.Enum("type", &type, {"servers", "percent"})) {
+    out->kind = type == "servers" ? RateLimit::Kind::kServers : RateLimit::Kind::kPercent;
+  }
+  if (!m.Has("value")) {
+    m.Error("value", "required");
+  } else if (m.Number("value", &out->value)) {
+    if (out->value <= 0) {
+      m.Error("value", "must be > 0, got " + m.Get("value")->Scalar());
+    } else if (type == "servers" && out->value != std::floor(out->value)) {
+      m.Error("value", "must be a whole number of servers, got " + m.Get("value")->Scalar());
+    }
+  }
+  m.Duration("period", &out->period, /*positive=*/true);
+  m.Finish();
+}
+
+void ReadRules(const YAML::Node& node, const std::string& path, ScalingRules* out, Errors* errors) {
+  YamlMap m(node, path, errors);
+  if (!m.ok()) return;
+  m.Duration("stabilization_window", &out->stabilization_window, /*positive=*/false);
+  std::string select;
+  if (m.Enum("select", &select, {"max", "min", "disabled"})) {
+    out->select = select == "max"   ? ScalingRules::Select::kMax
+                  : select == "min" ? ScalingRules::Select::kMin
+                                    : ScalingRules::Select::kDisabled;
+  }
+  if (const YAML::Node* limits = m.Get("policies")) {
+    if (!limits->IsSequence()) {
+      m.Error("policies", "must be a sequence (use [] for no limit), got " + Describe(*limits));
+    } else {
+      out->limits.assign(limits->size(), RateLimit{});
+      for (size_t i = 0; i < limits->size(); ++i) {
+        ReadRateLimit((*limits)[i], IndexPath(m.PathOf("policies"), i), &out->limits[i], errors);
+      }
+    }
+  }
+  m.Finish();
+}
+
+void ReadBehavior(const YAML::Node& node, const std::string& path, BehaviorSpec* out, Errors* errors) {
+  YamlMap m(node, path, errors);
+  if (const YAML::Node* up = m.Get("scale_up")) {
+    ReadRules(*up, m.PathOf("scale_up"), &out->scale_up, errors);
+  }
+  if (const YAML::Node* down = m.Get("scale_down")) {
+    ReadRules(*down, m.PathOf("scale_down"), &out->scale_down, errors);
+  }
+  m.Finish();
+}
+
+// The config path to blame for a policy naming an undeclared metric: the parameter whose value is
+// that name ("metric" preferred), else the policy itself.
+std::string MetricRefPath(const PluginSpec& policy, const std::string& metric) {
+  auto it = policy.params.values.find("metric");
+  if (it != policy.params.values.end() && it->second == metric) {
+    return JoinPath(policy.params.path, it->first);
+  }
+  for (const auto& [key, value] : policy.params.values) {
+    if (value == metric) return JoinPath(policy.params.path, key);
+  }
+  return policy.params.path;
+}
+
+// Creates each plugin of `pool` once, so that their own errors are reported, and checks that every
+// metric a policy reads is declared by the pool.
+void ValidatePoolPlugins(const PoolSpec& pool, const std::string& path, Errors* errors) {
+  for (const PluginSpec& spec : pool.policies) {
+    if (spec.type.empty()) continue;  // already reported as required
+    std::unique_ptr<Policy> policy = CreatePolicy(spec.type, spec.name, spec.params, errors);
+    if (policy == nullptr) continue;
+    for (const std::string& metric : policy->Metrics()) {
+      bool declared = false;
+      for (const MetricQuery& q : pool.metrics) declared = declared || q.name == metric;
+      if (!declared) {
+        errors->push_back(MetricRefPath(spec, metric) + ": no metric named " + Quote(metric) + " in " + path +
+                          ".metrics");
+      }
+    }
+  }
+  if (!pool.provider.type.empty()) {
+    ManualClock clock;
+    CreateProvider(pool.provider.type, pool.name, pool.provider.params, &clock, errors);
+  }
+}
+
+// warm_standby.auto's settings: null (every default) or a mapping.
+void ReadWarmAuto(const YAML::Node& node, const std::string& path, PoolSpec* pool, Errors* errors) {
+  Params params;
+  params.path = path;
+  if (!node.IsNull()) {
+    if (!node.IsMap()) {
+      errors->push_back(path + ": must be a mapping of settings (min, max, horizon, quantile, ...), got " +
+                        Describe(node));
+      return;
+    }
+    YamlMap a(node, path, errors);
+    for (const auto& [key, value] : a.TakeRest()) Flatten(value, key, &params, errors);
+  }
+  ReadWarmAutoSpec(params, &pool->warm_auto, errors);
+}
+
+// Fills warm_standby.auto's metric and server_capacity from the first target_tracking or predictive
+// policy when they are not given, and checks the metric is the pool's.
+void ResolveWarmAuto(PoolSpec* pool, const std::string& path, Errors* errors) {
+  WarmAutoSpec& w = pool->warm_auto;
+  if (!w.enabled) return;
+  const std::string at = JoinPath(path, "warm_standby.auto");
+  // The first target_tracking or predictive policy on the metric (any, when not given), preferring one
+  // with target_per_server (a rate per server, the unit the sizer needs).
+  const PluginSpec* source = nullptr;
+  for (bool need_target : {true, false}) {
+    for (const PluginSpec& p : pool->policies) {
+      if (source != nullptr || (p.type != "target_tracking" && p.type != "predictive")) continue;
+      auto metric = p.params.values.find("metric");
+      if (metric == p.params.values.end() || (!w.metric.empty() && metric->second != w.metric)) continue;
+      if (!need_target || p.params.values.contains("target_per_server")) source = &p;
+    }
+  }
+  if (w.metric.empty()) {
+    if (source == nullptr) {
+      errors->push_back(JoinPath(at, "metric") +
+                        ": required (no target_tracking or predictive policy to take the load metric from)");
+      return;
+    }
+    w.metric = source->params.values.at("metric");
+  }
+  bool declared = false;
+  for (const MetricQuery& q : pool->metrics) declared = declared || q.name == w.metric;
+  if (!declared) {
+    errors->push_back(JoinPath(at, "metric") + ": no metric named " + Quote(w.metric) + " in " + path +
+                      ".metrics");
+  }
+  if (w.server_capacity <= 0) {
+    const std::string* target = nullptr;
+    if (source != nullptr) {
+      auto it = source->params.values.find("target_per_server");
+      if (it != source->params.values.end()) target = &it->second;
+    }
+    if (target == nullptr || !(std::strtod(target->c_str(), nullptr) > 0)) {
+      errors->push_back(JoinPath(at, "server_capacity") + ": required (what one server carries of " +
+                        Quote(w.metric) + "; no policy with target_per_server on it to take it from)");
+      return;
+    }
+    w.server_capacity = std::strtod(target->c_str(), nullptr);
+  }
+}
+
+void ReadPool(const YAML::Node& node, const std::string& path, const std::string& base_dir, PoolSpec* pool,
+              Errors* errors) {
+  YamlMap m(node, path, errors);
+  if (!m.ok()) return;
+  if (m.RequiredString("name", &pool->name) && !ValidPoolName(pool->name)) {
+    m.Error("name", "must match [A-Za-z0-9_.-]+, got " + Quote(pool->name));
+  }
+  bool min_ok = m.Int("min_active", &pool->min_active, 0) || !m.Has("min_active");
+  bool max_ok = m.Int("max_active", &pool->max_active, 1) || !m.Has("max_active");
+  if (min_ok && max_ok && pool->max_active < pool->min_active) {
+    m.Error("max_active", "must be >= min_active (" + std::to_string(pool->min_active) + "), got " +
+                              std::to_string(pool->max_active));
+  }
+  // warm_standby: a count, `auto` (every setting at its default), or {auto: {min: 0, max: 10, ...}}.
+  if (const YAML::Node* warm = m.Get("warm_standby");
+      warm != nullptr && warm->IsScalar() && warm->Scalar() == "auto") {
+    pool->warm_auto.enabled = true;
+  } else if (warm != nullptr && warm->IsMap()) {
+    YamlMap w(*warm, m.PathOf("warm_standby"), errors);
+    if (const YAML::Node* settings = w.Get("auto")) {
+      ReadWarmAuto(*settings, w.PathOf("auto"), pool, errors);
+    } else {
+      w.Error("auto", "required: warm_standby is a count, auto, or {auto: {min: 0, max: 10, ...}}");
+    }
+    w.Finish();
+  } else if (warm != nullptr && warm->IsScalar() &&
+             std::isalpha(static_cast<unsigned char>(warm->Scalar()[0]))) {
+    m.Error("warm_standby",
+            "must be a count >= 0, auto, or {auto: {min: 0, max: 10, ...}}, got " + Quote(warm->Scalar()));
+  } else {
+    m.Int("warm_standby", &pool->warm_standby, 0);
+  }
+  if (m.Int("max_total", &pool->max_total, 0) && max_ok && pool->max_total > 0 &&
+      pool->max_total < pool->max_active) {
+    m.Error("max_total", "must be 0 or >= max_active (" + std::to_string(pool->max_active) + "), got " +
+                             std::to_string(pool->max_total));
+  }
+  m.Duration("stale_after", &pool->stale_after, /*positive=*/true);
+  m.Bool("dry_run", &pool->dry_run);
+  ReadMetrics(m.Get("metrics"), m.PathOf("metrics"), &pool->metrics, errors);
+
+  const YAML::Node* policies = m.Get("policies");
+  std::string policies_path = m.PathOf("policies");
+  if (ExpectSequence(policies, policies_path, /*required=*/true, errors)) {
+    std::map<std::string, std::string> seen;  // name -> path of the first policy so named
+    for (size_t i = 0; i < policies->size(); ++i) {
+      std::string item_path = IndexPath(policies_path, i);
+      PluginSpec spec;
+      ReadPlugin((*policies)[i], item_path, /*named=*/true, base_dir, &spec, errors);
+      if (!spec.name.empty()) {
+        auto [it, inserted] = seen.emplace(spec.name, item_path);
+        if (!inserted) {
+          errors->push_back(JoinPath(item_path, "name") + ": duplicate policy name " + Quote(spec.name) +
+                            " (also " + it->second + ")");
+        }
+      }
+      pool->policies.push_back(std::move(spec));
+    }
+  }
+  if (const YAML::Node* behavior = m.Get("behavior")) {
+    ReadBehavior(*behavior, m.PathOf("behavior"), &pool->behavior, errors);
+  }
+  if (const YAML::Node* model = m.Get("capacity_model")) {
+    // The backtest's model of this pool: the simulated provider's parameters.
+    pool->capacity_model.type = "simulated";
+    pool->capacity_model.params.path = m.PathOf("capacity_model");
+    pool->capacity_model.params.base_dir = base_dir;
+    YamlMap cm(*model, m.PathOf("capacity_model"), errors);
+    if (cm.ok()) {
+      for (const auto& [key, value] : cm.TakeRest())
+        Flatten(value, key, &pool->capacity_model.params, errors);
+      ManualClock clock;
+      CreateProvider("simulated", pool->name, pool->capacity_model.params, &clock, errors);
+    }
+  }
+  if (const YAML::Node* provider = m.Get("provider")) {
+    ReadPlugin(*provider, m.PathOf("provider"), /*named=*/false, base_dir, &pool->provider, errors);
+  } else {
+    m.Error("provider", "required");
+  }
+  m.Finish();
+  ResolveWarmAuto(pool, path, errors);
+  ValidatePoolPlugins(*pool, path, errors);
+}
+
+std::string Resolve(const std::string& base_dir, const std::string& path) {
+  if (path.empty() || path[0] == '/' || base_dir.empty()) return path;
+  return base_dir + "/" + path;
+}
+
+void ReadWeb(const YAML::Node& node, const std::string& base_dir, WebSpec* web, Errors* errors) {
+  YamlMap m(node, "web", errors);
+  m.String("listen_address", &web->listen_address);
+  if (!web->listen_address.empty() && web->listen_address.rfind(':') == std::string::npos) {
+    m.Error("listen_address", "must be host:port, got " + Quote(web->listen_address));
+  }
+  if (m.String("tokens_file", &web->tokens_file)) web->tokens_file = Resolve(base_dir, web->tokens_file);
+  if (const YAML::Node* tls = m.Get("tls")) {
+    YamlMap t(*tls, m.PathOf("tls"), errors);
+    if (t.RequiredString("cert_file", &web->tls_cert_file))
+      web->tls_cert_file = Resolve(base_dir, web->tls_cert_file);
+    if (t.RequiredString("key_file", &web->tls_key_file))
+      web->tls_key_file = Resolve(base_dir, web->tls_key_file);
+    t.Finish();
+  }
+  m.Int("max_body_bytes", &web->max_body_bytes, 1);
+  m.Finish();
+}
+
+void ReadConfig(const YAML::Node& root, const std::string& base_dir, Config* config, Errors* errors) {
+  YamlMap m(root, "", errors);
+  if (const YAML::Node* global = m.Get("global")) ReadGlobal(*global, &config->global, errors);
+  if (const YAML::Node* web = m.Get("web")) ReadWeb(*web, base_dir, &config->global.web, errors);
+  if (const YAML::Node* state = m.Get("state")) {
+    YamlMap s(*state, "state", errors);
+    if (s.RequiredString("file", &config->global.state_file)) {
+      config->global.state_file = Resolve(base_dir, config->global.state_file);
+    }
+    s.Finish();
+  }
+  if (const YAML::Node* source = m.Get("metrics_source")) {
+    PluginSpec* spec = &config->global.metrics_source;
+    ReadPlugin(*source, "metrics_source", /*named=*/false, base_dir, spec, errors);
+    if (!spec->type.empty()) CheckMetricsSource(spec->type, spec->params, errors);
+  }
+  const YAML::Node* pools = m.Get("pools");
+  if (ExpectSequence(pools, "pools", /*required=*/true, errors)) {
+    std::map<std::string, std::string> seen;  // pool name -> path of its first declaration
+    config->pools.resize(pools->size());
+    for (size_t i = 0; i < pools->size(); ++i) {
+      std::string path = IndexPath("pools", i);
+      PoolSpec& pool = config->pools[i];
+      ReadPool((*pools)[i], path, base_dir, &pool, errors);
+      if (pool.name.empty()) continue;
+      auto [it, inserted] = seen.emplace(pool.name, path);
+      if (!inserted) {
+        errors->push_back(path + ".name: duplicate pool name " + Quote(pool.name) + " (also " + it->second +
+                          ")");
+      }
+    }
+  }
+  m.Finish();
+}
+
+ConfigLoad Parse(std::string_view yaml, std::string_view source, const std::string& base_dir) {
+  ConfigLoad out;
+  const std::string src(source);
+  try {
+    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(yaml));
+    if (docs.empty() || (docs.size() == 1 && docs[0].IsNull())) {
+      out.errors.push_back(src + ": empty config");
+    } else if (docs.size() > 1) {
+      out.errors.push_back(src + ": expected one YAML document, got " + std::to_string(docs.size()));
+    } else if (!docs[0].IsMap()) {
+      out.errors.push_back(src + ": must be a mapping at the top level, got " + Describe(docs[0]));
+    } else {
+      ReadConfig(docs[0], base_dir, &out.config, &out.errors);
+    }
+  } catch (const YAML::ParserException& e) {
+    out.errors.push_back(src + ":" + std::to_string(e.mark.line + 1) + ":" +
+                         std::to_string(e.mark.column + 1) + ": " + e.msg);
+  } catch (const std::exception& e) {  // YAML::Exception, or a plugin factory breaking the rules
+    out.errors.push_back(src + ": " + e.what());
+  }
+  return out;
+}
+
+}  // namespace
+
+ConfigLoad ParseConfig(std::string_view yaml, std::string_view source) { return Parse(yaml, source, ""); }
+
+ConfigLoad LoadConfigFile(const std::string& path) {
+  Result<std::string> text = ReadWholeFile(path, kMaxConfigBytes);
+  if (!text.ok()) {
+    ConfigLoad out;
+    out.errors.push_back(text.status().message());
+    return out;
+  }
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  return Parse(*text, path, dir.empty() ? "." : dir);
+}
+
+}  // namespace warmpool

@@ -1,0 +1,19 @@
+// Reading a whole file for the config room: the config itself, the API tokens file, and the files a
+// plugin names but must not read itself (a schedule's time zone: policies/ does no I/O, so the
+// config hands it this reader through Params::read_file).
+#ifndef WARMPOOL_CONTROLLER_CONFIG_READ_FILE_H_
+#define WARMPOOL_CONTROLLER_CONFIG_READ_FILE_H_
+
+#include <cstddef>
+#include <string>
+
+#include "warmpool/status.h"
+
+namespace warmpool {
+
+// The file's bytes. Errors: "PATH: cannot read: <strerror>", or "PATH: larger than N bytes".
+Result<std::string> ReadWholeFile(const std::string& path, size_t max_bytes);
+
+}  // namespace warmpool
+
+#endif  // WARMPOOL_CONTROLLER_CONFIG_READ_FILE_H_

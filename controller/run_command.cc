@@ -1,0 +1,230 @@
+#include "controller/run_command.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+#include "controller/api/api.h"
+#include "controller/config/config.h"
+#include "controller/config/tokens_file.h"
+#include "controller/http/server.h"
+#include "controller/log/log.h"
+#include "controller/runtime/app.h"
+#include "controller/runtime/loop.h"
+#include "controller/state/codec.h"
+#include "controller/state/file_store.h"
+
+namespace warmpool {
+namespace {
+
+struct Signals {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stop = false;
+  bool reload = false;
+  int last = 0;
+};
+
+// Waits for signals on a dedicated thread (they are blocked everywhere else), so the handlers do
+// no work in signal context and the main loop wakes at once.
+void SignalThread(sigset_t set, Signals* s) {
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0) continue;
+    std::lock_guard<std::mutex> lock(s->mu);
+    s->last = sig;
+    if (sig == SIGHUP) {
+      s->reload = true;
+    } else {
+      s->stop = true;
+    }
+    s->cv.notify_all();
+    if (s->stop) return;
+  }
+}
+
+// Ends the signal thread (if no signal did already) and joins it.
+void StopSignalThread(Signals* signals, std::thread* thread) {
+  {
+    std::lock_guard<std::mutex> lock(signals->mu);
+    if (!signals->stop) pthread_kill(thread->native_handle(), SIGTERM);  // wake it to exit
+  }
+  thread->join();
+}
+
+void LogConfigErrors(const char* msg, const std::string& file, const std::vector<std::string>& errors) {
+  for (const std::string& e : errors) Log(LogLevel::kError, msg, {{"file", file}, {"error", e}});
+}
+
+}  // namespace
+
+int RunController(const RunOptions& opts) {
+  // Block the signals before any thread exists (cpprest's pool included), so that every thread
+  // inherits the mask and only the signal thread below ever receives them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  // Two threads per core, at least 4, for the API and the metrics client (see SetHttpThreads):
+  // measured with bench/api_load.sh, fewer threads than the default 40 cut p99 five-fold.
+  SetHttpThreads(std::max(4u, 2 * std::thread::hardware_concurrency()));
+  ConfigLoad load = LoadConfigFile(opts.config_file);
+  const std::string format = !opts.log_format.empty() ? opts.log_format : load.config.global.log_format;
+  const std::string level = !opts.log_level.empty() ? opts.log_level : load.config.global.log_level;
+  if (Status st = InitLogging(format, level); !st.ok()) {
+    std::fprintf(stderr, "warmpool: %s\n", st.message().c_str());
+    return 1;
+  }
+  if (!load.ok()) {
+    LogConfigErrors("invalid config", opts.config_file, load.errors);
+    return 1;
+  }
+  SystemClock clock;
+  Result<std::unique_ptr<App>> created = App::Create(load.config, &clock, opts.dry_run);
+  if (!created.ok()) {
+    Log(LogLevel::kError, "cannot start",
+        {{"file", opts.config_file}, {"error", created.status().message()}});
+    return 1;
+  }
+  std::unique_ptr<App> app = std::move(created).value();
+  const GlobalSpec& global = app->config().global;
+
+  // Durable state: overrides, pauses and behavior history survive a restart (kill -9 included).
+  std::unique_ptr<FileStateStore> store;
+  if (!global.state_file.empty()) {
+    FileStateStoreOptions so;
+    so.clock = &clock;
+    so.validate = [](const std::string& doc) { return DecodeState(doc).status(); };
+    store = std::make_unique<FileStateStore>(global.state_file, so);
+    if (Status st = store->CheckDirectory(); !st.ok()) {
+      Log(LogLevel::kError, "cannot start", {{"state_file", global.state_file}, {"error", st.message()}});
+      return 1;
+    }
+  }
+  // What the pools learned (warm_standby: auto's seasons, predictive policies' histories), beside it.
+  std::unique_ptr<FileStateStore> learned;
+  if (!global.state_file.empty()) {
+    FileStateStoreOptions lo;
+    lo.clock = &clock;
+    lo.validate = [](const std::string& doc) { return DecodeLearned(doc).status(); };
+    learned = std::make_unique<FileStateStore>(global.state_file + ".learned", lo);
+  }
+  ControlPlane control_plane;
+  SelfMetrics self_metrics(opts.version);
+  app->Attach({&control_plane, &self_metrics, store.get(), learned.get()});
+  control_plane.on_change = [&app] { app->SaveState(); };
+
+  Signals signals;
+  std::thread signal_thread(SignalThread, set, &signals);
+  control_plane.on_reload = [&signals] {  // POST /-/reload: the same as SIGHUP
+    std::lock_guard<std::mutex> lock(signals.mu);
+    signals.reload = true;
+    signals.cv.notify_all();
+  };
+
+  // The REST API and /metrics.
+  const std::string listen =
+      !opts.web_listen_address.empty() ? opts.web_listen_address : global.web.listen_address;
+  std::unique_ptr<Api> api;
+  std::unique_ptr<HttpServer> server;
+  if (!listen.empty() && listen != "off") {
+    ApiTokens tokens;
+    if (!global.web.tokens_file.empty()) {
+      Result<ApiTokens> loaded = LoadApiTokens(global.web.tokens_file);
+      if (!loaded.ok()) {
+        Log(LogLevel::kError, "cannot start",
+            {{"tokens_file", global.web.tokens_file}, {"error", loaded.status().message()}});
+        StopSignalThread(&signals, &signal_thread);
+        return 1;
+      }
+      tokens = std::move(loaded).value();
+    }
+    api = std::make_unique<Api>(&control_plane, std::move(tokens), &clock,
+                                [&self_metrics] { return self_metrics.Render(); });
+    HttpServerOptions so;
+    so.listen_address = listen;
+    so.tls_cert_file = global.web.tls_cert_file;
+    so.tls_key_file = global.web.tls_key_file;
+    so.max_body_bytes = static_cast<size_t>(global.web.max_body_bytes);
+    Result<std::unique_ptr<HttpServer>> started =
+        StartHttpServer(so, [a = api.get()](const HttpServerRequest& r) { return a->Handle(r); });
+    if (!started.ok()) {
+      Log(LogLevel::kError, "cannot start",
+          {{"web.listen_address", listen}, {"error", started.status().message()}});
+      StopSignalThread(&signals, &signal_thread);
+      return 1;
+    }
+    server = std::move(started).value();
+    const std::string host = listen.substr(0, listen.rfind(':'));
+    Log(LogLevel::kInfo, "api listening",
+        {{"address", (host.empty() ? std::string("0.0.0.0") : host) + ":" + std::to_string(server->port())},
+         {"tls", server->tls()},
+         {"tokens", global.web.tokens_file.empty() ? std::string("none: mutating calls are refused")
+                                                   : global.web.tokens_file}});
+  }
+
+  Log(LogLevel::kInfo, "warmpool started",
+      {{"config", opts.config_file},
+       {"pools", static_cast<int>(app->config().pools.size())},
+       {"interval", FormatDuration(app->interval())},
+       {"dry_run", opts.dry_run}});
+  // Wakes the loop at its deadline, or at once for a signal.
+  class SignalWaiter final : public Waiter {
+   public:
+    explicit SignalWaiter(Signals* s) : s_(s) {}
+    Wake WaitUntil(TimeMs deadline) override {
+      std::unique_lock<std::mutex> lock(s_->mu);
+      s_->cv.wait_until(lock, std::chrono::system_clock::time_point(std::chrono::milliseconds(deadline)),
+                        [&] { return s_->stop || s_->reload; });
+      if (s_->stop) return Wake::kStop;
+      if (s_->reload) {
+        s_->reload = false;
+        return Wake::kReload;
+      }
+      return Wake::kDeadline;
+    }
+
+   private:
+    Signals* s_;
+  } waiter(&signals);
+
+  LoopOptions loop;
+  loop.max_ticks = opts.max_ticks;
+  loop.reload = [&] {
+    ConfigLoad fresh = LoadConfigFile(opts.config_file);
+    if (!fresh.ok()) {
+      LogConfigErrors("reload rejected, keeping the running config", opts.config_file, fresh.errors);
+    } else if (Status st = app->Reload(fresh.config); !st.ok()) {
+      Log(LogLevel::kError, "reload rejected, keeping the running config",
+          {{"file", opts.config_file}, {"error", st.message()}});
+    } else {
+      Log(LogLevel::kInfo, "config reloaded",
+          {{"file", opts.config_file}, {"pools", static_cast<int>(app->config().pools.size())}});
+    }
+  };
+  const long ticks = RunLoop(app.get(), clock, &waiter, loop);
+  if (server) server->Stop();
+  int stopped_by = 0;
+  {
+    std::lock_guard<std::mutex> lock(signals.mu);
+    stopped_by = signals.stop ? signals.last : 0;
+  }
+  StopSignalThread(&signals, &signal_thread);
+  app->SaveState();
+  if (learned) app->SaveLearned(clock.Now());
+  Log(LogLevel::kInfo, "warmpool stopped",
+      {{"ticks", ticks},
+       {"reason", stopped_by ? std::string(strsignal(stopped_by)) : std::string("--max-ticks reached")}});
+  return 0;
+}
+
+}  // namespace warmpool

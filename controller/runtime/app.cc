@@ -1,0 +1,331 @@
+#include "controller/runtime/app.h"
+
+#include <chrono>
+
+#include "controller/log/log.h"
+#include "controller/state/codec.h"
+#include "warmpool/text.h"
+
+namespace warmpool {
+namespace {
+
+// A store's document, decoded; nullopt when there is none, or (logged as `failure`) when it cannot be
+// read or decoded.
+template <typename T>
+std::optional<T> LoadDocument(StateStore* store, Result<T> (*decode)(const std::string&),
+                              const char* failure) {
+  Result<std::optional<std::string>> doc = store->Load();
+  if (!doc.ok()) {
+    Log(LogLevel::kError, failure, {{"error", doc.status().message()}});
+    return std::nullopt;
+  }
+  if (!doc->has_value()) return std::nullopt;
+  Result<T> decoded = decode(**doc);
+  if (!decoded.ok()) {
+    Log(LogLevel::kError, failure, {{"error", decoded.status().message()}});
+    return std::nullopt;
+  }
+  return std::move(decoded).value();
+}
+
+bool SamePlugin(const PluginSpec& a, const PluginSpec& b) {
+  return a.type == b.type && a.params.values == b.params.values && a.params.base_dir == b.params.base_dir;
+}
+
+std::string JoinErrors(const std::vector<std::string>& errors) {
+  std::string all;
+  for (const std::string& e : errors) all += (all.empty() ? "" : "; ") + e;
+  return all;
+}
+
+}  // namespace
+
+TimeMs SystemClock::Now() const {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+Result<std::unique_ptr<App>> App::Create(const Config& config, const Clock* clock, bool force_dry_run) {
+  std::unique_ptr<App> app(new App(clock, force_dry_run));
+  if (Status st = app->Build(config, nullptr); !st.ok()) return st;
+  return app;
+}
+
+Status App::Reload(const Config& config) {
+  App next(clock_, force_dry_run_);
+  if (Status st = next.Build(config, this); !st.ok()) return st;
+  if (services_.metrics) {
+    for (const PoolSpec& old : config_.pools) {
+      bool kept = false;
+      for (const PoolSpec& p : next.config_.pools) kept = kept || p.name == old.name;
+      if (!kept) services_.metrics->ForgetPool(old.name);
+    }
+  }
+  config_ = std::move(next.config_);
+  metrics_ = std::move(next.metrics_);
+  pools_ = std::move(next.pools_);
+  if (services_.control_plane) services_.control_plane->SetPools(config_.pools);
+  return Status::Ok();
+}
+
+// Builds from `config`, taking over what it can from `previous` (which is left unusable on success
+// only; on failure `previous` is untouched).
+Status App::Build(const Config& config, App* previous) {
+  std::vector<std::string> errors;
+  const PluginSpec& ms = config.global.metrics_source;
+  std::unique_ptr<MetricsSource> metrics;
+  bool reuse_metrics =
+      previous && previous->metrics_ && SamePlugin(previous->config_.global.metrics_source, ms);
+  if (!reuse_metrics && !ms.type.empty()) metrics = CreateMetricsSource(ms.type, ms.params, &errors);
+
+  struct Built {
+    std::unique_ptr<Provider> provider;  // null: reuse previous pool i's provider
+    int reuse = -1;
+    std::vector<std::unique_ptr<Policy>> policies;
+  };
+  std::vector<Built> built(config.pools.size());
+  for (size_t i = 0; i < config.pools.size(); ++i) {
+    const PoolSpec& spec = config.pools[i];
+    if (previous) {
+      for (size_t j = 0; j < previous->pools_.size(); ++j) {
+        const PoolSpec& old = previous->pools_[j].controller->spec();
+        if (old.name == spec.name && SamePlugin(old.provider, spec.provider))
+          built[i].reuse = static_cast<int>(j);
+      }
+    }
+    if (built[i].reuse < 0) {
+      built[i].provider =
+          CreateProvider(spec.provider.type, spec.name, spec.provider.params, clock_, &errors);
+    }
+    built[i].policies = CreatePolicies(spec, &errors);
+  }
+  if (!errors.empty()) return Status::InvalidArgument(JoinErrors(errors));
+
+  config_ = config;
+  metrics_ = reuse_metrics ? std::move(previous->metrics_) : std::move(metrics);
+  for (size_t i = 0; i < config.pools.size(); ++i) {
+    const PoolSpec& spec = config.pools[i];
+    Pool pool;
+    BehaviorHistory history;
+    PoolController* before = nullptr;  // this pool's controller in the previous config
+    if (built[i].reuse >= 0) {
+      Pool& old = previous->pools_[static_cast<size_t>(built[i].reuse)];
+      pool.provider = std::move(old.provider);
+    } else {
+      pool.provider = std::move(built[i].provider);
+    }
+    if (previous) {
+      for (Pool& old : previous->pools_) {
+        if (old.controller && old.controller->spec().name == spec.name) {
+          history = old.controller->behavior_history();
+          before = old.controller.get();
+        }
+      }
+    }
+    pool.controller = std::make_unique<PoolController>(spec, std::move(built[i].policies),
+                                                       pool.provider.get(), metrics_.get(), force_dry_run_);
+    pool.controller->set_behavior_history(std::move(history));
+    if (before != nullptr) pool.controller->CarryLearned(before);
+    pools_.push_back(std::move(pool));
+  }
+  return Status::Ok();
+}
+
+std::vector<TickResult> App::TickAll(TimeMs now) {
+  std::vector<TickResult> results;
+  results.reserve(pools_.size());
+  ControlPlane* cp = services_.control_plane;
+  for (Pool& pool : pools_) {
+    const PoolSpec& spec = pool.controller->spec();
+    const PoolControls controls = cp ? cp->Controls(spec.name, now) : PoolControls{};
+    const auto started = std::chrono::steady_clock::now();
+    results.push_back(pool.controller->RunOnce(now, controls));
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const TickResult& tick = results.back();
+    LogTick(spec.name, tick);
+    if (services_.metrics) {
+      services_.metrics->ObserveTick(spec.name, tick, controls, spec, seconds, pool.controller->dry_run());
+    }
+    if (cp) Publish(cp, spec, tick, pool.controller->dry_run());
+  }
+  if (services_.state) {
+    {
+      std::lock_guard<std::mutex> lock(state_mu_);
+      for (Pool& pool : pools_) {
+        const std::string& name = pool.controller->spec().name;
+        saved_behavior_[name] = pool.controller->behavior_history();
+        ProviderMemory memory = pool.provider->Memory();
+        if (memory.empty()) {
+          saved_memory_.erase(name);
+        } else {
+          saved_memory_[name] = std::move(memory);
+        }
+      }
+    }
+    SaveState();
+  }
+  if (services_.learned && FloorDiv(now, kMinute) != learned_saved_minute_) SaveLearned(now);
+  return results;
+}
+
+void App::SaveLearned(TimeMs now) {
+  if (!services_.learned) return;
+  learned_saved_minute_ = FloorDiv(now, kMinute);
+  LearnedState state;
+  state.saved_at = now;
+  for (Pool& pool : pools_) {
+    const std::string& name = pool.controller->spec().name;
+    if (auto r = pool.controller->SeasonalRecord()) state.seasonal[name] = std::move(*r);
+    if (auto h = pool.controller->PolicyHistories(); !h.empty()) state.histories[name] = std::move(h);
+  }
+  if (state.seasonal.empty() && state.histories.empty()) return;
+  if (Status st = services_.learned->Save(EncodeLearned(state)); !st.ok()) {
+    Log(LogLevel::kError, "learned state not saved", {{"error", st.message()}});
+  }
+}
+
+void App::RestoreLearned() {
+  std::optional<LearnedState> learned =
+      LoadDocument(services_.learned, &DecodeLearned, "learned state not restored, learning afresh");
+  if (!learned) return;
+  for (Pool& pool : pools_) {
+    const std::string& name = pool.controller->spec().name;
+    if (auto h = learned->histories.find(name); h != learned->histories.end()) {
+      const int restored = pool.controller->RestorePolicyHistories(h->second);
+      const int saved = static_cast<int>(h->second.size());
+      Log(restored == saved ? LogLevel::kInfo : LogLevel::kWarn,
+          restored == saved
+              ? "policy histories restored"
+              : "policy histories not all restored: a policy's type, name or parameters changed",
+          {{"pool", name},
+           {"restored", restored},
+           {"saved", saved},
+           {"saved_at", FormatTime(learned->saved_at)}});
+    }
+    auto it = learned->seasonal.find(name);
+    if (it == learned->seasonal.end()) continue;
+    const bool ok = pool.controller->RestoreSeasonalRecord(it->second);
+    Log(ok ? LogLevel::kInfo : LogLevel::kWarn,
+        ok ? "seasonal record restored" : "seasonal record not restored: learned with another season or step",
+        {{"pool", name},
+         {"steps", static_cast<int>(it->second.steps.size())},
+         {"saved_at", FormatTime(learned->saved_at)}});
+  }
+}
+
+void App::Attach(Services services) {
+  services_ = services;
+  if (services_.control_plane) services_.control_plane->SetPools(config_.pools);
+  if (services_.learned) RestoreLearned();
+  if (!services_.state) return;
+  std::optional<PersistedState> state =
+      LoadDocument(services_.state, &DecodeState, "state not restored, starting fresh");
+  if (!state) return;
+  int restored = 0;
+  for (Pool& pool : pools_) {
+    const std::string& name = pool.controller->spec().name;
+    auto it = state->behavior.find(name);
+    if (it != state->behavior.end()) pool.controller->set_behavior_history(it->second);
+    if (auto m = state->providers.find(name); m != state->providers.end()) {
+      pool.provider->Restore(m->second);  // facts the pool no longer bears out are dropped on Observe
+      int facts = 0;
+      for (const auto& [kind, servers] : m->second) facts += static_cast<int>(servers.size());
+      Log(LogLevel::kInfo, "provider memory restored", {{"pool", name}, {"facts", facts}});
+    }
+  }
+  if (services_.control_plane) {
+    std::map<std::string, PoolControls> controls;
+    for (auto& [name, c] : state->controls) {
+      if (services_.control_plane->HasPool(name)) {
+        controls[name] = c;
+        restored += c.override.has_value() + c.pause.any();
+      }
+    }
+    services_.control_plane->RestoreControls(std::move(controls));
+  }
+  std::lock_guard<std::mutex> lock(state_mu_);
+  saved_behavior_ = state->behavior;
+  saved_memory_ = state->providers;
+  Log(LogLevel::kInfo, "state restored",
+      {{"saved_at", FormatTime(state->saved_at)},
+       {"controls", restored},
+       {"pools", static_cast<int>(state->behavior.size())}});
+}
+
+void App::SaveState() {
+  if (!services_.state) return;
+  std::lock_guard<std::mutex> lock(state_mu_);
+  PersistedState state;
+  if (services_.control_plane) state.controls = services_.control_plane->AllControls();
+  state.behavior = saved_behavior_;
+  state.providers = saved_memory_;
+  state.saved_at = clock_->Now();
+  if (Status st = services_.state->Save(EncodeState(state)); !st.ok()) {
+    Log(LogLevel::kError, "state not saved", {{"error", st.message()}});
+  }
+}
+
+void App::Publish(ControlPlane* cp, const PoolSpec& spec, const TickResult& tick, bool dry_run) {
+  PoolStatus s;
+  s.pool = spec.name;
+  s.at = tick.decision.at;
+  s.observed = tick.status.ok();
+  if (!s.observed) s.observe_error = tick.status.ToString();
+  s.dry_run = dry_run;
+  s.min_active = spec.min_active;
+  s.max_active = spec.max_active;
+  s.warm_standby =
+      tick.status.ok() ? tick.decision.warm_standby : spec.warm_standby;  // auto: this tick's size
+  s.max_total = spec.MaxTotal();
+  s.state = tick.observed;
+  s.decision = tick.decision;
+  s.plan = tick.plan;
+  s.applied = tick.applied;
+  s.metric_errors = tick.metric_errors;
+  const bool acted = tick.decision.direction != Direction::kNone || !tick.plan.empty() || !tick.status.ok();
+  cp->Publish(std::move(s));
+  if (!acted) return;
+  Event e;
+  e.at = tick.decision.at;
+  e.pool = spec.name;
+  e.kind = "decision";
+  e.from = tick.decision.current;
+  e.to = tick.decision.desired;
+  e.direction = DirectionName(tick.decision.direction);
+  e.policy = tick.decision.policy;
+  e.reason = tick.decision.reason;
+  e.plan = tick.plan.Summary();
+  e.result = !tick.status.ok()   ? tick.status.ToString()
+             : tick.plan.empty() ? std::string("nothing to do")
+                                 : tick.applied.Summary();
+  cp->Record(std::move(e));
+}
+
+void LogTick(const std::string& pool, const TickResult& tick) {
+  for (const std::string& e : tick.provider_events) {
+    Log(LogLevel::kInfo, "provider", {{"pool", pool}, {"event", e}});
+  }
+  if (!tick.status.ok()) {
+    Log(LogLevel::kError, "observe failed", {{"pool", pool}, {"error", tick.status.ToString()}});
+    return;
+  }
+  for (const std::string& e : tick.metric_errors) {
+    Log(LogLevel::kWarn, "metric query failed", {{"pool", pool}, {"error", e}});
+  }
+  const Decision& d = tick.decision;
+  const bool acted = d.direction != Direction::kNone || !tick.plan.empty();
+  const LogLevel level = !tick.applied.ok() ? LogLevel::kWarn : acted ? LogLevel::kInfo : LogLevel::kDebug;
+  Log(level, "decision",
+      {{"pool", pool},
+       {"current", d.current},
+       {"desired", d.desired},
+       {"direction", DirectionName(d.direction)},
+       {"policy", d.policy},
+       {"reason", d.reason},
+       {"plan", tick.plan.Summary()},
+       {"plan_reason", tick.plan.reason},
+       {"result", tick.plan.empty() ? std::string("nothing to do") : tick.applied.Summary()},
+       {"dry_run", tick.applied.dry_run}});
+}
+
+}  // namespace warmpool

@@ -1,0 +1,243 @@
+#include "controller/runtime/self_metrics.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <algorithm>
+#include <exception>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "controller/log/log.h"
+
+namespace warmpool {
+
+using prometheus::Counter;
+using prometheus::Family;
+using prometheus::Gauge;
+using prometheus::Histogram;
+using prometheus::Labels;
+
+namespace {
+
+constexpr const char* kActions[] = {"promote", "drain", "provision", "retire"};
+constexpr const char* kResults[] = {"ok", "error", "dry_run"};
+constexpr struct {
+  ServerState state;
+  const char* label;
+} kStates[] = {
+    {ServerState::kActive, "active"},
+    {ServerState::kStandby, "standby"},
+    {ServerState::kProvisioning, "provisioning"},
+    {ServerState::kDraining, "draining"},
+    {ServerState::kCold, "cold"},
+};
+
+// A tick runs a provider observation, metric queries and maybe provider commands: milliseconds to
+// tens of seconds.
+const Histogram::BucketBoundaries kEvaluationBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                                        1,     2.5,  5,     10,   30,  60};
+
+// The series one pool owns, so that ForgetPool can remove exactly them.
+struct PoolSeries {
+  std::vector<std::pair<Family<Gauge>*, Gauge*>> gauges;
+  std::vector<std::pair<Family<Counter>*, Counter*>> counters;
+  std::vector<std::pair<Family<Histogram>*, Histogram*>> histograms;
+  std::map<std::string, Gauge*> staleness;  // by metric name; metrics leave with a reload
+};
+
+template <typename T>
+Family<T>& Register(prometheus::Registry* r, const char* name, const char* help);
+template <>
+Family<Gauge>& Register<Gauge>(prometheus::Registry* r, const char* name, const char* help) {
+  return prometheus::BuildGauge().Name(name).Help(help).Register(*r);
+}
+template <>
+Family<Counter>& Register<Counter>(prometheus::Registry* r, const char* name, const char* help) {
+  return prometheus::BuildCounter().Name(name).Help(help).Register(*r);
+}
+template <>
+Family<Histogram>& Register<Histogram>(prometheus::Registry* r, const char* name, const char* help) {
+  return prometheus::BuildHistogram().Name(name).Help(help).Register(*r);
+}
+
+// Adds (or finds) the series and remembers it as the pool's.
+template <typename T, typename... Args>
+T& Series(Family<T>& family, const Labels& labels, std::vector<std::pair<Family<T>*, T*>>* owned,
+          Args&&... args) {
+  const bool existed = family.Has(labels);
+  T& metric = family.Add(labels, std::forward<Args>(args)...);
+  if (!existed) owned->emplace_back(&family, &metric);
+  return metric;
+}
+
+}  // namespace
+
+struct SelfMetrics::Impl {
+  explicit Impl(const std::string& version) {
+    auto& info = Register<Gauge>(&registry, "warmpool_build_info",
+                                 "Always 1; the version label says which Warmpool is running.");
+    info.Add({{"version", version}}).Set(1);
+  }
+
+  Gauge& G(Family<Gauge>& f, PoolSeries* s, Labels labels) { return Series(f, labels, &s->gauges); }
+  Counter& C(Family<Counter>& f, PoolSeries* s, Labels labels) { return Series(f, labels, &s->counters); }
+
+  void Observe(const std::string& pool, const TickResult& tick, const PoolControls& controls,
+               const PoolSpec& spec, double evaluation_seconds, bool is_dry_run);
+  void Forget(const std::string& pool);
+
+  mutable std::mutex mu;
+  prometheus::Registry registry;
+  std::map<std::string, PoolSeries> pools;
+
+  Family<Gauge>& desired =
+      Register<Gauge>(&registry, "warmpool_pool_desired_servers", "Active servers the last decision wants.");
+  Family<Gauge>& recommended = Register<Gauge>(
+      &registry, "warmpool_pool_recommended_servers",
+      "The policies' combined recommendation before behavior, min/max clamps and operator controls.");
+  Family<Gauge>& servers =
+      Register<Gauge>(&registry, "warmpool_pool_servers", "Servers the provider reports, by state.");
+  Family<Gauge>& min_active =
+      Register<Gauge>(&registry, "warmpool_pool_min_active", "Configured lower bound on active servers.");
+  Family<Gauge>& max_active =
+      Register<Gauge>(&registry, "warmpool_pool_max_active", "Configured upper bound on active servers.");
+  Family<Gauge>& warm_target = Register<Gauge>(&registry, "warmpool_pool_warm_standby_target",
+                                               "Configured number of healthy standbys to keep ready.");
+  Family<Gauge>& last_tick = Register<Gauge>(&registry, "warmpool_pool_last_tick_timestamp_seconds",
+                                             "Unix time of the pool's last tick.");
+  Family<Gauge>& staleness = Register<Gauge>(
+      &registry, "warmpool_metric_staleness_seconds",
+      "Age of the newest finite sample of each configured metric at the last tick; +Inf when none.");
+  Family<Gauge>& override_active = Register<Gauge>(&registry, "warmpool_override_active",
+                                                   "1 while an operator override applies to the pool.");
+  Family<Gauge>& pause =
+      Register<Gauge>(&registry, "warmpool_pause", "1 while scaling in this direction is paused.");
+  Family<Gauge>& dry_run =
+      Register<Gauge>(&registry, "warmpool_dry_run", "1 when the pool only records its plans.");
+  Family<Counter>& decisions =
+      Register<Counter>(&registry, "warmpool_decisions_total",
+                        "Decisions made, one per observed tick, by direction and winning policy.");
+  Family<Counter>& actions = Register<Counter>(&registry, "warmpool_plan_actions_total",
+                                               "Plan actions by kind and result (dry_run: only recorded).");
+  Family<Counter>& query_errors =
+      Register<Counter>(&registry, "warmpool_metric_query_errors_total", "Metric queries that failed.");
+  Family<Counter>& observe_errors = Register<Counter>(&registry, "warmpool_pool_observe_errors_total",
+                                                      "Ticks on which the provider could not be observed.");
+  Family<Histogram>& evaluation = Register<Histogram>(&registry, "warmpool_evaluation_duration_seconds",
+                                                      "Wall time of one pool's tick (observe to act).");
+};
+
+void SelfMetrics::Impl::Observe(const std::string& pool, const TickResult& tick, const PoolControls& controls,
+                                const PoolSpec& spec, double evaluation_seconds, bool is_dry_run) {
+  PoolSeries* s = &pools[pool];
+  const Labels p = {{"pool", pool}};
+  if (s->gauges.empty()) {  // first tick: counters with a closed label set start at 0
+    for (const char* a : kActions) {
+      for (const char* r : kResults) C(actions, s, {{"pool", pool}, {"action", a}, {"result", r}});
+    }
+    C(query_errors, s, p);
+    C(observe_errors, s, p);
+  }
+  Series(evaluation, p, &s->histograms, kEvaluationBuckets).Observe(evaluation_seconds);
+  G(last_tick, s, p).Set(static_cast<double>(tick.decision.at) / 1000.0);
+  G(min_active, s, p).Set(spec.min_active);
+  G(max_active, s, p).Set(spec.max_active);
+  G(warm_target, s, p).Set(tick.status.ok() ? tick.decision.warm_standby : spec.warm_standby);
+  G(dry_run, s, p).Set(is_dry_run ? 1 : 0);
+  const bool overridden = controls.override.has_value() && !controls.override->Expired(tick.decision.at);
+  G(override_active, s, p).Set(overridden ? 1 : 0);
+  G(pause, s, {{"pool", pool}, {"direction", "up"}}).Set(controls.pause.scale_up ? 1 : 0);
+  G(pause, s, {{"pool", pool}, {"direction", "down"}}).Set(controls.pause.scale_down ? 1 : 0);
+  if (!tick.status.ok()) {
+    C(observe_errors, s, p).Increment();
+    return;  // nothing was measured or decided: the other series keep their last values
+  }
+
+  for (const auto& st : kStates) {
+    G(servers, s, {{"pool", pool}, {"state", st.label}}).Set(tick.observed.Count(st.state));
+  }
+  G(desired, s, p).Set(tick.decision.desired);
+  G(recommended, s, p).Set(tick.decision.raw_recommendation);
+  const std::string policy = tick.decision.policy.empty() ? "none" : tick.decision.policy;
+  C(decisions, s, {{"pool", pool}, {"direction", DirectionName(tick.decision.direction)}, {"policy", policy}})
+      .Increment();
+  C(query_errors, s, p).Increment(static_cast<double>(tick.metric_errors.size()));
+  for (const ApplyResult::Action& a : tick.applied.actions) {
+    const char* result = tick.applied.dry_run ? "dry_run" : a.status.ok() ? "ok" : "error";
+    C(actions, s, {{"pool", pool}, {"action", a.kind}, {"result", result}}).Increment();
+  }
+
+  // Staleness: one series per configured metric; series of metrics no longer configured go.
+  std::set<std::string> configured;
+  for (const MetricQuery& q : spec.metrics) configured.insert(q.name);
+  for (auto it = s->staleness.begin(); it != s->staleness.end();) {
+    if (configured.count(it->first) != 0) {
+      ++it;
+      continue;
+    }
+    std::erase(s->gauges, std::pair<Family<Gauge>*, Gauge*>(&staleness, it->second));
+    staleness.Remove(it->second);
+    it = s->staleness.erase(it);
+  }
+  for (const std::string& m : configured) {
+    Gauge& g = G(staleness, s, {{"pool", pool}, {"metric", m}});
+    s->staleness[m] = &g;
+    auto age = tick.metric_age_seconds.find(m);
+    g.Set(age != tick.metric_age_seconds.end() ? age->second : std::numeric_limits<double>::infinity());
+  }
+}
+
+void SelfMetrics::Impl::Forget(const std::string& pool) {
+  auto it = pools.find(pool);
+  if (it == pools.end()) return;
+  for (auto& [family, metric] : it->second.gauges) family->Remove(metric);
+  for (auto& [family, metric] : it->second.counters) family->Remove(metric);
+  for (auto& [family, metric] : it->second.histograms) family->Remove(metric);
+  pools.erase(it);
+}
+
+SelfMetrics::SelfMetrics(std::string version) : impl_(std::make_unique<Impl>(version)) {}
+SelfMetrics::~SelfMetrics() = default;
+
+void SelfMetrics::ObserveTick(const std::string& pool, const TickResult& tick, const PoolControls& controls,
+                              const PoolSpec& spec, double evaluation_seconds, bool dry_run) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  try {
+    impl_->Observe(pool, tick, controls, spec, evaluation_seconds, dry_run);
+  } catch (const std::exception& e) {  // prometheus-cpp throws only on invalid names: a bug here
+    Log(LogLevel::kError, "self metrics not updated", {{"pool", pool}, {"error", e.what()}});
+  }
+}
+
+void SelfMetrics::ForgetPool(const std::string& pool) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->Forget(pool);
+}
+
+std::string SelfMetrics::Render() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  try {
+    std::vector<prometheus::MetricFamily> families = impl_->registry.Collect();
+    for (prometheus::MetricFamily& f : families) {  // stable order for people and diffs
+      std::sort(f.metric.begin(), f.metric.end(),
+                [](const prometheus::ClientMetric& a, const prometheus::ClientMetric& b) {
+                  return a.label < b.label;
+                });
+    }
+    return prometheus::TextSerializer().Serialize(families);
+  } catch (const std::exception& e) {
+    Log(LogLevel::kError, "self metrics not rendered", {{"error", e.what()}});
+    return "";
+  }
+}
+
+}  // namespace warmpool

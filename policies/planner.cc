@@ -1,0 +1,228 @@
+#include "policies/planner.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+namespace warmpool {
+namespace {
+
+// The numbers n for which "<pool>-<n>" is taken (by a server of the pool, or an earlier new name),
+// with n written as std::to_string writes it; filled only when a new name is needed.
+struct TakenNames {
+  bool filled = false;
+  std::vector<size_t> used;  // ascending
+};
+
+// The first "<pool>-<n>" (n = 1, 2, ...) not taken.
+std::string NewServerName(const PoolState& pool, TakenNames* taken) {
+  std::vector<size_t>& used = taken->used;
+  if (!taken->filled) {
+    taken->filled = true;
+    const size_t prefix = pool.pool.size() + 1;
+    for (const Server& s : pool.servers) {
+      // "<pool>-" then 1 to 9 digits without a leading zero: a name some n would spell.
+      const std::string& name = s.name;
+      if (name.size() <= prefix || name.size() > prefix + 9 || name[prefix - 1] != '-' ||
+          name.compare(0, prefix - 1, pool.pool) != 0 || name[prefix] == '0') {
+        continue;
+      }
+      size_t n = 0;
+      bool digits = true;
+      for (size_t i = prefix; i < name.size() && digits; ++i) {
+        digits = name[i] >= '0' && name[i] <= '9';
+        n = n * 10 + static_cast<size_t>(name[i] - '0');
+      }
+      if (digits) used.push_back(n);
+    }
+    std::sort(used.begin(), used.end());
+    used.erase(std::unique(used.begin(), used.end()), used.end());
+  }
+  size_t n = 1;
+  auto it = std::lower_bound(used.begin(), used.end(), n);
+  while (it != used.end() && *it == n) ++it, ++n;
+  used.insert(it, n);
+  return pool.pool + "-" + std::to_string(n);
+}
+
+void AddReason(ScalePlan* plan, const std::string& why) {
+  plan->reason += (plan->reason.empty() ? "" : "; ") + why;
+}
+
+// Whether the plan is empty, from counts alone (most ticks): the full planner below would find
+// nothing to promote, drain, retire or provision. Keep in step with it.
+bool NothingToDo(const PoolSpec& spec, const ServerCounts& n, int desired, int warm_target) {
+  if (n.unhealthy_standby) return false;  // to retire
+  if (desired != n.active) return false;
+  const int ready = n.standby, warm = n.standby + n.provisioning + n.draining, target = warm_target;
+  const int surplus = std::max(0, std::min(warm - target, ready - target));
+  const int n_retire = std::min(ready, std::max(surplus, n.total - spec.MaxTotal()));
+  return n_retire == 0 && warm >= target;
+}
+
+}  // namespace
+
+ServerCounts CountServers(const PoolState& pool) {
+  ServerCounts n;
+  for (const Server& s : pool.servers) {
+    switch (s.state) {
+      case ServerState::kActive: ++n.active; break;
+      case ServerState::kStandby:
+        ++n.standby;
+        n.unhealthy_standby |= s.health == Health::kUnhealthy;
+        break;
+      case ServerState::kProvisioning: ++n.provisioning; break;
+      case ServerState::kDraining: ++n.draining; break;
+      default: break;
+    }
+    n.total += s.state != ServerState::kCold && s.state != ServerState::kRetired;
+  }
+  return n;
+}
+
+ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired, bool explain) {
+  return Plan(spec, pool, desired, spec.warm_standby, explain);
+}
+
+ScalePlan PlanWithoutShortcut(const PoolSpec& spec, const PoolState& pool, int desired, bool explain) {
+  return PlanWithoutShortcut(spec, pool, desired, spec.warm_standby, explain);
+}
+
+ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired, int warm_standby, bool explain) {
+  if (NothingToDo(spec, CountServers(pool), desired, warm_standby)) {
+    ScalePlan plan;
+    if (explain) plan.reason = "no change";
+    return plan;
+  }
+  return PlanWithoutShortcut(spec, pool, desired, warm_standby, explain);
+}
+
+void PlanInto(const PoolSpec& spec, const PoolState& pool, int desired, int warm_standby, bool explain,
+              ScalePlan* out) {
+  PlanInto(spec, pool, CountServers(pool), desired, warm_standby, explain, out);
+}
+
+void PlanInto(const PoolSpec& spec, const PoolState& pool, const ServerCounts& counts, int desired,
+              int warm_standby, bool explain, ScalePlan* out) {
+  if (NothingToDo(spec, counts, desired, warm_standby)) {
+    out->promote.clear();
+    out->drain.clear();
+    out->provision.clear();
+    out->retire.clear();
+    if (explain) {
+      out->reason = "no change";
+    } else {
+      out->reason.clear();
+    }
+    return;
+  }
+  *out = PlanWithoutShortcut(spec, pool, desired, warm_standby, explain);
+}
+
+ScalePlan PlanWithoutShortcut(const PoolSpec& spec, const PoolState& pool, int desired, int warm_standby,
+                              bool explain) {
+  ScalePlan plan;
+  std::vector<const Server*> active, standby, unhealthy_standby, cold;
+  int provisioning = 0, draining = 0;
+  TakenNames taken;  // filled only when a new name is needed
+  for (const Server& s : pool.servers) {
+    switch (s.state) {
+      case ServerState::kActive: active.push_back(&s); break;
+      case ServerState::kStandby:
+        (s.health == Health::kUnhealthy ? unhealthy_standby : standby).push_back(&s);
+        break;
+      case ServerState::kProvisioning: ++provisioning; break;
+      case ServerState::kDraining: ++draining; break;
+      case ServerState::kCold: cold.push_back(&s); break;
+      default: break;
+    }
+  }
+  // Promotion order: healthy before unknown, then longest warm, then name (deterministic).
+  std::sort(standby.begin(), standby.end(), [](const Server* a, const Server* b) {
+    bool ha = a->health == Health::kHealthy, hb = b->health == Health::kHealthy;
+    if (ha != hb) return ha;
+    if (a->since != b->since) return a->since < b->since;
+    return a->name < b->name;
+  });
+  // Drain order: unhealthy first, then most recently promoted.
+  std::sort(active.begin(), active.end(), [](const Server* a, const Server* b) {
+    bool ua = a->health == Health::kUnhealthy, ub = b->health == Health::kUnhealthy;
+    if (ua != ub) return ua;
+    if (a->since != b->since) return a->since > b->since;
+    return a->name > b->name;
+  });
+  std::sort(cold.begin(), cold.end(), [](const Server* a, const Server* b) { return a->name < b->name; });
+
+  const int n_active = static_cast<int>(active.size());
+  int shortfall = 0;  // actives wanted that no standby can supply yet
+  size_t next_standby = 0;
+  if (desired > n_active) {
+    int need = desired - n_active;
+    while (need > 0 && next_standby < standby.size()) {
+      plan.promote.push_back(standby[next_standby++]->name);
+      --need;
+    }
+    shortfall = need;
+    if (explain)
+      AddReason(&plan, "promote " + std::to_string(plan.promote.size()) + " of " +
+                           std::to_string(desired - n_active) + " wanted");
+    if (shortfall > 0 && explain)
+      AddReason(&plan, std::to_string(shortfall) + " short: no healthy standby left");
+  } else if (desired < n_active) {
+    for (int i = 0; i < n_active - desired; ++i) plan.drain.push_back(active[i]->name);
+    if (explain) AddReason(&plan, "drain " + std::to_string(plan.drain.size()));
+  }
+
+  for (const Server* s : unhealthy_standby) plan.retire.push_back(s->name);
+  if (!unhealthy_standby.empty()) {
+    if (explain)
+      AddReason(&plan, "retire " + std::to_string(unhealthy_standby.size()) + " unhealthy standby");
+  }
+
+  // The warm pool after this plan: the ready standbys not promoted, and the servers on their way to
+  // standby (provisioning, draining, or drained by this plan).
+  const int warm_target = warm_standby + shortfall;
+  std::vector<const Server*> ready(standby.begin() + static_cast<long>(next_standby), standby.end());
+  const int n_ready = static_cast<int>(ready.size());
+  const int incoming = provisioning + draining + static_cast<int>(plan.drain.size());
+  int warm = n_ready + incoming;
+  int total = pool.Total() - static_cast<int>(plan.retire.size());
+
+  // Retire surplus ready standbys, the most recently warmed first, but never below the warm target
+  // on the strength of servers that are not ready yet; beyond max_total, retire regardless.
+  const int surplus = std::max(0, std::min(warm - warm_target, n_ready - warm_target));
+  const int over_total = total - spec.MaxTotal();
+  const int n_retire = std::min(n_ready, std::max(surplus, over_total));
+  for (int i = 0; i < n_retire; ++i) plan.retire.push_back(ready[static_cast<size_t>(n_ready - 1 - i)]->name);
+  if (n_retire > 0) {
+    if (explain)
+      AddReason(&plan, "retire " + std::to_string(n_retire) + " surplus standby" +
+                           (over_total >= n_retire && over_total > surplus
+                                ? " (over max_total " + std::to_string(spec.MaxTotal()) + ")"
+                                : ""));
+  }
+  warm -= n_retire;
+  total -= n_retire;
+
+  int want_new = warm_target - warm;
+  if (want_new > 0) {
+    int room = std::max(0, spec.MaxTotal() - total);
+    int n = std::min(want_new, room);
+    for (int i = 0; i < n; ++i) {
+      plan.provision.push_back(static_cast<size_t>(i) < cold.size() ? cold[static_cast<size_t>(i)]->name
+                                                                    : NewServerName(pool, &taken));
+    }
+    if (explain)
+      AddReason(&plan,
+                "provision " + std::to_string(n) + " to keep " + std::to_string(warm_target) + " warm");
+    if (n < want_new) {
+      if (explain)
+        AddReason(&plan, "max_total " + std::to_string(spec.MaxTotal()) + " reached, " +
+                             std::to_string(want_new - n) + " not provisioned");
+    }
+  }
+  if (plan.empty() && plan.reason.empty() && explain) plan.reason = "no change";
+  return plan;
+}
+
+}  // namespace warmpool

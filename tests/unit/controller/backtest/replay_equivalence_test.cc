@@ -1,0 +1,284 @@
+// The backtest's speed-ups change no result: the trace source's sliding windows equal fresh ones,
+// the planner's shortcut agrees with the full planner, and a controller that explains only changes
+// decides exactly what one that explains every tick decides, with the same reasons where it explains.
+#include <doctest/doctest.h>
+
+#include <random>
+#include <set>
+
+#include "controller/runtime/pool_controller.h"
+#include "controller/sources/trace/source.h"
+#include "policies/planner.h"
+#include "providers/simulated/simulated_provider.h"
+#include "warmpool/clock.h"
+
+using namespace warmpool;
+
+namespace {
+
+std::shared_ptr<const Trace> Wavy(int points, DurationMs step) {
+  std::string csv = "timestamp,requests\n";
+  for (int i = 0; i < points; ++i) {
+    const double per_step = 600 + 500 * std::sin(i / 7.0) + 300 * ((i * 7919) % 13) / 13.0;
+    csv += std::to_string(1'000'000 + i * step / 1000) + "," + std::to_string(per_step) + "\n";
+  }
+  return std::make_shared<const Trace>(*ParseTrace(csv, "wavy.csv"));
+}
+
+}  // namespace
+
+TEST_CASE("trace source: a window slid from the last one equals one fetched afresh") {
+  auto trace = Wavy(200, kMinute);
+  for (DurationMs tick : {15 * kSecond, 10 * kSecond, 60 * kSecond, 7 * kMinute}) {
+    CAPTURE(tick);
+    const MetricQuery q{"rps", "", 5 * kMinute, 15 * kSecond};
+    TraceMetricsSource sliding(trace, trace->start, 1.0);
+    MetricWindow w;
+    // From before the trace starts to after it ends, so the edges are crossed both ways.
+    for (TimeMs now = trace->start - 3 * kMinute; now < trace->end() + 6 * kMinute; now += tick) {
+      CAPTURE(now);
+      REQUIRE(sliding.FetchInto(q, now, &w).ok());
+      TraceMetricsSource fresh(trace, trace->start, 1.0);
+      Result<MetricWindow> want = fresh.Fetch(q, now);
+      REQUIRE(w.samples.size() == want->samples.size());
+      for (size_t i = 0; i < w.samples.size(); ++i) {
+        CHECK(w.samples[i].t == want->samples[i].t);
+        CHECK(w.samples[i].value == want->samples[i].value);  // bit for bit
+        CHECK(w.samples[i].value == trace->RateAt(w.samples[i].t));
+      }
+    }
+  }
+}
+
+TEST_CASE("planner: the shortcut for a pool with nothing to do agrees with the full planner") {
+  std::mt19937 rng(7);
+  const ServerState states[] = {ServerState::kActive,   ServerState::kStandby, ServerState::kProvisioning,
+                                ServerState::kDraining, ServerState::kCold,    ServerState::kRetired};
+  const Health healths[] = {Health::kHealthy, Health::kUnknown, Health::kUnhealthy};
+  int empty = 0;
+  ScalePlan reused;
+  for (int n = 0; n < 20000; ++n) {
+    PoolSpec spec;
+    spec.name = "p";
+    spec.warm_standby = static_cast<int>(rng() % 4);
+    spec.max_active = 2 + static_cast<int>(rng() % 6);
+    spec.max_total = rng() % 2 ? 0 : spec.max_active + static_cast<int>(rng() % 3);
+    PoolState pool;
+    pool.pool = "p";
+    const int size = static_cast<int>(rng() % 9);
+    for (int i = 0; i < size; ++i) {
+      const ServerState st = rng() % 3 ? states[rng() % 2] : states[rng() % 6];  // mostly active/standby
+      const Health h = rng() % 5 ? Health::kHealthy : healths[rng() % 3];
+      pool.servers.push_back({"p-" + std::to_string(i + 1), "a", st, h, static_cast<TimeMs>(rng() % 5)});
+    }
+    const int desired = std::max(0, pool.Count(ServerState::kActive) + static_cast<int>(rng() % 3) - 1);
+    for (bool explain : {true, false}) {
+      const ScalePlan a = Plan(spec, pool, desired, explain),
+                      b = PlanWithoutShortcut(spec, pool, desired, explain);
+      REQUIRE(a.Summary() == b.Summary());
+      REQUIRE(a.reason == b.reason);
+      PlanInto(spec, pool, desired, spec.warm_standby, explain, &reused);  // over the last one
+      REQUIRE(reused.Summary() == a.Summary());
+      REQUIRE(reused.reason == a.reason);
+      const ServerCounts counts = CountServers(pool);  // as the controller keeps them
+      CHECK(counts.active == pool.Count(ServerState::kActive));
+      PlanInto(spec, pool, counts, desired, spec.warm_standby, explain, &reused);
+      REQUIRE(reused.Summary() == a.Summary());
+      REQUIRE(reused.reason == a.reason);
+      empty += a.empty();
+    }
+  }
+  CHECK(empty > 2000);  // the shortcut was exercised
+}
+
+TEST_CASE("pool controller: explaining only changes decides the same, with the same reasons on changes") {
+  auto trace = Wavy(300, kMinute);
+  PoolSpec spec;
+  spec.name = "web";
+  spec.min_active = 1;
+  spec.max_active = 30;
+  spec.warm_standby = 2;
+  spec.metrics = {MetricQuery{"rps", "", 5 * kMinute, 15 * kSecond}};
+  spec.policies = {
+      PluginSpec{"target_tracking", "rps", Params{"p0", "", {{"metric", "rps"}, {"target_per_server", "2"}}}},
+      PluginSpec{"predictive", "forecast",
+                 Params{"p1", "", {{"metric", "rps"}, {"target_per_server", "2.5"}, {"season", "0"}}}}};
+  spec.behavior.scale_down.stabilization_window = 2 * kMinute;
+  SimulatedSpec model;
+  model.capacity_per_server = 3;
+  model.initial_active = 2;
+  struct Run {
+    ManualClock clock;
+    SimulatedProvider sim;
+    TraceMetricsSource metrics;
+    PoolController controller;
+    Run(const PoolSpec& spec, const SimulatedSpec& model, std::shared_ptr<const Trace> trace)
+        : clock(trace->start),
+          sim("web", model, &clock),
+          metrics(trace, trace->start, 1.0),
+          controller(
+              spec,
+              [&] {
+                std::vector<std::string> errors;
+                return CreatePolicies(spec, &errors);
+              }(),
+              &sim, &metrics) {}
+  };
+  Run always(spec, model, trace), lazy(spec, model, trace);
+  lazy.controller.set_explain_changes_only(true);
+  TickResult reused;
+  int changes = 0, quiet = 0;
+  int last = always.sim.Count(ServerState::kActive);
+  for (TimeMs t = trace->start; t < trace->end(); t += 15 * kSecond) {
+    CAPTURE(t);
+    always.clock.Set(t);
+    lazy.clock.Set(t);
+    const TickResult a = always.controller.RunOnce(t);
+    lazy.controller.RunOnce(t, {}, &reused);
+    const TickResult& b = reused;
+    REQUIRE(a.decision.desired == b.decision.desired);
+    REQUIRE(a.decision.raw_recommendation == b.decision.raw_recommendation);
+    REQUIRE(a.plan.Summary() == b.plan.Summary());
+    REQUIRE(a.observed.servers.size() == b.observed.servers.size());
+    REQUIRE(a.metric_age_seconds == b.metric_age_seconds);
+    if (a.decision.desired != last) {
+      ++changes;
+      CHECK(a.decision.reason == b.decision.reason);
+      CHECK(a.plan.reason == b.plan.reason);
+      CHECK(!b.decision.reason.empty());
+    } else {
+      quiet += b.decision.reason.empty();
+    }
+    last = a.decision.desired;
+  }
+  CHECK(changes > 10);
+  CHECK(quiet > 100);  // and the quiet ticks really skipped the text
+}
+
+TEST_CASE("trace source: a window changed by the caller, or another window, is computed afresh") {
+  auto trace = Wavy(100, kMinute);
+  const MetricQuery q{"rps", "", 5 * kMinute, 15 * kSecond};
+  TraceMetricsSource source(trace, trace->start, 1.0);
+  MetricWindow a, b;
+  auto fresh = [&](TimeMs now) {
+    TraceMetricsSource s(trace, trace->start, 1.0);
+    return std::move(s.Fetch(q, now)).value().samples;
+  };
+  auto same = [](const SlidingVector<Sample>& x, const SlidingVector<Sample>& y) {
+    if (x.size() != y.size()) return false;
+    for (size_t i = 0; i < x.size(); ++i) {
+      if (x[i].t != y[i].t || x[i].value != y[i].value) return false;
+    }
+    return true;
+  };
+  int n = 0;
+  for (TimeMs now = trace->start; now < trace->start + 60 * kMinute; now += 15 * kSecond, ++n) {
+    CAPTURE(now);
+    MetricWindow& w = n % 3 == 2 ? b : a;                               // two windows take turns now and then
+    if (n % 5 == 4 && !w.samples.empty()) w.samples.back().value += 1;  // a caller wrote into it
+    if (n % 7 == 6 && !w.samples.empty()) w.samples.pop_back();
+    REQUIRE(source.FetchInto(q, now, &w).ok());
+    CHECK(same(w.samples, fresh(now)));
+    Result<MetricWindow> f = source.Fetch(q, now);  // a fresh object each time
+    CHECK(same(f->samples, fresh(now)));
+  }
+}
+
+namespace {
+// Records what history each tick shows it: its size and its first and last times.
+class HistoryProbe final : public Policy {
+ public:
+  struct Seen {
+    size_t size;
+    TimeMs first, last;
+  };
+  explicit HistoryProbe(std::vector<Seen>* seen) : seen_(seen) {}
+  const std::string& Name() const override { return name_; }
+  std::vector<std::string> Metrics() const override { return {"rps"}; }
+  Recommendation Recommend(const PolicyInput& in) const override {
+    seen_->push_back({in.history.size(), in.history.empty() ? 0 : in.history.front().at,
+                      in.history.empty() ? 0 : in.history.back().at});
+    Recommendation r;
+    r.policy = name_;
+    r.valid = true;
+    r.desired = in.current;
+    return r;
+  }
+
+ private:
+  std::string name_ = "probe";
+  std::vector<Seen>* seen_;
+};
+}  // namespace
+
+TEST_CASE("pool controller: a policy's history is trimmed from the front as before (the same records)") {
+  auto trace = Wavy(200, kMinute);
+  PoolSpec spec;
+  spec.name = "web";
+  spec.min_active = 1;
+  spec.max_active = 5;
+  spec.metrics = {MetricQuery{"rps", "", 5 * kMinute, 15 * kSecond}};
+  SimulatedSpec model;
+  model.initial_active = 1;
+  ManualClock clock(trace->start);
+  SimulatedProvider sim("web", model, &clock);
+  TraceMetricsSource metrics(trace, trace->start, 1.0);
+  std::vector<HistoryProbe::Seen> seen;
+  std::vector<std::unique_ptr<Policy>> policies;
+  policies.push_back(std::make_unique<HistoryProbe>(&seen));
+  PoolController controller(spec, std::move(policies), &sim, &metrics);
+  controller.set_explain_changes_only(true);
+  // The plain rule: at 20,000 records, the oldest 2,000 go before the next is added.
+  std::vector<TimeMs> want;
+  TickResult tick;
+  for (int i = 0; i < 45000; ++i) {
+    const TimeMs t = trace->start + i * kSecond;
+    clock.Set(t);
+    seen.clear();
+    controller.RunOnce(t, {}, &tick);
+    REQUIRE(!seen.empty());
+    for (const HistoryProbe::Seen& s : seen) {
+      REQUIRE(s.size == want.size());
+      if (!want.empty()) {
+        REQUIRE(s.first == want.front());
+        REQUIRE(s.last == want.back());
+      }
+    }
+    if (want.size() >= 20000) want.erase(want.begin(), want.begin() + 2000);
+    want.push_back(t);
+  }
+}
+
+TEST_CASE("planner: new servers get the first free \"<pool>-<n>\", whatever the other names look like") {
+  std::mt19937 rng(3);
+  const char* odd[] = {"web-0",  "web-01", "web-",    "web--1",          "web-1a", "webb-2", "we-3",
+                       "web-+4", "web- 5", "web-1e1", "web-99999999999", "x",      ""};
+  int checked = 0;
+  for (int n = 0; n < 5000; ++n) {
+    PoolSpec spec;
+    spec.name = "web";
+    spec.max_active = 50;
+    spec.max_total = 0;
+    spec.warm_standby = 1 + static_cast<int>(rng() % 8);
+    PoolState pool;
+    pool.pool = "web";
+    const int size = static_cast<int>(rng() % 10);
+    for (int i = 0; i < size; ++i) {
+      std::string name =
+          rng() % 4 == 0 ? odd[rng() % std::size(odd)] : "web-" + std::to_string(rng() % 12 + 1);
+      pool.servers.push_back({name, "a", ServerState::kActive, Health::kHealthy, 0});
+    }
+    const ScalePlan plan = PlanWithoutShortcut(spec, pool, size, false);
+    // The plain rule: every name taken, then the first free "web-<n>" for each new server.
+    std::set<std::string> taken;
+    for (const Server& s : pool.servers) taken.insert(s.name);
+    std::vector<std::string> want;
+    for (int i = 1; want.size() < plan.provision.size(); ++i) {
+      std::string name = "web-" + std::to_string(i);
+      if (taken.insert(name).second) want.push_back(name);
+    }
+    REQUIRE(plan.provision == want);
+    checked += !want.empty();
+  }
+  CHECK(checked > 4000);
+}
