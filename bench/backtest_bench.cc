@@ -1,6 +1,6 @@
 // Replay speed of the backtest: trace samples per second on one core, for one policy set, over
 // the NASA July 1995 trace (39,692 one-minute samples, 158,768 ticks at 15 s). Goal: 2 M samples/s
-// (about 20 ms a replay, 125 ns a tick). README.md, "Backtest replay speed", has the figures.
+// (about 20 ms a replay, 125 ns a tick). docs/performance.md has the figures.
 //   build/bench/bench_backtest --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 

@@ -75,14 +75,6 @@ Decision Decide(const PoolSpec& spec, std::vector<Recommendation> recommendation
                 const BehaviorHistory& history, int current, TimeMs now, bool explain,
                 const StabilizationBounds* bounds) {
   Decision d;
-  DecideInto(spec, std::move(recommendations), history, current, now, explain, bounds, &d);
-  return d;
-}
-
-void DecideInto(const PoolSpec& spec, std::vector<Recommendation> recommendations,
-                const BehaviorHistory& history, int current, TimeMs now, bool explain,
-                const StabilizationBounds* bounds, Decision* out) {
-  Decision& d = *out;
   d.at = now;
   d.current = current;
   Combined c = Combine(recommendations, current, explain, &d.policy, &d.reason);
@@ -102,7 +94,7 @@ void DecideInto(const PoolSpec& spec, std::vector<Recommendation> recommendation
   d.direction = clamped > current ? Direction::kUp : clamped < current ? Direction::kDown : Direction::kNone;
   d.raw_recommendation = c.recommended;
   d.recommendations = std::move(recommendations);
-  d.warm_standby = 0;  // as a fresh Decision: the caller sets it
+  return d;
 }
 
 void RecordDecision(const PoolSpec& spec, const Decision& decision, BehaviorHistory* history) {

@@ -23,11 +23,6 @@ Decision Decide(const PoolSpec& spec, std::vector<Recommendation> recommendation
                 const BehaviorHistory& history, int current, TimeMs now, bool explain = true,
                 const StabilizationBounds* bounds = nullptr);
 
-// Decide into `out` (every field set, as Decide would return it), reusing its strings' storage.
-void DecideInto(const PoolSpec& spec, std::vector<Recommendation> recommendations,
-                const BehaviorHistory& history, int current, TimeMs now, bool explain,
-                const StabilizationBounds* bounds, Decision* out);
-
 // Appends this decision to behavior history (and prunes what no window can see).
 void RecordDecision(const PoolSpec& spec, const Decision& decision, BehaviorHistory* history);
 

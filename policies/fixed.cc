@@ -9,8 +9,7 @@ class FixedPolicy final : public Policy {
  public:
   FixedPolicy(std::string name, int count) : name_(std::move(name)), count_(count) {}
   const std::string& Name() const override { return name_; }
-  std::vector<std::string> Metrics() const override { return {}; }
-  bool UsesHistory() const override { return false; }  // reads the windows only
+  PolicyInputs Inputs() const override { return {{}, /*history=*/false}; }  // the windows only
   Recommendation Recommend(const PolicyInput& in) const override {
     Recommendation rec;
     rec.policy = name_;

@@ -80,47 +80,10 @@ ServerCounts CountServers(const PoolState& pool) {
   return n;
 }
 
-ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired, bool explain) {
-  return Plan(spec, pool, desired, spec.warm_standby, explain);
-}
+namespace {
 
-ScalePlan PlanWithoutShortcut(const PoolSpec& spec, const PoolState& pool, int desired, bool explain) {
-  return PlanWithoutShortcut(spec, pool, desired, spec.warm_standby, explain);
-}
-
-ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired, int warm_standby, bool explain) {
-  if (NothingToDo(spec, CountServers(pool), desired, warm_standby)) {
-    ScalePlan plan;
-    if (explain) plan.reason = "no change";
-    return plan;
-  }
-  return PlanWithoutShortcut(spec, pool, desired, warm_standby, explain);
-}
-
-void PlanInto(const PoolSpec& spec, const PoolState& pool, int desired, int warm_standby, bool explain,
-              ScalePlan* out) {
-  PlanInto(spec, pool, CountServers(pool), desired, warm_standby, explain, out);
-}
-
-void PlanInto(const PoolSpec& spec, const PoolState& pool, const ServerCounts& counts, int desired,
-              int warm_standby, bool explain, ScalePlan* out) {
-  if (NothingToDo(spec, counts, desired, warm_standby)) {
-    out->promote.clear();
-    out->drain.clear();
-    out->provision.clear();
-    out->retire.clear();
-    if (explain) {
-      out->reason = "no change";
-    } else {
-      out->reason.clear();
-    }
-    return;
-  }
-  *out = PlanWithoutShortcut(spec, pool, desired, warm_standby, explain);
-}
-
-ScalePlan PlanWithoutShortcut(const PoolSpec& spec, const PoolState& pool, int desired, int warm_standby,
-                              bool explain) {
+ScalePlan PlanInFull(const PoolSpec& spec, const PoolState& pool, int desired, int warm_standby,
+                     bool explain) {
   ScalePlan plan;
   std::vector<const Server*> active, standby, unhealthy_standby, cold;
   int provisioning = 0, draining = 0;
@@ -223,6 +186,21 @@ ScalePlan PlanWithoutShortcut(const PoolSpec& spec, const PoolState& pool, int d
   }
   if (plan.empty() && plan.reason.empty() && explain) plan.reason = "no change";
   return plan;
+}
+
+}  // namespace
+
+ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired, const PlanOptions& options) {
+  const int warm_standby = options.warm_target.value_or(spec.warm_standby);
+  if (options.shortcut) {
+    const ServerCounts counts = options.counts != nullptr ? *options.counts : CountServers(pool);
+    if (NothingToDo(spec, counts, desired, warm_standby)) {
+      ScalePlan plan;
+      if (options.explain) plan.reason = "no change";
+      return plan;
+    }
+  }
+  return PlanInFull(spec, pool, desired, warm_standby, options.explain);
 }
 
 }  // namespace warmpool

@@ -11,20 +11,13 @@
 #ifndef WARMPOOL_POLICIES_PLANNER_H_
 #define WARMPOOL_POLICIES_PLANNER_H_
 
+#include <optional>
+
 #include "warmpool/decision.h"
 #include "warmpool/pool_spec.h"
 #include "warmpool/server.h"
 
 namespace warmpool {
-
-// With `explain` false the plan's reason is left empty (the actions are the same). The warm target is
-// spec.warm_standby, or `warm_target` (warm_standby: auto sizes it each tick).
-ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired_active, bool explain = true);
-ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired_active, int warm_target,
-               bool explain);
-// The same into `out` (replacing it), reusing its storage when there is nothing to do (most ticks).
-void PlanInto(const PoolSpec& spec, const PoolState& pool, int desired_active, int warm_target, bool explain,
-              ScalePlan* out);
 
 // What the planner's shortcut reads of a pool: its servers counted by state.
 struct ServerCounts {
@@ -33,16 +26,19 @@ struct ServerCounts {
   bool unhealthy_standby = false;  // one to retire
 };
 ServerCounts CountServers(const PoolState& pool);
-// PlanInto with `counts` = CountServers(pool) given (a caller may keep them while the pool's servers
-// do not change: see Observer::ServersVersion).
-void PlanInto(const PoolSpec& spec, const PoolState& pool, const ServerCounts& counts, int desired_active,
-              int warm_target, bool explain, ScalePlan* out);
-// The same without Plan's shortcut for a pool with nothing to do (counted, not sorted); for tests,
-// which check that both always agree.
-ScalePlan PlanWithoutShortcut(const PoolSpec& spec, const PoolState& pool, int desired_active,
-                              bool explain = true);
-ScalePlan PlanWithoutShortcut(const PoolSpec& spec, const PoolState& pool, int desired_active,
-                              int warm_target, bool explain);
+
+struct PlanOptions {
+  std::optional<int> warm_target;  // the standbys to keep (warm_standby: auto); unset: spec.warm_standby
+  bool explain = true;             // false: the plan's reason is left empty (the actions are the same)
+  const ServerCounts* counts = nullptr;  // CountServers(pool), when the caller has it already
+  // false: plan in full even when the counts show there is nothing to do (tests check that the
+  // shortcut and the full planner always agree).
+  bool shortcut = true;
+};
+
+// The plan that brings `pool` to `desired_active` active servers and the warm target.
+ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired_active,
+               const PlanOptions& options = {});
 
 }  // namespace warmpool
 

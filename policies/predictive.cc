@@ -168,7 +168,7 @@ class PredictivePolicy final : public Policy {
  public:
   PredictivePolicy(std::string name, PredictiveSpec spec) : name_(std::move(name)), spec_(std::move(spec)) {}
   const std::string& Name() const override { return name_; }
-  std::vector<std::string> Metrics() const override { return {spec_.metric}; }
+  PolicyInputs Inputs() const override { return {{spec_.metric}, /*history=*/true}; }  // its season
   Recommendation Recommend(const PolicyInput& in) const override {
     return PredictiveRecommend(name_, spec_, in, &model_);
   }

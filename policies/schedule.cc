@@ -36,8 +36,7 @@ class SchedulePolicy final : public Policy {
  public:
   SchedulePolicy(std::string name, ScheduleSpec spec) : name_(std::move(name)), spec_(std::move(spec)) {}
   const std::string& Name() const override { return name_; }
-  std::vector<std::string> Metrics() const override { return {}; }
-  bool UsesHistory() const override { return false; }  // reads the windows only
+  PolicyInputs Inputs() const override { return {{}, /*history=*/false}; }  // the windows only
   Recommendation Recommend(const PolicyInput& in) const override {
     return ScheduleRecommend(name_, spec_, in.now);
   }

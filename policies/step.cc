@@ -22,8 +22,7 @@ class StepPolicy final : public Policy {
  public:
   StepPolicy(std::string name, StepSpec spec) : name_(std::move(name)), spec_(std::move(spec)) {}
   const std::string& Name() const override { return name_; }
-  std::vector<std::string> Metrics() const override { return {spec_.metric}; }
-  bool UsesHistory() const override { return false; }  // reads the windows only
+  PolicyInputs Inputs() const override { return {{spec_.metric}, /*history=*/false}; }  // the windows only
   Recommendation Recommend(const PolicyInput& in) const override { return StepRecommend(name_, spec_, in); }
 
  private:

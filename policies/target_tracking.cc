@@ -15,13 +15,9 @@ class TargetTrackingPolicy final : public Policy {
   TargetTrackingPolicy(std::string name, TargetTrackingSpec spec)
       : name_(std::move(name)), spec_(std::move(spec)) {}
   const std::string& Name() const override { return name_; }
-  std::vector<std::string> Metrics() const override { return {spec_.metric}; }
-  bool UsesHistory() const override { return false; }  // reads the windows only
+  PolicyInputs Inputs() const override { return {{spec_.metric}, /*history=*/false}; }  // the window only
   Recommendation Recommend(const PolicyInput& in) const override {
     return TargetTrackingRecommend(name_, spec_, in);
-  }
-  void RecommendInto(const PolicyInput& in, Recommendation* out) const override {
-    TargetTrackingRecommendInto(name_, spec_, in, out);
   }
 
  private:
@@ -34,24 +30,13 @@ class TargetTrackingPolicy final : public Policy {
 Recommendation TargetTrackingRecommend(const std::string& name, const TargetTrackingSpec& spec,
                                        const PolicyInput& in) {
   Recommendation rec;
-  TargetTrackingRecommendInto(name, spec, in, &rec);
-  return rec;
-}
-
-void TargetTrackingRecommendInto(const std::string& name, const TargetTrackingSpec& spec,
-                                 const PolicyInput& in, Recommendation* out) {
-  Recommendation& rec = *out;
-  if (!SameName(rec.policy, name)) rec.policy = name;
-  rec.valid = false;
-  rec.desired = 0;
-  rec.allow_scale_down = true;
-  rec.reason.clear();
+  rec.policy = name;
   const MetricWindow* window = in.Window(spec.metric);
   std::optional<Sample> latest = window ? window->Latest(in.now, in.stale_after) : std::nullopt;
   if (!latest) {
     rec.reason = spec.metric + " missing or stale (no finite sample in the last " +
                  FormatDuration(in.stale_after) + ")";
-    return;
+    return rec;
   }
   double value = latest->value;
   double slope = 0;  // per second, when leading on a rise
@@ -81,7 +66,7 @@ void TargetTrackingRecommendInto(const std::string& name, const TargetTrackingSp
   } else {
     if (current == 0) {
       rec.reason = spec.metric + " is a utilization and no server is active: nothing to measure";
-      return;
+      return rec;
     }
     ratio = value / spec.target;
     exact = current * ratio;
@@ -91,7 +76,7 @@ void TargetTrackingRecommendInto(const std::string& name, const TargetTrackingSp
   // Guard against float noise turning 4.0000001 into 5.
   const double rounded = std::clamp(std::ceil(exact - 1e-9), 0.0, 1e6);
   rec.desired = keep ? current : static_cast<int>(rounded);
-  if (!in.explain) return;
+  if (!in.explain) return rec;
   std::string basis = spec.metric + " " +
                       (slope > 0 ? FormatG4(latest->value) + " rising " + FormatG4(slope) + "/s, " +
                                        FormatG4(value) + " in " + FormatDuration(spec.lead)
@@ -103,6 +88,7 @@ void TargetTrackingRecommendInto(const std::string& name, const TargetTrackingSp
   rec.reason =
       keep ? basis + ": ratio " + FormatG4(ratio) + " within tolerance, keep " + std::to_string(current)
            : basis + ": needs " + FormatG4(exact) + " -> " + std::to_string(rec.desired);
+  return rec;
 }
 
 std::unique_ptr<Policy> NewTargetTrackingPolicy(const std::string& name, const Params& params,

@@ -37,9 +37,6 @@ struct TargetTrackingSpec {
 // The pure formula, exposed for tests and benchmarks. REQUIRES: spec.target > 0.
 Recommendation TargetTrackingRecommend(const std::string& name, const TargetTrackingSpec& spec,
                                        const PolicyInput& in);
-// The same into `out` (Policy::RecommendInto): every field is written, the strings' storage reused.
-void TargetTrackingRecommendInto(const std::string& name, const TargetTrackingSpec& spec,
-                                 const PolicyInput& in, Recommendation* out);
 
 std::unique_ptr<Policy> NewTargetTrackingPolicy(const std::string& name, const Params& params,
                                                 std::vector<std::string>* errors);

@@ -5,8 +5,8 @@
 
 #include "controller/backtest/capacity_model.h"
 #include "controller/backtest/score.h"
-#include "controller/runtime/pool_controller.h"
 #include "controller/sources/trace/source.h"
+#include "policies/pool_decider.h"
 #include "warmpool/clock.h"
 
 namespace warmpool {
@@ -31,14 +31,18 @@ Result<BacktestResult> RunBacktestWithModel(const PoolSpec& spec, const Simulate
   }
   const std::vector<TimeSpan> masked = NormalizeSpans(options.masked, *trace);
   if (!masked.empty()) trace = std::make_shared<const Trace>(HoldOverSpans(*trace, masked));
+  // The replay seam: the same PoolDecider as live, fed by the trace source's and the simulated
+  // pool's own storage (slid and rebuilt only as they change) instead of a fetch and an observation
+  // copied each tick. Reasons are written only on the ticks that change the desired count, and only
+  // when someone reads them.
   ManualClock clock(trace->start);
   SimulatedProvider sim(spec.name, model, &clock);
   TraceMetricsSource metrics(trace, trace->start, 1.0);
-  PoolSpec live_spec = spec;
-  live_spec.dry_run = false;  // the simulated pool is the thing being scored
-  PoolController controller(live_spec, std::move(policies), &sim, &metrics);
-  controller.set_explain_changes_only(true);  // reasons are reported only where the desired count changes
-  controller.set_explain_never(!options.timeline && !options.on_scale);  // ... and only if someone reads them
+  PoolSpec replayed = spec;
+  replayed.dry_run = false;  // the simulated pool is the thing being scored
+  PoolDecider decider(std::move(replayed), std::move(policies),
+                      options.timeline || options.on_scale ? PoolDecider::Explain::kChangesOnly
+                                                           : PoolDecider::Explain::kNever);
 
   BacktestResult result;
   BacktestSummary& s = result.summary;
@@ -56,7 +60,6 @@ Result<BacktestResult> RunBacktestWithModel(const PoolSpec& spec, const Simulate
     result.timeline.reserve(static_cast<size_t>((trace->end() - trace->start) / options.interval + 1));
   }
 
-  TickResult tick;  // reused: its storage outlives the ticks
   // The load at the last time asked: a segment's end is the next one's start, and the last segment's
   // end the next tick's time (RateAt is a pure function of the time: the same numbers).
   const TimeMs trace_end = trace->end();
@@ -85,17 +88,19 @@ Result<BacktestResult> RunBacktestWithModel(const PoolSpec& spec, const Simulate
   const PoolControls no_controls;  // a backtest has no operator
   for (TimeMs t = trace->start; t < trace_end; t += options.interval) {
     clock.Set(t);
-    controller.RunOnce(t, no_controls, &tick);
+    const PoolDecider::Outcome& tick =
+        decider.Decide(metrics.WindowsAt(spec.metrics, t), sim.State(), no_controls, t);
+    if (!tick.plan.empty()) sim.Apply(tick.plan);
     ++s.ticks;
     const int desired = tick.decision.desired;
-    const bool changed = tick.status.ok() && desired != last_desired;
+    const bool changed = desired != last_desired;
     if (changed) {
       ++s.scale_events;
       const Direction dir = desired > last_desired ? Direction::kUp : Direction::kDown;
       if (last_dir != Direction::kNone && dir != last_dir) ++s.direction_changes;
       last_dir = dir;
     }
-    if (tick.status.ok()) last_desired = desired;
+    last_desired = desired;
 
     row.t = t;
     row.load = rate_at(t);

@@ -9,7 +9,7 @@
 
 #include "controller/backtest/capacity_model.h"
 #include "controller/backtest/parallel.h"
-#include "controller/runtime/pool_controller.h"
+#include "policies/pool_decider.h"
 #include "policies/warm_pool_sizer.h"
 
 namespace warmpool {

@@ -188,7 +188,7 @@ void ValidatePoolPlugins(const PoolSpec& pool, const std::string& path, Errors* 
     if (spec.type.empty()) continue;  // already reported as required
     std::unique_ptr<Policy> policy = CreatePolicy(spec.type, spec.name, spec.params, errors);
     if (policy == nullptr) continue;
-    for (const std::string& metric : policy->Metrics()) {
+    for (const std::string& metric : policy->Inputs().metrics) {
       bool declared = false;
       for (const MetricQuery& q : pool.metrics) declared = declared || q.name == metric;
       if (!declared) {

@@ -117,15 +117,15 @@ Status App::Build(const Config& config, App* previous) {
     if (previous) {
       for (Pool& old : previous->pools_) {
         if (old.controller && old.controller->spec().name == spec.name) {
-          history = old.controller->behavior_history();
+          history = old.controller->decider().behavior_history();
           before = old.controller.get();
         }
       }
     }
     pool.controller = std::make_unique<PoolController>(spec, std::move(built[i].policies),
                                                        pool.provider.get(), metrics_.get(), force_dry_run_);
-    pool.controller->set_behavior_history(std::move(history));
-    if (before != nullptr) pool.controller->CarryLearned(before);
+    pool.controller->decider().set_behavior_history(std::move(history));
+    if (before != nullptr) pool.controller->decider().CarryLearned(&before->decider());
     pools_.push_back(std::move(pool));
   }
   return Status::Ok();
@@ -153,7 +153,7 @@ std::vector<TickResult> App::TickAll(TimeMs now) {
       std::lock_guard<std::mutex> lock(state_mu_);
       for (Pool& pool : pools_) {
         const std::string& name = pool.controller->spec().name;
-        saved_behavior_[name] = pool.controller->behavior_history();
+        saved_behavior_[name] = pool.controller->decider().behavior_history();
         ProviderMemory memory = pool.provider->Memory();
         if (memory.empty()) {
           saved_memory_.erase(name);
@@ -175,8 +175,8 @@ void App::SaveLearned(TimeMs now) {
   state.saved_at = now;
   for (Pool& pool : pools_) {
     const std::string& name = pool.controller->spec().name;
-    if (auto r = pool.controller->SeasonalRecord()) state.seasonal[name] = std::move(*r);
-    if (auto h = pool.controller->PolicyHistories(); !h.empty()) state.histories[name] = std::move(h);
+    if (auto r = pool.controller->decider().SeasonalRecord()) state.seasonal[name] = std::move(*r);
+    if (auto h = pool.controller->decider().PolicyHistories(); !h.empty()) state.histories[name] = std::move(h);
   }
   if (state.seasonal.empty() && state.histories.empty()) return;
   if (Status st = services_.learned->Save(EncodeLearned(state)); !st.ok()) {
@@ -191,7 +191,7 @@ void App::RestoreLearned() {
   for (Pool& pool : pools_) {
     const std::string& name = pool.controller->spec().name;
     if (auto h = learned->histories.find(name); h != learned->histories.end()) {
-      const int restored = pool.controller->RestorePolicyHistories(h->second);
+      const int restored = pool.controller->decider().RestorePolicyHistories(h->second);
       const int saved = static_cast<int>(h->second.size());
       Log(restored == saved ? LogLevel::kInfo : LogLevel::kWarn,
           restored == saved
@@ -204,7 +204,7 @@ void App::RestoreLearned() {
     }
     auto it = learned->seasonal.find(name);
     if (it == learned->seasonal.end()) continue;
-    const bool ok = pool.controller->RestoreSeasonalRecord(it->second);
+    const bool ok = pool.controller->decider().RestoreSeasonalRecord(it->second);
     Log(ok ? LogLevel::kInfo : LogLevel::kWarn,
         ok ? "seasonal record restored" : "seasonal record not restored: learned with another season or step",
         {{"pool", name},
@@ -225,7 +225,7 @@ void App::Attach(Services services) {
   for (Pool& pool : pools_) {
     const std::string& name = pool.controller->spec().name;
     auto it = state->behavior.find(name);
-    if (it != state->behavior.end()) pool.controller->set_behavior_history(it->second);
+    if (it != state->behavior.end()) pool.controller->decider().set_behavior_history(it->second);
     if (auto m = state->providers.find(name); m != state->providers.end()) {
       pool.provider->Restore(m->second);  // facts the pool no longer bears out are dropped on Observe
       int facts = 0;

@@ -13,8 +13,6 @@ class DryRunProvider final : public Provider {
  public:
   explicit DryRunProvider(Observer* inner) : inner_(inner) {}  // `inner` outlives this
   Result<PoolState> Observe() override { return inner_->Observe(); }
-  Status ObserveInto(PoolState* out) override { return inner_->ObserveInto(out); }
-  uint64_t ServersVersion() const override { return inner_->ServersVersion(); }
   std::vector<std::string> TakeEvents() override { return inner_->TakeEvents(); }
   // Records the plan; every action reports OK with dry_run set. Changes nothing.
   ApplyResult Apply(const ScalePlan& plan) override;

@@ -54,14 +54,6 @@ class MetricsSource {
   // Samples in [now - q.window, now]. An empty window is not an error (the caller holds the pool);
   // a failure to reach the source is.
   virtual Result<MetricWindow> Fetch(const MetricQuery& q, TimeMs now) = 0;
-  // The same into `out` (replacing its samples), so a caller that fetches every tick can reuse the
-  // storage. The default calls Fetch; a source may override it to avoid allocating.
-  virtual Status FetchInto(const MetricQuery& q, TimeMs now, MetricWindow* out) {
-    Result<MetricWindow> w = Fetch(q, now);
-    if (!w.ok()) return w.status();
-    *out = std::move(w).value();
-    return Status::Ok();
-  }
 };
 
 struct Params;

@@ -40,28 +40,28 @@ struct PolicyInput {
   TimeMs now = 0;
   DurationMs stale_after = 0;             // samples older than this are missing
   std::span<const PolicyRecord> history;  // this policy's earlier records, oldest first
-  // false: the caller does not need the reason this time and the policy may leave it empty (the
-  // backtest asks again, with true, on the ticks it reports). Never changes `desired` or `valid`.
+  // false: the caller does not need the reason this time and the policy may leave it empty (a replay
+  // asks again, with true, on the ticks it reports). Never changes `desired` or `valid`.
   bool explain = true;
 
   // The window of `metric`, or nullptr when the pool did not fetch it.
   const MetricWindow* Window(const std::string& metric) const;
 };
 
+// What a policy reads besides the pool, asked once when it is created.
+struct PolicyInputs {
+  std::vector<std::string> metrics;  // metric names (the pool fetches them)
+  // Whether Recommend reads PolicyInput::history. false: it gets an empty history, and none is
+  // recorded for it each tick nor kept across a restart.
+  bool history = false;
+};
+
 class Policy {
  public:
   virtual ~Policy() = default;
   virtual const std::string& Name() const = 0;
-  // Metric names this policy reads (the controller fetches them).
-  virtual std::vector<std::string> Metrics() const = 0;
+  virtual PolicyInputs Inputs() const = 0;
   virtual Recommendation Recommend(const PolicyInput& in) const = 0;
-  // The same into `out`, whose strings are reused (a replay recommends into the same Recommendation
-  // every tick): afterwards it equals what Recommend returns. The default calls Recommend; a policy
-  // may override it to avoid building a new Recommendation.
-  virtual void RecommendInto(const PolicyInput& in, Recommendation* out) const { *out = Recommend(in); }
-  // Whether Recommend reads PolicyInput::history. A policy that returns false gets an empty history:
-  // the controller neither records one for it each tick nor keeps one across a restart.
-  virtual bool UsesHistory() const { return true; }
 };
 
 // Creates a policy by its type name ("target_tracking", ...). `name` is how decisions refer to it.

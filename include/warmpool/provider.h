@@ -22,18 +22,6 @@ class Observer {
   virtual ~Observer() = default;
   // What exists now. Level-triggered: called every tick, never cached across ticks by the caller.
   virtual Result<PoolState> Observe() = 0;
-  // The same into `out` (replacing its contents), so a caller that observes every tick can reuse
-  // the storage. The default calls Observe; a provider may override it to avoid allocating.
-  virtual Status ObserveInto(PoolState* out) {
-    Result<PoolState> r = Observe();
-    if (!r.ok()) return r.status();
-    *out = std::move(r).value();
-    return Status::Ok();
-  }
-  // A number that changes whenever the servers Observe/ObserveInto report change; 0 (the default):
-  // not tracked. Asked right after an observation: a nonzero number equal to one seen earlier means
-  // the same servers as then, so what the caller derived from them (counts) still holds.
-  virtual uint64_t ServersVersion() const { return 0; }
   // What happened outside Apply's results since the last call, oldest first, for the log: commands
   // that finished, drains completed during Observe, ... Default: nothing.
   virtual std::vector<std::string> TakeEvents() { return {}; }

@@ -6,6 +6,7 @@
 #ifndef WARMPOOL_SERVER_H_
 #define WARMPOOL_SERVER_H_
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,9 @@ struct PoolState {
   std::string pool;
   TimeMs observed_at = 0;
   std::vector<Server> servers;
+  // 0: unknown. Otherwise a provider's number for these servers: two observations with the same
+  // nonzero number have the same servers, so what was derived from them (counts) still holds.
+  uint64_t servers_version = 0;
 
   int Count(ServerState s) const;
   int CountHealthy(ServerState s) const;

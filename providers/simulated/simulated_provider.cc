@@ -95,28 +95,25 @@ Status SimulatedProvider::TakeInjected(std::string_view kind) {
 }
 
 Result<PoolState> SimulatedProvider::Observe() {
-  PoolState state;
-  if (Status st = ObserveInto(&state); !st.ok()) return st;
-  return state;
-}
-
-Status SimulatedProvider::ObserveInto(PoolState* state) {
   if (!failures_.empty()) {
     if (Status st = TakeInjected("observe"); !st.ok()) return st;
   }
+  return State();
+}
+
+const PoolState& SimulatedProvider::State() {
   const TimeMs now = clock_->Now();
   AdvanceTo(now);
-  state->observed_at = now;
-  if (state == observed_into_ && version_ == observed_version_ && state->servers.size() == servers_.size()) {
-    return Status::Ok();  // it holds the pool's name and servers as they are
+  state_.observed_at = now;
+  if (state_version_ != version_ + 1) {  // rebuilt only after a server changed (most ticks change none)
+    state_.pool = pool_;
+    state_.servers.resize(servers_.size());
+    size_t i = 0;
+    for (const auto& [name, sim] : servers_) state_.servers[i++] = sim.server;  // reuses string storage
+    state_version_ = version_ + 1;
+    state_.servers_version = state_version_;
   }
-  if (!SameName(state->pool, pool_)) state->pool = pool_;
-  state->servers.resize(servers_.size());
-  size_t i = 0;
-  for (const auto& [name, sim] : servers_) state->servers[i++] = sim.server;  // reuses string storage
-  observed_into_ = state;
-  observed_version_ = version_;
-  return Status::Ok();
+  return state_;
 }
 
 Status SimulatedProvider::Act(const std::string& kind, const std::string& name, TimeMs now) {

@@ -33,14 +33,13 @@ class SimulatedProvider final : public Provider {
   // `clock` must outlive the provider.
   SimulatedProvider(std::string pool, SimulatedSpec spec, const Clock* clock);
 
-  Result<PoolState> Observe() override;
-  // Into the same PoolState as the last call, with no server changed since, only observed_at is
-  // written (a replay observes into one PoolState every tick): the caller must not have modified its
-  // pool name or servers in between (the controller does not; a different PoolState or count is
-  // copied in full).
-  Status ObserveInto(PoolState* out) override;
+  Result<PoolState> Observe() override;  // a copy of State(), or an injected "observe" failure
   ApplyResult Apply(const ScalePlan& plan) override;
-  uint64_t ServersVersion() const override { return version_ + 1; }  // never 0
+
+  // The pool at the clock's time, in the provider's own storage (valid until the next call), for a
+  // replay that reads it every tick without copying it. Its servers_version changes exactly when a
+  // server does.
+  const PoolState& State();
 
   // Moves every timed transition due at or before `t` (Observe does this at clock time).
   void AdvanceTo(TimeMs t);
@@ -89,11 +88,11 @@ class SimulatedProvider final : public Provider {
   };
   std::map<std::string, Injected, std::less<>> failures_;
   int mutations_ = 0;
-  uint64_t version_ = 0;      // bumped whenever a server changes (state, health, due, added, removed)
-  TimeMs next_due_ = kNever;  // no transition is due before this (a lower bound: AdvanceTo's shortcut)
-  const PoolState* observed_into_ = nullptr;  // where ObserveInto last copied the servers, and when
-  uint64_t observed_version_ = 0;
-  mutable Tally tally_;  // Counts() at tally_version_
+  uint64_t version_ = 0;        // bumped whenever a server changes (state, health, due, added, removed)
+  TimeMs next_due_ = kNever;    // no transition is due before this (a lower bound: AdvanceTo's shortcut)
+  PoolState state_;             // State(), rebuilt when a server changed
+  uint64_t state_version_ = 0;  // version_ + 1 when state_ was built (0: never)
+  mutable Tally tally_;         // Counts() at tally_version_
   mutable uint64_t tally_version_ = ~uint64_t{0};
 };
 

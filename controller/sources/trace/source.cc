@@ -1,7 +1,6 @@
 #include "controller/sources/trace/source.h"
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <cstdint>
 
@@ -17,17 +16,19 @@ TimeMs TraceMetricsSource::ToTraceTime(TimeMs now) const {
   return trace_->start + static_cast<TimeMs>(std::llround(static_cast<double>(now - *origin_) * speed_));
 }
 
-Result<MetricWindow> TraceMetricsSource::Fetch(const MetricQuery& q, TimeMs now) {
-  MetricWindow w;
-  FetchInto(q, now, &w);
-  return w;
+Result<MetricWindow> TraceMetricsSource::Fetch(const MetricQuery& q, TimeMs now) { return Slide(q, now); }
+
+const std::map<std::string, MetricWindow>& TraceMetricsSource::WindowsAt(
+    const std::vector<MetricQuery>& queries, TimeMs now) {
+  for (const MetricQuery& q : queries) Slide(q, now);
+  return windows_;
 }
 
 // At speed 1, trace time is a shift of `now` (exactly what ToTraceTime computes): walk the trace by
 // whole steps, keeping the point index and the offset into it instead of dividing per sample. The
 // position depends on the time alone, so a walk that starts where the last one stopped resumes it.
 void TraceMetricsSource::FillShifted(TimeMs first, TimeMs last, DurationMs step, SlidingVector<Sample>* out,
-                                     Walk* walk, Sample* pushed) {
+                                     Walk* walk) {
   const Trace& tr = *trace_;
   const TimeMs shift = tr.start - *origin_;
   const TimeMs end = tr.end();
@@ -45,73 +46,51 @@ void TraceMetricsSource::FillShifted(TimeMs first, TimeMs last, DurationMs step,
     into = off % tr.step;
   }
   for (; t <= last && t + shift < end; t += step) {
-    const double v = tr.RateAfterPoint(i, fracs_.Get(into, tr.step));
-    out->push_back({t, v});
-    *pushed = {t, v};
+    out->push_back({t, tr.RateAfterPoint(i, fracs_.Get(into, tr.step))});
     into += step;
     while (into >= tr.step) into -= tr.step, ++i;
   }
   *walk = Walk{true, t, i, into};
 }
 
-TraceMetricsSource::Window& TraceMetricsSource::FindSlot(const std::string& name) {
-  for (size_t i = 0; i < windows_.size(); ++i) {
-    if (SameName(windows_[i].name, name)) return windows_[last_slot_ = i];
-  }
-  last_slot_ = windows_.size();
-  windows_.emplace_back().name = name;
-  return windows_.back();
-}
-
-namespace {
-bool SameSample(const Sample& a, const Sample& b) {
-  return a.t == b.t && std::bit_cast<uint64_t>(a.value) == std::bit_cast<uint64_t>(b.value);
-}
-}  // namespace
-
-Status TraceMetricsSource::FetchInto(const MetricQuery& q, TimeMs now, MetricWindow* w) {
+const MetricWindow& TraceMetricsSource::Slide(const MetricQuery& q, TimeMs now) {
   if (!origin_) origin_ = now;
-  if (!SameName(w->metric, q.name)) w->metric = q.name;
+  // Most pools have one metric: its node is the first, found without comparing more than once.
+  auto w_it = windows_.size() == 1 && SameName(windows_.begin()->first, q.name)
+                  ? windows_.begin()
+                  : windows_.try_emplace(q.name).first;
+  MetricWindow& w = w_it->second;
+  if (w.metric.empty()) w.metric = q.name;
+  SlidingVector<Sample>& out = w.samples;
   const DurationMs step = q.step > 0 ? q.step : 15 * kSecond;
   if (speed_ == 1.0) {
-    // A replay asks every tick for a window one tick later, into the same MetricWindow: slide it in
-    // place (same samples as computing it afresh: the dropped ones are older than `first`, the new
-    // ones newer than before). Anything else (another MetricWindow, or this one changed since) is
-    // computed afresh.
-    Window& c = Slot(q.name);
+    Slid& c =
+        slid_.size() == 1 && SameName(slid_.begin()->first, q.name) ? slid_.begin()->second : slid_[q.name];
     const bool same_query = c.step == step && c.window == q.window;
     if (!same_query) c.span = (q.window / step) * step;  // kept: a division less per tick
     const TimeMs first = now - c.span;
-    SlidingVector<Sample>& out = w->samples;
-    const bool untouched =
-        c.out == w && out.size() == c.size &&
-        (c.size == 0 || (SameSample(out.front(), c.front) && SameSample(out.back(), c.back)));
     const DurationMs moved = now - c.now;  // usually one step
-    if (untouched && same_query && now >= c.now && moved <= q.window &&
-        (moved == step || moved % step == 0)) {
+    if (same_query && now >= c.now && moved <= q.window && (moved == step || moved % step == 0)) {
       size_t old = 0;  // samples before `first` (in time order: a prefix, usually of one)
       while (old < out.size() && out[old].t < first) ++old;
       out.DropFront(old);
-      FillShifted(c.now + step, now, step, &out, &c.walk, &c.back);
+      FillShifted(c.now + step, now, step, &out, &c.walk);
     } else {
       out.clear();
-      FillShifted(first, now, step, &out, &c.walk, &c.back);
+      FillShifted(first, now, step, &out, &c.walk);
     }
     c.now = now, c.step = step, c.window = q.window;
-    c.out = w;
-    c.size = out.size();
-    if (!out.empty()) c.front = out.front();  // and FillShifted wrote c.back, if it pushed any
-    return Status::Ok();
+    return w;
   }
-  w->samples.clear();
+  out.clear();
   const TimeMs first = now - (q.window / step) * step;
   // Aligned to the step, newest sample exactly at `now`.
   for (TimeMs t = first; t <= now; t += step) {
     const TimeMs tt = ToTraceTime(t);
     if (tt < trace_->start || tt >= trace_->end()) continue;
-    w->samples.push_back({t, trace_->RateAt(tt)});
+    out.push_back({t, trace_->RateAt(tt)});
   }
-  return Status::Ok();
+  return w;
 }
 
 std::unique_ptr<MetricsSource> NewTraceMetricsSource(const Params& params, std::vector<std::string>* errors) {

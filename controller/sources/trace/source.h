@@ -18,12 +18,16 @@ namespace warmpool {
 
 class TraceMetricsSource final : public MetricsSource {
  public:
-  // Trace time = trace.start + (now - origin) * speed. With origin unset, the first Fetch sets it
+  // Trace time = trace.start + (now - origin) * speed. With origin unset, the first call sets it
   // (replaying from the trace's start); the backtest passes origin = trace.start, speed = 1.
   TraceMetricsSource(std::shared_ptr<const Trace> trace, std::optional<TimeMs> origin, double speed);
   // Samples at q.step over [now - q.window, now]; none outside the trace (the pool then holds).
   Result<MetricWindow> Fetch(const MetricQuery& q, TimeMs now) override;
-  Status FetchInto(const MetricQuery& q, TimeMs now, MetricWindow* out) override;
+  // Every query's window at `now`, by name, in the source's own storage (valid until the next call):
+  // what a replay reads each tick without copying. Fetch returns the same samples. At speed 1 each
+  // window is slid from the last call's when `now` moved by whole steps (the same samples as computed
+  // afresh: the dropped ones are older than the window, the new ones newer than before).
+  const std::map<std::string, MetricWindow>& WindowsAt(const std::vector<MetricQuery>& queries, TimeMs now);
   const Trace& trace() const { return *trace_; }
 
  private:
@@ -35,32 +39,20 @@ class TraceMetricsSource final : public MetricsSource {
     size_t i = 0;
     DurationMs into = 0;
   };
-  // Samples at first, first + step, ... <= last that fall inside the trace, appended to `out`; the last
-  // one appended also to `pushed` (from registers: reading out->back() would wait for the store).
+  // Samples at first, first + step, ... <= last that fall inside the trace, appended to `out`.
   // REQUIRES speed 1.
-  void FillShifted(TimeMs first, TimeMs last, DurationMs step, SlidingVector<Sample>* out, Walk* walk,
-                   Sample* pushed);
-  // The last window served per query (speed 1): the next tick's is mostly the same samples, so when
-  // the caller passes back the same MetricWindow, untouched (the same object, size and first and last
-  // samples), its samples are slid in place instead of computed (and copied) again.
-  struct Window {
-    std::string name;  // the query's
+  void FillShifted(TimeMs first, TimeMs last, DurationMs step, SlidingVector<Sample>* out, Walk* walk);
+  // Brings windows_[q.name] to `now` and returns it.
+  const MetricWindow& Slide(const MetricQuery& q, TimeMs now);
+  // How each window was last computed (speed 1), to slide it the next time.
+  struct Slid {
     TimeMs now = 0;
     DurationMs step = 0, window = -1;
-    DurationMs span = 0;                // (window / step) * step: `first` is now - span
-    const MetricWindow* out = nullptr;  // where they went
-    size_t size = 0;
-    Sample front, back;  // of out->samples when size > 0
-    Walk walk;           // the last FillShifted's
+    DurationMs span = 0;  // (window / step) * step: the window's first sample is at now - span
+    Walk walk;            // the last FillShifted's
   };
-  Window& Slot(const std::string& name) {  // usually the last one asked for
-    if (last_slot_ < windows_.size() && SameName(windows_[last_slot_].name, name))
-      return windows_[last_slot_];
-    return FindSlot(name);
-  }
-  Window& FindSlot(const std::string& name);
-  std::vector<Window> windows_;  // few: one per metric of the pool
-  size_t last_slot_ = 0;
+  std::map<std::string, MetricWindow> windows_;  // by query name
+  std::map<std::string, Slid> slid_;             // the same keys
   std::shared_ptr<const Trace> trace_;
   FracCache fracs_;  // for FillShifted
   std::optional<TimeMs> origin_;

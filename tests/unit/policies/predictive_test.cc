@@ -406,7 +406,7 @@ TEST_CASE("predictive factory: defaults and path-named errors") {
     auto p = NewPredictivePolicy("pred", Params{"p", "", c.values}, &errors);
     CHECK(errors == c.want);
     CHECK((p != nullptr) == c.want.empty());
-    if (p) CHECK(p->Metrics() == std::vector<std::string>{"rps"});
+    if (p) CHECK(p->Inputs().metrics == std::vector<std::string>{"rps"});
   }
   std::vector<std::string> errors;
   auto p = CreatePolicy("predictive", "pred",

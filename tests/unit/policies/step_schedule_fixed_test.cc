@@ -57,7 +57,7 @@ TEST_CASE("fixed: recommends exactly its count") {
     CHECK(r.policy == "floor");
     CHECK(r.reason.find("fixed at 3") == 0);
   }
-  CHECK(p->Metrics().empty());
+  CHECK(p->Inputs().metrics.empty());
   CHECK(Errors(NewFixedPolicy, {{"count", "0"}}).empty());
   CHECK(Errors(NewFixedPolicy, {}) ==
         std::vector<std::string>{"p.count: required (the number of active servers to keep)"});
@@ -325,7 +325,7 @@ TEST_CASE("schedule factory: UTC by default, path-named errors, table-driven") {
           {{"windows[0].cron", "0 9 * * *"}, {"windows[0].duration", "1h"}, {"windows[0].min_active", "4"}}},
       &errors);
   REQUIRE(p);
-  CHECK(p->Metrics().empty());
+  CHECK(p->Inputs().metrics.empty());
   std::map<std::string, MetricWindow> windows;
   PoolState pool;
   PolicyInput in;

@@ -130,7 +130,7 @@ TEST_CASE("target_tracking factory validates its parameters with paths") {
                                      &errors);
     REQUIRE(p);
     CHECK(errors.empty());
-    CHECK(p->Metrics() == std::vector<std::string>{"rps"});
+    CHECK(p->Inputs().metrics == std::vector<std::string>{"rps"});
   }
   SUBCASE("no target") {
     CHECK_FALSE(

@@ -520,24 +520,26 @@ TEST_CASE("NewSimulatedProvider / CreateProvider(\"simulated\"): params and path
   }
 }
 
-TEST_CASE("SimulatedProvider: ServersVersion changes exactly when the observed servers may have changed") {
+TEST_CASE("SimulatedProvider: State()'s servers_version changes exactly when a server may have changed") {
   ManualClock clock(kT0);
   SimulatedProvider p("web", Sim(2, 1), &clock);
-  PoolState state;
-  REQUIRE(p.ObserveInto(&state).ok());
-  const uint64_t v0 = p.ServersVersion();
+  const uint64_t v0 = p.State().servers_version;
   CHECK(v0 != 0);
   clock.Advance(15 * kSecond);
-  REQUIRE(p.ObserveInto(&state).ok());
-  CHECK(p.ServersVersion() == v0);  // nothing happened: the same servers
+  CHECK(p.State().servers_version == v0);  // nothing happened: the same servers
+  CHECK(p.State().observed_at == kT0 + 15 * kSecond);
   ScalePlan plan;
   plan.promote = {"web-3"};
   REQUIRE(p.Apply(plan).ok());
-  REQUIRE(p.ObserveInto(&state).ok());
-  const uint64_t v1 = p.ServersVersion();
+  const uint64_t v1 = p.State().servers_version;
   CHECK(v1 != v0);  // promoted
   clock.Advance(2 * kSecond);
-  REQUIRE(p.ObserveInto(&state).ok());
-  CHECK(p.ServersVersion() != v1);  // its promotion's health gate passed
+  const PoolState& state = p.State();
+  CHECK(state.servers_version != v1);  // its promotion's health gate passed
   CHECK(state.CountHealthy(ServerState::kActive) == 3);
+  // Observe is the same pool, copied.
+  Result<PoolState> observed = p.Observe();
+  REQUIRE(observed.ok());
+  CHECK(observed->servers.size() == state.servers.size());
+  CHECK(observed->servers_version == state.servers_version);
 }

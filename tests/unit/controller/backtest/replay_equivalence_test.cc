@@ -1,6 +1,8 @@
-// The backtest's speed-ups change no result: the trace source's sliding windows equal fresh ones,
-// the planner's shortcut agrees with the full planner, and a controller that explains only changes
-// decides exactly what one that explains every tick decides, with the same reasons where it explains.
+// The backtest's replay seam changes no result: the trace source's sliding windows equal fresh ones,
+// the planner's shortcut agrees with the full planner, a decider that explains only changes decides
+// exactly what one that explains every tick decides (with the same reasons where it explains), and
+// the replay (the decider fed from the simulated pool's and the trace's own storage) decides what the
+// live PoolController (observe, fetch, decide, apply) decides.
 #include <doctest/doctest.h>
 
 #include <random>
@@ -9,6 +11,7 @@
 #include "controller/runtime/pool_controller.h"
 #include "controller/sources/trace/source.h"
 #include "policies/planner.h"
+#include "policies/pool_decider.h"
 #include "providers/simulated/simulated_provider.h"
 #include "warmpool/clock.h"
 
@@ -33,11 +36,10 @@ TEST_CASE("trace source: a window slid from the last one equals one fetched afre
     CAPTURE(tick);
     const MetricQuery q{"rps", "", 5 * kMinute, 15 * kSecond};
     TraceMetricsSource sliding(trace, trace->start, 1.0);
-    MetricWindow w;
     // From before the trace starts to after it ends, so the edges are crossed both ways.
     for (TimeMs now = trace->start - 3 * kMinute; now < trace->end() + 6 * kMinute; now += tick) {
       CAPTURE(now);
-      REQUIRE(sliding.FetchInto(q, now, &w).ok());
+      const MetricWindow& w = sliding.WindowsAt({q}, now).at("rps");
       TraceMetricsSource fresh(trace, trace->start, 1.0);
       Result<MetricWindow> want = fresh.Fetch(q, now);
       REQUIRE(w.samples.size() == want->samples.size());
@@ -56,7 +58,6 @@ TEST_CASE("planner: the shortcut for a pool with nothing to do agrees with the f
                                 ServerState::kDraining, ServerState::kCold,    ServerState::kRetired};
   const Health healths[] = {Health::kHealthy, Health::kUnknown, Health::kUnhealthy};
   int empty = 0;
-  ScalePlan reused;
   for (int n = 0; n < 20000; ++n) {
     PoolSpec spec;
     spec.name = "p";
@@ -73,26 +74,27 @@ TEST_CASE("planner: the shortcut for a pool with nothing to do agrees with the f
     }
     const int desired = std::max(0, pool.Count(ServerState::kActive) + static_cast<int>(rng() % 3) - 1);
     for (bool explain : {true, false}) {
-      const ScalePlan a = Plan(spec, pool, desired, explain),
-                      b = PlanWithoutShortcut(spec, pool, desired, explain);
+      PlanOptions shortcut, full;
+      shortcut.explain = full.explain = explain;
+      full.shortcut = false;
+      const ScalePlan a = Plan(spec, pool, desired, shortcut), b = Plan(spec, pool, desired, full);
       REQUIRE(a.Summary() == b.Summary());
       REQUIRE(a.reason == b.reason);
-      PlanInto(spec, pool, desired, spec.warm_standby, explain, &reused);  // over the last one
-      REQUIRE(reused.Summary() == a.Summary());
-      REQUIRE(reused.reason == a.reason);
-      const ServerCounts counts = CountServers(pool);  // as the controller keeps them
+      const ServerCounts counts = CountServers(pool);  // as the decider keeps them
       CHECK(counts.active == pool.Count(ServerState::kActive));
-      PlanInto(spec, pool, counts, desired, spec.warm_standby, explain, &reused);
-      REQUIRE(reused.Summary() == a.Summary());
-      REQUIRE(reused.reason == a.reason);
+      shortcut.counts = &counts;
+      const ScalePlan c = Plan(spec, pool, desired, shortcut);
+      REQUIRE(c.Summary() == a.Summary());
+      REQUIRE(c.reason == a.reason);
       empty += a.empty();
     }
   }
   CHECK(empty > 2000);  // the shortcut was exercised
 }
 
-TEST_CASE("pool controller: explaining only changes decides the same, with the same reasons on changes") {
-  auto trace = Wavy(300, kMinute);
+namespace {
+
+PoolSpec WavySpec() {
   PoolSpec spec;
   spec.name = "web";
   spec.min_active = 1;
@@ -104,43 +106,62 @@ TEST_CASE("pool controller: explaining only changes decides the same, with the s
       PluginSpec{"predictive", "forecast",
                  Params{"p1", "", {{"metric", "rps"}, {"target_per_server", "2.5"}, {"season", "0"}}}}};
   spec.behavior.scale_down.stabilization_window = 2 * kMinute;
+  return spec;
+}
+
+SimulatedSpec WavyModel() {
   SimulatedSpec model;
   model.capacity_per_server = 3;
   model.initial_active = 2;
-  struct Run {
-    ManualClock clock;
-    SimulatedProvider sim;
-    TraceMetricsSource metrics;
-    PoolController controller;
-    Run(const PoolSpec& spec, const SimulatedSpec& model, std::shared_ptr<const Trace> trace)
-        : clock(trace->start),
-          sim("web", model, &clock),
-          metrics(trace, trace->start, 1.0),
-          controller(
-              spec,
-              [&] {
-                std::vector<std::string> errors;
-                return CreatePolicies(spec, &errors);
-              }(),
-              &sim, &metrics) {}
-  };
-  Run always(spec, model, trace), lazy(spec, model, trace);
-  lazy.controller.set_explain_changes_only(true);
-  TickResult reused;
+  return model;
+}
+
+std::vector<std::unique_ptr<Policy>> Policies(const PoolSpec& spec) {
+  std::vector<std::string> errors;
+  auto policies = CreatePolicies(spec, &errors);
+  REQUIRE(errors.empty());
+  return policies;
+}
+
+// The backtest's seam: a decider fed from the trace's and the simulated pool's own storage.
+struct Replay {
+  ManualClock clock;
+  SimulatedProvider sim;
+  TraceMetricsSource metrics;
+  PoolDecider decider;
+  Replay(const PoolSpec& spec, std::shared_ptr<const Trace> trace, PoolDecider::Explain explain)
+      : clock(trace->start),
+        sim("web", WavyModel(), &clock),
+        metrics(trace, trace->start, 1.0),
+        decider(spec, Policies(spec), explain) {}
+  const PoolDecider::Outcome& Tick(TimeMs t, const std::vector<MetricQuery>& queries) {
+    clock.Set(t);
+    const PoolDecider::Outcome& out = decider.Decide(metrics.WindowsAt(queries, t), sim.State(), {}, t);
+    if (!out.plan.empty()) sim.Apply(out.plan);
+    return out;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("pool decider: explaining only changes decides the same, with the same reasons on changes") {
+  auto trace = Wavy(300, kMinute);
+  const PoolSpec spec = WavySpec();
+  Replay always(spec, trace, PoolDecider::Explain::kEveryTick),
+      lazy(spec, trace, PoolDecider::Explain::kChangesOnly), never(spec, trace, PoolDecider::Explain::kNever);
   int changes = 0, quiet = 0;
   int last = always.sim.Count(ServerState::kActive);
   for (TimeMs t = trace->start; t < trace->end(); t += 15 * kSecond) {
     CAPTURE(t);
-    always.clock.Set(t);
-    lazy.clock.Set(t);
-    const TickResult a = always.controller.RunOnce(t);
-    lazy.controller.RunOnce(t, {}, &reused);
-    const TickResult& b = reused;
+    const PoolDecider::Outcome& a = always.Tick(t, spec.metrics);
+    const PoolDecider::Outcome& b = lazy.Tick(t, spec.metrics);
+    const PoolDecider::Outcome& c = never.Tick(t, spec.metrics);
     REQUIRE(a.decision.desired == b.decision.desired);
+    REQUIRE(a.decision.desired == c.decision.desired);
     REQUIRE(a.decision.raw_recommendation == b.decision.raw_recommendation);
     REQUIRE(a.plan.Summary() == b.plan.Summary());
-    REQUIRE(a.observed.servers.size() == b.observed.servers.size());
-    REQUIRE(a.metric_age_seconds == b.metric_age_seconds);
+    REQUIRE(a.plan.Summary() == c.plan.Summary());
+    CHECK(c.decision.reason.empty());
     if (a.decision.desired != last) {
       ++changes;
       CHECK(a.decision.reason == b.decision.reason);
@@ -155,14 +176,46 @@ TEST_CASE("pool controller: explaining only changes decides the same, with the s
   CHECK(quiet > 100);  // and the quiet ticks really skipped the text
 }
 
-TEST_CASE("trace source: a window changed by the caller, or another window, is computed afresh") {
+TEST_CASE("replay seam: the backtest's replay decides what the live PoolController decides") {
+  auto trace = Wavy(300, kMinute);
+  const PoolSpec spec = WavySpec();
+  Replay replay(spec, trace, PoolDecider::Explain::kEveryTick);
+  ManualClock clock(trace->start);
+  SimulatedProvider sim("web", WavyModel(), &clock);
+  TraceMetricsSource metrics(trace, trace->start, 1.0);
+  PoolController live(spec, Policies(spec), &sim, &metrics);
+  int changes = 0;
+  for (TimeMs t = trace->start; t < trace->end(); t += 15 * kSecond) {
+    CAPTURE(t);
+    clock.Set(t);
+    const TickResult a = live.RunOnce(t);
+    const PoolDecider::Outcome& b = replay.Tick(t, spec.metrics);
+    REQUIRE(a.status.ok());
+    REQUIRE(a.decision.desired == b.decision.desired);
+    REQUIRE(a.decision.reason == b.decision.reason);
+    REQUIRE(a.plan.Summary() == b.plan.Summary());
+    REQUIRE(a.plan.reason == b.plan.reason);
+    // And both pools are the same afterwards, server for server.
+    const PoolState& x = sim.State();
+    const PoolState& y = replay.sim.State();
+    REQUIRE(x.servers.size() == y.servers.size());
+    for (size_t i = 0; i < x.servers.size(); ++i) {
+      REQUIRE(x.servers[i].name == y.servers[i].name);
+      REQUIRE(x.servers[i].state == y.servers[i].state);
+    }
+    changes += a.decision.direction != Direction::kNone;
+  }
+  CHECK(changes > 10);
+}
+
+TEST_CASE("trace source: Fetch's copies equal the slid windows, whatever the caller does with them") {
   auto trace = Wavy(100, kMinute);
   const MetricQuery q{"rps", "", 5 * kMinute, 15 * kSecond};
+  const MetricQuery other{"conn", "", 3 * kMinute, 10 * kSecond};
   TraceMetricsSource source(trace, trace->start, 1.0);
-  MetricWindow a, b;
-  auto fresh = [&](TimeMs now) {
+  auto fresh = [&](const MetricQuery& query, TimeMs now) {
     TraceMetricsSource s(trace, trace->start, 1.0);
-    return std::move(s.Fetch(q, now)).value().samples;
+    return std::move(s.Fetch(query, now)).value().samples;
   };
   auto same = [](const SlidingVector<Sample>& x, const SlidingVector<Sample>& y) {
     if (x.size() != y.size()) return false;
@@ -174,13 +227,16 @@ TEST_CASE("trace source: a window changed by the caller, or another window, is c
   int n = 0;
   for (TimeMs now = trace->start; now < trace->start + 60 * kMinute; now += 15 * kSecond, ++n) {
     CAPTURE(now);
-    MetricWindow& w = n % 3 == 2 ? b : a;                               // two windows take turns now and then
-    if (n % 5 == 4 && !w.samples.empty()) w.samples.back().value += 1;  // a caller wrote into it
-    if (n % 7 == 6 && !w.samples.empty()) w.samples.pop_back();
-    REQUIRE(source.FetchInto(q, now, &w).ok());
-    CHECK(same(w.samples, fresh(now)));
-    Result<MetricWindow> f = source.Fetch(q, now);  // a fresh object each time
-    CHECK(same(f->samples, fresh(now)));
+    // Two queries slid side by side, now and then fetched as copies that the caller then changes.
+    const auto& windows = source.WindowsAt({q, other}, now);
+    CHECK(same(windows.at("rps").samples, fresh(q, now)));
+    CHECK(same(windows.at("conn").samples, fresh(other, now)));
+    if (n % 3 == 2) {
+      Result<MetricWindow> f = source.Fetch(q, now);
+      REQUIRE(f.ok());
+      CHECK(same(f->samples, fresh(q, now)));
+      if (!f->samples.empty()) f->samples.back().value += 1;  // the copy is the caller's
+    }
   }
 }
 
@@ -194,7 +250,7 @@ class HistoryProbe final : public Policy {
   };
   explicit HistoryProbe(std::vector<Seen>* seen) : seen_(seen) {}
   const std::string& Name() const override { return name_; }
-  std::vector<std::string> Metrics() const override { return {"rps"}; }
+  PolicyInputs Inputs() const override { return {{"rps"}, /*history=*/true}; }
   Recommendation Recommend(const PolicyInput& in) const override {
     seen_->push_back({in.history.size(), in.history.empty() ? 0 : in.history.front().at,
                       in.history.empty() ? 0 : in.history.back().at});
@@ -211,7 +267,7 @@ class HistoryProbe final : public Policy {
 };
 }  // namespace
 
-TEST_CASE("pool controller: a policy's history is trimmed from the front as before (the same records)") {
+TEST_CASE("pool decider: a policy's history is trimmed from the front as before (the same records)") {
   auto trace = Wavy(200, kMinute);
   PoolSpec spec;
   spec.name = "web";
@@ -226,16 +282,15 @@ TEST_CASE("pool controller: a policy's history is trimmed from the front as befo
   std::vector<HistoryProbe::Seen> seen;
   std::vector<std::unique_ptr<Policy>> policies;
   policies.push_back(std::make_unique<HistoryProbe>(&seen));
-  PoolController controller(spec, std::move(policies), &sim, &metrics);
-  controller.set_explain_changes_only(true);
+  PoolDecider decider(spec, std::move(policies), PoolDecider::Explain::kChangesOnly);
   // The plain rule: at 20,000 records, the oldest 2,000 go before the next is added.
   std::vector<TimeMs> want;
-  TickResult tick;
   for (int i = 0; i < 45000; ++i) {
     const TimeMs t = trace->start + i * kSecond;
     clock.Set(t);
     seen.clear();
-    controller.RunOnce(t, {}, &tick);
+    const PoolDecider::Outcome& out = decider.Decide(metrics.WindowsAt(spec.metrics, t), sim.State(), {}, t);
+    if (!out.plan.empty()) sim.Apply(out.plan);
     REQUIRE(!seen.empty());
     for (const HistoryProbe::Seen& s : seen) {
       REQUIRE(s.size == want.size());
@@ -268,7 +323,10 @@ TEST_CASE("planner: new servers get the first free \"<pool>-<n>\", whatever the 
           rng() % 4 == 0 ? odd[rng() % std::size(odd)] : "web-" + std::to_string(rng() % 12 + 1);
       pool.servers.push_back({name, "a", ServerState::kActive, Health::kHealthy, 0});
     }
-    const ScalePlan plan = PlanWithoutShortcut(spec, pool, size, false);
+    PlanOptions full;
+    full.explain = false;
+    full.shortcut = false;
+    const ScalePlan plan = Plan(spec, pool, size, full);
     // The plain rule: every name taken, then the first free "web-<n>" for each new server.
     std::set<std::string> taken;
     for (const Server& s : pool.servers) taken.insert(s.name);

@@ -1,4 +1,4 @@
-// The policies' histories (PoolController::PolicyHistories / RestorePolicyHistories): kept only for the
+// The policies' histories (PoolDecider::PolicyHistories / RestorePolicyHistories): kept only for the
 // policies that read theirs, and given back only to a policy of the same type, name and parameters.
 #include <doctest/doctest.h>
 
@@ -29,7 +29,7 @@ TEST_CASE("policy history: recorded and kept only for a policy that reads it") {
   Harness h(WithForecast(), Sim(2, 0));
   h.metrics.values["rps"] = {20, 25, 30, kNaN, 31};
   for (int i = 0; i < 5; ++i, h.clock.Advance(15 * kSecond)) REQUIRE(h.Tick().status.ok());
-  const std::vector<PolicyHistory> saved = h.controller->PolicyHistories();
+  const std::vector<PolicyHistory> saved = h.controller->decider().PolicyHistories();
   REQUIRE(saved.size() == 1);  // target tracking reads only its window: nothing recorded for it
   CHECK(saved[0].type == "predictive");
   CHECK(saved[0].name == "forecast");
@@ -44,8 +44,8 @@ TEST_CASE("policy history: recorded and kept only for a policy that reads it") {
   SUBCASE("the same policy gets it back, and decides from it as the one that recorded it") {
     Harness again(WithForecast(), Sim(2, 0));
     again.clock.Set(h.clock.Now());
-    CHECK(again.controller->RestorePolicyHistories(saved) == 1);
-    CHECK(again.controller->PolicyHistories()[0].records.size() == 5);
+    CHECK(again.controller->decider().RestorePolicyHistories(saved) == 1);
+    CHECK(again.controller->decider().PolicyHistories()[0].records.size() == 5);
     h.metrics.values["rps"] = {40};
     again.metrics.values["rps"] = {40};
     const TickResult a = h.Tick(), b = again.Tick();
@@ -53,10 +53,10 @@ TEST_CASE("policy history: recorded and kept only for a policy that reads it") {
   }
   SUBCASE("another name, or other parameters: not restored") {
     Harness renamed(WithForecast("other"), Sim(2, 0));
-    CHECK(renamed.controller->RestorePolicyHistories(saved) == 0);
-    CHECK(renamed.controller->PolicyHistories()[0].records.empty());
+    CHECK(renamed.controller->decider().RestorePolicyHistories(saved) == 0);
+    CHECK(renamed.controller->decider().PolicyHistories()[0].records.empty());
     Harness retuned(WithForecast("forecast", "5m"), Sim(2, 0));
-    CHECK(retuned.controller->RestorePolicyHistories(saved) == 0);
-    CHECK(retuned.controller->PolicyHistories()[0].records.empty());
+    CHECK(retuned.controller->decider().RestorePolicyHistories(saved) == 0);
+    CHECK(retuned.controller->decider().PolicyHistories()[0].records.empty());
   }
 }

@@ -1,5 +1,5 @@
-// Unit tests for one pool's tick (controller/runtime/pool_controller.h) and the dry-run wrapper
-// (controller/runtime/dry_run.h), on a manual clock, a simulated provider and an in-test metrics source.
+// Unit tests for one pool's tick (controller/pool_controller.h) and the dry-run wrapper
+// (controller/dry_run.h), on a manual clock, a simulated provider and an in-test metrics source.
 // The central property: in dry-run (from the spec or forced), no path through a tick changes the
 // pool, while the plan is exactly the one a live tick would make.
 #include "controller/runtime/pool_controller.h"
@@ -45,7 +45,7 @@ TEST_CASE("PoolController: CreatePolicies builds target_tracking policies, and r
   CHECK(errors.empty());
   REQUIRE(policies.size() == 2);
   CHECK(policies[0]->Name() == "tt_rps");
-  CHECK(policies[1]->Metrics() == std::vector<std::string>{"conn"});
+  CHECK(policies[1]->Inputs().metrics == std::vector<std::string>{"conn"});
 
   spec.policies[1].params.values["colour"] = "blue";
   policies = CreatePolicies(spec, &errors);

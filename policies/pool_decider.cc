@@ -1,0 +1,238 @@
+#include "policies/pool_decider.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <span>
+
+#include "policies/decide.h"
+#include "warmpool/text.h"
+
+namespace warmpool {
+namespace {
+
+constexpr size_t kPolicyHistoryMax = 20000;  // ~3.5 days at 15 s
+
+// The window of `name`, or nullptr. Most pools fetch one metric: one comparison instead of a search.
+const MetricWindow* FindWindow(const std::map<std::string, MetricWindow>& windows, const std::string& name) {
+  if (windows.size() == 1) {
+    const auto& only = *windows.begin();
+    return SameName(only.first, name) ? &only.second : nullptr;
+  }
+  auto it = windows.find(name);
+  return it == windows.end() ? nullptr : &it->second;
+}
+
+}  // namespace
+
+PoolDecider::PoolDecider(PoolSpec spec, std::vector<std::unique_ptr<Policy>> policies, Explain explain)
+    : spec_(std::move(spec)), policies_(std::move(policies)), explain_(explain) {
+  if (spec_.warm_auto.enabled && spec_.warm_auto.server_capacity > 0) {
+    sizer_ = std::make_unique<WarmPoolSizer>(spec_.warm_auto);
+  }
+  policy_history_.resize(policies_.size());
+  for (const auto& policy : policies_) inputs_.push_back(policy->Inputs());
+  stabilization_.Reset(spec_.behavior, behavior_);
+}
+
+void PoolDecider::set_behavior_history(BehaviorHistory h) {
+  behavior_ = std::move(h);
+  stabilization_.Reset(spec_.behavior, behavior_);
+}
+
+void PoolDecider::Recommend(const std::map<std::string, MetricWindow>& windows, const PoolState& pool,
+                            int current, TimeMs now, bool explain) {
+  std::vector<Recommendation>& recs = out_.decision.recommendations;
+  recs.resize(policies_.size());
+  PolicyInput in;
+  in.windows = &windows;
+  in.pool = &pool;
+  in.current = current;
+  in.now = now;
+  in.stale_after = spec_.stale_after;
+  in.explain = explain;
+  for (size_t i = 0; i < policies_.size(); ++i) {
+    const SlidingVector<PolicyRecord>& h = policy_history_[i];
+    in.history = std::span<const PolicyRecord>(h.data(), h.size());
+    recs[i] = policies_[i]->Recommend(in);
+  }
+}
+
+void PoolDecider::DecideOnce(const std::map<std::string, MetricWindow>& windows, const PoolState& pool,
+                             const PoolControls& controls, int current, TimeMs now, bool explain,
+                             const StabilizationBounds* bounds) {
+  Recommend(windows, pool, current, now, explain);
+  out_.decision = warmpool::Decide(spec_, std::move(out_.decision.recommendations), behavior_, current, now,
+                                   explain, bounds);
+  ApplyControls(controls, spec_, now, &out_.decision);
+}
+
+const PoolDecider::Outcome& PoolDecider::Decide(const std::map<std::string, MetricWindow>& windows,
+                                                const PoolState& pool, const PoolControls& controls,
+                                                TimeMs now) {
+  // Counted again only when the pool's servers may have changed (most ticks change none).
+  if (pool.servers_version == 0 || pool.servers_version != counted_version_) {
+    counts_ = CountServers(pool);
+    counted_version_ = pool.servers_version;
+  }
+  // What the policies and the stabilization compare against (PoolSpec::count_provisioning).
+  const int current =
+      counts_.active + (spec_.count_provisioning ? counts_.provisioning + counts_.standby : 0);
+
+  // Policies and Decide are pure: deciding again with reasons gives the same numbers.
+  bool explain = explain_ == Explain::kEveryTick;
+  // Stabilization's window extremes, kept as the recommendations come instead of walked (the same
+  // numbers); the tracker starts again from the history when it could not follow it.
+  if (!stabilization_.valid()) stabilization_.Reset(spec_.behavior, behavior_);
+  StabilizationBounds bounds;
+  const StabilizationBounds* b = stabilization_.Bounds(spec_.behavior, now, &bounds) ? &bounds : nullptr;
+  DecideOnce(windows, pool, controls, current, now, explain, b);
+  if (explain_ == Explain::kChangesOnly && out_.decision.desired != last_desired_.value_or(current)) {
+    explain = true;
+    DecideOnce(windows, pool, controls, current, now, explain, b);
+  }
+  RecordPolicies(windows, now);
+  RecordDecision(spec_, out_.decision, &behavior_);
+  stabilization_.Add(out_.decision.at, out_.decision.raw_recommendation);  // what RecordDecision appended
+  last_desired_ = out_.decision.desired;
+
+  int warm = spec_.warm_standby;
+  if (spec_.warm_auto.enabled) warm = WarmTarget(windows, pool, now, explain);
+  out_.decision.warm_standby = warm;
+  // The plan is a function of (pool, desired, warm target, explain): the same servers (a known
+  // servers_version) asked for the same numbers get the same plan as last tick (most replay ticks).
+  const PlanKey key{pool.servers_version, out_.decision.desired, warm, explain};
+  if (key.servers_version == 0 || !(key == planned_)) {
+    PlanOptions plan;
+    plan.warm_target = warm;
+    plan.explain = explain;
+    plan.counts = &counts_;
+    out_.plan = Plan(spec_, pool, out_.decision.desired, plan);
+    planned_ = key;
+  }
+  return out_;
+}
+
+void PoolDecider::RecordPolicies(const std::map<std::string, MetricWindow>& windows, TimeMs now) {
+  for (size_t i = 0; i < policies_.size(); ++i) {
+    if (!inputs_[i].history) continue;  // nobody would read it
+    const Recommendation& rec = out_.decision.recommendations[i];
+    double metric = std::numeric_limits<double>::quiet_NaN();
+    for (const std::string& name : inputs_[i].metrics) {
+      const MetricWindow* w = FindWindow(windows, name);
+      if (w == nullptr) continue;
+      if (auto s = w->Latest(now, spec_.stale_after)) metric = s->value;
+    }
+    SlidingVector<PolicyRecord>& h = policy_history_[i];
+    if (h.size() >= kPolicyHistoryMax) h.DropFront(kPolicyHistoryMax / 10);
+    h.push_back({now, rec.valid, rec.desired, metric});
+  }
+}
+
+int PoolDecider::WarmTarget(const std::map<std::string, MetricWindow>& windows, const PoolState& pool,
+                            TimeMs now, bool explain) {
+  Decision* decision = &out_.decision;
+  std::optional<Sample> load;
+  if (const MetricWindow* w = FindWindow(windows, spec_.warm_auto.metric))
+    load = w->Latest(now, spec_.stale_after);
+  int warm;
+  if (sizer_ == nullptr || !load) {
+    warm = last_warm_.value_or(spec_.warm_auto.min);
+    if (explain) {
+      decision->reason += "; warm standby " + std::to_string(warm) + " (auto: " + spec_.warm_auto.metric +
+                          (sizer_ == nullptr ? " has no server_capacity" : " missing or stale") +
+                          ", holding)";
+    }
+  } else {
+    sizer_->Observe(now, load->value);
+    WarmPoolSizer::Size z = sizer_->Target(load->value, decision->desired, explain);
+    warm = z.standby;
+    if (explain) decision->reason += "; " + z.reason;
+  }
+  // Right after a start the sizer knows nothing and would size to `min`, retiring the standbys that
+  // are there (a restart at the busy hour would empty the warm pool). Until it has seen `recent` of
+  // load, it keeps at least the warm servers it found on its first tick.
+  if (!start_floor_) {
+    start_floor_ = StartFloor{now + spec_.warm_auto.recent,
+                              pool.Count(ServerState::kStandby) + pool.Count(ServerState::kProvisioning)};
+  }
+  if (now < start_floor_->until && warm < start_floor_->standbys) {
+    warm = std::min(start_floor_->standbys, std::max(spec_.warm_auto.min, spec_.warm_auto.max));
+    if (explain) {
+      decision->reason += "; keeping the " + std::to_string(warm) +
+                          " standbys found at start while learning (until " +
+                          FormatTime(start_floor_->until) + ")";
+    }
+  }
+  last_warm_ = warm;
+  return warm;
+}
+
+std::optional<WarmPoolSizer::SeasonalRecord> PoolDecider::SeasonalRecord() const {
+  if (!sizer_ || sizer_->spec().season <= 0) return std::nullopt;
+  return sizer_->ExportSeasonal();
+}
+
+bool PoolDecider::RestoreSeasonalRecord(const WarmPoolSizer::SeasonalRecord& record) {
+  return sizer_ && sizer_->ImportSeasonal(record);
+}
+
+std::vector<PolicyHistory> PoolDecider::PolicyHistories() const {
+  std::vector<PolicyHistory> out;
+  for (size_t i = 0; i < policies_.size() && i < spec_.policies.size(); ++i) {
+    if (!inputs_[i].history) continue;
+    const PluginSpec& p = spec_.policies[i];
+    const SlidingVector<PolicyRecord>& h = policy_history_[i];
+    out.push_back({p.type, p.name, p.params.values, std::vector<PolicyRecord>(h.begin(), h.end())});
+  }
+  return out;
+}
+
+int PoolDecider::RestorePolicyHistories(const std::vector<PolicyHistory>& saved) {
+  int restored = 0;
+  for (size_t i = 0; i < policies_.size() && i < spec_.policies.size(); ++i) {
+    if (!inputs_[i].history) continue;
+    const PluginSpec& p = spec_.policies[i];
+    for (const PolicyHistory& h : saved) {
+      if (h.type != p.type || h.name != p.name || h.params != p.params.values) continue;
+      const size_t keep = std::min(h.records.size(), kPolicyHistoryMax);  // as a tick would have trimmed
+      SlidingVector<PolicyRecord>& mine = policy_history_[i];
+      mine.clear();
+      for (size_t k = h.records.size() - keep; k < h.records.size(); ++k) mine.push_back(h.records[k]);
+      ++restored;
+      break;
+    }
+  }
+  return restored;
+}
+
+void PoolDecider::CarryLearned(PoolDecider* old) {
+  for (size_t i = 0; i < policies_.size() && i < spec_.policies.size(); ++i) {
+    const PluginSpec& now = spec_.policies[i];
+    for (size_t j = 0; j < old->policies_.size() && j < old->spec_.policies.size(); ++j) {
+      const PluginSpec& was = old->spec_.policies[j];
+      if (was.type == now.type && was.name == now.name && was.params.values == now.params.values) {
+        policy_history_[i] = std::move(old->policy_history_[j]);
+        break;
+      }
+    }
+  }
+  if (sizer_ != nullptr && old->sizer_ != nullptr && old->spec_.warm_auto == spec_.warm_auto) {
+    sizer_ = std::move(old->sizer_);
+    last_warm_ = old->last_warm_;
+    start_floor_ = old->start_floor_;
+  }
+}
+
+std::vector<std::unique_ptr<Policy>> CreatePolicies(const PoolSpec& spec, std::vector<std::string>* errors) {
+  std::vector<std::unique_ptr<Policy>> out;
+  const size_t before = errors->size();
+  for (const PluginSpec& p : spec.policies) {
+    auto policy = CreatePolicy(p.type, p.name.empty() ? p.type : p.name, p.params, errors);
+    if (policy) out.push_back(std::move(policy));
+  }
+  if (errors->size() != before) out.clear();
+  return out;
+}
+
+}  // namespace warmpool
