@@ -8,6 +8,7 @@
 #include "controller/runtime/pool_controller.h"
 #include "policies/decide.h"
 #include "policies/planner.h"
+#include "providers/registry.h"
 #include "providers/simulated/simulated_provider.h"
 #include "warmpool/clock.h"
 

@@ -9,6 +9,8 @@
 #include "controller/log/log.h"
 #include "controller/run_command.h"
 #include "controller/sources/trace/trace.h"
+#include "policies/registry.h"
+#include "providers/registry.h"
 #include "warmpool/policy.h"
 #include "warmpool/provider.h"
 

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 
 #include "warmpool/behavior.h"
@@ -117,6 +118,24 @@ BehaviorSpec BehaviorSpec::Defaults() {
   b.scale_down.select = ScalingRules::Select::kMax;
   b.scale_down.limits = {{RateLimit::Kind::kPercent, 100, 15 * kSecond}};
   return b;
+}
+
+void BehaviorHistory::Prune(const BehaviorSpec& spec, TimeMs now) {
+  DurationMs keep = std::max(spec.scale_up.stabilization_window, spec.scale_down.stabilization_window);
+  for (const RateLimit& l : spec.scale_up.limits) keep = std::max(keep, l.period);
+  for (const RateLimit& l : spec.scale_down.limits) keep = std::max(keep, l.period);
+  const TimeMs old = now - keep;  // records at or before it are old
+  // Records are appended in time order, so the old ones are a prefix: drop it (usually one record,
+  // or none). Were the clock to step back, an old record after a newer one stays until the ones
+  // before it go; it changes nothing, as every reader filters by its window or period.
+  auto drop_old = [old](TimedCounts* v) {
+    size_t n = 0;
+    while (n < v->size() && (*v)[n].at <= old) ++n;
+    if (n > 0) v->DropFront(n);
+  };
+  drop_old(&recommendations);
+  drop_old(&scale_ups);
+  drop_old(&scale_downs);
 }
 
 }  // namespace warmpool

@@ -1,6 +1,6 @@
-#include <algorithm>
+#include "policies/controls.h"
 
-#include "warmpool/controls.h"
+#include <algorithm>
 
 namespace warmpool {
 
@@ -15,8 +15,10 @@ void ApplyControls(const PoolControls& controls, const PoolSpec& spec, TimeMs no
     }
     if (o.min_active && d->desired < *o.min_active) d->desired = *o.min_active;
     if (o.max_active && d->desired > *o.max_active) d->desired = *o.max_active;
-    if (o.min_active) what += std::string(what.empty() ? "" : ", ") + "min_active " + std::to_string(*o.min_active);
-    if (o.max_active) what += std::string(what.empty() ? "" : ", ") + "max_active " + std::to_string(*o.max_active);
+    if (o.min_active)
+      what += std::string(what.empty() ? "" : ", ") + "min_active " + std::to_string(*o.min_active);
+    if (o.max_active)
+      what += std::string(what.empty() ? "" : ", ") + "max_active " + std::to_string(*o.max_active);
     d->desired = std::clamp(d->desired, 0, spec.MaxTotal());
     d->reason += "; override (" + what + (o.reason.empty() ? "" : ": " + o.reason) +
                  (o.expires_at ? ", until " + FormatTime(o.expires_at) : "") + ")" +
@@ -24,8 +26,9 @@ void ApplyControls(const PoolControls& controls, const PoolSpec& spec, TimeMs no
     d->policy = "override";
   }
   if (controls.pause.scale_up && d->desired > d->current) {
-    d->reason += "; scale-up paused" + (controls.pause.reason.empty() ? "" : " (" + controls.pause.reason + ")") +
-                 ", holding at " + std::to_string(d->current);
+    d->reason += "; scale-up paused" +
+                 (controls.pause.reason.empty() ? "" : " (" + controls.pause.reason + ")") + ", holding at " +
+                 std::to_string(d->current);
     d->desired = d->current;
   }
   if (controls.pause.scale_down && d->desired < d->current) {

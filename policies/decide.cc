@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "policies/behavior.h"
 #include "warmpool/text.h"
 
 namespace warmpool {

@@ -11,6 +11,7 @@
 
 #include <vector>
 
+#include "policies/behavior.h"
 #include "warmpool/behavior.h"
 #include "warmpool/decision.h"
 #include "warmpool/pool_spec.h"

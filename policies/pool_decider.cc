@@ -5,7 +5,10 @@
 #include <limits>
 #include <span>
 
+#include "policies/behavior.h"
+#include "policies/controls.h"
 #include "policies/decide.h"
+#include "policies/registry.h"
 #include "warmpool/text.h"
 
 namespace warmpool {

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "policies/behavior.h"
 #include "policies/planner.h"
 #include "policies/warm_pool_sizer.h"
 #include "warmpool/behavior.h"

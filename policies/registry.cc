@@ -5,10 +5,10 @@
 
 #include "policies/fixed.h"
 #include "policies/predictive.h"
+#include "policies/registry.h"
 #include "policies/schedule.h"
 #include "policies/step.h"
 #include "policies/target_tracking.h"
-#include "warmpool/policy.h"
 #include "warmpool/text.h"
 
 namespace warmpool {
@@ -28,15 +28,6 @@ constexpr Entry kPolicies[] = {
 };
 
 }  // namespace
-
-const MetricWindow* PolicyInput::Window(const std::string& metric) const {
-  if (windows->size() == 1) {  // most pools have one metric: one comparison instead of a search
-    const auto& only = *windows->begin();
-    return SameName(only.first, metric) ? &only.second : nullptr;
-  }
-  auto it = windows->find(metric);
-  return it == windows->end() ? nullptr : &it->second;
-}
 
 std::unique_ptr<Policy> CreatePolicy(const std::string& type, const std::string& name, const Params& params,
                                      std::vector<std::string>* errors) {

@@ -2,8 +2,8 @@
 #include "warmpool/registry.h"
 
 #include "providers/haproxy/haproxy_provider.h"
+#include "providers/registry.h"
 #include "providers/simulated/simulated_provider.h"
-#include "warmpool/provider.h"
 
 namespace warmpool {
 namespace {

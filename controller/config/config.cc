@@ -14,7 +14,10 @@
 
 #include "controller/config/read_file.h"
 #include "controller/config/yaml.h"
+#include "controller/sources/registry.h"
+#include "policies/registry.h"
 #include "policies/warm_pool_sizer.h"
+#include "providers/registry.h"
 #include "warmpool/clock.h"
 #include "warmpool/metrics.h"
 #include "warmpool/policy.h"

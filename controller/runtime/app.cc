@@ -3,7 +3,9 @@
 #include <chrono>
 
 #include "controller/log/log.h"
+#include "controller/sources/registry.h"
 #include "controller/state/codec.h"
+#include "providers/registry.h"
 #include "warmpool/text.h"
 
 namespace warmpool {
@@ -176,7 +178,8 @@ void App::SaveLearned(TimeMs now) {
   for (Pool& pool : pools_) {
     const std::string& name = pool.controller->spec().name;
     if (auto r = pool.controller->decider().SeasonalRecord()) state.seasonal[name] = std::move(*r);
-    if (auto h = pool.controller->decider().PolicyHistories(); !h.empty()) state.histories[name] = std::move(h);
+    if (auto h = pool.controller->decider().PolicyHistories(); !h.empty())
+      state.histories[name] = std::move(h);
   }
   if (state.seasonal.empty() && state.histories.empty()) return;
   if (Status st = services_.learned->Save(EncodeLearned(state)); !st.ok()) {

@@ -2,8 +2,8 @@
 #include "warmpool/registry.h"
 
 #include "controller/sources/prometheus/source.h"
+#include "controller/sources/registry.h"
 #include "controller/sources/trace/source.h"
-#include "warmpool/metrics.h"
 
 namespace warmpool {
 namespace {

@@ -1,6 +1,6 @@
 // Manual controls an operator sets through the REST API: an override of the active count (or a floor
 // and a ceiling) with a time to live, and a pause per direction. They act on the decision through the
-// same plan path as any other decision, and show up in its reason. Pure: time is an argument.
+// same plan path as any other decision (policies/controls.h), and show up in its reason.
 #ifndef WARMPOOL_CONTROLS_H_
 #define WARMPOOL_CONTROLS_H_
 
@@ -38,11 +38,6 @@ struct PoolControls {
   std::optional<Override> override;
   Pause pause;
 };
-
-// Applies the controls to a decision made by Decide: the override first (active, then the floor and
-// ceiling), then the pauses; the result is capped at the pool's max_total. An expired override is
-// ignored. Appends what it did to d->reason and sets d->direction again.
-void ApplyControls(const PoolControls& controls, const PoolSpec& spec, TimeMs now, Decision* d);
 
 }  // namespace warmpool
 

@@ -56,17 +56,6 @@ class MetricsSource {
   virtual Result<MetricWindow> Fetch(const MetricQuery& q, TimeMs now) = 0;
 };
 
-struct Params;
-
-// Creates a metrics source by type name ("trace", ...). Returns nullptr and appends path-named
-// errors on a bad type or parameter.
-std::unique_ptr<MetricsSource> CreateMetricsSource(const std::string& type, const Params& params,
-                                                   std::vector<std::string>* errors);
-// The same checks without building the source: what validating a config calls, so that validation
-// builds no HTTP client (the process builds each once, to run).
-void CheckMetricsSource(const std::string& type, const Params& params, std::vector<std::string>* errors);
-std::vector<std::string> MetricsSourceTypes();
-
 }  // namespace warmpool
 
 #endif  // WARMPOOL_METRICS_H_

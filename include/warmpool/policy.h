@@ -64,13 +64,6 @@ class Policy {
   virtual Recommendation Recommend(const PolicyInput& in) const = 0;
 };
 
-// Creates a policy by its type name ("target_tracking", ...). `name` is how decisions refer to it.
-// Returns nullptr and appends errors (with their config paths) on a bad type or parameter.
-std::unique_ptr<Policy> CreatePolicy(const std::string& type, const std::string& name, const Params& params,
-                                     std::vector<std::string>* errors);
-// The registered type names, for --help and error messages.
-std::vector<std::string> PolicyTypes();
-
 }  // namespace warmpool
 
 #endif  // WARMPOOL_POLICY_H_

@@ -54,13 +54,6 @@ class Provider : public Observer {
   virtual void Restore(const ProviderMemory& memory) { (void)memory; }
 };
 
-// Creates a provider by type name ("simulated", ...) for pool `pool`. `clock` outlives it.
-// Returns nullptr and appends path-named errors on a bad type or parameter.
-std::unique_ptr<Provider> CreateProvider(const std::string& type, const std::string& pool,
-                                         const Params& params, const Clock* clock,
-                                         std::vector<std::string>* errors);
-std::vector<std::string> ProviderTypes();
-
 }  // namespace warmpool
 
 #endif  // WARMPOOL_PROVIDER_H_

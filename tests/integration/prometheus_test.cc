@@ -14,6 +14,7 @@
 
 #include "controller/runtime/pool_controller.h"
 #include "controller/sources/prometheus/parse.h"
+#include "controller/sources/registry.h"
 #include "providers/simulated/simulated_provider.h"
 #include "tests/support/harness.h"
 #include "tests/support/prometheus_test_util.h"

@@ -4,6 +4,8 @@
 
 #include <random>
 
+#include "policies/behavior.h"
+
 using namespace warmpool;
 
 namespace {

@@ -10,6 +10,7 @@
 #include <numbers>
 
 #include "policies/decide.h"
+#include "policies/registry.h"
 #include "policies/target_tracking.h"
 
 using namespace warmpool;

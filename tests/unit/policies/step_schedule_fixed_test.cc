@@ -6,6 +6,7 @@
 
 #include "policies/cron.h"
 #include "policies/fixed.h"
+#include "policies/registry.h"
 #include "policies/schedule.h"
 #include "policies/step.h"
 #include "policies/time_zone.h"

@@ -11,6 +11,7 @@
 
 #include "providers/haproxy/haproxy_provider.h"
 #include "providers/haproxy/runtime_client.h"
+#include "providers/registry.h"
 #include "warmpool/clock.h"
 #include "warmpool/provider.h"
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "providers/registry.h"
 #include "warmpool/clock.h"
 
 using namespace warmpool;

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "controller/api/control_plane.h"
+#include "policies/controls.h"
 
 using namespace warmpool;
 

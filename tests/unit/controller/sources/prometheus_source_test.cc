@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "controller/sources/prometheus/source.h"
+#include "controller/sources/registry.h"
 
 using namespace warmpool;
 

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <string>
 
+#include "controller/sources/registry.h"
 #include "controller/sources/trace/source.h"
 
 using namespace warmpool;

@@ -1,0 +1,24 @@
+// The providers, created by type name from the one table in registry.cc.
+#ifndef WARMPOOL_PROVIDERS_REGISTRY_H_
+#define WARMPOOL_PROVIDERS_REGISTRY_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "warmpool/clock.h"
+#include "warmpool/params.h"
+#include "warmpool/provider.h"
+
+namespace warmpool {
+
+// Creates a provider by type name ("simulated", ...) for pool `pool`. `clock` outlives it.
+// Returns nullptr and appends path-named errors on a bad type or parameter.
+std::unique_ptr<Provider> CreateProvider(const std::string& type, const std::string& pool,
+                                         const Params& params, const Clock* clock,
+                                         std::vector<std::string>* errors);
+std::vector<std::string> ProviderTypes();
+
+}  // namespace warmpool
+
+#endif  // WARMPOOL_PROVIDERS_REGISTRY_H_
