@@ -148,8 +148,9 @@ int RunController(const RunOptions& opts) {
       }
       tokens = std::move(loaded).value();
     }
-    api = std::make_unique<Api>(&control_plane, std::move(tokens), &clock,
-                                [&self_metrics] { return self_metrics.Render(); });
+    api = std::make_unique<Api>(
+        &control_plane, std::move(tokens), &clock, [&self_metrics] { return self_metrics.Render(); },
+        static_cast<size_t>(global.web.max_body_bytes));
     HttpServerOptions so;
     so.listen_address = listen;
     so.tls_cert_file = global.web.tls_cert_file;

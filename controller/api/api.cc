@@ -88,11 +88,12 @@ HttpServerResponse Unauthorized(const std::string& message, bool invalid_token) 
 }  // namespace
 
 Api::Api(ControlPlane* control_plane, ApiTokens tokens, const Clock* clock,
-         std::function<std::string()> render_metrics)
+         std::function<std::string()> render_metrics, size_t max_body_bytes)
     : cp_(control_plane),
       tokens_(std::move(tokens)),
       clock_(clock),
-      render_metrics_(std::move(render_metrics)) {}
+      render_metrics_(std::move(render_metrics)),
+      max_body_bytes_(max_body_bytes) {}
 
 const std::vector<ApiRoute>& Api::Routes() {
   static const std::vector<ApiRoute> kRoutes = [] {
@@ -178,9 +179,9 @@ HttpServerResponse Api::Dispatch(const HttpServerRequest& request, std::string* 
     }
   }
   *by = who.name;
-  if (request.body.size() > kMaxBodyBytes) {
+  if (request.body.size() > max_body_bytes_) {
     return Error(413, "request body too large: " + std::to_string(request.body.size()) +
-                          " bytes, the limit is " + std::to_string(kMaxBodyBytes));
+                          " bytes, the limit is " + std::to_string(max_body_bytes_));
   }
   for (const auto& [key, value] : hit->route.access == ApiAccess::kOpen ? kNoQuery : request.query) {
     bool known = false;

@@ -53,13 +53,14 @@ struct ApiRoute {
 
 class Api {
  public:
-  // Request bodies above this are refused (413). Give the same number to HttpServerOptions.
-  static constexpr size_t kMaxBodyBytes = 64 * 1024;
+  // The default of web.max_body_bytes.
+  static constexpr size_t kDefaultMaxBodyBytes = 64 * 1024;
 
   // `control_plane` and `clock` outlive the Api. `render_metrics` answers GET /metrics (may be empty:
-  // then the body is empty).
+  // then the body is empty). Request bodies above `max_body_bytes` are refused (413): web.max_body_bytes,
+  // the number HttpServerOptions is given too.
   Api(ControlPlane* control_plane, ApiTokens tokens, const Clock* clock,
-      std::function<std::string()> render_metrics);
+      std::function<std::string()> render_metrics, size_t max_body_bytes = kDefaultMaxBodyBytes);
 
   HttpServerResponse Handle(const HttpServerRequest& request);
 
@@ -88,6 +89,7 @@ class Api {
   const ApiTokens tokens_;
   const Clock* clock_;
   std::function<std::string()> render_metrics_;
+  const size_t max_body_bytes_;
   std::mutex mutate_mu_;  // read-modify-write of a pool's controls
   // GET /api/v1/pools rendered once per change of the control plane (a tick publishes once per
   // interval, while the API may be asked thousands of times a second).

@@ -2,18 +2,13 @@
 
 #include <cstdio>
 
+#include "policies/load_metric.h"
+
 namespace warmpool {
 
 Result<HpaBaseline> MakeHpaBaseline(const PoolSpec& spec, const SimulatedSpec& model) {
-  std::string metric;
-  for (const PluginSpec& p : spec.policies) {
-    if (p.type != "target_tracking" && p.type != "predictive") continue;
-    auto it = p.params.values.find("metric");
-    if (it != p.params.values.end()) {
-      metric = it->second;
-      break;
-    }
-  }
+  // The pool's load metric, by the rule warm_standby: auto uses too; else the pool's first metric.
+  std::string metric = FindLoadMetric(spec.policies).metric;
   if (metric.empty() && !spec.metrics.empty()) metric = spec.metrics.front().name;
   const MetricQuery* query = nullptr;
   for (const MetricQuery& q : spec.metrics) {

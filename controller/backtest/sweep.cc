@@ -9,6 +9,7 @@
 
 #include "controller/backtest/capacity_model.h"
 #include "controller/backtest/parallel.h"
+#include "policies/load_metric.h"
 #include "policies/pool_decider.h"
 #include "policies/warm_pool_sizer.h"
 
@@ -128,9 +129,10 @@ Status ApplySweepSetting(const std::string& key, const std::string& value, PoolS
   if (key == "scale_up_window") return set_duration(&spec->behavior.scale_up.stabilization_window, false);
   if (key == "scale_down_window") return set_duration(&spec->behavior.scale_down.stabilization_window, false);
   if (key == "interval") return set_duration(interval, true);
-  if (key == "target") {
-    return set_param(FirstPolicy(spec, {"target_tracking", "predictive"}), "target_tracking or predictive",
-                     "target_per_server");
+  if (key == "target") {  // the load metric's policy (policies/load_metric.h), by its rate per server
+    const LoadMetric load = FindLoadMetric(spec->policies);
+    PluginSpec* p = load.per_server > 0 ? &spec->policies[static_cast<size_t>(load.policy)] : nullptr;
+    return set_param(p, "target_tracking or predictive (with target_per_server)", "target_per_server");
   }
   if (key == "horizon") return set_param(FirstPolicy(spec, {"predictive"}), "predictive", "horizon");
   if (key == "tolerance") {

@@ -15,6 +15,7 @@
 #include "controller/config/read_file.h"
 #include "controller/config/yaml.h"
 #include "controller/sources/registry.h"
+#include "policies/load_metric.h"
 #include "policies/registry.h"
 #include "policies/warm_pool_sizer.h"
 #include "providers/registry.h"
@@ -228,24 +229,15 @@ void ResolveWarmAuto(PoolSpec* pool, const std::string& path, Errors* errors) {
   WarmAutoSpec& w = pool->warm_auto;
   if (!w.enabled) return;
   const std::string at = JoinPath(path, "warm_standby.auto");
-  // The first target_tracking or predictive policy on the metric (any, when not given), preferring one
-  // with target_per_server (a rate per server, the unit the sizer needs).
-  const PluginSpec* source = nullptr;
-  for (bool need_target : {true, false}) {
-    for (const PluginSpec& p : pool->policies) {
-      if (source != nullptr || (p.type != "target_tracking" && p.type != "predictive")) continue;
-      auto metric = p.params.values.find("metric");
-      if (metric == p.params.values.end() || (!w.metric.empty() && metric->second != w.metric)) continue;
-      if (!need_target || p.params.values.contains("target_per_server")) source = &p;
-    }
-  }
+  // The pool's load metric (policies/load_metric.h), on the metric given when it is.
+  const LoadMetric load = FindLoadMetric(pool->policies, w.metric);
   if (w.metric.empty()) {
-    if (source == nullptr) {
+    if (load.policy < 0) {
       errors->push_back(JoinPath(at, "metric") +
                         ": required (no target_tracking or predictive policy to take the load metric from)");
       return;
     }
-    w.metric = source->params.values.at("metric");
+    w.metric = load.metric;
   }
   bool declared = false;
   for (const MetricQuery& q : pool->metrics) declared = declared || q.name == w.metric;
@@ -254,17 +246,12 @@ void ResolveWarmAuto(PoolSpec* pool, const std::string& path, Errors* errors) {
                       ".metrics");
   }
   if (w.server_capacity <= 0) {
-    const std::string* target = nullptr;
-    if (source != nullptr) {
-      auto it = source->params.values.find("target_per_server");
-      if (it != source->params.values.end()) target = &it->second;
-    }
-    if (target == nullptr || !(std::strtod(target->c_str(), nullptr) > 0)) {
+    if (load.per_server <= 0) {
       errors->push_back(JoinPath(at, "server_capacity") + ": required (what one server carries of " +
                         Quote(w.metric) + "; no policy with target_per_server on it to take it from)");
       return;
     }
-    w.server_capacity = std::strtod(target->c_str(), nullptr);
+    w.server_capacity = load.per_server;
   }
 }
 

@@ -57,7 +57,7 @@ struct ApiServer {
                        "tokens.yaml");
     REQUIRE(tokens.ok());
     api = std::make_unique<Api>(&cp, *tokens, &clock, [] { return std::string("warmpool_up 1\n"); });
-    options.max_body_bytes = Api::kMaxBodyBytes;
+    options.max_body_bytes = Api::kDefaultMaxBodyBytes;
     Result<std::unique_ptr<HttpServer>> s =
         StartHttpServer(options, [this](const HttpServerRequest& r) { return api->Handle(r); });
     REQUIRE_MESSAGE(s.ok(), s.status().ToString());

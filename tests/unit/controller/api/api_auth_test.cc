@@ -101,11 +101,22 @@ TEST_CASE("api: unknown routes are 404, wrong methods 405 with Allow, big bodies
   CHECK(Header(f.Admin("DELETE", "/api/v1/pools"), "Allow") == "GET");
   CHECK(Header(f.Admin("GET", "/-/reload"), "Allow") == "POST");
 
-  const std::string big = R"({"active": 3, "reason": ")" + std::string(Api::kMaxBodyBytes, 'x') + "\"}";
+  const std::string big =
+      R"({"active": 3, "reason": ")" + std::string(Api::kDefaultMaxBodyBytes, 'x') + "\"}";
   r = f.Admin("PUT", "/api/v1/pools/web/override", big);
   CHECK(r.status == 413);
   CHECK(Body(r)["error"].get<std::string>().find("the limit is 65536") != std::string::npos);
   CHECK(f.Call("PUT", "/api/v1/pools/web/override", big).status == 401);  // who you are comes first
+  // web.max_body_bytes above the default is the limit, not the default (it once overrode the setting).
+  Api roomy(&f.cp, TestTokens(), &f.clock, nullptr, 4 * Api::kDefaultMaxBodyBytes);
+  HttpServerRequest put;
+  put.method = "PUT";
+  put.path = "/api/v1/pools/web/override";
+  put.headers["authorization"] = std::string("Bearer ") + kAdminToken;
+  put.body = big;
+  CHECK(roomy.Handle(put).status == 400);  // read and judged on its fields: the reason is too long
+  put.body = std::string(4 * Api::kDefaultMaxBodyBytes + 1, ' ');
+  CHECK(roomy.Handle(put).status == 413);
 
   r = f.Reader("GET", "/api/v1/pools?verbose=1");
   CHECK(r.status == 400);

@@ -105,6 +105,18 @@ TEST_CASE("HPA baseline: target tracking at 80% of capacity, 15 s, HPA behavior,
   PoolSpec no_metric = pool;
   no_metric.metrics.clear();
   CHECK_FALSE(MakeHpaBaseline(no_metric, SimulatedSpec{}).ok());
+
+  // A utilization first and a rate second: the load is the rate, for the baseline as for
+  // warm_standby: auto (policies/load_metric.h), not whichever policy comes first.
+  PoolSpec mixed = pool;
+  mixed.metrics.push_back(MetricQuery{"cpu", "avg(cpu)", 5 * kMinute, 15 * kSecond});
+  mixed.policies.insert(mixed.policies.begin(),
+                        PluginSpec{"target_tracking", "cpu",
+                                   Params{"p", "", {{"metric", "cpu"}, {"target_utilization", "0.6"}}}});
+  Result<HpaBaseline> m = MakeHpaBaseline(mixed, *ResolveCapacityModel(pool));
+  REQUIRE(m.ok());
+  CHECK(m->spec.policies[0].params.values.at("metric") == "rps");
+  CHECK(m->spec.metrics[0].name == "rps");
 }
 
 TEST_CASE("HPA baseline: servers it ordered are kept through the scale-down window, as Kubernetes does") {

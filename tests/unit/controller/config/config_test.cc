@@ -365,3 +365,26 @@ TEST_CASE("config: a schedule's time zone is read by the config, not by the poli
 }
 
 }  // namespace warmpool
+
+namespace warmpool {
+
+TEST_CASE("config: warm_standby: auto takes the pool's load metric by the one rule, a rate over a utilization") {
+  ConfigLoad load = config_test::Parse(R"yaml(
+metrics_source: {type: prometheus, url: "http://127.0.0.1:9"}
+pools:
+  - name: web
+    min_active: 1
+    max_active: 4
+    warm_standby: auto
+    metrics: [{name: cpu, query: "avg(cpu)"}, {name: rps, query: "sum(rate(x[1m]))"}]
+    policies:
+      - {type: target_tracking, metric: cpu, target_utilization: 0.6}
+      - {type: predictive, metric: rps, target_per_server: 80}
+    provider: {type: simulated}
+)yaml");
+  REQUIRE(load.errors == std::vector<std::string>{});
+  CHECK(load.config.pools[0].warm_auto.metric == "rps");
+  CHECK(load.config.pools[0].warm_auto.server_capacity == 80);
+}
+
+}  // namespace warmpool
