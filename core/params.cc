@@ -43,6 +43,12 @@ std::string ParamReader::String(std::string_view key, std::string def) {
   return v ? *v : def;
 }
 
+std::string ParamReader::Required(std::string_view key, std::string_view what) {
+  std::string v = String(key);
+  if (v.empty()) Error(key, "required (" + std::string(what) + ")");
+  return v;
+}
+
 double ParamReader::Number(std::string_view key, double def, double min, double max) {
   const std::string* v = Raw(key);
   if (!v) return def;

@@ -51,6 +51,14 @@ int ScaleDownLimit(const ScalingRules& rules, const BehaviorHistory& h, int curr
   return static_cast<int>(std::clamp<long>(result, 0, INT_MAX));
 }
 
+// "scale-up disabled" or "scale-up rate-limited to N", appended to `reason`.
+void NoteLimit(const ScalingRules& rules, const char* direction, int desired, std::string* reason) {
+  *reason +=
+      std::string(reason->empty() ? "" : "; ") + direction +
+      (rules.select == ScalingRules::Select::kDisabled ? " disabled"
+                                                       : " rate-limited to " + std::to_string(desired));
+}
+
 }  // namespace
 
 BehaviorResult ApplyBehavior(const BehaviorSpec& spec, const BehaviorHistory& history, int current,
@@ -85,21 +93,13 @@ BehaviorResult ApplyBehavior(const BehaviorSpec& spec, const BehaviorHistory& hi
     int limit = ScaleUpLimit(spec.scale_up, history, current, now);
     if (desired > limit) {
       desired = std::max(limit, current);
-      if (explain)
-        out.reason += std::string(out.reason.empty() ? "" : "; ") +
-                      (spec.scale_up.select == ScalingRules::Select::kDisabled
-                           ? "scale-up disabled"
-                           : "scale-up rate-limited to " + std::to_string(desired));
+      if (explain) NoteLimit(spec.scale_up, "scale-up", desired, &out.reason);
     }
   } else if (desired < current) {
     int limit = ScaleDownLimit(spec.scale_down, history, current, now);
     if (desired < limit) {
       desired = std::min(limit, current);
-      if (explain)
-        out.reason += std::string(out.reason.empty() ? "" : "; ") +
-                      (spec.scale_down.select == ScalingRules::Select::kDisabled
-                           ? "scale-down disabled"
-                           : "scale-down rate-limited to " + std::to_string(desired));
+      if (explain) NoteLimit(spec.scale_down, "scale-down", desired, &out.reason);
     }
   }
   out.desired = desired;

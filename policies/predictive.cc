@@ -427,8 +427,7 @@ std::unique_ptr<Policy> NewPredictivePolicy(const std::string& name, const Param
                                             std::vector<std::string>* errors) {
   ParamReader r(params);
   PredictiveSpec spec;
-  spec.metric = r.String("metric");
-  if (spec.metric.empty()) r.Error("metric", "required (the name of one of the pool's metrics)");
+  spec.metric = r.Required("metric", "the name of one of the pool's metrics");
   if (!r.Has("target_per_server")) r.Error("target_per_server", "required (the metric one server can carry)");
   spec.target = r.Number("target_per_server", 1, 1e-9, std::numeric_limits<double>::max());
   spec.step = r.Duration("step", kMinute, kSecond);

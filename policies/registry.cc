@@ -15,10 +15,7 @@ namespace warmpool {
 namespace {
 
 using Factory = std::unique_ptr<Policy> (*)(const std::string&, const Params&, std::vector<std::string>*);
-struct Entry {
-  const char* type;
-  Factory factory;
-};
+using Entry = PluginEntry<Factory>;
 constexpr Entry kPolicies[] = {
     {"target_tracking", &NewTargetTrackingPolicy},
     {"step", &NewStepPolicy},

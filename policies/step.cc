@@ -111,8 +111,7 @@ std::unique_ptr<Policy> NewStepPolicy(const std::string& name, const Params& par
                                       std::vector<std::string>* errors) {
   ParamReader r(params);
   StepSpec spec;
-  spec.metric = r.String("metric");
-  if (spec.metric.empty()) r.Error("metric", "required (the name of one of the pool's metrics)");
+  spec.metric = r.Required("metric", "the name of one of the pool's metrics");
   spec.breaches = r.Int("breaches", 1, 1, 1000);
   const int n = ListSize(params, "bands");
   if (n == 0) r.Error("bands", "required: at least one {above|below: <number>, add|add_percent: <number>}");

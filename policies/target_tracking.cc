@@ -95,8 +95,7 @@ std::unique_ptr<Policy> NewTargetTrackingPolicy(const std::string& name, const P
                                                 std::vector<std::string>* errors) {
   ParamReader r(params);
   TargetTrackingSpec spec;
-  spec.metric = r.String("metric");
-  if (spec.metric.empty()) r.Error("metric", "required (the name of one of the pool's metrics)");
+  spec.metric = r.Required("metric", "the name of one of the pool's metrics");
   const double kMax = std::numeric_limits<double>::max();
   bool per_server = r.Has("target_per_server"), utilization = r.Has("target_utilization");
   if (per_server && utilization) {

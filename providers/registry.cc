@@ -10,10 +10,7 @@ namespace {
 
 using Factory = std::unique_ptr<Provider> (*)(const std::string&, const Params&, const Clock*,
                                               std::vector<std::string>*);
-struct Entry {
-  const char* type;
-  Factory factory;
-};
+using Entry = PluginEntry<Factory>;
 constexpr Entry kProviders[] = {
     {"simulated", &NewSimulatedProvider},
     {"haproxy", &NewHAProxyProvider},

@@ -57,6 +57,27 @@ std::map<std::string, PoolControls> ControlPlane::AllControls() const {
   return controls_;
 }
 
+namespace {
+
+// An operator's change, as the event log shows it.
+Event ControlEvent(TimeMs at, const std::string& pool, const char* kind, std::string reason,
+                   std::string result) {
+  Event e;
+  e.at = at;
+  e.pool = pool;
+  e.kind = kind;
+  e.reason = std::move(reason);
+  e.result = std::move(result);
+  return e;
+}
+
+}  // namespace
+
+void ControlPlane::Announce(Event e) {
+  Record(std::move(e));
+  if (on_change) on_change();
+}
+
 void ControlPlane::RestoreControls(std::map<std::string, PoolControls> controls) {
   std::lock_guard<std::mutex> lock(mu_);
   controls_ = std::move(controls);
@@ -68,21 +89,18 @@ bool ControlPlane::SetOverride(const std::string& pool, Override o) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!std::count(pools_.begin(), pools_.end(), pool)) return false;
-    e.at = o.set_at;
-    e.pool = pool;
-    e.kind = "override";
-    e.reason = o.reason;
     std::string what = o.active ? "active " + std::to_string(*o.active) : "";
     if (o.min_active)
       what += (what.empty() ? "" : ", ") + std::string("min_active ") + std::to_string(*o.min_active);
     if (o.max_active)
       what += (what.empty() ? "" : ", ") + std::string("max_active ") + std::to_string(*o.max_active);
-    e.result = "set " + what + " by " + o.set_by + (o.expires_at ? " until " + FormatTime(o.expires_at) : "");
+    e = ControlEvent(
+        o.set_at, pool, "override", o.reason,
+        "set " + what + " by " + o.set_by + (o.expires_at ? " until " + FormatTime(o.expires_at) : ""));
     controls_[pool].override = std::move(o);
     ++version_;
   }
-  Record(e);
-  if (on_change) on_change();
+  Announce(std::move(e));
   return true;
 }
 
@@ -92,16 +110,11 @@ bool ControlPlane::ClearOverride(const std::string& pool, const std::string& by,
     std::lock_guard<std::mutex> lock(mu_);
     auto it = controls_.find(pool);
     if (it == controls_.end() || !it->second.override) return false;
-    e.at = now;
-    e.pool = pool;
-    e.kind = "override";
-    e.reason = it->second.override->reason;
-    e.result = "deleted by " + by;
+    e = ControlEvent(now, pool, "override", it->second.override->reason, "deleted by " + by);
     it->second.override.reset();
     ++version_;
   }
-  Record(e);
-  if (on_change) on_change();
+  Announce(std::move(e));
   return true;
 }
 
@@ -110,17 +123,13 @@ bool ControlPlane::SetPause(const std::string& pool, Pause p) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!std::count(pools_.begin(), pools_.end(), pool)) return false;
-    e.at = p.set_at;
-    e.pool = pool;
-    e.kind = "pause";
-    e.reason = p.reason;
-    e.result = std::string(p.scale_up ? "scale_up paused" : "scale_up running") + ", " +
-               (p.scale_down ? "scale_down paused" : "scale_down running") + " by " + p.set_by;
+    e = ControlEvent(p.set_at, pool, "pause", p.reason,
+                     std::string(p.scale_up ? "scale_up paused" : "scale_up running") + ", " +
+                         (p.scale_down ? "scale_down paused" : "scale_down running") + " by " + p.set_by);
     controls_[pool].pause = std::move(p);
     ++version_;
   }
-  Record(e);
-  if (on_change) on_change();
+  Announce(std::move(e));
   return true;
 }
 

@@ -77,7 +77,8 @@ class ControlPlane {
   bool Ready() const;
 
   // --- events ---
-  void Record(Event e);  // bounded: the oldest go first
+  void Record(Event e);    // bounded: the oldest go first
+  void Announce(Event e);  // Record, then on_change
   // Newest last. `pool` empty = all; events with at >= since; at most `limit` (the newest ones).
   std::vector<Event> Events(const std::string& pool, TimeMs since, size_t limit) const;
 

@@ -40,6 +40,8 @@ class ParamReader {
   // Each getter returns the default when the key is absent, and records an error naming the path
   // and the value when it is present but malformed or out of [min, max].
   std::string String(std::string_view key, std::string def = "");
+  // A string that must be there and not empty: "<path>.<key>: required (<what>)" otherwise.
+  std::string Required(std::string_view key, std::string_view what);
   double Number(std::string_view key, double def, double min, double max);
   int Int(std::string_view key, int def, int min, int max);
   bool Bool(std::string_view key, bool def);

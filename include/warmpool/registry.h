@@ -12,6 +12,13 @@
 
 namespace warmpool {
 
+// One line of a table: a type name and what creates that type.
+template <typename Factory>
+struct PluginEntry {
+  const char* type;
+  Factory factory;
+};
+
 // The entry of `table` named `type`; nullptr and an error naming the path, the `kind` of plugin and
 // the known types otherwise: "pools[0].provider.type: unknown provider type \"x\" (known: a, b)".
 template <typename Entry, size_t N>
