@@ -12,11 +12,12 @@ FROM debian:bookworm AS build
 # The build half of scripts/install-deps' list (no servers: the tests run in CI, not here).
 RUN apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       build-essential cmake ninja-build pkg-config ca-certificates \
-      libcpprest-dev libssl-dev nlohmann-json3-dev prometheus-cpp-dev libspdlog-dev libfmt-dev \
+      libcpprest-dev libssl-dev zlib1g-dev nlohmann-json3-dev prometheus-cpp-dev libspdlog-dev libfmt-dev \
       libyaml-cpp-dev libcli11-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
+COPY cmake/ cmake/
 COPY include/ include/
 COPY core/ core/
 COPY policies/ policies/

@@ -53,7 +53,7 @@ CLI::App* AddBacktestCommand(CLI::App* cli, BacktestArgs* a) {
       "Replay a recorded trace through the same decide/plan code against a simulated pool, beside the\n"
       "Kubernetes HPA defaults and an oracle that knows the future");
   bt->add_option("--config.file", a->config_file, "The YAML config file")->required();
-  bt->add_option("--trace", a->trace_file, "CSV trace with the header timestamp,requests")->required();
+  bt->add_option("--trace", a->trace_file, "CSV trace with the header timestamp,requests, plain or gzip-compressed (.csv.gz)")->required();
   bt->add_option("--json", a->json_out, "Also write the summaries and the per-tick timeline as JSON here");
   bt->add_option("--html", a->html_out, "Also write a self-contained HTML report (charts and tables) here");
   bt->add_option("--pool", a->pool, "The pool to replay (default: the first)");

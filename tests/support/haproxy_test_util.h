@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "controller/runtime/app.h"
 #include "providers/haproxy/haproxy_parse.h"
 #include "providers/haproxy/haproxy_provider.h"
 #include "tests/support/harness.h"
@@ -22,14 +23,7 @@
 namespace warmpool::testing {
 
 // The wall clock (the provider's promotion grace and drain timeout are real time here).
-class SystemClock final : public Clock {
- public:
-  TimeMs Now() const override {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  }
-};
+using warmpool::SystemClock;
 
 // Fast checks: a server comes UP 2 checks (~0.4 s) after `health down`.
 inline const std::string kCheck = "check inter 200ms rise 2 fall 2";
