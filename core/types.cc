@@ -1,5 +1,7 @@
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
+#include <iterator>
 
 #include "warmpool/behavior.h"
 #include "warmpool/decision.h"
@@ -9,35 +11,28 @@
 
 namespace warmpool {
 
-const char* StateName(ServerState s) {
-  switch (s) {
-    case ServerState::kCold: return "cold";
-    case ServerState::kProvisioning: return "provisioning";
-    case ServerState::kStandby: return "standby";
-    case ServerState::kActive: return "active";
-    case ServerState::kDraining: return "draining";
-    case ServerState::kRetired: return "retired";
-  }
-  return "unknown";
+namespace {
+
+// The name of enumerator `e` of an enum numbered 0, 1, ... in `names` (declaration order), or
+// `fallback` for a value outside it.
+template <typename Enum, size_t N>
+const char* NameOf(Enum e, const char* const (&names)[N], const char* fallback) {
+  const auto i = static_cast<size_t>(e);
+  return i < N ? names[i] : fallback;
 }
 
-const char* HealthName(Health h) {
-  switch (h) {
-    case Health::kUnknown: return "unknown";
-    case Health::kHealthy: return "healthy";
-    case Health::kUnhealthy: return "unhealthy";
-  }
-  return "unknown";
-}
+constexpr const char* kStateNames[] = {"cold", "provisioning", "standby", "active", "draining", "retired"};
+static_assert(std::size(kStateNames) == static_cast<size_t>(ServerState::kRetired) + 1);
+constexpr const char* kHealthNames[] = {"unknown", "healthy", "unhealthy"};
+static_assert(std::size(kHealthNames) == static_cast<size_t>(Health::kUnhealthy) + 1);
+constexpr const char* kDirectionNames[] = {"none", "up", "down"};
+static_assert(std::size(kDirectionNames) == static_cast<size_t>(Direction::kDown) + 1);
 
-const char* DirectionName(Direction d) {
-  switch (d) {
-    case Direction::kNone: return "none";
-    case Direction::kUp: return "up";
-    case Direction::kDown: return "down";
-  }
-  return "none";
-}
+}  // namespace
+
+const char* StateName(ServerState s) { return NameOf(s, kStateNames, "unknown"); }
+const char* HealthName(Health h) { return NameOf(h, kHealthNames, "unknown"); }
+const char* DirectionName(Direction d) { return NameOf(d, kDirectionNames, "none"); }
 
 int PoolState::Count(ServerState s) const {
   int n = 0;
