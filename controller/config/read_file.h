@@ -11,8 +11,12 @@
 
 namespace warmpool {
 
-// The file's bytes. Errors: "PATH: cannot read: <strerror>", or "PATH: larger than N bytes".
+// The file's bytes. Only a regular file is read (a FIFO, a device or a directory is refused before
+// any read, so neither hangs nor floods). Errors: "PATH: cannot read: <strerror>", "PATH: not a
+// regular file (a FIFO)", "PATH: larger than N bytes".
 Result<std::string> ReadWholeFile(const std::string& path, size_t max_bytes);
+// "a FIFO", "a character device", "a directory", ... for a st_mode.
+const char* FileKind(unsigned mode);
 
 }  // namespace warmpool
 

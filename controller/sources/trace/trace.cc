@@ -1,5 +1,8 @@
 #include "controller/sources/trace/trace.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <cerrno>
@@ -89,9 +92,20 @@ Result<Trace> ParseTrace(const std::string& text, const std::string& source) {
 }
 
 Result<Trace> LoadTrace(const std::string& path) {
+  // Only a regular file: a FIFO with no writer must not hang (O_NONBLOCK), a device must not flood.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return Status::NotFound(path + ": cannot read: " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Status::InvalidArgument(path + ": not a regular file");
+  }
   // zlib reads a gzip file and passes any other file through unchanged: .csv and .csv.gz alike.
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (f == nullptr) return Status::NotFound(path + ": cannot read: " + std::strerror(errno));
+  gzFile f = gzdopen(fd, "rb");
+  if (f == nullptr) {
+    ::close(fd);
+    return Status::Internal(path + ": cannot read: out of memory");
+  }
   std::string text;
   char chunk[1 << 16];
   int n;

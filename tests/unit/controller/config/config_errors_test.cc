@@ -244,7 +244,7 @@ TEST_CASE("config: LoadConfigFile") {
   }
   SUBCASE("a directory") {
     ConfigLoad load = LoadConfigFile(dir.path().string());
-    CHECK(load.errors == std::vector<std::string>{dir.path().string() + ": cannot read: Is a directory"});
+    CHECK(load.errors == std::vector<std::string>{dir.path().string() + ": not a regular file (a directory)"});
   }
   SUBCASE("syntax errors name the file") {
     const std::string path = dir.Write("bad.yaml", "pools:\n  - name: web\n   min_active: 1\n");

@@ -1,6 +1,10 @@
 // Unit tests for the YAML config loader (controller/config.h): the structure that lands in Config,
 // the defaults, and plugin params flattening. Errors: config_errors_test.cc.
 #include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 #include "controller/http/server.h"
 #include "tests/support/config_test_util.h"
@@ -368,7 +372,8 @@ TEST_CASE("config: a schedule's time zone is read by the config, not by the poli
 
 namespace warmpool {
 
-TEST_CASE("config: warm_standby: auto takes the pool's load metric by the one rule, a rate over a utilization") {
+TEST_CASE(
+    "config: warm_standby: auto takes the pool's load metric by the one rule, a rate over a utilization") {
   ConfigLoad load = config_test::Parse(R"yaml(
 metrics_source: {type: prometheus, url: "http://127.0.0.1:9"}
 pools:
@@ -385,6 +390,28 @@ pools:
   REQUIRE(load.errors == std::vector<std::string>{});
   CHECK(load.config.pools[0].warm_auto.metric == "rps");
   CHECK(load.config.pools[0].warm_auto.server_capacity == 80);
+}
+
+}  // namespace warmpool
+
+namespace warmpool {
+
+TEST_CASE("config: only a regular file is read: a FIFO neither hangs nor a device floods") {
+  char dir[] = "/tmp/warmpool-config-XXXXXX";
+  REQUIRE(mkdtemp(dir) != nullptr);
+  const std::string fifo = std::string(dir) + "/config.yaml";
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);  // no writer: a blocking open would wait forever
+  ConfigLoad load = LoadConfigFile(fifo);
+  REQUIRE(load.errors.size() == 1);
+  CHECK(load.errors[0] == fifo + ": not a regular file (a FIFO)");
+  load = LoadConfigFile("/dev/zero");
+  REQUIRE(load.errors.size() == 1);
+  CHECK(load.errors[0] == "/dev/zero: not a regular file (a character device)");
+  load = LoadConfigFile(dir);
+  REQUIRE(load.errors.size() == 1);
+  CHECK(load.errors[0] == std::string(dir) + ": not a regular file (a directory)");
+  std::remove(fifo.c_str());
+  rmdir(dir);
 }
 
 }  // namespace warmpool

@@ -1,6 +1,8 @@
 #include "controller/sources/trace/trace.h"
 
 #include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -90,6 +92,17 @@ TEST_CASE("trace: a gzip-compressed trace loads as its CSV does, a damaged one i
   REQUIRE_FALSE(damaged.ok());
   CHECK(damaged.status().message().find(bad + ": ") == 0);
   std::system(("rm -rf " + std::string(dir)).c_str());
+}
+
+TEST_CASE("trace: only a regular file is read, so a FIFO cannot hang check-config nor a device flood it") {
+  char dir[] = "/tmp/warmpool-trace-XXXXXX";
+  REQUIRE(mkdtemp(dir) != nullptr);
+  const std::string fifo = std::string(dir) + "/t.csv";
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK(LoadTrace(fifo).status().message() == fifo + ": not a regular file");
+  CHECK(LoadTrace("/dev/urandom").status().message() == "/dev/urandom: not a regular file");
+  std::remove(fifo.c_str());
+  rmdir(dir);
 }
 
 TEST_CASE("trace: the real NASA trace loads") {
