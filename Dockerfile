@@ -12,7 +12,7 @@ FROM debian:bookworm AS build
 # The build half of scripts/install-deps' list (no servers: the tests run in CI, not here).
 RUN apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       build-essential cmake ninja-build pkg-config ca-certificates \
-      libcpprest-dev libssl-dev zlib1g-dev nlohmann-json3-dev prometheus-cpp-dev libspdlog-dev libfmt-dev \
+      libboost1.81-dev libssl-dev zlib1g-dev nlohmann-json3-dev prometheus-cpp-dev libspdlog-dev libfmt-dev \
       libyaml-cpp-dev libcli11-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -30,7 +30,7 @@ RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DWARMPOOL_BUILD_TES
 
 FROM debian:bookworm-slim
 RUN apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-      libcpprest2.10 libprometheus-cpp-core1.0 libspdlog1.10 libfmt9 libyaml-cpp0.7 libssl3 \
+      libprometheus-cpp-core1.0 libspdlog1.10 libfmt9 libyaml-cpp0.7 libssl3 \
       ca-certificates tzdata \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --no-create-home --shell /usr/sbin/nologin warmpool \

@@ -9,7 +9,7 @@ cmake_policy(SET CMP0007 NEW)
 cmake_policy(SET CMP0057 NEW)
 
 # Third-party libraries: only the rooms that list one may include its headers.
-set(_libraries cpprest/ pplx/ boost/ yaml-cpp/ spdlog/ fmt/ nlohmann/ prometheus/ CLI/ openssl/ doctest/ zlib.h)
+set(_libraries boost/ yaml-cpp/ spdlog/ fmt/ nlohmann/ prometheus/ CLI/ openssl/ doctest/ zlib.h)
 # Sockets: only the providers (HAProxy's runtime API) and the http room.
 set(_sockets sys/socket.h sys/un.h netinet/ arpa/ netdb.h)
 
@@ -20,8 +20,8 @@ set(_rooms
   "policies/|warmpool/ policies/|"
   "providers/|warmpool/ providers/|sockets"
   "controller/log/|warmpool/ controller/log/|spdlog/ fmt/ nlohmann/"
-  "controller/http/|warmpool/ controller/http/server.h controller/http/client.h|sockets"
-  "controller/http/cpprest/|warmpool/ controller/http/server.h controller/http/client.h|cpprest/ pplx/ openssl/ boost/ sockets"
+  "controller/http/|warmpool/ controller/http/server.h controller/http/client.h|"
+  "controller/http/beast/|warmpool/ controller/http/server.h controller/http/client.h controller/http/beast/|openssl/ boost/ sockets"
   "controller/sources/|warmpool/ controller/sources/|"
   "controller/sources/trace/|warmpool/ controller/sources/trace/|zlib.h"
   "controller/sources/prometheus/|warmpool/ controller/sources/prometheus/ controller/http/server.h controller/http/client.h|nlohmann/"

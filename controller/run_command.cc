@@ -4,10 +4,12 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -65,8 +67,42 @@ void LogConfigErrors(const char* msg, const std::string& file, const std::vector
 
 }  // namespace
 
+// What the HTTP server refused, in the log: each kind at most once per 10 s, with the count of those
+// left out since, so that an attack cannot flood the log (the counter warmpool_http_refused_total
+// counts every one).
+class RefusalLog {
+ public:
+  void Log(const std::string& kind, const std::string& detail) {
+    const auto now = std::chrono::steady_clock::now();
+    int suppressed = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      Entry& e = kinds_[kind];
+      if (e.logged && now - e.last < std::chrono::seconds(10)) {
+        ++e.suppressed;
+        return;
+      }
+      e.logged = true;
+      e.last = now;
+      suppressed = e.suppressed;
+      e.suppressed = 0;
+    }
+    warmpool::Log(kind == "internal" ? LogLevel::kError : LogLevel::kWarn, "http request refused",
+                  {{"kind", kind}, {"detail", detail}, {"suppressed_since_last", suppressed}});
+  }
+
+ private:
+  struct Entry {
+    bool logged = false;
+    std::chrono::steady_clock::time_point last;
+    int suppressed = 0;
+  };
+  std::mutex mu_;
+  std::map<std::string, Entry> kinds_;
+};
+
 int RunController(const RunOptions& opts) {
-  // Block the signals before any thread exists (cpprest's pool included), so that every thread
+  // Block the signals before any thread exists (the HTTP server's included), so that every thread
   // inherits the mask and only the signal thread below ever receives them.
   sigset_t set;
   sigemptyset(&set);
@@ -74,9 +110,8 @@ int RunController(const RunOptions& opts) {
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  // Two threads per core, at least 4, for the API and the metrics client (see SetHttpThreads):
-  // measured with bench/api_load.sh, fewer threads than the default 40 cut p99 five-fold.
-  SetHttpThreads(std::max(4u, 2 * std::thread::hardware_concurrency()));
+  // One thread per core, at least 2, for the API's connections and handler (see SetHttpThreads).
+  SetHttpThreads(std::max(2u, std::thread::hardware_concurrency()));
   ConfigLoad load = LoadConfigFile(opts.config_file);
   const std::string format = !opts.log_format.empty() ? opts.log_format : load.config.global.log_format;
   const std::string level = !opts.log_level.empty() ? opts.log_level : load.config.global.log_level;
@@ -136,6 +171,7 @@ int RunController(const RunOptions& opts) {
       !opts.web_listen_address.empty() ? opts.web_listen_address : global.web.listen_address;
   std::unique_ptr<Api> api;
   std::unique_ptr<HttpServer> server;
+  std::atomic<const HttpServer*> serving{nullptr};  // `server`, for the handler's threads
   if (!listen.empty() && listen != "off") {
     ApiTokens tokens;
     if (!global.web.tokens_file.empty()) {
@@ -149,13 +185,28 @@ int RunController(const RunOptions& opts) {
       tokens = std::move(loaded).value();
     }
     api = std::make_unique<Api>(
-        &control_plane, std::move(tokens), &clock, [&self_metrics] { return self_metrics.Render(); },
+        &control_plane, std::move(tokens), &clock,
+        [&self_metrics, &serving] {
+          if (const HttpServer* s = serving.load()) self_metrics.SetHttpConnections(s->connections());
+          return self_metrics.Render();
+        },
         static_cast<size_t>(global.web.max_body_bytes));
     HttpServerOptions so;
     so.listen_address = listen;
     so.tls_cert_file = global.web.tls_cert_file;
     so.tls_key_file = global.web.tls_key_file;
     so.max_body_bytes = static_cast<size_t>(global.web.max_body_bytes);
+    so.max_header_bytes = static_cast<size_t>(global.web.max_header_bytes);
+    so.max_connections = static_cast<size_t>(global.web.max_connections);
+    so.read_header_timeout = global.web.read_header_timeout;
+    so.read_timeout = global.web.read_timeout;
+    so.write_timeout = global.web.write_timeout;
+    so.idle_timeout = global.web.idle_timeout;
+    so.on_refused = [&self_metrics, limiter = std::make_shared<RefusalLog>()](const std::string& kind,
+                                                                             const std::string& detail) {
+      self_metrics.HttpRefused(kind);
+      limiter->Log(kind, detail);
+    };
     Result<std::unique_ptr<HttpServer>> started =
         StartHttpServer(so, [a = api.get()](const HttpServerRequest& r) { return a->Handle(r); });
     if (!started.ok()) {
@@ -165,6 +216,7 @@ int RunController(const RunOptions& opts) {
       return 1;
     }
     server = std::move(started).value();
+    serving = server.get();
     const std::string host = listen.substr(0, listen.rfind(':'));
     Log(LogLevel::kInfo, "api listening",
         {{"address", (host.empty() ? std::string("0.0.0.0") : host) + ":" + std::to_string(server->port())},

@@ -52,24 +52,28 @@ const std::vector<RouteDef>& Table() {
 
 const std::map<std::string, std::string> kNoQuery;  // open routes (probes) ignore their query
 
-// Matches `path` against a template segment by segment; "{pool}" matches one non-empty segment.
+// Matches the raw `path` against a template segment by segment, each segment decoded after the split
+// (so "web%2Foverride" is one segment and never reaches a deeper route); "{pool}" matches one
+// non-empty segment.
 bool Match(std::string_view pattern, std::string_view path, std::string* pool) {
-  while (!pattern.empty() && !path.empty()) {
-    if (pattern[0] != '/' || path[0] != '/') return false;
+  if (path.empty() || path[0] != '/') return false;
+  const std::vector<std::string> segments = PathSegments(path);
+  size_t i = 0;
+  while (!pattern.empty()) {
+    if (pattern[0] != '/' || i == segments.size()) return false;
     pattern.remove_prefix(1);
-    path.remove_prefix(1);
-    const size_t pe = pattern.find('/'), se = path.find('/');
-    std::string_view p = pattern.substr(0, pe), s = path.substr(0, se);
+    const size_t pe = pattern.find('/');
+    const std::string_view p = pattern.substr(0, pe);
+    const std::string& s = segments[i++];
     if (p == "{pool}") {
       if (s.empty()) return false;
-      *pool = std::string(s);
+      *pool = s;
     } else if (p != s) {
       return false;
     }
     pattern = pe == std::string_view::npos ? std::string_view() : pattern.substr(pe);
-    path = se == std::string_view::npos ? std::string_view() : path.substr(se);
   }
-  return pattern.empty() && path.empty();
+  return i == segments.size();
 }
 
 std::string Quote(std::string_view s) {

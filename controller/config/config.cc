@@ -361,6 +361,17 @@ void ReadWeb(const YAML::Node& node, const std::string& base_dir, WebSpec* web, 
     t.Finish();
   }
   m.Int("max_body_bytes", &web->max_body_bytes, 1);
+  m.Int("max_header_bytes", &web->max_header_bytes, 1024);
+  m.Int("max_connections", &web->max_connections, 1);
+  const std::pair<const char*, DurationMs*> timeouts[] = {{"read_header_timeout", &web->read_header_timeout},
+                                                          {"read_timeout", &web->read_timeout},
+                                                          {"write_timeout", &web->write_timeout},
+                                                          {"idle_timeout", &web->idle_timeout}};
+  for (const auto& [key, value] : timeouts) {
+    if (m.Duration(key, value, /*positive=*/true) && *value > kHour) {
+      m.Error(key, "must be at most 1h, got " + Quote(FormatDuration(*value)));
+    }
+  }
   m.Finish();
 }
 

@@ -1,14 +1,7 @@
-// The HTTP server's helpers that need no cpprest.
+// The HTTP server's helpers that need no networking library.
 #include "controller/http/server.h"
 
-#include <netdb.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 
 namespace warmpool {
 namespace {
@@ -38,6 +31,17 @@ std::string UrlDecode(std::string_view text, bool plus_is_space) {
     out += (plus_is_space && c == '+') ? ' ' : c;
   }
   return out;
+}
+
+std::vector<std::string> PathSegments(std::string_view path) {
+  std::vector<std::string> out;
+  if (!path.empty() && path[0] == '/') path.remove_prefix(1);
+  for (;;) {
+    const size_t slash = path.find('/');
+    out.push_back(UrlDecode(path.substr(0, slash), false));
+    if (slash == std::string_view::npos) return out;
+    path.remove_prefix(slash + 1);
+  }
 }
 
 std::map<std::string, std::string> ParseQueryString(std::string_view query) {
@@ -98,36 +102,6 @@ std::string JsonErrorBody(std::string_view message) {
     }
   }
   return out + "\"}\n";
-}
-
-Result<int> PickFreePort(const std::string& host) {
-  addrinfo hints{};
-  hints.ai_family = AF_INET;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE;
-  addrinfo* res = nullptr;
-  if (int rc = getaddrinfo(host.c_str(), "0", &hints, &res); rc != 0) {
-    return Status::Unavailable("cannot resolve \"" + host + "\": " + gai_strerror(rc));
-  }
-  int port = -1;
-  std::string error;
-  const int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    error = std::strerror(errno);
-  } else {
-    sockaddr_storage addr{};
-    socklen_t len = sizeof addr;
-    if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 ||
-        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      error = std::strerror(errno);
-    } else {
-      port = ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
-    }
-    close(fd);
-  }
-  freeaddrinfo(res);
-  if (port <= 0) return Status::Unavailable("cannot pick a free port on \"" + host + "\": " + error);
-  return port;
 }
 
 }  // namespace warmpool

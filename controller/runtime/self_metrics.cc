@@ -134,6 +134,12 @@ struct SelfMetrics::Impl {
                                                       "Ticks on which the provider could not be observed.");
   Family<Histogram>& evaluation = Register<Histogram>(&registry, "warmpool_evaluation_duration_seconds",
                                                       "Wall time of one pool's tick (observe to act).");
+  Family<Counter>& http_refused = Register<Counter>(
+      &registry, "warmpool_http_refused_total",
+      "Requests and connections the API's HTTP server refused or cut, by kind (bad_request, "
+      "body_too_large, header_too_large, timeout, connection_limit, tls_handshake, tls_reload, internal).");
+  Family<Gauge>& http_connections =
+      Register<Gauge>(&registry, "warmpool_http_connections", "Connections open to the API's HTTP server.");
 };
 
 void SelfMetrics::Impl::Observe(const std::string& pool, const TickResult& tick, const PoolControls& controls,
@@ -216,6 +222,20 @@ void SelfMetrics::ObserveTick(const std::string& pool, const TickResult& tick, c
   } catch (const std::exception& e) {  // prometheus-cpp throws only on invalid names: a bug here
     Log(LogLevel::kError, "self metrics not updated", {{"pool", pool}, {"error", e.what()}});
   }
+}
+
+void SelfMetrics::HttpRefused(const std::string& kind) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  try {
+    impl_->http_refused.Add({{"kind", kind}}).Increment();
+  } catch (const std::exception& e) {
+    Log(LogLevel::kError, "self metrics not updated", {{"kind", kind}, {"error", e.what()}});
+  }
+}
+
+void SelfMetrics::SetHttpConnections(size_t open) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->http_connections.Add({}).Set(static_cast<double>(open));
 }
 
 void SelfMetrics::ForgetPool(const std::string& pool) {

@@ -10,7 +10,9 @@
 //             warmpool_pool_last_tick_timestamp_seconds, warmpool_build_info{version} (always 1)
 //   counters  warmpool_decisions_total{direction=up|down|none,policy}, warmpool_plan_actions_total
 //             {action=promote|drain|provision|retire,result=ok|error|dry_run},
-//             warmpool_metric_query_errors_total, warmpool_pool_observe_errors_total
+//             warmpool_metric_query_errors_total, warmpool_pool_observe_errors_total,
+//             warmpool_http_refused_total{kind} (no pool: the API's HTTP server; see HttpServerOptions)
+//   gauge     warmpool_http_connections (no pool)
 //   histogram warmpool_evaluation_duration_seconds
 //
 // Staleness: for every metric the pool's config names, the age of its newest finite sample; +Inf when
@@ -42,6 +44,9 @@ class SelfMetrics {
   // `evaluation_seconds` the wall time RunOnce took, `dry_run` whether the pool only records plans.
   void ObserveTick(const std::string& pool, const TickResult& tick, const PoolControls& controls,
                    const PoolSpec& spec, double evaluation_seconds, bool dry_run);
+  // The API's HTTP server refused or cut a request or connection of `kind`.
+  void HttpRefused(const std::string& kind);
+  void SetHttpConnections(size_t open);
   // Removes every series of `pool` (it left the config on a reload).
   void ForgetPool(const std::string& pool);
   // Prometheus text exposition format 0.0.4; serve it with kContentType.

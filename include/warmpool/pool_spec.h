@@ -74,6 +74,13 @@ struct WebSpec {
   std::string tls_cert_file;  // https when both are set
   std::string tls_key_file;
   int max_body_bytes = 64 * 1024;
+  // Every connection's limits (see docs/configuration.md, "web").
+  int max_header_bytes = 16 * 1024;
+  int max_connections = 512;
+  DurationMs read_header_timeout = 10 * kSecond;
+  DurationMs read_timeout = 30 * kSecond;
+  DurationMs write_timeout = 30 * kSecond;
+  DurationMs idle_timeout = 60 * kSecond;
 };
 
 struct GlobalSpec {

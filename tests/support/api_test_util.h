@@ -169,7 +169,7 @@ class ApiFixture {
     HttpServerRequest r;
     r.method = method;
     const size_t q = target.find('?');
-    r.path = UrlDecode(target.substr(0, q), false);
+    r.path = target.substr(0, q);  // as the server hands it over: not decoded
     if (q != std::string::npos) r.query = ParseQueryString(target.substr(q + 1));
     if (!token.empty()) r.headers["authorization"] = "Bearer " + token;
     if (!body.empty()) r.headers["content-type"] = "application/json";

@@ -144,6 +144,7 @@ std::optional<PrometheusConfig> ReadPrometheusConfig(const Params& params, std::
     r.Error("connect_timeout", "must not exceed timeout (" + FormatDuration(c.http.timeout) + "), got " +
                                    FormatDuration(c.http.connect_timeout));
   }
+  c.http.max_response_bytes = static_cast<size_t>(r.Int("max_response_bytes", 64 << 20, 4096, INT32_MAX));
   ReadAuth(r, params.base_dir, &c.http);
   ReadTls(r, params.base_dir, c.url.rfind(kHttps, 0) == 0, &c.http);
   if (!r.FinishInto(errors)) return std::nullopt;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "controller/http/client.h"
 #include "tests/support/api_test_util.h"
 
 using namespace warmpool;
@@ -230,4 +231,55 @@ TEST_CASE("http server helpers: URL decoding, query strings, listen addresses, J
     CHECK(r.status().message().find(std::string("\"") + bad + "\"") != std::string::npos);
   }
   CHECK(JsonErrorBody("a \"b\"\n") == "{\"error\":\"a \\\"b\\\"\\n\"}\n");
+
+  // Paths are split first, then each segment decoded: an encoded slash stays inside its segment.
+  CHECK(PathSegments("/api/v1/pools/web%2Foverride") == std::vector<std::string>{"api", "v1", "pools", "web/override"});
+  CHECK(PathSegments("/a%20b/") == std::vector<std::string>{"a b", ""});
+  CHECK(PathSegments("/") == std::vector<std::string>{""});
+}
+
+TEST_CASE("api: routes on raw path segments, and TRACE or OPTIONS are 405 like any other method") {
+  ApiFixture f;
+  HttpServerResponse r = f.Admin("PUT", "/api/v1/pools/web%2Foverride", kOverride);
+  CHECK(r.status == 405);  // the pool route, for a pool named "web/override": never the override route
+  CHECK_FALSE(f.cp.Controls("web", f.clock.Now()).override.has_value());
+  CHECK(f.Admin("GET", "/api/v1/pools/web%2Foverride").status == 404);
+  CHECK(f.Admin("GET", "/api/v1/pools/w%65b").status == 200);  // an encoded letter is still the letter
+  for (const char* method : {"TRACE", "OPTIONS", "CONNECT"}) {
+    CAPTURE(method);
+    r = f.Admin(method, "/api/v1/pools");
+    CHECK(r.status == 405);
+    CHECK(Header(r, "Allow") == "GET");
+    CHECK(r.body.find("Bearer") == std::string::npos);
+  }
+}
+
+TEST_CASE("http client helpers: base URLs taken apart, base64") {
+  Result<HttpUrl> u = ParseHttpUrl("https://prom.example:9443/prefix/");
+  REQUIRE(u.ok());
+  CHECK(u->https);
+  CHECK(u->host == "prom.example");
+  CHECK(u->port == 9443);
+  CHECK(u->base_path == "/prefix");
+  CHECK(u->host_header() == "prom.example:9443");
+  u = ParseHttpUrl("http://[::1]:9090");
+  REQUIRE(u.ok());
+  CHECK(u->host == "::1");
+  CHECK(u->host_header() == "[::1]:9090");
+  u = ParseHttpUrl("http://127.0.0.1");
+  REQUIRE(u.ok());
+  CHECK(u->port == 80);
+  CHECK(u->host_header() == "127.0.0.1");
+  for (const char* bad : {"ftp://x", "http://", "http://:9090", "http://h:0", "http://h:65536", "http://h:9x",
+                          "http://u:p@h", "http://h/p?q=1", "http://[::1", "http://h:"}) {
+    CAPTURE(bad);
+    Result<HttpUrl> r = ParseHttpUrl(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().message().rfind(std::string("url \"") + bad + "\": ", 0) == 0);
+  }
+  CHECK(Base64("") == "");
+  CHECK(Base64("f") == "Zg==");
+  CHECK(Base64("fo") == "Zm8=");
+  CHECK(Base64("foo") == "Zm9v");
+  CHECK(Base64("user:pass") == "dXNlcjpwYXNz");
 }

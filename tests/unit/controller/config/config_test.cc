@@ -6,7 +6,6 @@
 
 #include <cstdio>
 
-#include "controller/http/server.h"
 #include "tests/support/config_test_util.h"
 
 namespace warmpool {
@@ -340,13 +339,9 @@ pools:
 
 }  // namespace
 
-TEST_CASE("config: validating builds no HTTP client, so the HTTP threads can still be sized afterwards") {
-  // Validation checks the Prometheus source's settings without building its client, which would
-  // start cpprest's thread pool at its default size and make SetHttpThreads a silent no-op.
+TEST_CASE("config: validating checks the Prometheus source's URL and CA file without a client") {
   ConfigLoad load = config_test::Parse(kPrometheusPool);
   CHECK(load.errors == std::vector<std::string>{});
-  CHECK(SetHttpThreads(4));
-  // A bad URL and an unreadable CA file are still found without a client.
   ConfigLoad bad = config_test::Parse(
       "metrics_source: {type: prometheus, url: \"https://127.0.0.1:9\", tls: {ca_file: "
       "/nonexistent/ca.pem}}\n"
