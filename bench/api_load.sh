@@ -2,10 +2,13 @@
 # Load on the REST API while the control loop runs: wrk against GET /api/v1/pools (10 pools,
 # ticking every second), and the loop's evaluation time per pool from /metrics, idle vs under load.
 # Usage: bench/api_load.sh [SECONDS=15] [CONNECTIONS=32]
+#   WARMPOOL_BIN=path/to/warmpool bench/api_load.sh   measures that binary (no build), e.g. an older
+#                                                     one, to alternate with the current build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-15} CONNS=${2:-32}
-scripts/build >/dev/null
+BIN=${WARMPOOL_BIN:-build/controller/warmpool}
+[ -n "${WARMPOOL_BIN:-}" ] || scripts/build >/dev/null
 TMP=$(mktemp -d)
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$TMP"' EXIT
 TRACES=$(realpath examples/traces)
@@ -25,7 +28,7 @@ TRACES=$(realpath examples/traces)
 EOT
   done
 } >"$TMP/warmpool.yaml"
-build/controller/warmpool --log.level info run --config.file "$TMP/warmpool.yaml" --web.listen-address 127.0.0.1:0 >"$TMP/log" 2>&1 &
+"$BIN" --log.level info run --config.file "$TMP/warmpool.yaml" --web.listen-address 127.0.0.1:0 >"$TMP/log" 2>&1 &
 PID=$!
 for _ in $(seq 1 50); do grep -q "api listening" "$TMP/log" 2>/dev/null && break; sleep 0.1; done
 PORT=$(sed -n 's/.*api listening address=127.0.0.1:\([0-9]*\).*/\1/p' "$TMP/log")

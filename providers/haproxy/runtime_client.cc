@@ -162,6 +162,10 @@ int Connect(const Endpoint& e, SteadyClock::time_point deadline, std::string* er
 
 }  // namespace
 
+// A bound on one exchange's replies: `show servers state` for thousands of servers is a few MB; an
+// endpoint that sends more is not HAProxy's runtime API, and must not fill the memory before the timeout.
+constexpr size_t kMaxReplyBytes = 64 << 20;
+
 RuntimeClient::RuntimeClient(std::string endpoint, DurationMs timeout)
     : endpoint_(std::move(endpoint)), timeout_(timeout) {}
 
@@ -211,6 +215,9 @@ Result<std::vector<std::string>> RuntimeClient::Exchange(const std::vector<std::
     ssize_t n = recv(sock.fd, buf, sizeof buf, 0);
     if (n > 0) {
       raw.append(buf, static_cast<size_t>(n));
+      if (raw.size() > kMaxReplyBytes) {
+        return fail("reply larger than " + std::to_string(kMaxReplyBytes >> 20) + " MiB: not a runtime API", false);
+      }
     } else if (n == 0) {
       break;  // `quit`
     } else if (errno == EAGAIN || errno == EINTR) {

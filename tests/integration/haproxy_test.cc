@@ -2,6 +2,9 @@
 // drain with an in-flight request, inventory add/del, errors, idempotency, an operator's change, a
 // restart under a PoolController, and machines started by exec commands.
 #include <doctest/doctest.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
 
 #include <thread>
 
@@ -242,6 +245,30 @@ TEST_CASE("haproxy: errors name the socket, the command and HAProxy's reply") {
   CHECK(late.status().message() ==
         "haproxy " + silent.address() +
             ": \"show info\": no complete reply within 300ms (read 0 bytes, timed out)");
+  // Something that floods: refused past the reply limit, long before the timeout.
+  {
+    const int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(listen(listener, 1) == 0);
+    socklen_t len = sizeof addr;
+    getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+    std::thread flood([listener] {
+      const int fd = accept(listener, nullptr, nullptr);
+      const std::string block(1 << 20, 'x');
+      for (int i = 0; i < 100 && send(fd, block.data(), block.size(), MSG_NOSIGNAL) > 0; ++i) {
+      }
+      close(fd);
+    });
+    const std::string where = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+    Result<std::string> flooded = RuntimeClient(where, 10000).Call("show info");
+    flood.join();
+    close(listener);
+    CHECK(flooded.status().message() ==
+          "haproxy " + where + ": \"show info\": reply larger than 64 MiB: not a runtime API");
+  }
 
   auto p = MakeProvider(sock, &clock);
   ScalePlan plan;
