@@ -13,6 +13,8 @@ namespace {
 using JsonValue = nlohmann::json;
 
 constexpr size_t kMaxReasonLength = 512;
+// An override lasts at most this long: longer is a config change, not an override.
+constexpr DurationMs kMaxTtl = 30 * 24 * kHour;
 
 std::string Join(const std::vector<std::string>& names) {
   std::string out;
@@ -28,6 +30,31 @@ std::string Describe(const JsonValue& v) {
   return v.dump();
 }
 
+// "[json.exception.parse_error.101] parse error at ..." -> "parse error at ...".
+std::string WithoutJsonPrefix(std::string what) {
+  if (const size_t end = what.find("] "); what.rfind("[json.exception", 0) == 0 && end != std::string::npos) {
+    what = what.substr(end + 2);
+  }
+  return what;
+}
+
+// The key whose value is the number quoted in the JSON library's message ("number overflow parsing
+// '1e400'"): the last quoted string followed by ':' before the number in `body`. "" when not found.
+std::string FieldBefore(const std::string& body, const std::string& what) {
+  const size_t open = what.find('\''), close = what.rfind('\'');
+  if (open == std::string::npos || close <= open + 1) return "";
+  const size_t at = body.find(what.substr(open + 1, close - open - 1));
+  if (at == std::string::npos) return "";
+  size_t i = body.find_last_not_of(" \t\r\n", at - 1);
+  if (i == std::string::npos || body[i] != ':') return "";
+  i = body.find_last_not_of(" \t\r\n", i - 1);
+  if (i == std::string::npos || body[i] != '"') return "";
+  const size_t start = body.rfind('"', i - 1);
+  if (start == std::string::npos) return "";
+  const std::string key = body.substr(start + 1, i - start - 1);
+  return key.size() <= 64 ? key : "";
+}
+
 FieldError ParseObject(const std::string& body, const std::vector<std::string>& allowed, JsonValue* out) {
   if (body.find_first_not_of(" \t\r\n") == std::string::npos) {
     return {"request body is empty: expected a JSON object with " + Join(allowed), ""};
@@ -35,12 +62,10 @@ FieldError ParseObject(const std::string& body, const std::vector<std::string>& 
   try {
     *out = JsonValue::parse(body);
   } catch (const JsonValue::parse_error& e) {
-    std::string what = e.what();
-    if (const size_t end = what.find("] ");
-        what.rfind("[json.exception", 0) == 0 && end != std::string::npos) {
-      what = what.substr(end + 2);
-    }
-    return {"malformed JSON: " + what, ""};
+    return {"malformed JSON: " + WithoutJsonPrefix(e.what()), ""};
+  } catch (const JsonValue::out_of_range& e) {  // a number past a double: "1e400"
+    const std::string field = FieldBefore(body, e.what());
+    return {(field.empty() ? std::string() : field + ": ") + WithoutJsonPrefix(e.what()), field};
   }
   if (!out->is_object()) return {"request body must be a JSON object, got " + Describe(*out), ""};
   for (const auto& item : out->items()) {
@@ -177,6 +202,11 @@ FieldError ParseOverride(const std::string& body, const std::string& pool, int m
     Result<DurationMs> ttl = ParseDuration(v.get_ref<const std::string&>());
     if (!ttl.ok()) return {"ttl " + ttl.status().message(), "ttl"};
     if (*ttl <= 0) return {"ttl must be positive, got " + v.dump(), "ttl"};
+    if (*ttl > kMaxTtl) {
+      return {"ttl must be at most " + FormatDuration(kMaxTtl) + ", got " + v.dump() +
+                  " (for a lasting change, edit the config)",
+              "ttl"};
+    }
     o.expires_at = now + *ttl;
   }
   if (FieldError e = ReadReason(j, &o.reason); !e.ok()) return e;

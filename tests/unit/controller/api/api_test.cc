@@ -158,6 +158,11 @@ TEST_CASE("api: override bodies are validated, each error naming its field") {
        "ttl must be a duration string like \"30m\", got 30"},
       {R"({"active": 6, "ttl": "soon", "reason": "x"})", "ttl", "ttl must be a duration like 15s"},
       {R"({"active": 6, "ttl": "0s", "reason": "x"})", "ttl", "ttl must be positive"},
+      {R"({"active": 6, "ttl": "721h", "reason": "x"})", "ttl", "ttl must be at most 720h, got \"721h\""},
+      {R"({"active": 6, "ttl": "1000000000000000ms", "reason": "x"})", "ttl", "ttl must be at most 720h"},
+      // A number past a double is the JSON library's refusal, still a 400 naming the field.
+      {R"({"active": 1e400, "reason": "x"})", "active", "active: number overflow parsing '1e400'"},
+      {R"({"reason": "x", "min_active" :  -1e999})", "min_active", "min_active: number overflow"},
   };
   for (const Case& c : cases) {
     CAPTURE(c.body);
@@ -177,6 +182,8 @@ TEST_CASE("api: override bodies are validated, each error naming its field") {
   CHECK(f.Admin("PUT", "/api/v1/pools/web/override", R"({"active": 0, "reason": "x"})").status == 200);
   CHECK(f.Admin("PUT", "/api/v1/pools/web/override", R"({"min_active": 4, "max_active": 4, "reason": "x"})")
             .status == 200);
+  CHECK(f.Admin("PUT", "/api/v1/pools/web/override", R"({"active": 1, "ttl": "720h", "reason": "x"})").status ==
+        200);
 }
 
 TEST_CASE("api: an override needs the pool's max_total, so a pool that never ticked answers 503") {
