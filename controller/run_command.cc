@@ -156,7 +156,7 @@ int RunController(const RunOptions& opts) {
   ControlPlane control_plane;
   SelfMetrics self_metrics(opts.version);
   app->Attach({&control_plane, &self_metrics, store.get(), learned.get()});
-  control_plane.on_change = [&app] { app->SaveState(); };
+  control_plane.on_change = [&app] { return app->SaveState(); };
 
   Signals signals;
   std::thread signal_thread(SignalThread, set, &signals);

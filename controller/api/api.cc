@@ -217,11 +217,15 @@ HttpServerResponse Api::Dispatch(const HttpServerRequest& request, std::string* 
     case RouteId::kDeletePause: return DeletePause(pool, request, who);
     case RouteId::kEvents: return GetEvents(request);
     case RouteId::kHealthy: return JsonResponse(200, api_internal::StatusJson("healthy"));
-    case RouteId::kReady:
+    case RouteId::kReady: {
+      if (const std::string store = cp_->StoreError(); !store.empty()) {
+        return JsonResponse(503, api_internal::StatusJson("not ready", "the state store is failing: " + store));
+      }
       return cp_->Ready()
                  ? JsonResponse(200, api_internal::StatusJson("ready"))
                  : JsonResponse(503, api_internal::StatusJson(
                                          "not ready", "not every pool has observed its provider yet"));
+    }
     case RouteId::kReload: return Reload(who);
     case RouteId::kMetrics:
       return HttpServerResponse{200,
@@ -230,6 +234,13 @@ HttpServerResponse Api::Dispatch(const HttpServerRequest& request, std::string* 
                                 {}};
   }
   return Error(500, "internal error: unhandled route");
+}
+
+// A control change the plane refused: an unknown pool (404), or a change that could not be saved and so
+// was not applied (503: the previous controls stay in force, nothing was acknowledged).
+HttpServerResponse Api::ChangeError(const Status& st, const std::string& pool) {
+  if (st.code() == Status::Code::kNotFound) return Error(404, "unknown pool " + Quote(pool), "pool");
+  return Error(503, st.message());
 }
 
 HttpServerResponse Api::GetPools(const HttpServerRequest&) {
@@ -279,7 +290,7 @@ HttpServerResponse Api::PutOverride(const std::string& pool, const HttpServerReq
     return Error(400, e.message, e.field);
   }
   o.set_by = who.name;
-  if (!cp_->SetOverride(pool, o)) return Error(404, "unknown pool " + Quote(pool), "pool");
+  if (Status st = cp_->SetOverride(pool, o); !st.ok()) return ChangeError(st, pool);
   return JsonResponse(200, api_internal::OverrideJson(pool, o));
 }
 
@@ -287,7 +298,10 @@ HttpServerResponse Api::DeleteOverride(const std::string& pool, const ApiPrincip
   std::lock_guard<std::mutex> lock(mutate_mu_);
   const TimeMs now = clock_->Now();
   cp_->Controls(pool, now);  // drops an expired override first: it is gone, not deleted
-  if (!cp_->ClearOverride(pool, who.name, now)) return Error(404, "pool " + Quote(pool) + " has no override");
+  if (Status st = cp_->ClearOverride(pool, who.name, now); !st.ok()) {
+    return st.code() == Status::Code::kNotFound ? Error(404, "pool " + Quote(pool) + " has no override")
+                                                : ChangeError(st, pool);
+  }
   return JsonResponse(200, api_internal::OverrideJson(pool, std::nullopt));
 }
 
@@ -306,7 +320,7 @@ HttpServerResponse Api::PutPause(const std::string& pool, const HttpServerReques
   p.reason = reason;
   p.set_by = who.name;
   p.set_at = now;
-  if (!cp_->SetPause(pool, p)) return Error(404, "unknown pool " + Quote(pool), "pool");
+  if (Status st = cp_->SetPause(pool, p); !st.ok()) return ChangeError(st, pool);
   return JsonResponse(200, api_internal::PauseJson(pool, p));
 }
 
@@ -332,7 +346,7 @@ HttpServerResponse Api::DeletePause(const std::string& pool, const HttpServerReq
   p.set_by = who.name;
   p.set_at = now;
   if (!p.any()) p.reason = "resumed";
-  if (!cp_->SetPause(pool, p)) return Error(404, "unknown pool " + Quote(pool), "pool");
+  if (Status st = cp_->SetPause(pool, p); !st.ok()) return ChangeError(st, pool);
   return JsonResponse(200, api_internal::PauseJson(pool, p));
 }
 

@@ -73,6 +73,7 @@ class Api {
 
  private:
   HttpServerResponse Dispatch(const HttpServerRequest& request, std::string* by);
+  HttpServerResponse ChangeError(const Status& st, const std::string& pool);
   HttpServerResponse GetPools(const HttpServerRequest& request);
   HttpServerResponse GetPool(const std::string& pool);
   HttpServerResponse PutOverride(const std::string& pool, const HttpServerRequest& request,

@@ -75,7 +75,7 @@ Event ControlEvent(TimeMs at, const std::string& pool, const char* kind, std::st
 
 void ControlPlane::Announce(Event e) {
   Record(std::move(e));
-  if (on_change) on_change();
+  if (on_change) on_change();  // a failure is the store's to report (SetStoreError)
 }
 
 void ControlPlane::RestoreControls(std::map<std::string, PoolControls> controls) {
@@ -84,53 +84,76 @@ void ControlPlane::RestoreControls(std::map<std::string, PoolControls> controls)
   ++version_;
 }
 
-bool ControlPlane::SetOverride(const std::string& pool, Override o) {
+warmpool::Status ControlPlane::Change(const std::string& pool,
+                            const std::function<warmpool::Status(PoolControls*, Event*)>& change) {
+  std::lock_guard<std::mutex> serial(change_mu_);
+  PoolControls before;
   Event e;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!std::count(pools_.begin(), pools_.end(), pool)) return false;
+    if (!std::count(pools_.begin(), pools_.end(), pool)) return warmpool::Status::NotFound("unknown pool \"" + pool + "\"");
+    PoolControls& controls = controls_[pool];
+    before = controls;
+    if (warmpool::Status st = change(&controls, &e); !st.ok()) return st;
+    ++version_;
+  }
+  // Acknowledged only once durable: a change that cannot be saved is taken back, and the controls
+  // that are saved stay in force.
+  if (on_change) {
+    if (warmpool::Status saved = on_change(); !saved.ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      controls_[pool] = before;
+      ++version_;
+      return warmpool::Status::Unavailable("not saved, so not applied: " + saved.message());
+    }
+  }
+  Record(std::move(e));
+  return warmpool::Status::Ok();
+}
+
+warmpool::Status ControlPlane::SetOverride(const std::string& pool, Override o) {
+  return Change(pool, [&](PoolControls* c, Event* e) {
     std::string what = o.active ? "active " + std::to_string(*o.active) : "";
     if (o.min_active)
       what += (what.empty() ? "" : ", ") + std::string("min_active ") + std::to_string(*o.min_active);
     if (o.max_active)
       what += (what.empty() ? "" : ", ") + std::string("max_active ") + std::to_string(*o.max_active);
-    e = ControlEvent(
+    *e = ControlEvent(
         o.set_at, pool, "override", o.reason,
         "set " + what + " by " + o.set_by + (o.expires_at ? " until " + FormatTime(o.expires_at) : ""));
-    controls_[pool].override = std::move(o);
-    ++version_;
-  }
-  Announce(std::move(e));
-  return true;
+    c->override = std::move(o);
+    return warmpool::Status::Ok();
+  });
 }
 
-bool ControlPlane::ClearOverride(const std::string& pool, const std::string& by, TimeMs now) {
-  Event e;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = controls_.find(pool);
-    if (it == controls_.end() || !it->second.override) return false;
-    e = ControlEvent(now, pool, "override", it->second.override->reason, "deleted by " + by);
-    it->second.override.reset();
-    ++version_;
-  }
-  Announce(std::move(e));
-  return true;
+warmpool::Status ControlPlane::ClearOverride(const std::string& pool, const std::string& by, TimeMs now) {
+  return Change(pool, [&](PoolControls* c, Event* e) {
+    if (!c->override) return warmpool::Status::NotFound("pool \"" + pool + "\" has no override");
+    *e = ControlEvent(now, pool, "override", c->override->reason, "deleted by " + by);
+    c->override.reset();
+    return warmpool::Status::Ok();
+  });
 }
 
-bool ControlPlane::SetPause(const std::string& pool, Pause p) {
-  Event e;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!std::count(pools_.begin(), pools_.end(), pool)) return false;
-    e = ControlEvent(p.set_at, pool, "pause", p.reason,
-                     std::string(p.scale_up ? "scale_up paused" : "scale_up running") + ", " +
-                         (p.scale_down ? "scale_down paused" : "scale_down running") + " by " + p.set_by);
-    controls_[pool].pause = std::move(p);
-    ++version_;
-  }
-  Announce(std::move(e));
-  return true;
+warmpool::Status ControlPlane::SetPause(const std::string& pool, Pause p) {
+  return Change(pool, [&](PoolControls* c, Event* e) {
+    *e = ControlEvent(p.set_at, pool, "pause", p.reason,
+                      std::string(p.scale_up ? "scale_up paused" : "scale_up running") + ", " +
+                          (p.scale_down ? "scale_down paused" : "scale_down running") + " by " + p.set_by);
+    c->pause = std::move(p);
+    return warmpool::Status::Ok();
+  });
+}
+
+void ControlPlane::SetStoreError(std::string error) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (store_error_ != error) ++version_;
+  store_error_ = std::move(error);
+}
+
+std::string ControlPlane::StoreError() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return store_error_;
 }
 
 void ControlPlane::Publish(PoolStatus status) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "warmpool/controls.h"
+#include "warmpool/status.h"
 #include "warmpool/decision.h"
 #include "warmpool/pool_spec.h"
 #include "warmpool/provider.h"
@@ -64,10 +65,16 @@ class ControlPlane {
   PoolControls Controls(const std::string& pool, TimeMs now);
   std::map<std::string, PoolControls> AllControls() const;
   void RestoreControls(std::map<std::string, PoolControls> controls);  // from the state store
-  // Each returns false for an unknown pool. Each records an event and calls on_change.
-  bool SetOverride(const std::string& pool, Override o);
-  bool ClearOverride(const std::string& pool, const std::string& by, TimeMs now);  // false also if none
-  bool SetPause(const std::string& pool, Pause p);
+  // Each changes the pool's controls, calls on_change to persist them, and records an event. An
+  // operator's change is acknowledged only once durable: when on_change fails, the change is taken
+  // back and kUnavailable says why. kNotFound for an unknown pool (or, to clear, no override).
+  warmpool::Status SetOverride(const std::string& pool, Override o);
+  warmpool::Status ClearOverride(const std::string& pool, const std::string& by, TimeMs now);
+  warmpool::Status SetPause(const std::string& pool, Pause p);
+
+  // What the state store last said: "" when its last save succeeded. /-/ready is 503 while it fails.
+  void SetStoreError(std::string error);
+  std::string StoreError() const;
 
   // --- status ---
   void Publish(PoolStatus status);
@@ -88,7 +95,8 @@ class ControlPlane {
 
   // --- hooks (set once before the API starts) ---
   std::function<void()> on_reload;  // POST /-/reload
-  std::function<void()> on_change;  // controls changed: persist them (called without the lock held)
+  // Controls changed: persist them (called without the lock held, one change at a time).
+  std::function<warmpool::Status()> on_change;
 
  private:
   mutable std::mutex mu_;
@@ -97,6 +105,10 @@ class ControlPlane {
   uint64_t version_ = 1;
   std::vector<std::string> pools_;
   std::map<std::string, PoolControls> controls_;
+  std::string store_error_;
+  std::mutex change_mu_;  // one operator's change (and its save) at a time
+  warmpool::Status Change(const std::string& pool,
+                          const std::function<warmpool::Status(PoolControls*, Event*)>& change);
   std::map<std::string, PoolStatus> status_;
   std::map<std::string, bool> ever_observed_;
   std::deque<Event> events_;

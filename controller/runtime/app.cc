@@ -255,17 +255,19 @@ void App::Attach(Services services) {
        {"pools", static_cast<int>(state->behavior.size())}});
 }
 
-void App::SaveState() {
-  if (!services_.state) return;
+Status App::SaveState() {
+  if (!services_.state) return Status::Ok();
   std::lock_guard<std::mutex> lock(state_mu_);
   PersistedState state;
   if (services_.control_plane) state.controls = services_.control_plane->AllControls();
   state.behavior = saved_behavior_;
   state.providers = saved_memory_;
   state.saved_at = clock_->Now();
-  if (Status st = services_.state->Save(EncodeState(state)); !st.ok()) {
-    Log(LogLevel::kError, "state not saved", {{"error", st.message()}});
-  }
+  Status st = services_.state->Save(EncodeState(state));
+  if (!st.ok()) Log(LogLevel::kError, "state not saved", {{"error", st.message()}});
+  if (services_.control_plane) services_.control_plane->SetStoreError(st.ok() ? "" : st.message());
+  if (services_.metrics) services_.metrics->StateSaved(st.ok());
+  return st;
 }
 
 void App::Publish(ControlPlane* cp, const PoolSpec& spec, const TickResult& tick, bool dry_run) {

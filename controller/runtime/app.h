@@ -53,8 +53,9 @@ class App {
   };
   void Attach(Services services);
   // Saves controls and behavior history now (also called by the control plane when controls change,
-  // from API threads). Errors are logged.
-  void SaveState();
+  // from API threads). Errors are logged, counted, and shown by /-/ready (ControlPlane::SetStoreError)
+  // until a save succeeds; the control plane takes back an operator's change whose save failed.
+  Status SaveState();
   // Saves what the pools learned (warm_standby: auto's seasonal records, the histories of the policies
   // that read theirs) to Services::learned now (TickAll does once a minute; this is for a clean
   // shutdown). Errors are logged.

@@ -138,6 +138,12 @@ struct SelfMetrics::Impl {
       &registry, "warmpool_http_refused_total",
       "Requests and connections the API's HTTP server refused or cut, by kind (bad_request, "
       "body_too_large, header_too_large, timeout, connection_limit, tls_handshake, tls_reload, internal).");
+  Family<Counter>& state_save_errors = Register<Counter>(
+      &registry, "warmpool_state_save_errors_total",
+      "Saves of the state file (overrides, pauses, behavior history) that failed.");
+  Family<Gauge>& state_save_failing = Register<Gauge>(
+      &registry, "warmpool_state_save_failing",
+      "1 while the state file's last save failed: operators' changes are refused (503) until it works.");
   Family<Gauge>& http_connections =
       Register<Gauge>(&registry, "warmpool_http_connections", "Connections open to the API's HTTP server.");
 };
@@ -222,6 +228,13 @@ void SelfMetrics::ObserveTick(const std::string& pool, const TickResult& tick, c
   } catch (const std::exception& e) {  // prometheus-cpp throws only on invalid names: a bug here
     Log(LogLevel::kError, "self metrics not updated", {{"pool", pool}, {"error", e.what()}});
   }
+}
+
+void SelfMetrics::StateSaved(bool ok) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  Counter& errors = impl_->state_save_errors.Add({});
+  if (!ok) errors.Increment();
+  impl_->state_save_failing.Add({}).Set(ok ? 0 : 1);
 }
 
 void SelfMetrics::HttpRefused(const std::string& kind) {

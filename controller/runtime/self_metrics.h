@@ -13,6 +13,7 @@
 //             warmpool_metric_query_errors_total, warmpool_pool_observe_errors_total,
 //             warmpool_http_refused_total{kind} (no pool: the API's HTTP server; see HttpServerOptions)
 //   gauge     warmpool_http_connections (no pool)
+//   counter   warmpool_state_save_errors_total, gauge warmpool_state_save_failing (no pool)
 //   histogram warmpool_evaluation_duration_seconds
 //
 // Staleness: for every metric the pool's config names, the age of its newest finite sample; +Inf when
@@ -44,6 +45,9 @@ class SelfMetrics {
   // `evaluation_seconds` the wall time RunOnce took, `dry_run` whether the pool only records plans.
   void ObserveTick(const std::string& pool, const TickResult& tick, const PoolControls& controls,
                    const PoolSpec& spec, double evaluation_seconds, bool dry_run);
+  // A save of the state file succeeded or failed: warmpool_state_save_errors_total counts failures,
+  // warmpool_state_save_failing is 1 until a save succeeds.
+  void StateSaved(bool ok);
   // The API's HTTP server refused or cut a request or connection of `kind`.
   void HttpRefused(const std::string& kind);
   void SetHttpConnections(size_t open);

@@ -73,6 +73,24 @@ check "restarts after kill -9" start "$TMP/run2.log"
 check "the override survived the kill" bash -c "curl -s -H 'Authorization: Bearer $READ' http://127.0.0.1:$PORT/api/v1/pools/web | grep -q 'launch at 14:00'"
 check "the state was restored (logged)" grep -q "state restored" "$TMP/run2.log"
 check "the restarted controller keeps 5 active" wait_for 10 at5
+
+# A change that cannot be saved is refused (503), never acknowledged and then lost: the save's temp
+# file is made impossible (a directory in its place), so every save fails until it is removed.
+BLOCK="$TMP/state/warmpool.state.tmp-$PID"
+mkdir "$BLOCK"
+api PUT /api/v1/pools/web/override "$ADMIN" '{"active": 7, "reason": "not durable"}' >"$TMP/e503"
+check "PUT override while the state cannot be saved is 503 naming why" \
+  bash -c "[ '$CODE' = 503 ] && grep -q 'not saved, so not applied' '$TMP/e503'"
+check "/-/ready is 503 while the state store fails" \
+  bash -c "curl -s http://127.0.0.1:$PORT/-/ready | grep -q 'state store is failing'"
+check "warmpool_state_save_failing is 1" bash -c "curl -s http://127.0.0.1:$PORT/metrics | grep -q '^warmpool_state_save_failing 1'"
+check "the saved override stays in force" at5
+kill -9 "$PID"; wait "$PID" 2>/dev/null
+rmdir "$BLOCK"
+check "restarts after kill -9 with the store failing" start "$TMP/run2b.log"
+check "the acknowledged override is back, the refused one never was" \
+  bash -c "curl -s -H 'Authorization: Bearer $READ' http://127.0.0.1:$PORT/api/v1/pools/web | grep -q 'launch at 14:00' && ! curl -s -H 'Authorization: Bearer $READ' http://127.0.0.1:$PORT/api/v1/pools/web | grep -q 'not durable'"
+check "/-/ready is 200 again" wait_for 10 bash -c "curl -sf http://127.0.0.1:$PORT/-/ready >/dev/null"
 api DELETE /api/v1/pools/web/override "$ADMIN" >/dev/null
 check "DELETE override is accepted" test "$CODE" = 200
 api GET "/api/v1/events?pool=web&limit=50" "$READ" >"$TMP/events2"

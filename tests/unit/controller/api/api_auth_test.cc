@@ -283,3 +283,24 @@ TEST_CASE("http client helpers: base URLs taken apart, base64") {
   CHECK(Base64("foo") == "Zm9v");
   CHECK(Base64("user:pass") == "dXNlcjpwYXNz");
 }
+
+TEST_CASE("api: a change the store cannot save is 503 and not applied, and /-/ready says the store fails") {
+  ApiFixture f;
+  Status store = Status::Ok();
+  f.cp.on_change = [&] { return store; };
+  REQUIRE(f.Admin("PUT", "/api/v1/pools/web/override", R"({"active": 5, "reason": "saved"})").status == 200);
+  store = Status::Unavailable("cannot rename: Read-only file system");
+  f.cp.SetStoreError(store.message());
+  HttpServerResponse r = f.Admin("PUT", "/api/v1/pools/web/override", R"({"active": 7, "reason": "lost?"})");
+  CHECK(r.status == 503);
+  CHECK(Body(r)["error"] == "not saved, so not applied: cannot rename: Read-only file system");
+  CHECK(f.cp.Controls("web", f.clock.Now()).override->active == 5);
+  CHECK(f.Admin("DELETE", "/api/v1/pools/web/override").status == 503);
+  CHECK(f.Admin("PUT", "/api/v1/pools/web/pause", R"({"direction": "both", "reason": "x"})").status == 503);
+  r = f.Call("GET", "/-/ready");
+  CHECK(r.status == 503);
+  CHECK(Body(r)["error"] == "the state store is failing: cannot rename: Read-only file system");
+  store = Status::Ok();
+  f.cp.SetStoreError("");
+  CHECK(f.Admin("DELETE", "/api/v1/pools/web/override").status == 200);
+}

@@ -95,9 +95,12 @@ TEST_CASE("control plane: controls per pool, expiry recorded as an event, unknow
   ControlPlane cp(100);
   cp.SetPools({Spec()});
   int changes = 0;
-  cp.on_change = [&] { ++changes; };
-  CHECK_FALSE(cp.SetOverride("nope", Active(3)));
-  REQUIRE(cp.SetOverride("web", Active(8, kNow + 1000)));
+  cp.on_change = [&] {
+    ++changes;
+    return Status::Ok();
+  };
+  CHECK_FALSE(cp.SetOverride("nope", Active(3)).ok());
+  REQUIRE(cp.SetOverride("web", Active(8, kNow + 1000)).ok());
   CHECK(changes == 1);
   CHECK(cp.Controls("web", kNow).override->active == 8);
   CHECK_FALSE(cp.Controls("web", kNow + 1000).override.has_value());  // expired, dropped
@@ -112,12 +115,36 @@ TEST_CASE("control plane: controls per pool, expiry recorded as an event, unknow
   Pause p;
   p.scale_down = true;
   p.set_by = "bob";
-  REQUIRE(cp.SetPause("web", p));
+  REQUIRE(cp.SetPause("web", p).ok());
   CHECK(cp.Controls("web", kNow).pause.scale_down);
-  CHECK_FALSE(cp.ClearOverride("web", "bob", kNow));  // none in force
-  REQUIRE(cp.SetOverride("web", Active(5)));
-  CHECK(cp.ClearOverride("web", "bob", kNow));
+  CHECK_FALSE(cp.ClearOverride("web", "bob", kNow).ok());  // none in force
+  REQUIRE(cp.SetOverride("web", Active(5)).ok());
+  CHECK(cp.ClearOverride("web", "bob", kNow).ok());
   CHECK(cp.AllControls().at("web").pause.scale_down);
+}
+
+TEST_CASE("control plane: a change that cannot be saved is taken back, never acknowledged") {
+  ControlPlane cp(100);
+  cp.SetPools({Spec()});
+  Status store = Status::Ok();
+  cp.on_change = [&] { return store; };
+  REQUIRE(cp.SetOverride("web", Active(5)).ok());
+  store = Status::Unavailable("cannot create state.tmp-1: Is a directory");
+  Status st = cp.SetOverride("web", Active(7));
+  CHECK(st.code() == Status::Code::kUnavailable);
+  CHECK(st.message() == "not saved, so not applied: cannot create state.tmp-1: Is a directory");
+  CHECK(cp.Controls("web", kNow).override->active == 5);  // the saved one stays in force
+  Pause p;
+  p.scale_up = true;
+  CHECK_FALSE(cp.SetPause("web", p).ok());
+  CHECK_FALSE(cp.Controls("web", kNow).pause.scale_up);
+  CHECK_FALSE(cp.ClearOverride("web", "bob", kNow).ok());
+  CHECK(cp.Controls("web", kNow).override.has_value());
+  CHECK(cp.Events("web", 0, 10).size() == 1);  // only the change that was saved
+  CHECK(cp.ClearOverride("web", "bob", kNow).code() == Status::Code::kUnavailable);
+  store = Status::Ok();
+  CHECK(cp.SetOverride("web", Active(7)).ok());
+  CHECK(cp.Controls("web", kNow).override->active == 7);
 }
 
 TEST_CASE("control plane: readiness, statuses in config order, bounded events filtered by pool and time") {
@@ -173,17 +200,17 @@ TEST_CASE("control plane: Version changes with everything the API shows, and onl
   s.pool = "web";
   cp.Publish(s);
   CHECK(changed());
-  REQUIRE(cp.SetOverride("web", Active(4, kNow + 10)));
+  REQUIRE(cp.SetOverride("web", Active(4, kNow + 10)).ok());
   CHECK(changed());
   cp.Controls("web", kNow + 10);  // expiry drops it
   CHECK(changed());
   Pause p;
   p.scale_up = true;
-  REQUIRE(cp.SetPause("web", p));
+  REQUIRE(cp.SetPause("web", p).ok());
   CHECK(changed());
-  REQUIRE(cp.SetOverride("web", Active(4)));
+  REQUIRE(cp.SetOverride("web", Active(4)).ok());
   changed();
-  REQUIRE(cp.ClearOverride("web", "bob", kNow));
+  REQUIRE(cp.ClearOverride("web", "bob", kNow).ok());
   CHECK(changed());
   cp.RestoreControls({});
   CHECK(changed());
