@@ -155,7 +155,10 @@ int RunController(const RunOptions& opts) {
   }
   ControlPlane control_plane;
   SelfMetrics self_metrics(opts.version);
-  app->Attach({&control_plane, &self_metrics, store.get(), learned.get()});
+  if (Status st = app->Attach({&control_plane, &self_metrics, store.get(), learned.get()}); !st.ok()) {
+    Log(LogLevel::kError, "cannot start", {{"state_file", global.state_file}, {"error", st.message()}});
+    return 1;
+  }
   control_plane.on_change = [&app] { return app->SaveState(); };
 
   Signals signals;

@@ -13,11 +13,17 @@ namespace {
 
 // A store's document, decoded; nullopt when there is none, or (logged as `failure`) when it cannot be
 // read or decoded.
+// A store that refuses to load (kFailedPrecondition: unreadable by this user, not a regular file)
+// sets `fatal` instead: starting fresh would drop what it holds.
 template <typename T>
 std::optional<T> LoadDocument(StateStore* store, Result<T> (*decode)(const std::string&),
-                              const char* failure) {
+                              const char* failure, Status* fatal) {
   Result<std::optional<std::string>> doc = store->Load();
   if (!doc.ok()) {
+    if (doc.status().code() == Status::Code::kFailedPrecondition) {
+      *fatal = doc.status();
+      return std::nullopt;
+    }
     Log(LogLevel::kError, failure, {{"error", doc.status().message()}});
     return std::nullopt;
   }
@@ -187,10 +193,11 @@ void App::SaveLearned(TimeMs now) {
   }
 }
 
-void App::RestoreLearned() {
+Status App::RestoreLearned() {
+  Status fatal;
   std::optional<LearnedState> learned =
-      LoadDocument(services_.learned, &DecodeLearned, "learned state not restored, learning afresh");
-  if (!learned) return;
+      LoadDocument(services_.learned, &DecodeLearned, "learned state not restored, learning afresh", &fatal);
+  if (!learned) return fatal;
   for (Pool& pool : pools_) {
     const std::string& name = pool.controller->spec().name;
     if (auto h = learned->histories.find(name); h != learned->histories.end()) {
@@ -214,16 +221,20 @@ void App::RestoreLearned() {
          {"steps", static_cast<int>(it->second.steps.size())},
          {"saved_at", FormatTime(learned->saved_at)}});
   }
+  return Status::Ok();
 }
 
-void App::Attach(Services services) {
+Status App::Attach(Services services) {
   services_ = services;
   if (services_.control_plane) services_.control_plane->SetPools(config_.pools);
-  if (services_.learned) RestoreLearned();
-  if (!services_.state) return;
+  if (services_.learned) {
+    if (Status st = RestoreLearned(); !st.ok()) return st;
+  }
+  if (!services_.state) return Status::Ok();
+  Status fatal;
   std::optional<PersistedState> state =
-      LoadDocument(services_.state, &DecodeState, "state not restored, starting fresh");
-  if (!state) return;
+      LoadDocument(services_.state, &DecodeState, "state not restored, starting fresh", &fatal);
+  if (!state) return fatal;
   int restored = 0;
   for (Pool& pool : pools_) {
     const std::string& name = pool.controller->spec().name;
@@ -253,6 +264,7 @@ void App::Attach(Services services) {
       {{"saved_at", FormatTime(state->saved_at)},
        {"controls", restored},
        {"pools", static_cast<int>(state->behavior.size())}});
+  return Status::Ok();
 }
 
 Status App::SaveState() {

@@ -51,7 +51,10 @@ class App {
     StateStore* state = nullptr;
     StateStore* learned = nullptr;  // what the pools learned (controller/state/codec.h), saved once a minute
   };
-  void Attach(Services services);
+  // Restores the state and learned documents. An error (a file this user cannot read, or not a
+  // regular file) means the controller must not start: starting fresh would drop what it holds. A
+  // corrupt file is moved aside and logged, and the pools start fresh.
+  Status Attach(Services services);
   // Saves controls and behavior history now (also called by the control plane when controls change,
   // from API threads). Errors are logged, counted, and shown by /-/ready (ControlPlane::SetStoreError)
   // until a save succeeds; the control plane takes back an operator's change whose save failed.
@@ -80,7 +83,7 @@ class App {
   std::map<std::string, BehaviorHistory> saved_behavior_;               // as of the last tick
   std::map<std::string, ProviderMemory> saved_memory_;                  // the providers', as of the last tick
   int64_t learned_saved_minute_ = std::numeric_limits<int64_t>::min();  // of the last learned save
-  void RestoreLearned();
+  Status RestoreLearned();
 };
 
 // Logs one tick in the house format: pool, current, desired, direction, policy, reason, plan, result.

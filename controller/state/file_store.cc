@@ -186,14 +186,27 @@ Status FileStateStore::MoveAside(const std::string& what) {
   return Status::Internal("state file " + path_ + " " + what + "; moved aside to " + aside);
 }
 
+namespace {
+// A state document is a few KB per pool; anything this large is not one.
+constexpr uint64_t kMaxFileBytes = 64 << 20;
+}  // namespace
+
 Result<std::optional<std::string>> FileStateStore::Load() {
   std::lock_guard<std::mutex> lock(mu_);
   if (Status st = CheckDirectory(); !st.ok()) return st;
   RemoveStaleTemps();
-  const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO in the file's place must not hang start-up (it is refused just below).
+  const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
-    if (errno == ENOENT) return std::optional<std::string>();
-    return MoveAside("is unreadable (" + Errno(errno) + ")");
+    const int err = errno;
+    if (err == ENOENT) return std::optional<std::string>();
+    if (err == EACCES || err == EPERM) {
+      // Not corrupt: unreadable by this user. Starting fresh would drop its overrides and pauses.
+      stuck_ = true;
+      return Status::FailedPrecondition("state file " + path_ + " cannot be read (" + Errno(err) +
+                                        "): give the controller's user read and write access to it");
+    }
+    return MoveAside("is unreadable (" + Errno(err) + ")");
   }
   struct stat st;
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -201,11 +214,15 @@ Result<std::optional<std::string>> FileStateStore::Load() {
     stuck_ = true;
     return Status::FailedPrecondition("state file " + path_ + " is not a regular file");
   }
+  if (static_cast<uint64_t>(st.st_size) > kMaxFileBytes) {
+    ::close(fd);
+    return MoveAside("is larger than " + std::to_string(kMaxFileBytes >> 20) + " MiB");
+  }
   std::string contents;
   char buf[1 << 16];
   for (;;) {
     const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (n < 0) {
       const int err = errno;
       ::close(fd);
@@ -213,6 +230,10 @@ Result<std::optional<std::string>> FileStateStore::Load() {
     }
     if (n == 0) break;
     contents.append(buf, static_cast<size_t>(n));
+    if (contents.size() > kMaxFileBytes) {  // it grew while being read
+      ::close(fd);
+      return MoveAside("is larger than " + std::to_string(kMaxFileBytes >> 20) + " MiB");
+    }
   }
   ::close(fd);
   std::string body;

@@ -119,5 +119,33 @@ kill -TERM "$PID"; wait "$PID" 2>/dev/null
 echo "not a state file" >"$TMP/state/warmpool.state"
 check "restarts with a corrupt state file" start "$TMP/run3.log"
 check "the corrupt file is reported and moved aside" bash -c "grep -q 'state not restored' '$LOG' && ls '$TMP/state' | grep -q 'warmpool.state.corrupt-'"
+kill -TERM "$PID"; wait "$PID" 2>/dev/null
+
+# A state file that is not a file, or that this user cannot read, stops start-up with its path: it is
+# neither waited on (a FIFO once hung start-up) nor moved aside as corrupt (which would start fresh and
+# drop its overrides and pauses).
+rm -f "$TMP/state/warmpool.state"
+mkfifo "$TMP/state/warmpool.state"
+refuses() {  # refuses LOG WORDS: warmpool run exits 1 within 5 s, its log naming WORDS
+  timeout 5 "${RUNAS[@]}" "$BIN" run --config.file "$CONF" --web.listen-address 127.0.0.1:0 >"$1" 2>&1
+  [ $? = 1 ] && grep -q "$2" "$1"
+}
+RUNAS=() CONF=$TMP/warmpool.yaml
+check "a FIFO as the state file: start-up refused at once, naming it" refuses "$TMP/run4.log" "warmpool.state is not a regular file"
+rm -f "$TMP/state/warmpool.state"
+if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
+  # As an unprivileged user (root reads everything), in a folder that user may enter.
+  U=$(mktemp -d) && chmod 755 "$U" && mkdir -m 777 "$U/state"
+  sed "s|file: state/warmpool.state|file: $U/state/warmpool.state|; s|tokens_file: tokens.yaml|tokens_file: $U/tokens.yaml|" \
+    "$TMP/warmpool.yaml" >"$U/warmpool.yaml"
+  cp "$TMP/tokens.yaml" "$U/tokens.yaml" && chmod 644 "$U/tokens.yaml" "$U/warmpool.yaml"
+  echo "not readable by nobody" >"$U/state/warmpool.state" && chmod 600 "$U/state/warmpool.state"
+  RUNAS=(setpriv --reuid=65534 --regid=65534 --clear-groups) CONF=$U/warmpool.yaml
+  check "an unreadable state file (EACCES): start-up refused, naming it" refuses "$TMP/run5.log" "cannot be read (Permission denied)"
+  check "... and the file is left in place, not moved aside" bash -c "[ -f '$U/state/warmpool.state' ] && ! ls '$U/state' | grep -q corrupt"
+  rm -rf "$U"
+else
+  echo "skip - an unreadable state file: needs root and setpriv to run as another user"
+fi
 
 finish

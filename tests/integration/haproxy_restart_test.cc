@@ -88,7 +88,7 @@ TEST_CASE(
   {
     Result<std::unique_ptr<App>> before = App::Create(load.config, &clock, false);
     REQUIRE(before.ok());
-    (*before)->Attach({nullptr, nullptr, &state, nullptr});
+    REQUIRE((*before)->Attach({nullptr, nullptr, &state, nullptr}).ok());
     const TickResult r = (*before)->TickAll(clock.Now())[0];
     REQUIRE(r.plan.drain.size() == 1);
     drained = r.plan.drain[0];
@@ -104,7 +104,7 @@ TEST_CASE(
 
   Result<std::unique_ptr<App>> after = App::Create(load.config, &clock, false);
   REQUIRE(after.ok());
-  (*after)->Attach({nullptr, nullptr, &state, nullptr});
+  REQUIRE((*after)->Attach({nullptr, nullptr, &state, nullptr}).ok());
   const TickResult r = (*after)->TickAll(clock.Now())[0];
   CHECK(Row(*h, drained)->InMaintenance());  // the first tick's Observe finished it: no sessions
   CHECK(r.observed.Find(drained)->state == ServerState::kStandby);

@@ -90,7 +90,7 @@ struct RestartTrio {
       return std::move(*app);
     };
     a = make(&clock_a), b = make(&clock_b), c = make(&clock_c);
-    a->Attach({nullptr, nullptr, nullptr, &learned});
+    REQUIRE(a->Attach({nullptr, nullptr, nullptr, &learned}).ok());
   }
   // One tick at 0 for all three (the trace source maps time from each one's first tick), then `a`
   // alone up to `end`. Returns the time of the next tick.
@@ -105,7 +105,7 @@ struct RestartTrio {
   }
   void RestartB() {
     copy = learned;
-    b->Attach({nullptr, nullptr, nullptr, &copy});
+    REQUIRE(b->Attach({nullptr, nullptr, nullptr, &copy}).ok());
   }
   // The three ticks at `t`.
   std::vector<TickResult> Tick(TimeMs t) {
