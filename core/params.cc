@@ -119,8 +119,15 @@ std::string ParamReader::Enum(std::string_view key, std::string def,
 }
 
 std::vector<std::string> ParamReader::Finish() {
+  // An unknown key whose first segment no read key shares is reported once, by that segment: a
+  // mistyped block ("serverz: [...]") is one error, not one per value inside it.
+  auto top = [](const std::string& key) { return key.substr(0, key.find_first_of(".[")); };
+  std::set<std::string> known_tops, reported;
+  for (const std::string& key : used_) known_tops.insert(top(key));
   for (const auto& [key, value] : params_.values) {
-    if (used_.count(key) == 0) errors_.push_back(PathOf(key) + ": unknown key");
+    if (used_.count(key) != 0) continue;
+    const std::string name = known_tops.count(top(key)) ? key : top(key);
+    if (reported.insert(name).second) errors_.push_back(PathOf(name) + ": unknown key");
   }
   return std::move(errors_);
 }

@@ -219,8 +219,26 @@ void YamlMap::Finish() {
   }
 }
 
-void Flatten(const YAML::Node& node, const std::string& key, Params* params,
-             std::vector<std::string>* errors) {
+namespace {
+
+// What one plugin's parameters may expand to. YAML aliases share nodes, so ten lines can stand for
+// billions of values: the budget counts every value and level as expanded, aliases included.
+struct FlattenBudget {
+  size_t nodes_left = kMaxPluginParamNodes;
+  bool exceeded = false;
+};
+
+void FlattenInto(const YAML::Node& node, const std::string& key, int depth, Params* params,
+                 std::vector<std::string>* errors, FlattenBudget* budget) {
+  if (budget->exceeded) return;
+  if (budget->nodes_left == 0 || depth > kMaxPluginParamDepth) {
+    budget->exceeded = true;
+    errors->push_back(JoinPath(params->path, key) + ": expands to more than " +
+                      std::to_string(kMaxPluginParamNodes) + " values or " + std::to_string(kMaxPluginParamDepth) +
+                      " levels (YAML aliases count as expanded): refused");
+    return;
+  }
+  --budget->nodes_left;
   switch (node.Type()) {
     case YAML::NodeType::Map:
       for (const auto& kv : node) {
@@ -229,12 +247,12 @@ void Flatten(const YAML::Node& node, const std::string& key, Params* params,
                             Describe(kv.first));
           continue;
         }
-        Flatten(kv.second, JoinPath(key, kv.first.Scalar()), params, errors);
+        FlattenInto(kv.second, JoinPath(key, kv.first.Scalar()), depth + 1, params, errors, budget);
       }
       return;
     case YAML::NodeType::Sequence: {
       size_t i = 0;
-      for (const auto& item : node) Flatten(item, IndexPath(key, i++), params, errors);
+      for (const auto& item : node) FlattenInto(item, IndexPath(key, i++), depth + 1, params, errors, budget);
       return;
     }
     case YAML::NodeType::Scalar:
@@ -245,6 +263,14 @@ void Flatten(const YAML::Node& node, const std::string& key, Params* params,
       return;
     case YAML::NodeType::Undefined: return;
   }
+}
+
+}  // namespace
+
+void Flatten(const YAML::Node& node, const std::string& key, Params* params,
+             std::vector<std::string>* errors) {
+  FlattenBudget budget;
+  FlattenInto(node, key, 0, params, errors, &budget);
 }
 
 }  // namespace config_internal

@@ -81,9 +81,13 @@ class YamlMap {
   std::set<std::string, std::less<>> used_;
 };
 
+// Bounds on one plugin key's parameters, as expanded (aliases included).
+constexpr size_t kMaxPluginParamNodes = 10000;
+constexpr int kMaxPluginParamDepth = 32;
 // Adds `node` under `key` to params->values: nested mapping keys joined with '.', sequence items as
 // key[i], scalars as their text, null as "". Empty mappings and sequences add nothing. Errors (a
-// non-scalar mapping key, a key flattened twice) are named by params->path + "." + key.
+// non-scalar mapping key, a key flattened twice, past the bounds above: one error, and the rest of
+// the key is not expanded) are named by params->path + "." + key.
 void Flatten(const YAML::Node& node, const std::string& key, Params* params,
              std::vector<std::string>* errors);
 

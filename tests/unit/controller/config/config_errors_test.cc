@@ -1,6 +1,8 @@
 // Unit tests for the YAML config loader's errors: every problem reported as "path: message".
 #include <doctest/doctest.h>
 
+#include <chrono>
+
 #include "tests/support/config_test_util.h"
 
 namespace warmpool {
@@ -233,6 +235,40 @@ TEST_CASE("config: the document as a whole") {
   });
   ConfigLoad load = ParseConfig("a: 1\n b: 2\n");  // the default source name
   CHECK(load.errors == std::vector<std::string>{"config:2:3: illegal map value"});
+}
+
+TEST_CASE("config: a YAML alias bomb in plugin parameters is refused at once, naming its path") {
+  // Nine levels of ten aliases: 10^9 values once expanded, a few hundred bytes written.
+  std::string bomb = "    a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  for (char c = 'b'; c <= 'i'; ++c) {
+    const std::string prev(1, static_cast<char>(c - 1));
+    bomb += std::string("    ") + c + ": &" + c + " [";
+    for (int i = 0; i < 10; ++i) bomb += (i ? ", *" : "*") + prev;
+    bomb += "]\n";
+  }
+  const std::string yaml = "pools:\n  - name: web\n    min_active: 1\n    max_active: 4\n"
+                           "    metrics: [{name: rps}]\n"
+                           "    policies: [{type: target_tracking, metric: rps, target_per_server: 10}]\n"
+                           "    provider:\n      type: simulated\n      lol:\n" +
+                           [&] {
+                             std::string indented;
+                             for (size_t at = 0; at < bomb.size();) {
+                               const size_t nl = bomb.find('\n', at);
+                               indented += "    " + bomb.substr(at, nl - at + 1);
+                               at = nl + 1;
+                             }
+                             return indented;
+                           }();
+  const auto start = std::chrono::steady_clock::now();
+  ConfigLoad load = Parse(yaml);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+  bool named = false;
+  for (const std::string& e : load.errors) {
+    named = named || (e.rfind("pools[0].provider.lol.", 0) == 0 &&
+                      e.find("expands to more than 10000 values or 32 levels") != std::string::npos);
+  }
+  CHECK_MESSAGE(named, load.errors.size() << " errors, the first: " << (load.errors.empty() ? "" : load.errors[0]));
+  CHECK(load.errors.size() < 20);
 }
 
 TEST_CASE("config: LoadConfigFile") {

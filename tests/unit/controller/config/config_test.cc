@@ -239,10 +239,11 @@ TEST_CASE("config: plugin keys are flattened with their paths") {
                                                             {"matrix[0][0]", "1"},
                                                             {"matrix[0][1]", "2"},
                                                             {"matrix[1][0]", "3"}});
-  // target_tracking knows none of these: each is reported by its factory with its full path.
-  CHECK_MESSAGE(HasError(load, "pools[0].policies[0].bands[0].above: unknown key"), Joined(load.errors));
-  CHECK_MESSAGE(HasError(load, "pools[0].policies[0].matrix[1][0]: unknown key"), Joined(load.errors));
+  // target_tracking knows none of these: each block is reported once by its factory, by its path.
+  CHECK_MESSAGE(HasError(load, "pools[0].policies[0].bands: unknown key"), Joined(load.errors));
+  CHECK_MESSAGE(HasError(load, "pools[0].policies[0].matrix: unknown key"), Joined(load.errors));
   CHECK_MESSAGE(HasError(load, "pools[0].policies[0].note: unknown key"), Joined(load.errors));
+  CHECK(load.errors.size() == 4);  // and quoted: one error per unknown block, not per value
 
   ConfigLoad clash = Parse(OnePool({{"provider", "{type: simulated, a: {b: 1}, a.b: 2}"}}));
   CHECK_MESSAGE(HasError(clash, "pools[0].provider.a.b: duplicate key"), Joined(clash.errors));
