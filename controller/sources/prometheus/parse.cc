@@ -69,7 +69,11 @@ std::optional<Sample> ParseSample(const json& pair) {
     value = std::strtod(text.c_str(), &end);
     if (text.empty() || end != text.c_str() + text.size()) return std::nullopt;
   }
-  return Sample{static_cast<TimeMs>(std::llround(pair[0].get<double>() * 1000)), value};
+  // A time Prometheus can hold: after 1970, before the year 5138. Anything else (-1e300, 9.3e15 s)
+  // is malformed, and would overflow the conversion to milliseconds.
+  const double seconds = pair[0].get<double>();
+  if (!(seconds >= 0 && seconds < 1e11)) return std::nullopt;
+  return Sample{static_cast<TimeMs>(std::llround(seconds * 1000)), value};
 }
 
 std::string FormatLabels(const json& metric) {
@@ -219,7 +223,7 @@ Result<PromSeries> OnlySeries(const PromResult& result) {
 std::optional<TimeMs> NewestRawSample(const PromResult& result) {
   if (result.series.size() != 1 || result.series.front().samples.empty()) return std::nullopt;
   const double seconds = result.series.front().samples.back().value;
-  if (!std::isfinite(seconds)) return std::nullopt;
+  if (!(seconds >= 0 && seconds < 1e11)) return std::nullopt;  // not a time (NaN, Inf, -1e300)
   return static_cast<TimeMs>(std::llround(seconds * 1000));
 }
 

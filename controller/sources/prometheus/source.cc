@@ -1,12 +1,15 @@
 #include "controller/sources/prometheus/source.h"
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <sstream>
 #include <string_view>
+
+#include "warmpool/text.h"
 
 namespace warmpool {
 namespace {
@@ -163,6 +166,30 @@ Result<PromResult> PrometheusMetricsSource::Get(const std::string& path) {
   return ParsePromResponse(response->status, response->body);
 }
 
+namespace {
+
+// How far ahead of this host's clock a sample may be stamped before it is refused.
+constexpr DurationMs kMaxClockSkew = kMinute;
+
+// What a pool's load cannot be: a negative value (a rate, count or utilization), or a sample from
+// beyond the clock skew the controller tolerates. Either is a query error, so the pool holds.
+Status CheckSamples(const std::vector<Sample>& samples, TimeMs now) {
+  for (const Sample& s : samples) {
+    if (std::isfinite(s.value) && s.value < 0) {  // NaN and -Inf: missing, as the policies read them
+      return Status::InvalidArgument("negative value " + FormatNumber(s.value) + " at " + FormatTime(s.t) +
+                                     ": a rate, count or utilization cannot be negative");
+    }
+    if (s.t > now + kMaxClockSkew) {
+      return Status::InvalidArgument("a sample at " + FormatTime(s.t) + " is " + FormatDuration(s.t - now) +
+                                     " in the future (more than " + FormatDuration(kMaxClockSkew) +
+                                     " of clock skew): check the clocks of Prometheus and this host");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<MetricWindow> PrometheusMetricsSource::Fetch(const MetricQuery& q, TimeMs now) {
   const std::string prefix = "prometheus " + url_ + ", query \"" + q.query + "\": ";
   if (q.query.empty()) return Status::InvalidArgument(prefix + "empty query");
@@ -176,6 +203,7 @@ Result<MetricWindow> PrometheusMetricsSource::Fetch(const MetricQuery& q, TimeMs
   MetricWindow window;
   window.metric = q.name;
   std::vector<Sample>& samples = series->samples;
+  if (Status st = CheckSamples(samples, now); !st.ok()) return Annotate(st, prefix);
   if (result->result_type == "scalar" || samples.empty()) {
     window.samples = std::move(samples);
     return window;

@@ -155,6 +155,36 @@ TEST_CASE("prometheus source: every failure names the source and the query") {
   CHECK(client->paths.size() == asked);
 }
 
+TEST_CASE("prometheus source: garbage numbers are query errors, so the pool holds") {
+  auto owned = std::make_unique<ScriptedClient>();
+  ScriptedClient* client = owned.get();
+  PrometheusMetricsSource source("http://p:9090", std::move(owned));
+  const std::string prefix = "prometheus http://p:9090, query \"rps\": ";
+  MetricQuery q{"rps", "rps", 0, 15 * kSecond};
+  auto answer = [&](const std::string& t, const std::string& v) {
+    client->answer = [=](const std::string& path) -> Result<HttpResponse> {
+      if (IsProbe(path)) return HttpResponse{200, ProbeAnswer(kNow), ""};
+      return HttpResponse{200, Vector(R"({"metric":{},"value":[)" + t + ",\"" + v + "\"]}"), ""};
+    };
+    return source.Fetch(q, kNow);
+  };
+  Result<MetricWindow> w = answer(PromSeconds(kNow), "-50");
+  REQUIRE_FALSE(w.ok());
+  CHECK(w.status().message().rfind(prefix + "negative value -50 at ", 0) == 0);
+  CHECK(Contains(w.status().message(), "a rate, count or utilization cannot be negative"));
+  w = answer(PromSeconds(kNow + 2 * kMinute), "5");
+  REQUIRE_FALSE(w.ok());
+  CHECK(Contains(w.status().message(), " is 2m in the future (more than 1m of clock skew)"));
+  CHECK(answer(PromSeconds(kNow + 30 * kSecond), "5").ok());  // within the skew
+  for (const char* t : {"-1e300", "1e300", "9.3e15", "-1"}) {
+    CAPTURE(t);
+    w = answer(t, "5");
+    REQUIRE_FALSE(w.ok());
+    CHECK(w.status().message().rfind(prefix, 0) == 0);
+  }
+  CHECK(answer(PromSeconds(kNow), "0").ok());
+}
+
 namespace {
 
 // A temp dir for credential files, removed at the end of the test.
