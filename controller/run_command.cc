@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <atomic>
@@ -186,6 +187,10 @@ int RunController(const RunOptions& opts) {
         return 1;
       }
       tokens = std::move(loaded).value();
+      if (struct stat st {}; ::stat(global.web.tokens_file.c_str(), &st) == 0 && (st.st_mode & S_IROTH)) {
+        Log(LogLevel::kWarn, "tokens file readable by every user of this host",
+            {{"tokens_file", global.web.tokens_file}, {"fix", "chmod 600 it (or 640 with a group)"}});
+      }
     }
     api = std::make_unique<Api>(
         &control_plane, std::move(tokens), &clock,

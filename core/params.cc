@@ -102,6 +102,10 @@ DurationMs ParamReader::Duration(std::string_view key, DurationMs def, DurationM
     Error(key, "must be at least " + FormatDuration(min) + ", got " + Quote(*v));
     return def;
   }
+  if (*d > kMaxSettingDuration) {
+    Error(key, "must be at most " + FormatDuration(kMaxSettingDuration) + ", got " + Quote(*v));
+    return def;
+  }
   return *d;
 }
 

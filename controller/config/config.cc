@@ -85,9 +85,15 @@ void ReadPlugin(const YAML::Node& node, const std::string& path, bool named, con
   for (const auto& [key, value] : m.TakeRest()) Flatten(value, key, &out->params, errors);
 }
 
+// A tick per pool faster than this only burns the Prometheus it queries.
+constexpr DurationMs kMinInterval = 100;
+
 void ReadGlobal(const YAML::Node& node, GlobalSpec* global, Errors* errors) {
   YamlMap m(node, "global", errors);
-  m.Duration("interval", &global->interval, /*positive=*/true);
+  if (m.Duration("interval", &global->interval, /*positive=*/true) && global->interval < kMinInterval) {
+    m.Error("interval", "must be at least " + FormatDuration(kMinInterval) + ", got " +
+                            Quote(FormatDuration(global->interval)));
+  }
   m.Enum("log_format", &global->log_format, {"text", "json"});
   m.Enum("log_level", &global->log_level, {"trace", "debug", "info", "warn", "error"});
   m.Finish();

@@ -185,6 +185,10 @@ bool YamlMap::Duration(std::string_view key, DurationMs* out, bool positive) {
     Error(key, "must be > 0, got " + Quote(text));
     return false;
   }
+  if (*d > kMaxSettingDuration) {
+    Error(key, "must be at most " + FormatDuration(kMaxSettingDuration) + ", got " + Quote(text));
+    return false;
+  }
   *out = *d;
   return true;
 }

@@ -17,6 +17,9 @@ using DurationMs = int64_t;  // milliseconds
 constexpr DurationMs kSecond = 1000;
 constexpr DurationMs kMinute = 60 * kSecond;
 constexpr DurationMs kHour = 60 * kMinute;
+// The longest duration any setting takes (a year): anything longer is a typo, and would overflow the
+// arithmetic on times (now + delay) long before it meant anything.
+constexpr DurationMs kMaxSettingDuration = 366 * 24 * kHour;
 
 // Parses "500ms", "15s", "5m", "1h", "1h30m", "1.5s". A bare number is refused (the unit is
 // required so that "15" cannot mean seconds to one reader and minutes to another).

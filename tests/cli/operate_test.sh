@@ -45,7 +45,9 @@ api() {  # api METHOD PATH [TOKEN] [BODY] -> prints the body, sets CODE
 }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
+chmod 644 "$TMP/tokens.yaml"
 check "starts with its API on an ephemeral port" start "$TMP/run1.log"
+check "a tokens file readable by everyone is warned about" grep -q "tokens file readable by every user" "$TMP/run1.log"
 check "/-/healthy answers 200" bash -c "curl -sf http://127.0.0.1:$PORT/-/healthy >/dev/null"
 check "/-/ready turns 200 once the pool was observed" wait_for 10 bash -c "curl -sf http://127.0.0.1:$PORT/-/ready >/dev/null"
 api GET /api/v1/pools >/dev/null

@@ -49,12 +49,12 @@ Result<std::vector<TimeSpan>> ParseMask(const std::string& text, const std::stri
     if (line.empty() || line[0] == '#') continue;
     if (out.empty() && line == "start,end") continue;
     const size_t comma = line.find(',');
-    if (comma == std::string::npos)
-      return error("expected \"start,end\" (unix seconds), got \"" + line + "\"");
+    // Lines are not echoed: a mask has no header to show it is one, and the path may name any file.
+    if (comma == std::string::npos) return error("expected \"start,end\" (unix seconds)");
     long long start = 0, end = 0;
     const std::string a = line.substr(0, comma), b = line.substr(comma + 1);
-    if (!number(a, &start)) return error("bad start \"" + a + "\"");
-    if (!number(b, &end)) return error("bad end \"" + b + "\"");
+    if (!number(a, &start)) return error("the start is not a whole number of unix seconds");
+    if (!number(b, &end)) return error("the end is not a whole number of unix seconds");
     if (end <= start) return error("end " + b + " must be after start " + a);
     out.push_back({static_cast<TimeMs>(start) * 1000, static_cast<TimeMs>(end) * 1000});
   }

@@ -55,7 +55,8 @@ TEST_CASE("trace: errors name the file and the line") {
     const char* text;
     const char* want;
   } cases[] = {
-      {"time,req\n1,2\n", "t.csv:1: expected the header \"timestamp,requests\", got \"time,req\""},
+      {"time,req\n1,2\n", "t.csv:1: expected the header \"timestamp,requests\": not a trace file"},
+      {"root:*:19000:0:99999:7:::\n", "t.csv:1: expected the header \"timestamp,requests\": not a trace file"},
       {"timestamp,requests\n0,1\n60,x\n", "t.csv:3: bad request count \"x\" (must be a number >= 0)"},
       {"timestamp,requests\n0,1\n60,-1\n", "t.csv:3: bad request count \"-1\""},
       {"timestamp,requests\n0,1\n60,1\n180,1\n", "t.csv:4: timestamp 180 is not 1m after 60"},
