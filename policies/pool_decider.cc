@@ -82,6 +82,21 @@ const PoolDecider::Outcome& PoolDecider::Decide(const std::map<std::string, Metr
   const int current =
       counts_.active + (spec_.count_provisioning ? counts_.provisioning + counts_.standby : 0);
 
+  // The Kubernetes HPA's first recommendation: this decider's first tick, finding no recommendation
+  // within the scale-down window (a new pool, a start without a state file, or a downtime longer than
+  // the window), records the current count first, so nothing scales down within the window after a
+  // start without history.
+  if (!started_) {
+    started_ = true;
+    const DurationMs window = spec_.behavior.scale_down.stabilization_window;
+    bool recent = false;
+    for (const auto& rec : behavior_.recommendations) recent = recent || rec.at > now - window;
+    if (!recent && window > 0) {
+      behavior_.recommendations.push_back({now, current});
+      stabilization_.Reset(spec_.behavior, behavior_);
+    }
+  }
+
   // Policies and Decide are pure: deciding again with reasons gives the same numbers.
   bool explain = explain_ == Explain::kEveryTick;
   // Stabilization's window extremes, kept as the recommendations come instead of walked (the same

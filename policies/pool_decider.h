@@ -97,6 +97,7 @@ class PoolDecider {
   Explain explain_;
   Outcome out_;
   BehaviorHistory behavior_;
+  bool started_ = false;  // the first Decide has run (see the HPA's first recommendation there)
   StabilizationTracker stabilization_;  // behavior_.recommendations' window extremes, kept as they come
   // Per policy, in policies_ order: its records, trimmed from the front without moving the rest.
   std::vector<SlidingVector<PolicyRecord>> policy_history_;

@@ -219,6 +219,37 @@ TEST_CASE("PoolController: a present metric still scales up while another policy
   }
 }
 
+TEST_CASE("PoolController: like the HPA, a start without history records the current count first") {
+  PoolSpec spec = MakeSpec(0);
+  spec.behavior.scale_down.stabilization_window = 5 * kMinute;
+  Harness h(spec, Sim(5, 0));
+  h.metrics.values["rps"] = {20};  // 2 servers' worth
+  TickResult r = h.Tick();
+  CHECK(r.decision.current == 5);
+  CHECK(r.decision.desired == 5);  // held: the current count is the window's first recommendation
+  CAPTURE(r.decision.reason);
+  CHECK(Contains(r.decision.reason, "scale-down stabilized to 5"));
+  h.clock.Advance(4 * kMinute);
+  CHECK(h.Tick().decision.desired == 5);
+  h.clock.Advance(61 * kSecond);  // the start's record has left the window
+  CHECK(h.Tick().decision.desired == 2);
+
+  // A history restored after a downtime longer than the window counts as none.
+  Harness later(spec, Sim(5, 0));
+  later.metrics.values["rps"] = {20};
+  BehaviorHistory old;
+  old.recommendations.push_back({kT0 - 10 * kMinute, 2});
+  later.controller->decider().set_behavior_history(old);
+  CHECK(later.Tick().decision.desired == 5);
+  // ... and one from just before a restart within the window is what it was.
+  Harness restarted(spec, Sim(5, 0));
+  restarted.metrics.values["rps"] = {20};
+  BehaviorHistory recent;
+  recent.recommendations.push_back({kT0 - kMinute, 2});
+  restarted.controller->decider().set_behavior_history(recent);
+  CHECK(restarted.Tick().decision.desired == 2);
+}
+
 TEST_CASE("PoolController: when the pool cannot be observed, nothing is decided or applied") {
   Harness h(MakeSpec(1), Sim(2, 1));
   h.metrics.values["rps"] = {30};
