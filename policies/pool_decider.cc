@@ -131,6 +131,25 @@ const PoolDecider::Outcome& PoolDecider::Decide(const std::map<std::string, Metr
   return out_;
 }
 
+void PoolDecider::Applied(const ApplyResult& result) {
+  if (result.dry_run) return;  // dry-run spends the budget a live run would: the same decisions
+  const Decision& d = out_.decision;
+  const bool up = d.desired > d.current, down = d.desired < d.current;
+  if (!up && !down) return;
+  const char* kind = up ? "promote" : "drain";
+  bool tried = false, any_ok = false;
+  for (const ApplyResult::Action& a : result.actions) {
+    if (a.kind != kind) continue;
+    tried = true;
+    any_ok = any_ok || a.status.ok();
+  }
+  if (!tried || any_ok) return;
+  // Every promotion (or drain) of this tick failed: the pool did not change, so the change spends no
+  // rate-limit budget, as the HPA records only the changes it made.
+  BehaviorHistory::TimedCounts& events = up ? behavior_.scale_ups : behavior_.scale_downs;
+  if (!events.empty() && events.back().at == d.at) events.pop_back();
+}
+
 void PoolDecider::RecordPolicies(const std::map<std::string, MetricWindow>& windows, TimeMs now) {
   for (size_t i = 0; i < policies_.size(); ++i) {
     if (!inputs_[i].history) continue;  // nobody would read it

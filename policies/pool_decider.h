@@ -30,6 +30,7 @@
 #include "warmpool/metrics.h"
 #include "warmpool/policy.h"
 #include "warmpool/pool_spec.h"
+#include "warmpool/provider.h"
 #include "warmpool/server.h"
 #include "warmpool/sliding_vector.h"
 
@@ -57,6 +58,11 @@ class PoolDecider {
   // stays valid until the next call. REQUIRES: `now` does not decrease from call to call.
   const Outcome& Decide(const std::map<std::string, MetricWindow>& windows, const PoolState& pool,
                         const PoolControls& controls, TimeMs now);
+
+  // What the provider made of this tick's plan (call after Decide, before the next one). A scale event
+  // whose promotions (or drains) all failed is taken back from the behavior history, so a failed apply
+  // spends no rate-limit budget. Dry-run results change nothing.
+  void Applied(const ApplyResult& result);
 
   const PoolSpec& spec() const { return spec_; }
 

@@ -55,6 +55,7 @@ TickResult PoolController::RunOnce(TimeMs now, const PoolControls& controls) {
   // 4. Act (or only record, in dry-run).
   if (!out.plan.empty()) out.applied = actuator_->Apply(out.plan);
   out.applied.dry_run = dry_run();
+  decider_.Applied(out.applied);
   out.provider_events = actuator_->TakeEvents();
   return out;
 }

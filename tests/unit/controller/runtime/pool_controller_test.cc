@@ -250,6 +250,25 @@ TEST_CASE("PoolController: like the HPA, a start without history records the cur
   CHECK(restarted.Tick().decision.desired == 2);
 }
 
+TEST_CASE("PoolController: a scale-up whose promotions all failed spends no rate-limit budget") {
+  PoolSpec spec = MakeSpec(0);
+  spec.behavior.scale_up.limits = {RateLimit{RateLimit::Kind::kServers, 1, kMinute}};  // 1 a minute
+  Harness h(spec, Sim(2, 3));
+  h.metrics.values["rps"] = {50};  // 5 servers' worth
+  h.provider.InjectFailure("promote", 1, Status::Unavailable("runtime API refused"));
+  TickResult r = h.Tick();
+  CHECK(r.decision.desired == 3);  // one server a minute
+  CHECK_FALSE(r.applied.ok());
+  CHECK(h.controller->decider().behavior_history().scale_ups.empty());  // taken back
+  h.clock.Advance(15 * kSecond);
+  r = h.Tick();  // within the same minute: the failed one spent nothing, so one more may go now
+  CHECK(r.decision.desired == 3);
+  CHECK(r.applied.ok());
+  CHECK(h.controller->decider().behavior_history().scale_ups.size() == 1);
+  h.clock.Advance(15 * kSecond);
+  CHECK(h.Tick().decision.desired == 3);  // and now the minute's budget is spent
+}
+
 TEST_CASE("PoolController: when the pool cannot be observed, nothing is decided or applied") {
   Harness h(MakeSpec(1), Sim(2, 1));
   h.metrics.values["rps"] = {30};
