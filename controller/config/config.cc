@@ -420,11 +420,15 @@ ConfigLoad Parse(std::string_view yaml, std::string_view source, const std::stri
   ConfigLoad out;
   const std::string src(source);
   try {
-    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(yaml));
-    if (docs.empty() || (docs.size() == 1 && docs[0].IsNull())) {
+    size_t count = 0;
+    std::vector<YAML::Node> docs = config_internal::LoadDocuments(std::string(yaml), 1, &count);
+    if (count > 1) {
+      out.errors.push_back(src + ": expected one YAML document, got " +
+                           (count > config_internal::kMaxDocuments
+                                ? "more than " + std::to_string(config_internal::kMaxDocuments)
+                                                  : std::to_string(count)));
+    } else if (docs.empty() || docs[0].IsNull()) {
       out.errors.push_back(src + ": empty config");
-    } else if (docs.size() > 1) {
-      out.errors.push_back(src + ": expected one YAML document, got " + std::to_string(docs.size()));
     } else if (!docs[0].IsMap()) {
       out.errors.push_back(src + ": must be a mapping at the top level, got " + Describe(docs[0]));
     } else {

@@ -1,8 +1,11 @@
 #include "controller/config/yaml.h"
 
+#include <yaml-cpp/eventhandler.h>
+
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <sstream>
 
 namespace warmpool {
 namespace config_internal {
@@ -270,6 +273,42 @@ void FlattenInto(const YAML::Node& node, const std::string& key, int depth, Para
 }
 
 }  // namespace
+
+namespace {
+
+// Records where each document starts, and nothing else.
+class DocumentStarts final : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> starts;
+  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+}  // namespace
+
+std::vector<YAML::Node> LoadDocuments(const std::string& text, size_t limit, size_t* count) {
+  // First count the documents, with a parser that is stopped when it stops advancing.
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentStarts seen;
+  while (seen.starts.size() <= kMaxDocuments && parser.HandleNextDocument(seen)) {
+    const size_t n = seen.starts.size();
+    if (n >= 2 && seen.starts[n - 1].pos == seen.starts[n - 2].pos) {
+      throw YAML::ParserException(seen.starts[n - 1], "cannot parse the document that starts here");
+    }
+  }
+  *count = seen.starts.size();
+  // Only a stream parsed to its end without a repeat is handed to LoadAll, which then ends too.
+  if (*count > limit || *count > kMaxDocuments) return {};
+  return YAML::LoadAll(text);
+}
 
 void Flatten(const YAML::Node& node, const std::string& key, Params* params,
              std::vector<std::string>* errors) {

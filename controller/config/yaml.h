@@ -81,6 +81,14 @@ class YamlMap {
   std::set<std::string, std::less<>> used_;
 };
 
+// The documents of a YAML text, counted into `count` (up to kMaxDocuments + 1) and returned when there
+// are at most `limit` of them (a config has one: more is an error the caller names without needing
+// them). Unlike YAML::LoadAll, it cannot loop forever: yaml-cpp 0.7 repeats a document that starts with
+// ',' without end, allocating as it goes (its issue #1040); that is a YAML::ParserException here, at
+// the document's start.
+constexpr size_t kMaxDocuments = 16;
+std::vector<YAML::Node> LoadDocuments(const std::string& text, size_t limit, size_t* count);
+
 // Bounds on one plugin key's parameters, as expanded (aliases included).
 constexpr size_t kMaxPluginParamNodes = 10000;
 constexpr int kMaxPluginParamDepth = 32;

@@ -238,6 +238,15 @@ TEST_CASE("config: the document as a whole") {
       {"bad indentation", "global:\n  interval: 15s\n bad: 1\n", "test.yaml:3:2: end of map not found"},
       {"unclosed flow", "pools: [\n", "test.yaml:2:1: end of sequence flow not found"},
       {"undefined alias", "pools: *pools\n", "test.yaml:1:8: the referenced anchor is not defined"},
+      // yaml-cpp 0.7's LoadAll repeats a document that starts with ',' forever (found by tests/fuzz/).
+      {"a leading comma", ",xQ :*x\n", "test.yaml:1:1: cannot parse the document that starts here"},
+      {"a comma after a tag", "--- !t ,x\n", "test.yaml:1:8: cannot parse the document that starts here"},
+      {"a comma in a second document", OnePool() + "---\n,x\n", "cannot parse the document that starts here", false},
+      {"seventeen documents", [] {
+         std::string s;
+         for (int i = 0; i < 17; ++i) s += "---\na: 1\n";
+         return s;
+       }(), "test.yaml: expected one YAML document, got more than 16"},
   });
   ConfigLoad load = ParseConfig("a: 1\n b: 2\n");  // the default source name
   CHECK(load.errors == std::vector<std::string>{"config:2:3: illegal map value"});
