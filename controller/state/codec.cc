@@ -241,6 +241,8 @@ Result<Json> Parse(const std::string& document) {
     return Json::parse(document);
   } catch (const Json::parse_error& e) {
     return Status::InvalidArgument(std::string("document: not JSON: ") + e.what());
+  } catch (const Json::exception& e) {  // a number past a double ("1e400"): out_of_range, found by tests/fuzz/
+    return Status::InvalidArgument(std::string("document: ") + e.what());
   }
 }
 
