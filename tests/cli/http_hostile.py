@@ -475,7 +475,10 @@ pools:
             time.sleep(0.5)
             rss.append(c.rss_kb())
         print("# RSS after each round: %s kB" % rss, flush=True)
-        check("RSS flat across rounds (round 3 within 20 MB of round 1)", rss[2] - rss[0] < 20 * 1024)
+        if os.environ.get("WARMPOOL_SANITIZED"):
+            print("skip - RSS flat across rounds: under a sanitizer, whose quarantine keeps freed memory")
+        else:
+            check("RSS flat across rounds (round 3 within 20 MB of round 1)", rss[2] - rss[0] < 20 * 1024)
         check("the loop kept ticking", metric(c.port, "warmpool_evaluation_duration_seconds_count") > ticks0)
         refused = metric(c.port, "warmpool_http_refused_total")
         check("refusals counted in warmpool_http_refused_total (%d)" % refused, refused > 0)

@@ -51,7 +51,9 @@ void CheckCounts(const Counts& got, const Counts& want) {
 void CheckSame(const PersistedState& got, const PersistedState& want) {
   CHECK(got.saved_at == want.saved_at);
   REQUIRE(got.controls.size() == want.controls.size());
-  for (const auto& [pool, w] : want.controls) {
+  for (const auto& entry : want.controls) {  // not a structured binding: clang 14 cannot capture one
+    const std::string& pool = entry.first;
+    const PoolControls& w = entry.second;
     CAPTURE(pool);
     REQUIRE(got.controls.count(pool) == 1);
     const PoolControls& g = got.controls.at(pool);
@@ -72,7 +74,9 @@ void CheckSame(const PersistedState& got, const PersistedState& want) {
     CHECK(g.pause.set_by == w.pause.set_by);
   }
   REQUIRE(got.behavior.size() == want.behavior.size());
-  for (const auto& [pool, w] : want.behavior) {
+  for (const auto& entry : want.behavior) {
+    const std::string& pool = entry.first;
+    const BehaviorHistory& w = entry.second;
     CAPTURE(pool);
     REQUIRE(got.behavior.count(pool) == 1);
     CheckCounts(got.behavior.at(pool).recommendations, w.recommendations);
