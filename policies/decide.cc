@@ -56,7 +56,7 @@ Combined Combine(const std::vector<Recommendation>& recs, int current, bool expl
   *reason = best->policy + ": " + best->reason;
   if (recs.size() > 1) *reason += " (largest of " + std::to_string(recs.size()) + " policies)";
   if (!any_reactive && c.recommended < current) {
-    *reason += "; a forecast alone never scales in, holding at " + std::to_string(current);
+    *reason += "; no opinion that may scale in, holding at " + std::to_string(current);
   }
   if (any_missing) {
     c.hold_floor = true;

@@ -26,6 +26,20 @@ const MetricWindow* FindWindow(const std::map<std::string, MetricWindow>& window
   return it == windows.end() ? nullptr : &it->second;
 }
 
+// A recommendation made on a window its source vouches for only as a floor (MetricWindow::floor_only)
+// may raise capacity but not lower it; one made on a fallback's values says where they came from.
+void MarkFloorOnly(const std::map<std::string, MetricWindow>& windows, const std::vector<std::string>& metrics,
+                   bool explain, Recommendation* rec) {
+  for (const std::string& name : metrics) {
+    const MetricWindow* w = FindWindow(windows, name);
+    if (w == nullptr) continue;
+    if (!w->floor_only.empty()) rec->allow_scale_down = false;
+    if (!explain) continue;
+    if (!w->origin.empty()) rec->reason += " [" + name + " from " + w->origin + "]";
+    if (!w->floor_only.empty()) rec->reason += "; never scales in on it: " + w->floor_only;
+  }
+}
+
 }  // namespace
 
 PoolDecider::PoolDecider(PoolSpec spec, std::vector<std::unique_ptr<Policy>> policies, Explain explain)
@@ -58,6 +72,7 @@ void PoolDecider::Recommend(const std::map<std::string, MetricWindow>& windows, 
     const SlidingVector<PolicyRecord>& h = policy_history_[i];
     in.history = std::span<const PolicyRecord>(h.data(), h.size());
     recs[i] = policies_[i]->Recommend(in);
+    if (recs[i].valid) MarkFloorOnly(windows, inputs_[i].metrics, explain, &recs[i]);
   }
 }
 

@@ -1,6 +1,7 @@
 // The one explicit table of provider types.
 #include "warmpool/registry.h"
 
+#include "providers/haproxy/haproxy_counters.h"
 #include "providers/haproxy/haproxy_provider.h"
 #include "providers/registry.h"
 #include "providers/simulated/simulated_provider.h"
@@ -16,6 +17,11 @@ constexpr Entry kProviders[] = {
     {"haproxy", &NewHAProxyProvider},
 };
 
+using FallbackFactory = std::unique_ptr<MetricsSource> (*)(const Params&, std::vector<std::string>*);
+constexpr PluginEntry<FallbackFactory> kFallbacks[] = {
+    {"haproxy", &NewHAProxyCounterSource},
+};
+
 }  // namespace
 
 std::unique_ptr<Provider> CreateProvider(const std::string& type, const std::string& pool,
@@ -26,5 +32,13 @@ std::unique_ptr<Provider> CreateProvider(const std::string& type, const std::str
 }
 
 std::vector<std::string> ProviderTypes() { return PluginTypes(kProviders); }
+
+std::unique_ptr<MetricsSource> CreateFallbackSource(const std::string& type, const Params& params,
+                                                    std::vector<std::string>* errors) {
+  const PluginEntry<FallbackFactory>* e = FindPlugin(kFallbacks, type, "fallback", params, errors);
+  return e ? e->factory(params, errors) : nullptr;
+}
+
+std::vector<std::string> FallbackSourceTypes() { return PluginTypes(kFallbacks); }
 
 }  // namespace warmpool

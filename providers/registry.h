@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "warmpool/clock.h"
+#include "warmpool/metrics.h"
 #include "warmpool/params.h"
 #include "warmpool/provider.h"
 
@@ -18,6 +19,13 @@ std::unique_ptr<Provider> CreateProvider(const std::string& type, const std::str
                                          const Params& params, const Clock* clock,
                                          std::vector<std::string>* errors);
 std::vector<std::string> ProviderTypes();
+
+// Creates a metric's fallback source (`metrics[].fallback`) by type name: "haproxy", the balancer's
+// own request counter (providers/haproxy/haproxy_counters.h). Returns nullptr and appends path-named
+// errors on a bad type or parameter.
+std::unique_ptr<MetricsSource> CreateFallbackSource(const std::string& type, const Params& params,
+                                                    std::vector<std::string>* errors);
+std::vector<std::string> FallbackSourceTypes();
 
 }  // namespace warmpool
 

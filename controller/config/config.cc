@@ -99,8 +99,20 @@ void ReadGlobal(const YAML::Node& node, GlobalSpec* global, Errors* errors) {
   m.Finish();
 }
 
-void ReadMetrics(const YAML::Node* node, const std::string& path, std::vector<MetricQuery>* out,
+// A metric's scrape_health: {query, window}.
+void ReadScrapeHealth(const YAML::Node& node, const std::string& path, MetricQuery* q, Errors* errors) {
+  YamlMap h(node, path, errors);
+  if (!h.ok()) return;
+  if (h.RequiredString("query", &q->health_query) && q->health_query.empty()) {
+    h.Error("query", "must not be empty, e.g. min(up{job=\"web\"})");
+  }
+  h.Duration("window", &q->health_window, /*positive=*/true);
+  h.Finish();
+}
+
+void ReadMetrics(const YAML::Node* node, const std::string& path, const std::string& base_dir, PoolSpec* pool,
                  Errors* errors) {
+  std::vector<MetricQuery>* out = &pool->metrics;
   if (!ExpectSequence(node, path, /*required=*/false, errors)) return;
   std::map<std::string, std::string> seen;  // name -> path of its first declaration
   for (size_t i = 0; i < node->size(); ++i) {
@@ -117,6 +129,20 @@ void ReadMetrics(const YAML::Node* node, const std::string& path, std::vector<Me
     m.String("query", &q.query);
     m.Duration("window", &q.window, /*positive=*/true);
     m.Duration("step", &q.step, /*positive=*/true);
+    if (const YAML::Node* health = m.Get("scrape_health")) {
+      ReadScrapeHealth(*health, m.PathOf("scrape_health"), &q, errors);
+    }
+    if (const YAML::Node* fallback = m.Get("fallback")) {
+      PluginSpec spec;
+      if (fallback->IsScalar()) {  // `fallback: haproxy`: the type, every setting at its default
+        spec.type = fallback->Scalar();
+        spec.params.path = m.PathOf("fallback");
+        spec.params.base_dir = base_dir;
+      } else {
+        ReadPlugin(*fallback, m.PathOf("fallback"), /*named=*/false, base_dir, &spec, errors);
+      }
+      if (!q.name.empty()) pool->fallbacks[q.name] = std::move(spec);
+    }
     m.Finish();
     out->push_back(std::move(q));
   }
@@ -211,6 +237,24 @@ void ValidatePoolPlugins(const PoolSpec& pool, const std::string& path, Errors* 
     ManualClock clock;
     CreateProvider(pool.provider.type, pool.name, pool.provider.params, &clock, errors);
   }
+  for (const auto& [metric, fallback] : pool.fallbacks) CreateFallbackSource(fallback.type, fallback.params, errors);
+}
+
+// A haproxy fallback reads the pool's own balancer unless told otherwise: the socket and backend of
+// the pool's haproxy provider.
+void ResolveFallbacks(PoolSpec* pool) {
+  if (pool->provider.type != "haproxy") return;
+  const auto& provider = pool->provider.params.values;
+  for (auto& [metric, fallback] : pool->fallbacks) {
+    if (fallback.type != "haproxy") continue;
+    auto& values = fallback.params.values;
+    if (auto it = provider.find("socket"); it != provider.end() && !values.count("socket")) {
+      values["socket"] = it->second;
+    }
+    if (auto it = provider.find("backend"); it != provider.end() && !values.count("proxy")) {
+      values["proxy"] = it->second;
+    }
+  }
 }
 
 // warm_standby.auto's settings: null (every default) or a mapping.
@@ -300,7 +344,7 @@ void ReadPool(const YAML::Node& node, const std::string& path, const std::string
   }
   m.Duration("stale_after", &pool->stale_after, /*positive=*/true);
   m.Bool("dry_run", &pool->dry_run);
-  ReadMetrics(m.Get("metrics"), m.PathOf("metrics"), &pool->metrics, errors);
+  ReadMetrics(m.Get("metrics"), m.PathOf("metrics"), base_dir, pool, errors);
 
   const YAML::Node* policies = m.Get("policies");
   std::string policies_path = m.PathOf("policies");
@@ -343,6 +387,7 @@ void ReadPool(const YAML::Node& node, const std::string& path, const std::string
   }
   m.Finish();
   ResolveWarmAuto(pool, path, errors);
+  ResolveFallbacks(pool);
   ValidatePoolPlugins(*pool, path, errors);
 }
 

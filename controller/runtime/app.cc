@@ -90,6 +90,7 @@ Status App::Build(const Config& config, App* previous) {
     std::unique_ptr<Provider> provider;  // null: reuse previous pool i's provider
     int reuse = -1;
     std::vector<std::unique_ptr<Policy>> policies;
+    std::map<std::string, std::unique_ptr<MetricsSource>> fallbacks;
   };
   std::vector<Built> built(config.pools.size());
   for (size_t i = 0; i < config.pools.size(); ++i) {
@@ -106,6 +107,11 @@ Status App::Build(const Config& config, App* previous) {
           CreateProvider(spec.provider.type, spec.name, spec.provider.params, clock_, &errors);
     }
     built[i].policies = CreatePolicies(spec, &errors);
+    for (const auto& [metric, fallback] : spec.fallbacks) {
+      if (auto source = CreateFallbackSource(fallback.type, fallback.params, &errors)) {
+        built[i].fallbacks[metric] = std::move(source);
+      }
+    }
   }
   if (!errors.empty()) return Status::InvalidArgument(JoinErrors(errors));
 
@@ -132,6 +138,7 @@ Status App::Build(const Config& config, App* previous) {
     }
     pool.controller = std::make_unique<PoolController>(spec, std::move(built[i].policies),
                                                        pool.provider.get(), metrics_.get(), force_dry_run_);
+    for (auto& [metric, source] : built[i].fallbacks) pool.controller->SetFallback(metric, std::move(source));
     pool.controller->decider().set_behavior_history(std::move(history));
     if (before != nullptr) pool.controller->decider().CarryLearned(&before->decider());
     pools_.push_back(std::move(pool));

@@ -13,6 +13,39 @@ PoolController::PoolController(PoolSpec spec, std::vector<std::unique_ptr<Policy
   }
 }
 
+void PoolController::SetFallback(const std::string& metric, std::unique_ptr<MetricsSource> source) {
+  fallbacks_[metric] = std::move(source);
+}
+
+void PoolController::Measure(const MetricQuery& q, TimeMs now, TickResult* out) {
+  Result<MetricWindow> w =
+      metrics_ ? metrics_->Fetch(q, now) : Result<MetricWindow>(Status::Unavailable("no metrics source"));
+  if (!w.ok()) out->metric_errors.push_back(q.name + ": " + w.status().ToString());
+  auto fallback = fallbacks_.find(q.name);
+  if (fallback != fallbacks_.end()) {
+    // Fetched every tick, so that a rate of counters is ready the tick the first source fails.
+    Result<MetricWindow> f = fallback->second->Fetch(q, now);
+    const DurationMs stale = spec().stale_after;
+    const char* why = !w.ok()                                ? "the metrics source failed"
+                      : !w->Latest(now, stale).has_value()   ? "the metrics source has no fresh sample"
+                      : !w->floor_only.empty()               ? "the metrics source vouches only for a floor"
+                                                             : nullptr;
+    if (!f.ok()) {
+      out->metric_errors.push_back(q.name + " (fallback): " + f.status().ToString());
+    } else if (why != nullptr && f->Latest(now, stale).has_value()) {
+      f->origin += std::string(" (") + why + ")";
+      w = std::move(f);
+      out->metrics_on_fallback.push_back(q.name);
+    }
+  }
+  if (w.ok()) {
+    if (!w->floor_only.empty()) out->metrics_floor_only.push_back(q.name);
+    windows_[q.name] = std::move(w).value();
+  } else {
+    windows_.erase(q.name);
+  }
+}
+
 TickResult PoolController::RunOnce(TimeMs now, const PoolControls& controls) {
   TickResult out;
   out.applied.dry_run = dry_run();
@@ -28,16 +61,7 @@ TickResult PoolController::RunOnce(TimeMs now, const PoolControls& controls) {
   out.observed = std::move(observed).value();
 
   // 2. Measure. A metric that cannot be fetched is absent this tick (the pool still decides).
-  for (const MetricQuery& q : spec().metrics) {
-    Result<MetricWindow> w =
-        metrics_ ? metrics_->Fetch(q, now) : Result<MetricWindow>(Status::Unavailable("no metrics source"));
-    if (w.ok()) {
-      windows_[q.name] = std::move(w).value();
-    } else {
-      windows_.erase(q.name);
-      out.metric_errors.push_back(q.name + ": " + w.status().ToString());
-    }
-  }
+  for (const MetricQuery& q : spec().metrics) Measure(q, now, &out);
   for (const auto& [name, window] : windows_) {
     for (auto it = window.samples.rbegin(); it != window.samples.rend(); ++it) {
       if (it->t <= now && std::isfinite(it->value)) {

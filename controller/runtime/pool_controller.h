@@ -27,6 +27,8 @@ struct TickResult {
   std::vector<std::string> metric_errors;            // "rps: unavailable: ..." (the pool still decides)
   std::vector<std::string> provider_events;          // the provider's own news (Observer::TakeEvents)
   std::map<std::string, double> metric_age_seconds;  // per metric: age of its newest finite sample
+  std::vector<std::string> metrics_on_fallback;      // metrics whose values came from their fallback
+  std::vector<std::string> metrics_floor_only;       // metrics that could only raise the pool this tick
   Decision decision;
   ScalePlan plan;
   ApplyResult applied;
@@ -38,6 +40,9 @@ class PoolController {
   // `force_dry_run`, the provider is only observed: every plan goes to a DryRunProvider.
   PoolController(PoolSpec spec, std::vector<std::unique_ptr<Policy>> policies, Provider* provider,
                  MetricsSource* metrics, bool force_dry_run = false);
+  // A metric's fallback source (PoolSpec::fallbacks), owned: fetched every tick, used when `metrics`
+  // fails for it, has no fresh sample, or vouches only for a floor.
+  void SetFallback(const std::string& metric, std::unique_ptr<MetricsSource> source);
 
   // One tick. `controls` (an operator's override and pauses) act on the decision before planning.
   TickResult RunOnce(TimeMs now, const PoolControls& controls = {});
@@ -54,6 +59,10 @@ class PoolController {
   std::unique_ptr<DryRunProvider> dry_run_;
   Provider* actuator_;                           // the provider, or the dry-run wrapper around it
   std::map<std::string, MetricWindow> windows_;  // this tick's windows, by metric name
+  std::map<std::string, std::unique_ptr<MetricsSource>> fallbacks_;  // by metric name
+
+  // This tick's window of `q` into windows_ (or none), from the source or its fallback.
+  void Measure(const MetricQuery& q, TimeMs now, TickResult* out);
 };
 
 }  // namespace warmpool

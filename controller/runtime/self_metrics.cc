@@ -51,7 +51,8 @@ struct PoolSeries {
   std::vector<std::pair<Family<Gauge>*, Gauge*>> gauges;
   std::vector<std::pair<Family<Counter>*, Counter*>> counters;
   std::vector<std::pair<Family<Histogram>*, Histogram*>> histograms;
-  std::map<std::string, Gauge*> staleness;  // by metric name; metrics leave with a reload
+  // By metric name: its staleness, fallback and floor-only gauges; metrics leave with a reload.
+  std::map<std::string, std::vector<Gauge*>> per_metric;
 };
 
 template <typename T>
@@ -117,6 +118,14 @@ struct SelfMetrics::Impl {
   Family<Gauge>& staleness = Register<Gauge>(
       &registry, "warmpool_metric_staleness_seconds",
       "Age of the newest finite sample of each configured metric at the last tick; +Inf when none.");
+  Family<Gauge>& on_fallback = Register<Gauge>(
+      &registry, "warmpool_metric_on_fallback",
+      "1 while the metric's values come from its fallback (the balancer's counters), because the "
+      "metrics source failed, is stale or vouches only for a floor.");
+  Family<Gauge>& floor_only = Register<Gauge>(
+      &registry, "warmpool_metric_floor_only",
+      "1 while the metric may raise the pool but not lower it: its scrape health failed within its "
+      "window, or it comes from a fallback whose scale_down is off.");
   Family<Gauge>& override_active = Register<Gauge>(&registry, "warmpool_override_active",
                                                    "1 while an operator override applies to the pool.");
   Family<Gauge>& pause =
@@ -188,23 +197,34 @@ void SelfMetrics::Impl::Observe(const std::string& pool, const TickResult& tick,
     C(actions, s, {{"pool", pool}, {"action", a.kind}, {"result", result}}).Increment();
   }
 
-  // Staleness: one series per configured metric; series of metrics no longer configured go.
+  // Per configured metric: staleness, fallback, floor-only; series of metrics no longer configured go.
   std::set<std::string> configured;
   for (const MetricQuery& q : spec.metrics) configured.insert(q.name);
-  for (auto it = s->staleness.begin(); it != s->staleness.end();) {
+  Family<Gauge>* const families[] = {&staleness, &on_fallback, &floor_only};
+  for (auto it = s->per_metric.begin(); it != s->per_metric.end();) {
     if (configured.count(it->first) != 0) {
       ++it;
       continue;
     }
-    std::erase(s->gauges, std::pair<Family<Gauge>*, Gauge*>(&staleness, it->second));
-    staleness.Remove(it->second);
-    it = s->staleness.erase(it);
+    for (size_t f = 0; f < it->second.size(); ++f) {
+      std::erase(s->gauges, std::pair<Family<Gauge>*, Gauge*>(families[f], it->second[f]));
+      families[f]->Remove(it->second[f]);
+    }
+    it = s->per_metric.erase(it);
   }
+  auto listed = [](const std::vector<std::string>& names, const std::string& m) {
+    return std::find(names.begin(), names.end(), m) != names.end() ? 1.0 : 0.0;
+  };
   for (const std::string& m : configured) {
-    Gauge& g = G(staleness, s, {{"pool", pool}, {"metric", m}});
-    s->staleness[m] = &g;
+    const Labels labels = {{"pool", pool}, {"metric", m}};
+    std::vector<Gauge*>& gauges = s->per_metric[m];
+    if (gauges.empty()) {
+      for (Family<Gauge>* f : families) gauges.push_back(&G(*f, s, labels));
+    }
     auto age = tick.metric_age_seconds.find(m);
-    g.Set(age != tick.metric_age_seconds.end() ? age->second : std::numeric_limits<double>::infinity());
+    gauges[0]->Set(age != tick.metric_age_seconds.end() ? age->second : std::numeric_limits<double>::infinity());
+    gauges[1]->Set(listed(tick.metrics_on_fallback, m));
+    gauges[2]->Set(listed(tick.metrics_floor_only, m));
   }
 }
 

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "warmpool/sliding_vector.h"
@@ -24,6 +25,13 @@ struct Sample {
 struct MetricWindow {
   std::string metric;
   SlidingVector<Sample> samples;
+  // Set when the source vouches for these values only as a floor: a scrape target behind the query
+  // was down within its health window (a rate() over it reads low), or the values come from a
+  // fallback that may not scale down. Policies read the values as usual; the pool may scale up on
+  // them but never down, and the decision says why (this text).
+  std::string floor_only;
+  // Where the values came from when not from the configured source (a fallback), for the decision.
+  std::string origin;
 
   // The newest finite sample no older than `stale_after` at `now`, or nullopt when there is none
   // (empty window, only NaN/Inf, or all samples stale). Inline: every policy asks every tick.
@@ -39,10 +47,21 @@ struct MetricWindow {
 
 // What a pool asks for: a named metric and the query that produces it.
 struct MetricQuery {
+  MetricQuery() = default;
+  MetricQuery(std::string name_, std::string query_, DurationMs window_ = 5 * kMinute,
+              DurationMs step_ = 15 * kSecond)
+      : name(std::move(name_)), query(std::move(query_)), window(window_), step(step_) {}
+
   std::string name;                 // the name policies refer to, e.g. "rps"
   std::string query;                // source-specific (PromQL for Prometheus; ignored by a trace)
   DurationMs window = 5 * kMinute;  // how far back to fetch
   DurationMs step = 15 * kSecond;   // resolution of range queries
+  // Optional, source-specific (Prometheus): an expression of one series that is nonzero while every
+  // scrape target behind `query` is scraped, e.g. min(up{job="web"}). When it was zero or absent at
+  // any step of the last `health_window` (which should cover the range of the query's rate()), the
+  // window comes back floor_only.
+  std::string health_query;
+  DurationMs health_window = kMinute;
 };
 
 // Supplies metric windows. Implementations: trace (controller/sources/trace/source.h) and Prometheus

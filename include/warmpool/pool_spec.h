@@ -2,6 +2,7 @@
 #ifndef WARMPOOL_POOL_SPEC_H_
 #define WARMPOOL_POOL_SPEC_H_
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,10 @@ struct PoolSpec {
   // retired).
   bool count_provisioning = false;
   std::vector<MetricQuery> metrics;
+  // A metric's second source (`metrics[].fallback`), by metric name: read every tick, and used when the
+  // first fails, has no fresh sample, or vouches only for a floor. type "haproxy": the balancer's own
+  // request counter.
+  std::map<std::string, PluginSpec> fallbacks;
   std::vector<PluginSpec> policies;
   BehaviorSpec behavior = BehaviorSpec::Defaults();
   PluginSpec provider;

@@ -1,5 +1,6 @@
 #include "providers/haproxy/haproxy_parse.h"
 
+#include <algorithm>
 #include <charconv>
 #include <map>
 
@@ -190,6 +191,40 @@ Result<std::vector<ServerStat>> ParseShowStat(std::string_view csv) {
     out.push_back(std::move(s));
   }
   return out;
+}
+
+Result<int64_t> ParseProxyCounter(std::string_view csv, std::string_view proxy, std::string_view svname,
+                                  std::string_view column) {
+  std::vector<std::string_view> lines = Lines(csv);
+  size_t i = 0;
+  while (i < lines.size() && Trim(lines[i]).empty()) ++i;
+  if (i == lines.size() || !StartsWith(lines[i], "# ")) {
+    return Status::Internal("show stat: no \"# pxname,svname,...\" header line");
+  }
+  const std::vector<std::string> names = CsvFields(lines[i].substr(2));
+  size_t px = names.size(), sv = names.size(), col = names.size();
+  for (size_t c = 0; c < names.size(); ++c) {
+    if (names[c] == "pxname") px = c;
+    if (names[c] == "svname") sv = c;
+    if (names[c] == column) col = c;
+  }
+  if (px == names.size() || sv == names.size()) return Status::Internal("show stat: no pxname or svname column");
+  if (col == names.size()) return Status::NotFound("show stat: no column " + std::string(column));
+  for (++i; i < lines.size(); ++i) {
+    if (Trim(lines[i]).empty() || lines[i].front() == '#') continue;
+    const std::vector<std::string> f = CsvFields(lines[i]);
+    if (f.size() <= std::max({px, sv, col}) || f[px] != proxy || f[sv] != svname) continue;
+    if (f[col].empty()) {
+      return Status::NotFound("show stat: " + std::string(proxy) + " " + std::string(svname) + " has no " +
+                              std::string(column) + " (req_tot counts only HTTP requests: use stot for tcp)");
+    }
+    int64_t value = 0;
+    if (!ToInt(f[col], &value) || value < 0) {
+      return Status::Internal("show stat: malformed " + std::string(column) + " in " + Excerpt(lines[i]));
+    }
+    return value;
+  }
+  return Status::NotFound("show stat: no " + std::string(svname) + " line for proxy " + std::string(proxy));
 }
 
 std::vector<std::string> SplitReplies(std::string_view raw, size_t n) {

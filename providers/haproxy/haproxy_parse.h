@@ -93,6 +93,12 @@ struct ServerStat {
 // Parses `show stat` CSV; keeps server lines only (not FRONTEND/BACKEND). Columns by header name.
 Result<std::vector<ServerStat>> ParseShowStat(std::string_view csv);
 
+// One cumulative counter (`column`, e.g. "req_tot" or "stot") of the FRONTEND or BACKEND line
+// (`svname`) of proxy `proxy` in `show stat` CSV. NotFound when there is no such line or the column is
+// empty for it (req_tot of a tcp-mode proxy); Internal when malformed.
+Result<int64_t> ParseProxyCounter(std::string_view csv, std::string_view proxy, std::string_view svname,
+                                  std::string_view column);
+
 // Splits the raw interactive-mode output of "prompt; <cmd1>; ...; <cmdN>; quit" into one reply per
 // command, without trailing newlines. Only complete replies (followed by their prompt) come back: the
 // result is shorter than `n` when the connection closed early. Output that does not start with the

@@ -149,7 +149,7 @@ TEST_CASE("promtool check rules accepts the alert rules") {
   const Run r = Shell("promtool check rules " + kRules);
   INFO(r.output);
   CHECK(r.exit_code == 0);
-  CHECK(r.output.find("SUCCESS: 11 rules found") != std::string::npos);
+  CHECK(r.output.find("SUCCESS: 13 rules found") != std::string::npos);
 }
 
 TEST_CASE("promtool test rules: every alert fires when it should and only then") {

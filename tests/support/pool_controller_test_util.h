@@ -31,6 +31,7 @@ class FakeMetrics final : public MetricsSource {
  public:
   std::map<std::string, std::vector<double>> values;
   std::map<std::string, Status> fail;
+  std::string floor_only, origin;  // copied into every window (MetricWindow's fields)
   DurationMs age = 0;
   int fetches = 0;
 
@@ -39,6 +40,8 @@ class FakeMetrics final : public MetricsSource {
     if (auto f = fail.find(q.name); f != fail.end()) return f->second;
     MetricWindow w;
     w.metric = q.name;
+    w.floor_only = floor_only;
+    w.origin = origin;
     auto it = values.find(q.name);
     if (it == values.end() || it->second.empty()) return w;
     std::vector<double>& seq = it->second;

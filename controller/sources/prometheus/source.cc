@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -190,6 +191,33 @@ Status CheckSamples(const std::vector<Sample>& samples, TimeMs now) {
 
 }  // namespace
 
+std::string PrometheusMetricsSource::ScrapeHealth(const MetricQuery& q, TimeMs now) {
+  const std::string what = "scrape health \"" + q.health_query + "\"";
+  const DurationMs step = std::min(q.step > 0 ? q.step : 15 * kSecond, q.health_window);
+  const TimeMs start = now - q.health_window;
+  Result<PromResult> result = Get(RangeQueryPath(q.health_query, start, now, step));
+  if (!result.ok()) return what + " failed: " + result.status().message();
+  if (result->series.empty()) return what + " returned nothing (no target is scraped)";
+  Result<PromSeries> series = OnlySeries(*result);
+  if (!series.ok()) return what + ": " + series.status().message();
+  // Prometheus answers at start, start + step, ... <= now; a step without a value had no sample
+  // within its lookback (a new target, or a Prometheus that started without the data).
+  TimeMs expect = start;
+  for (const Sample& s : series->samples) {
+    if (s.t > expect + step / 2) break;
+    if (!std::isfinite(s.value) || s.value == 0) {
+      return what + " was " + FormatNumber(s.value) + " at " + FormatTime(s.t) + ", within " +
+             FormatDuration(q.health_window) + ": a rate() over a target that is not scraped reads low";
+    }
+    expect = s.t + step;
+  }
+  if (expect <= now) {
+    return what + " had no value at " + FormatTime(expect) + ", within " + FormatDuration(q.health_window) +
+           ": its targets were not scraped for the whole window (a new target, or Prometheus restarted)";
+  }
+  return "";
+}
+
 Result<MetricWindow> PrometheusMetricsSource::Fetch(const MetricQuery& q, TimeMs now) {
   const std::string prefix = "prometheus " + url_ + ", query \"" + q.query + "\": ";
   if (q.query.empty()) return Status::InvalidArgument(prefix + "empty query");
@@ -204,6 +232,7 @@ Result<MetricWindow> PrometheusMetricsSource::Fetch(const MetricQuery& q, TimeMs
   window.metric = q.name;
   std::vector<Sample>& samples = series->samples;
   if (Status st = CheckSamples(samples, now); !st.ok()) return Annotate(st, prefix);
+  if (!q.health_query.empty() && !samples.empty()) window.floor_only = ScrapeHealth(q, now);
   if (result->result_type == "scalar" || samples.empty()) {
     window.samples = std::move(samples);
     return window;

@@ -26,7 +26,12 @@
 // Chosen over parsing the PromQL for its selectors: no PromQL parser to get wrong, Prometheus
 // resolves exactly the samples it used, and the probe is one small instant query per fetch. A plain
 // selector with `offset` reports its sample's true, older time, and so reads as stale.
-// A fetch makes at most two requests, each bounded by the source's timeout.
+// Scrape health. A rate() over a target that stopped being scraped (frozen, down, or new after a
+// Prometheus restart lost the data) reads low while its range is only partly covered, and looks like a
+// fall in load. With MetricQuery::health_query set (e.g. min(up{job="web"})), every fetch also runs it
+// over the last health_window: unless it was nonzero at every step, the window is floor_only (the pool
+// may scale up on it, never down) with the reason; a health query that fails does the same.
+// A fetch makes at most three requests, each bounded by the source's timeout.
 #ifndef WARMPOOL_CONTROLLER_SOURCES_PROMETHEUS_SOURCE_H_
 #define WARMPOOL_CONTROLLER_SOURCES_PROMETHEUS_SOURCE_H_
 
@@ -67,6 +72,8 @@ class PrometheusMetricsSource final : public MetricsSource {
 
  private:
   Result<PromResult> Get(const std::string& path);
+  // "" when q.health_query was nonzero at every step of q.health_window; else why not.
+  std::string ScrapeHealth(const MetricQuery& q, TimeMs now);
   std::string url_;
   std::unique_ptr<HttpClient> client_;
 };

@@ -35,7 +35,7 @@ struct Sim {
     for (TimeMs t = start; t < end; t += tick) history.push_back({t, true, 0, load(t)});
   }
   PolicyInput At(TimeMs now, int current) {
-    MetricWindow w{"rps", {}};
+    MetricWindow w{"rps", {}, {}, {}};
     for (TimeMs t = now - 5 * kMinute + tick; t <= now; t += tick) w.samples.push_back({t, load(t)});
     windows["rps"] = std::move(w);
     PolicyInput in;

@@ -193,14 +193,14 @@ TEST_CASE("step: stale and future samples, and above-bands win over below-bands"
   in.now = kNow;
   in.stale_after = kMinute;
   // 0.3 breaches both (overlapping bands): the above-band wins.
-  windows["m"] = MetricWindow{"m", {{kNow - 15 * kSecond, 0.3}, {kNow, 0.3}}};
+  windows["m"] = MetricWindow{"m", {{kNow - 15 * kSecond, 0.3}, {kNow, 0.3}}, {}, {}};
   CHECK(StepRecommend("s", spec, in).desired == 4);
   // A stale sample does not count towards the breaches; a sample from the future is ignored.
-  windows["m"] = MetricWindow{"m", {{kNow - 2 * kMinute, 0.3}, {kNow, 0.3}, {kNow + 15 * kSecond, 0.3}}};
+  windows["m"] = MetricWindow{"m", {{kNow - 2 * kMinute, 0.3}, {kNow, 0.3}, {kNow + 15 * kSecond, 0.3}}, {}, {}};
   Recommendation r = StepRecommend("s", spec, in);
   CHECK(r.desired == 3);
   CHECK(r.reason.find("for 1 of 2 samples: waiting") != std::string::npos);
-  windows["m"] = MetricWindow{"m", {{kNow - 2 * kMinute, 0.3}}};
+  windows["m"] = MetricWindow{"m", {{kNow - 2 * kMinute, 0.3}}, {}, {}};
   CHECK_FALSE(StepRecommend("s", spec, in).valid);
 }
 

@@ -24,7 +24,7 @@ struct Fixture {
     in.stale_after = stale_after;
     return in;
   }
-  void Set(double value, TimeMs at = kNow) { windows["m"] = MetricWindow{"m", {{at, value}}}; }
+  void Set(double value, TimeMs at = kNow) { windows["m"] = MetricWindow{"m", {{at, value}}, {}, {}}; }
 };
 
 TargetTrackingSpec PerServer(double target, double tol = 0.1) {
@@ -102,7 +102,7 @@ TEST_CASE("target_tracking: missing and stale samples make it abstain, with a re
     CHECK(r.reason.find("missing or stale") != std::string::npos);
   }
   SUBCASE("empty window") {
-    f.windows["m"] = MetricWindow{"m", {}};
+    f.windows["m"] = MetricWindow{"m", {}, {}, {}};
     CHECK_FALSE(TargetTrackingRecommend("tt", PerServer(100), f.Input(3)).valid);
   }
   SUBCASE("stale sample") {
@@ -110,7 +110,7 @@ TEST_CASE("target_tracking: missing and stale samples make it abstain, with a re
     CHECK_FALSE(TargetTrackingRecommend("tt", PerServer(100), f.Input(3, 60 * kSecond)).valid);
   }
   SUBCASE("NaN newest falls back to the last finite sample when fresh") {
-    f.windows["m"] = MetricWindow{"m", {{kNow - 15 * kSecond, 800}, {kNow, std::nan("")}}};
+    f.windows["m"] = MetricWindow{"m", {{kNow - 15 * kSecond, 800}, {kNow, std::nan("")}}, {}, {}};
     Recommendation r = TargetTrackingRecommend("tt", PerServer(100), f.Input(3));
     CHECK(r.valid);
     CHECK(r.desired == 8);
@@ -159,7 +159,7 @@ TEST_CASE("target_tracking: lead sizes for a rising metric ahead, and takes a fa
   TargetTrackingSpec spec = PerServer(100, 0);
   spec.lead = 20 * kSecond;
   // 300 -> 400 over 15 s: 6.67/s; 20 s ahead 533 -> 6 servers (without lead: 4).
-  f.windows["m"] = MetricWindow{"m", {{kNow - 30 * kSecond, 250}, {kNow - 15 * kSecond, 300}, {kNow, 400}}};
+  f.windows["m"] = MetricWindow{"m", {{kNow - 30 * kSecond, 250}, {kNow - 15 * kSecond, 300}, {kNow, 400}}, {}, {}};
   Recommendation r = TargetTrackingRecommend("rps", spec, f.Input(4));
   CHECK(r.desired == 6);
   CHECK(r.reason ==
@@ -168,11 +168,11 @@ TEST_CASE("target_tracking: lead sizes for a rising metric ahead, and takes a fa
   CHECK(TargetTrackingRecommend("rps", spec, f.Input(4)).desired == 4);
   // Falling: no lead.
   spec.lead = 20 * kSecond;
-  f.windows["m"] = MetricWindow{"m", {{kNow - 15 * kSecond, 500}, {kNow, 400}}};
+  f.windows["m"] = MetricWindow{"m", {{kNow - 15 * kSecond, 500}, {kNow, 400}}, {}, {}};
   CHECK(TargetTrackingRecommend("rps", spec, f.Input(4)).desired == 4);
   // A NaN before the latest is skipped; a single sample has no slope.
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  f.windows["m"] = MetricWindow{"m", {{kNow - 30 * kSecond, 300}, {kNow - 15 * kSecond, nan}, {kNow, 400}}};
+  f.windows["m"] = MetricWindow{"m", {{kNow - 30 * kSecond, 300}, {kNow - 15 * kSecond, nan}, {kNow, 400}}, {}, {}};
   CHECK(TargetTrackingRecommend("rps", spec, f.Input(4)).desired == 5);  // 3.33/s: 466.7 -> 5
   f.Set(400);
   CHECK(TargetTrackingRecommend("rps", spec, f.Input(4)).desired == 4);
@@ -188,7 +188,7 @@ TEST_CASE("target_tracking: lead_window takes the slope over a longer baseline")
                                  {kNow - 45 * kSecond, 390},
                                  {kNow - 30 * kSecond, 410},
                                  {kNow - 15 * kSecond, 400},
-                                 {kNow, 490}}};
+                                 {kNow, 490}}, {}, {}};
   CHECK(TargetTrackingRecommend("rps", spec, f.Input(5)).desired == 9);  // 490 + 6 * 60 = 850
   spec.lead_window = 60 * kSecond;
   CHECK(TargetTrackingRecommend("rps", spec, f.Input(5)).desired == 6);  // 490 + 1.5 * 60 = 580

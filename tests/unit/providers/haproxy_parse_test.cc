@@ -205,6 +205,22 @@ TEST_CASE("haproxy: show stat finds columns by name, handles quotes, and reports
   CHECK(bad.status().message() == "show stat: malformed scur in \"web,a,x,2\"");
 }
 
+TEST_CASE("haproxy: a proxy's cumulative counter from its FRONTEND or BACKEND line, and what is missing") {
+  CHECK(*ParseProxyCounter(kShowStatAll, "fe", "FRONTEND", "req_tot") == 2);
+  CHECK(*ParseProxyCounter(kShowStatAll, "web", "BACKEND", "stot") == 2);
+  CHECK(*ParseProxyCounter(kShowStatAll, "web", "BACKEND", "req_tot") == 0);
+  CHECK(ParseProxyCounter(kShowStatAll, "web", "FRONTEND", "req_tot").status().message() ==
+        "show stat: no FRONTEND line for proxy web");
+  CHECK(ParseProxyCounter(kShowStatAll, "fe", "FRONTEND", "nope").status().message() == "show stat: no column nope");
+  // A tcp-mode proxy leaves req_tot empty.
+  Result<int64_t> tcp = ParseProxyCounter("# pxname,svname,stot,req_tot\ndb,BACKEND,7,\n", "db", "BACKEND", "req_tot");
+  CHECK(tcp.status().code() == Status::Code::kNotFound);
+  CHECK(tcp.status().message().find("use stot for tcp") != std::string::npos);
+  CHECK(ParseProxyCounter("# pxname,svname,stot\ndb,BACKEND,-3\n", "db", "BACKEND", "stot").status().message() ==
+        "show stat: malformed stot in \"db,BACKEND,-3\"");
+  CHECK(ParseProxyCounter("Unknown command.\n", "db", "BACKEND", "stot").status().code() == Status::Code::kInternal);
+}
+
 TEST_CASE("haproxy: the interactive reply to several commands splits at each prompt") {
   // Real output of "prompt; <commands>; quit" on one line.
   // set server web/a state drain; set server web/nope state ready; set server web/a state ready

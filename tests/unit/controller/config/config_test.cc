@@ -410,4 +410,52 @@ TEST_CASE("config: only a regular file is read: a FIFO neither hangs nor a devic
   rmdir(dir);
 }
 
+
+TEST_CASE("config: a metric's scrape_health and fallback, and a haproxy fallback reads the pool's own balancer") {
+  const std::string metrics =
+      "[{name: rps, query: 'sum(rate(x[1m]))', scrape_health: {query: 'min(up{job=\"web\"})', window: 90s},"
+      " fallback: {type: haproxy, side: frontend, counter: stot, scale_down: true}}]";
+  ConfigLoad load = Parse(OnePool({{"metrics", metrics},
+                                   {"provider", "{type: haproxy, socket: /run/h.sock, backend: web-be}"}}));
+  INFO(Joined(load.errors));
+  REQUIRE(load.ok());
+  const PoolSpec& pool = load.config.pools[0];
+  CHECK(pool.metrics[0].health_query == "min(up{job=\"web\"})");
+  CHECK(pool.metrics[0].health_window == 90 * kSecond);
+  REQUIRE(pool.fallbacks.count("rps") == 1);
+  const PluginSpec& fallback = pool.fallbacks.at("rps");
+  CHECK(fallback.type == "haproxy");
+  CHECK(fallback.params.values.at("socket") == "/run/h.sock");  // from the provider
+  CHECK(fallback.params.values.at("proxy") == "web-be");
+  CHECK(fallback.params.values.at("side") == "frontend");
+
+  // `fallback: haproxy` is every default; the health window defaults to a minute.
+  load = Parse(OnePool({{"metrics", "[{name: rps, scrape_health: {query: up}, fallback: haproxy}]"},
+                        {"provider", "{type: haproxy, socket: /run/h.sock, backend: web}"}}));
+  INFO(Joined(load.errors));
+  REQUIRE(load.ok());
+  CHECK(load.config.pools[0].metrics[0].health_window == kMinute);
+  CHECK(load.config.pools[0].fallbacks.at("rps").params.values.at("proxy") == "web");
+
+  // Without a haproxy provider the socket and proxy must be given; settings are checked with their path.
+  load = Parse(OnePool({{"metrics", "[{name: rps, fallback: haproxy}]"}}));
+  CHECK(HasErrorContaining(load, "pools[0].metrics[0].fallback.socket: required"));
+  CHECK(HasErrorContaining(load, "pools[0].metrics[0].fallback.proxy: required"));
+  load = Parse(OnePool({{"metrics",
+                         "[{name: rps, fallback: {type: haproxy, socket: /s, proxy: 'a b', counter: hits, "
+                         "rate_window: 0s, colour: red}}]"}}));
+  INFO(Joined(load.errors));
+  CHECK(HasError(load, "pools[0].metrics[0].fallback.proxy: must be a proxy name (no '/', ';', '#' or spaces), got \"a b\""));
+  CHECK(HasErrorContaining(load, "pools[0].metrics[0].fallback.counter: must be one of req_tot, stot"));
+  CHECK(HasErrorContaining(load, "pools[0].metrics[0].fallback.rate_window: "));
+  CHECK(HasError(load, "pools[0].metrics[0].fallback.colour: unknown key"));
+  load = Parse(OnePool({{"metrics", "[{name: rps, fallback: {type: graphite}}]"}}));
+  CHECK(HasError(load, "pools[0].metrics[0].fallback.type: unknown fallback type \"graphite\" (known: haproxy)"));
+  load = Parse(OnePool({{"metrics", "[{name: rps, scrape_health: {window: 0s}}]"}}));
+  CHECK(HasError(load, "pools[0].metrics[0].scrape_health.query: required"));
+  CHECK(HasError(load, "pools[0].metrics[0].scrape_health.window: must be > 0, got \"0s\""));
+  load = Parse(OnePool({{"metrics", "[{name: rps, scrape_health: 'up'}]"}}));
+  CHECK(HasErrorContaining(load, "pools[0].metrics[0].scrape_health: must be a mapping"));
+}
+
 }  // namespace warmpool
