@@ -29,7 +29,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     }
     case 1: (void)haproxy::ParseServersState(text); break;
-    case 2: (void)haproxy::ParseShowStat(text); break;
+    case 2:
+      (void)haproxy::ParseShowStat(text);
+      (void)haproxy::ParseProxyCounter(text, "web", "BACKEND", "req_tot");
+      (void)haproxy::ParseProxyCounter(text, "fe", "FRONTEND", "stot");
+      break;
     case 3:
       for (const std::string& reply : haproxy::SplitReplies(text, 1 + data[0] % 4)) {
         (void)haproxy::CheckReply("show info", reply);
