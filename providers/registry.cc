@@ -3,6 +3,7 @@
 
 #include "providers/haproxy/haproxy_counters.h"
 #include "providers/haproxy/haproxy_provider.h"
+#include "providers/haproxy/haproxy_shedder.h"
 #include "providers/registry.h"
 #include "providers/simulated/simulated_provider.h"
 
@@ -40,5 +41,13 @@ std::unique_ptr<MetricsSource> CreateFallbackSource(const std::string& type, con
 }
 
 std::vector<std::string> FallbackSourceTypes() { return PluginTypes(kFallbacks); }
+
+std::unique_ptr<Shedder> CreateShedder(const std::string& provider_type, const Params& params,
+                                       std::vector<std::string>* errors) {
+  if (provider_type == "haproxy") return NewHAProxyShedder(params, errors);
+  errors->push_back(params.path + ": needs a provider that can limit the load at the balancer (haproxy), not " +
+                    "\"" + provider_type + "\"");
+  return nullptr;
+}
 
 }  // namespace warmpool

@@ -10,6 +10,7 @@
 #include "warmpool/metrics.h"
 #include "warmpool/params.h"
 #include "warmpool/provider.h"
+#include "warmpool/shedder.h"
 
 namespace warmpool {
 
@@ -26,6 +27,12 @@ std::vector<std::string> ProviderTypes();
 std::unique_ptr<MetricsSource> CreateFallbackSource(const std::string& type, const Params& params,
                                                     std::vector<std::string>* errors);
 std::vector<std::string> FallbackSourceTypes();
+
+// Creates the overload protection of a pool whose provider is `provider_type` (`overload:`): "haproxy"
+// (providers/haproxy/haproxy_shedder.h). Returns nullptr and appends path-named errors when the
+// provider has none, or on a bad parameter.
+std::unique_ptr<Shedder> CreateShedder(const std::string& provider_type, const Params& params,
+                                       std::vector<std::string>* errors);
 
 }  // namespace warmpool
 

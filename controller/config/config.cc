@@ -23,6 +23,7 @@
 #include "warmpool/metrics.h"
 #include "warmpool/policy.h"
 #include "warmpool/provider.h"
+#include "warmpool/text.h"
 
 namespace warmpool {
 namespace {
@@ -238,6 +239,12 @@ void ValidatePoolPlugins(const PoolSpec& pool, const std::string& path, Errors* 
     CreateProvider(pool.provider.type, pool.name, pool.provider.params, &clock, errors);
   }
   for (const auto& [metric, fallback] : pool.fallbacks) CreateFallbackSource(fallback.type, fallback.params, errors);
+  if (pool.overload.enabled && !pool.provider.type.empty()) {
+    Params balancer = pool.overload_balancer;
+    balancer.path = JoinPath(path, "overload");  // "needs a provider that can limit": on the block
+    if (pool.provider.type == "haproxy") balancer.path = pool.overload_balancer.path;
+    CreateShedder(pool.provider.type, balancer, errors);
+  }
 }
 
 // A haproxy fallback reads the pool's own balancer unless told otherwise: the socket and backend of
@@ -254,6 +261,59 @@ void ResolveFallbacks(PoolSpec* pool) {
     if (auto it = provider.find("backend"); it != provider.end() && !values.count("proxy")) {
       values["proxy"] = it->second;
     }
+  }
+}
+
+// `overload:`: the decision's settings, and `haproxy:` (the balancer's) into overload_balancer.
+void ReadOverload(const YAML::Node& node, const std::string& path, const std::string& base_dir, PoolSpec* pool,
+                  Errors* errors) {
+  YamlMap m(node, path, errors);
+  if (!m.ok()) return;
+  ShedSpec& o = pool->overload;
+  o.enabled = true;
+  if (!m.Has("capacity")) {
+    m.Error("capacity", "required: the requests a second one server serves at full capacity");
+  } else if (m.Number("capacity", &o.capacity) && !(o.capacity > 0)) {
+    m.Error("capacity", "must be > 0, got " + FormatNumber(o.capacity));
+  }
+  m.String("metric", &o.metric);
+  m.Duration("protect_after", &o.protect_after, /*positive=*/false);
+  if (m.Number("release_below", &o.release_below) && !(o.release_below > 0 && o.release_below < 1)) {
+    m.Error("release_below", "must be between 0 and 1 (a share of the capacity), got " + FormatNumber(o.release_below));
+  }
+  m.Duration("release_after", &o.release_after, /*positive=*/false);
+  m.Bool("per_client", &o.per_client);
+  Params& b = pool->overload_balancer;
+  b.path = JoinPath(path, "haproxy");
+  b.base_dir = base_dir;
+  if (const YAML::Node* haproxy = m.Get("haproxy")) {
+    YamlMap h(*haproxy, b.path, errors);
+    if (h.ok()) {
+      for (const auto& [key, value] : h.TakeRest()) Flatten(value, key, &b, errors);
+    }
+  }
+  m.Finish();
+}
+
+// The overload's metric (the pool's load metric unless named) must be declared, and its balancer
+// settings take the provider's socket.
+void ResolveOverload(PoolSpec* pool, const std::string& path, Errors* errors) {
+  ShedSpec& o = pool->overload;
+  if (!o.enabled) return;
+  const std::string at = JoinPath(path, "overload");
+  if (o.metric.empty()) o.metric = FindLoadMetric(pool->policies, "").metric;
+  if (o.metric.empty()) {
+    errors->push_back(JoinPath(at, "metric") + ": required (no target_tracking or predictive policy to take the load metric from)");
+    return;
+  }
+  bool declared = false;
+  for (const MetricQuery& q : pool->metrics) declared = declared || q.name == o.metric;
+  if (!declared) {
+    errors->push_back(JoinPath(at, "metric") + ": no metric named " + Quote(o.metric) + " in " + path + ".metrics");
+  }
+  if (pool->provider.type == "haproxy") {
+    auto socket = pool->provider.params.values.find("socket");
+    if (socket != pool->provider.params.values.end()) pool->overload_balancer.values["socket"] = socket->second;
   }
 }
 
@@ -380,6 +440,9 @@ void ReadPool(const YAML::Node& node, const std::string& path, const std::string
       CreateProvider("simulated", pool->name, pool->capacity_model.params, &clock, errors);
     }
   }
+  if (const YAML::Node* overload = m.Get("overload")) {
+    ReadOverload(*overload, m.PathOf("overload"), base_dir, pool, errors);
+  }
   if (const YAML::Node* provider = m.Get("provider")) {
     ReadPlugin(*provider, m.PathOf("provider"), /*named=*/false, base_dir, &pool->provider, errors);
   } else {
@@ -388,6 +451,7 @@ void ReadPool(const YAML::Node& node, const std::string& path, const std::string
   m.Finish();
   ResolveWarmAuto(pool, path, errors);
   ResolveFallbacks(pool);
+  ResolveOverload(pool, path, errors);
   ValidatePoolPlugins(*pool, path, errors);
 }
 

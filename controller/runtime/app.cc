@@ -91,6 +91,7 @@ Status App::Build(const Config& config, App* previous) {
     int reuse = -1;
     std::vector<std::unique_ptr<Policy>> policies;
     std::map<std::string, std::unique_ptr<MetricsSource>> fallbacks;
+    std::unique_ptr<Shedder> shedder;
   };
   std::vector<Built> built(config.pools.size());
   for (size_t i = 0; i < config.pools.size(); ++i) {
@@ -111,6 +112,9 @@ Status App::Build(const Config& config, App* previous) {
       if (auto source = CreateFallbackSource(fallback.type, fallback.params, &errors)) {
         built[i].fallbacks[metric] = std::move(source);
       }
+    }
+    if (spec.overload.enabled) {
+      built[i].shedder = CreateShedder(spec.provider.type, spec.overload_balancer, &errors);
     }
   }
   if (!errors.empty()) return Status::InvalidArgument(JoinErrors(errors));
@@ -139,6 +143,7 @@ Status App::Build(const Config& config, App* previous) {
     pool.controller = std::make_unique<PoolController>(spec, std::move(built[i].policies),
                                                        pool.provider.get(), metrics_.get(), force_dry_run_);
     for (auto& [metric, source] : built[i].fallbacks) pool.controller->SetFallback(metric, std::move(source));
+    if (built[i].shedder) pool.controller->SetShedder(std::move(built[i].shedder));
     pool.controller->decider().set_behavior_history(std::move(history));
     if (before != nullptr) pool.controller->decider().CarryLearned(&before->decider());
     pools_.push_back(std::move(pool));
@@ -308,6 +313,16 @@ void App::Publish(ControlPlane* cp, const PoolSpec& spec, const TickResult& tick
   s.metric_errors = tick.metric_errors;
   const bool acted = tick.decision.direction != Direction::kNone || !tick.plan.empty() || !tick.status.ok();
   cp->Publish(std::move(s));
+  if (tick.shed.changed) {
+    Event shed;
+    shed.at = tick.decision.at;
+    shed.pool = spec.name;
+    shed.kind = "shed";
+    shed.reason = tick.shed.reason;
+    shed.result = dry_run ? std::string("dry run: not set") : tick.shed.status.ok() ? std::string("in force")
+                                                                                    : tick.shed.status.ToString();
+    cp->Record(std::move(shed));
+  }
   if (!acted) return;
   Event e;
   e.at = tick.decision.at;
@@ -335,6 +350,15 @@ void LogTick(const std::string& pool, const TickResult& tick) {
   }
   for (const std::string& e : tick.metric_errors) {
     Log(LogLevel::kWarn, "metric query failed", {{"pool", pool}, {"error", e}});
+  }
+  if (tick.shed.changed || !tick.shed.status.ok()) {
+    Log(tick.shed.status.ok() ? LogLevel::kWarn : LogLevel::kError, "shed",
+        {{"pool", pool},
+         {"reason", tick.shed.reason},
+         {"rate_limit", tick.shed.limits.rate},
+         {"client_limit", tick.shed.limits.client},
+         {"error", tick.shed.status.ok() ? std::string() : tick.shed.status.ToString()},
+         {"dry_run", tick.applied.dry_run}});
   }
   const Decision& d = tick.decision;
   const bool acted = d.direction != Direction::kNone || !tick.plan.empty();

@@ -46,6 +46,51 @@ void PoolController::Measure(const MetricQuery& q, TimeMs now, TickResult* out) 
   }
 }
 
+void PoolController::SetShedder(std::unique_ptr<Shedder> shedder) {
+  shedder_ = std::move(shedder);
+  shed_ = std::make_unique<ShedDecider>(spec().overload);
+  shed_applied_.reset();
+}
+
+void PoolController::Shed(TimeMs now, TickResult* out) {
+  const PoolSpec& s = spec();
+  ShedInput in;
+  in.now = now;
+  auto w = windows_.find(s.overload.metric);
+  if (w != windows_.end()) {
+    if (std::optional<Sample> latest = w->second.Latest(now, s.stale_after)) in.load = latest->value;
+  }
+  in.serving = out->observed.CountHealthy(ServerState::kActive);
+  const int active = out->observed.Count(ServerState::kActive);
+  int total = 0;
+  for (ServerState st : {ServerState::kProvisioning, ServerState::kStandby, ServerState::kActive,
+                         ServerState::kDraining}) {
+    total += out->observed.Count(st);
+  }
+  in.at_max = active >= s.max_active || (total >= s.MaxTotal() && out->observed.Count(ServerState::kStandby) == 0);
+  const bool overloaded = in.load && *in.load > in.serving * s.overload.capacity;
+  if (s.overload.per_client && (overloaded || shed_->limits().active())) {
+    Result<std::vector<ClientRate>> clients = shedder_->ClientRates();
+    if (clients.ok()) {
+      in.clients = std::move(clients).value();
+    } else {
+      out->shed.status = clients.status();
+    }
+  }
+  ShedOutcome o = shed_->Decide(in);
+  out->shed.enabled = true;
+  out->shed.limits = o.limits;
+  out->shed.changed = o.changed;
+  out->shed.reason = std::move(o.reason);
+  if (dry_run() || (shed_applied_ && *shed_applied_ == o.limits)) return;
+  Status st = shedder_->SetLimits(o.limits);
+  if (st.ok()) {
+    shed_applied_ = o.limits;
+  } else {
+    out->shed.status = st;  // tried again next tick
+  }
+}
+
 TickResult PoolController::RunOnce(TimeMs now, const PoolControls& controls) {
   TickResult out;
   out.applied.dry_run = dry_run();
@@ -80,6 +125,7 @@ TickResult PoolController::RunOnce(TimeMs now, const PoolControls& controls) {
   if (!out.plan.empty()) out.applied = actuator_->Apply(out.plan);
   out.applied.dry_run = dry_run();
   decider_.Applied(out.applied);
+  if (shedder_) Shed(now, &out);
   out.provider_events = actuator_->TakeEvents();
   return out;
 }

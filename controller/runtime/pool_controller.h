@@ -7,17 +7,20 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "controller/runtime/dry_run.h"
 #include "policies/pool_decider.h"
+#include "policies/shed.h"
 #include "warmpool/controls.h"
 #include "warmpool/decision.h"
 #include "warmpool/metrics.h"
 #include "warmpool/policy.h"
 #include "warmpool/pool_spec.h"
 #include "warmpool/provider.h"
+#include "warmpool/shedder.h"
 
 namespace warmpool {
 
@@ -32,6 +35,14 @@ struct TickResult {
   Decision decision;
   ScalePlan plan;
   ApplyResult applied;
+  // Overload protection (PoolSpec::overload), when the pool has it.
+  struct Shed {
+    bool enabled = false;
+    ShedLimits limits;    // in force after this tick (in dry-run: what would be)
+    bool changed = false;  // tightened, loosened or lifted this tick
+    std::string reason;   // empty when nothing is in force and nothing changed
+    Status status;        // putting the limits in force, or reading the clients' rates, failed
+  } shed;
 };
 
 class PoolController {
@@ -43,6 +54,10 @@ class PoolController {
   // A metric's fallback source (PoolSpec::fallbacks), owned: fetched every tick, used when `metrics`
   // fails for it, has no fresh sample, or vouches only for a floor.
   void SetFallback(const std::string& metric, std::unique_ptr<MetricsSource> source);
+  // The pool's overload protection at the balancer (PoolSpec::overload), owned. In dry-run the limits
+  // are decided and reported, never set. The first tick puts the decided limits (none) in force, so
+  // that limits left by a process that died are lifted.
+  void SetShedder(std::unique_ptr<Shedder> shedder);
 
   // One tick. `controls` (an operator's override and pauses) act on the decision before planning.
   TickResult RunOnce(TimeMs now, const PoolControls& controls = {});
@@ -60,6 +75,11 @@ class PoolController {
   Provider* actuator_;                           // the provider, or the dry-run wrapper around it
   std::map<std::string, MetricWindow> windows_;  // this tick's windows, by metric name
   std::map<std::string, std::unique_ptr<MetricsSource>> fallbacks_;  // by metric name
+  std::unique_ptr<Shedder> shedder_;
+  std::unique_ptr<ShedDecider> shed_;
+  std::optional<ShedLimits> shed_applied_;  // what the balancer has, as far as we know
+
+  void Shed(TimeMs now, TickResult* out);
 
   // This tick's window of `q` into windows_ (or none), from the source or its fallback.
   void Measure(const MetricQuery& q, TimeMs now, TickResult* out);

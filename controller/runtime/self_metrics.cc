@@ -126,6 +126,15 @@ struct SelfMetrics::Impl {
       &registry, "warmpool_metric_floor_only",
       "1 while the metric may raise the pool but not lower it: its scrape health failed within its "
       "window, or it comes from a fallback whose scale_down is off.");
+  Family<Gauge>& shedding = Register<Gauge>(
+      &registry, "warmpool_shedding",
+      "1 while overload protection limits the pool's load at the balancer (in dry-run: would limit).");
+  Family<Gauge>& shed_limit = Register<Gauge>(
+      &registry, "warmpool_shed_limit_requests_per_second",
+      "The limit in force by kind: rate (the pool's frontend) or client (one client); 0 = none.");
+  Family<Counter>& shed_errors = Register<Counter>(
+      &registry, "warmpool_shed_errors_total",
+      "Ticks on which overload protection could not set its limits or read the clients' rates.");
   Family<Gauge>& override_active = Register<Gauge>(&registry, "warmpool_override_active",
                                                    "1 while an operator override applies to the pool.");
   Family<Gauge>& pause =
@@ -185,6 +194,13 @@ void SelfMetrics::Impl::Observe(const std::string& pool, const TickResult& tick,
 
   for (const auto& st : kStates) {
     G(servers, s, {{"pool", pool}, {"state", st.label}}).Set(tick.observed.Count(st.state));
+  }
+  if (tick.shed.enabled) {
+    G(shedding, s, p).Set(tick.shed.limits.active() ? 1 : 0);
+    G(shed_limit, s, {{"pool", pool}, {"kind", "rate"}}).Set(tick.shed.limits.rate);
+    G(shed_limit, s, {{"pool", pool}, {"kind", "client"}}).Set(tick.shed.limits.client);
+    Counter& errors = C(shed_errors, s, p);
+    if (!tick.shed.status.ok()) errors.Increment();
   }
   G(desired, s, p).Set(tick.decision.desired);
   G(recommended, s, p).Set(tick.decision.raw_recommendation);

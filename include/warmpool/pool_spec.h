@@ -9,6 +9,7 @@
 #include "warmpool/behavior.h"
 #include "warmpool/metrics.h"
 #include "warmpool/params.h"
+#include "warmpool/shedder.h"
 #include "warmpool/time.h"
 
 namespace warmpool {
@@ -63,6 +64,10 @@ struct PoolSpec {
   std::vector<PluginSpec> policies;
   BehaviorSpec behavior = BehaviorSpec::Defaults();
   PluginSpec provider;
+  // Overload protection (`overload:`): the decision's settings, and the balancer's (for the pool's
+  // provider type: haproxy's variables and client table, its socket filled in from the provider).
+  ShedSpec overload;
+  Params overload_balancer;
   // For the backtest: capacity_per_server, promotion_delay, provisioning_delay, drain_delay (the
   // simulated provider's parameters). type is "simulated" when set, "" when absent.
   PluginSpec capacity_model;

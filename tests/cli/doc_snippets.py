@@ -54,7 +54,10 @@ def config_for(snippet):
         top = snippet if key == "metrics_source" else SOURCE + snippet
         return top + pool({})
     if indent == 4:
-        return SOURCE + pool({key: snippet})
+        keys = {key: snippet}
+        if key == "overload":  # needs a balancer that can shed: HAProxy
+            keys["provider"] = "    provider: {type: haproxy, socket: /run/haproxy/admin.sock, backend: web}\n"
+        return SOURCE + pool(keys)
     if indent == 6 and first.strip().startswith("- "):
         return SOURCE + pool({}, extra_policy=snippet)
     return None

@@ -254,7 +254,9 @@ std::unique_ptr<HAProxy> StartHAProxy(const std::string& config) {
   return h;
 }
 
-Backend::Backend(std::string name, std::chrono::milliseconds delay) : name_(std::move(name)), delay_(delay) {
+Backend::Backend(std::string name, std::chrono::milliseconds delay, int crash_above,
+                 std::chrono::milliseconds crash_after)
+    : name_(std::move(name)), delay_(delay), crash_above_(crash_above), crash_after_(crash_after) {
   listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
   int one = 1;
   setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -280,7 +282,7 @@ Backend::~Backend() {
 }
 
 void Backend::AcceptLoop() {
-  while (!stop_) {
+  while (!stop_ && !crashed_) {
     pollfd p{listen_fd_, POLLIN, 0};
     if (poll(&p, 1, 100) <= 0) continue;
     int fd = accept(listen_fd_, nullptr, nullptr);
@@ -301,8 +303,29 @@ void Backend::Serve(int fd) {
     if (n <= 0) break;
     req.append(buf, static_cast<size_t>(n));
   }
+  if (crashed_) {
+    close(fd);
+    return;
+  }
   if (req.find("\r\n\r\n") != std::string::npos) {  // health checks connect and close: not counted
-    ++in_flight_;
+    const int in_flight = ++in_flight_;
+    if (crash_above_ > 0) {
+      std::unique_lock<std::mutex> lock(mu_);
+      const auto now = std::chrono::steady_clock::now();
+      if (in_flight <= crash_above_ / 2) {  // relieved: it recovers
+        over_since_ = {};
+      } else if (over_since_ == std::chrono::steady_clock::time_point{}) {
+        over_since_ = now;
+      }
+      if (in_flight > crash_above_ && now - over_since_ >= crash_after_) {
+        crashed_ = true;  // falls over: stops listening, answers nothing more
+        shutdown(listen_fd_, SHUT_RDWR);
+        --in_flight_;
+        lock.unlock();
+        close(fd);
+        return;
+      }
+    }
     ++requests_;
     if (delay_.count() > 0) std::this_thread::sleep_for(delay_);
     const std::string resp =

@@ -101,10 +101,15 @@ std::unique_ptr<HAProxy> StartHAProxy(const std::string& config);
 std::string HAProxyCommand(const std::string& socket_path, const std::string& command);
 
 // A tiny HTTP backend on 127.0.0.1:port() that answers every request with its name after `delay`,
-// counting requests. Runs on its own threads until destroyed.
+// counting requests. Runs on its own threads until destroyed. With `crash_above` > 0 it falls over,
+// as an overloaded server does, once more than that many requests have been in flight at once, with
+// no relief (half as many or fewer) for `crash_after` (memory or threads run out): it stops listening
+// and answers nothing more (crashed() turns true).
 class Backend {
  public:
-  explicit Backend(std::string name, std::chrono::milliseconds delay = std::chrono::milliseconds(0));
+  explicit Backend(std::string name, std::chrono::milliseconds delay = std::chrono::milliseconds(0),
+                   int crash_above = 0, std::chrono::milliseconds crash_after = std::chrono::milliseconds(0));
+  bool crashed() const { return crashed_.load(); }
   ~Backend();
   int port() const { return port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
@@ -117,6 +122,10 @@ class Backend {
   void Serve(int fd);
   std::string name_;
   std::chrono::milliseconds delay_;
+  int crash_above_ = 0;
+  std::chrono::milliseconds crash_after_;
+  std::atomic<bool> crashed_{false};
+  std::chrono::steady_clock::time_point over_since_;  // guarded by mu_; {} when not over the limit
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stop_{false};

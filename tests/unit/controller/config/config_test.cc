@@ -459,3 +459,36 @@ TEST_CASE("config: a metric's scrape_health and fallback, and a haproxy fallback
 }
 
 }  // namespace warmpool
+
+namespace warmpool {
+
+TEST_CASE("config: overload protection, its defaults, the haproxy settings and what is refused") {
+  ConfigLoad load = Parse(OnePool({{"overload", "{capacity: 40, release_after: 10s, haproxy: {client_table: t1}}"},
+                                   {"provider", "{type: haproxy, socket: /run/h.sock, backend: web}"}}));
+  INFO(Joined(load.errors));
+  REQUIRE(load.ok());
+  const ShedSpec& o = load.config.pools[0].overload;
+  CHECK(o.enabled);
+  CHECK(o.capacity == 40);
+  CHECK(o.metric == "rps");  // the pool's load metric
+  CHECK(o.protect_after == 30 * kSecond);
+  CHECK(o.release_below == 0.8);
+  CHECK(o.release_after == 10 * kSecond);
+  CHECK(o.per_client);
+  CHECK(load.config.pools[0].overload_balancer.values.at("socket") == "/run/h.sock");
+  CHECK(load.config.pools[0].overload_balancer.values.at("client_table") == "t1");
+  CHECK_FALSE(Parse(OnePool()).config.pools[0].overload.enabled);
+
+  load = Parse(OnePool({{"overload", "{capacity: 40}"}}));  // a simulated provider cannot shed
+  CHECK(HasError(load, "pools[0].overload: needs a provider that can limit the load at the balancer (haproxy), not \"simulated\""));
+  load = Parse(OnePool({{"overload", "{metric: conn, release_below: 1.5, colour: red, haproxy: {rate_var: x}}"},
+                        {"provider", "{type: haproxy, socket: /run/h.sock, backend: web}"}}));
+  INFO(Joined(load.errors));
+  CHECK(HasError(load, "pools[0].overload.capacity: required: the requests a second one server serves at full capacity"));
+  CHECK(HasError(load, "pools[0].overload.release_below: must be between 0 and 1 (a share of the capacity), got 1.5"));
+  CHECK(HasError(load, "pools[0].overload.colour: unknown key"));
+  CHECK(HasError(load, "pools[0].overload.metric: no metric named \"conn\" in pools[0].metrics"));
+  CHECK(HasErrorContaining(load, "pools[0].overload.haproxy.rate_var: must be a process variable"));
+}
+
+}  // namespace warmpool
