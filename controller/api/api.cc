@@ -21,6 +21,8 @@ enum class RouteId {
   kDeleteOverride,
   kPutPause,
   kDeletePause,
+  kPutShed,
+  kDeleteShed,
   kEvents,
   kHealthy,
   kReady,
@@ -41,6 +43,8 @@ const std::vector<RouteDef>& Table() {
       {{"DELETE", "/api/v1/pools/{pool}/override", ApiAccess::kAdmin, {}}, RouteId::kDeleteOverride},
       {{"PUT", "/api/v1/pools/{pool}/pause", ApiAccess::kAdmin, {}}, RouteId::kPutPause},
       {{"DELETE", "/api/v1/pools/{pool}/pause", ApiAccess::kAdmin, {"direction"}}, RouteId::kDeletePause},
+      {{"PUT", "/api/v1/pools/{pool}/shed", ApiAccess::kAdmin, {}}, RouteId::kPutShed},
+      {{"DELETE", "/api/v1/pools/{pool}/shed", ApiAccess::kAdmin, {}}, RouteId::kDeleteShed},
       {{"GET", "/api/v1/events", ApiAccess::kRead, {"pool", "since", "limit"}}, RouteId::kEvents},
       {{"GET", "/-/healthy", ApiAccess::kOpen, {}}, RouteId::kHealthy},
       {{"GET", "/-/ready", ApiAccess::kOpen, {}}, RouteId::kReady},
@@ -118,6 +122,7 @@ std::string Api::MatchRoute(const std::string& path) {
 
 const std::vector<std::string>& Api::OverrideFields() { return api_internal::OverrideFieldNames(); }
 const std::vector<std::string>& Api::PauseFields() { return api_internal::PauseFieldNames(); }
+const std::vector<std::string>& Api::ShedFields() { return api_internal::ShedFieldNames(); }
 
 HttpServerResponse Api::Handle(const HttpServerRequest& request) {
   std::string by;
@@ -215,6 +220,8 @@ HttpServerResponse Api::Dispatch(const HttpServerRequest& request, std::string* 
     case RouteId::kDeleteOverride: return DeleteOverride(pool, who);
     case RouteId::kPutPause: return PutPause(pool, request, who);
     case RouteId::kDeletePause: return DeletePause(pool, request, who);
+    case RouteId::kPutShed: return PutShed(pool, request, who);
+    case RouteId::kDeleteShed: return DeleteShed(pool, who);
     case RouteId::kEvents: return GetEvents(request);
     case RouteId::kHealthy: return JsonResponse(200, api_internal::StatusJson("healthy"));
     case RouteId::kReady: {
@@ -322,6 +329,28 @@ HttpServerResponse Api::PutPause(const std::string& pool, const HttpServerReques
   p.set_at = now;
   if (Status st = cp_->SetPause(pool, p); !st.ok()) return ChangeError(st, pool);
   return JsonResponse(200, api_internal::PauseJson(pool, p));
+}
+
+HttpServerResponse Api::PutShed(const std::string& pool, const HttpServerRequest& request,
+                                const ApiPrincipal& who) {
+  std::lock_guard<std::mutex> lock(mutate_mu_);
+  ShedControl s;
+  if (api_internal::FieldError e = api_internal::ParseShed(request.body, &s); !e.ok()) {
+    return Error(400, e.message, e.field);
+  }
+  s.set_by = who.name;
+  s.set_at = clock_->Now();
+  if (Status st = cp_->SetShed(pool, s); !st.ok()) return ChangeError(st, pool);
+  return JsonResponse(200, api_internal::ShedJson(pool, s));
+}
+
+HttpServerResponse Api::DeleteShed(const std::string& pool, const ApiPrincipal& who) {
+  std::lock_guard<std::mutex> lock(mutate_mu_);
+  if (Status st = cp_->ClearShed(pool, who.name, clock_->Now()); !st.ok()) {
+    return st.code() == Status::Code::kNotFound ? Error(404, "pool " + Quote(pool) + " has no shed control")
+                                                : ChangeError(st, pool);
+  }
+  return JsonResponse(200, api_internal::ShedJson(pool, std::nullopt));
 }
 
 HttpServerResponse Api::DeletePause(const std::string& pool, const HttpServerRequest& request,

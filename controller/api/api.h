@@ -70,6 +70,7 @@ class Api {
   static std::string MatchRoute(const std::string& path);
   static const std::vector<std::string>& OverrideFields();  // the PUT override body's fields
   static const std::vector<std::string>& PauseFields();     // the PUT pause body's fields
+  static const std::vector<std::string>& ShedFields();      // the PUT shed body's fields
 
  private:
   HttpServerResponse Dispatch(const HttpServerRequest& request, std::string* by);
@@ -83,6 +84,8 @@ class Api {
                               const ApiPrincipal& who);
   HttpServerResponse DeletePause(const std::string& pool, const HttpServerRequest& request,
                                  const ApiPrincipal& who);
+  HttpServerResponse PutShed(const std::string& pool, const HttpServerRequest& request, const ApiPrincipal& who);
+  HttpServerResponse DeleteShed(const std::string& pool, const ApiPrincipal& who);
   HttpServerResponse GetEvents(const HttpServerRequest& request);
   HttpServerResponse Reload(const ApiPrincipal& who);
 

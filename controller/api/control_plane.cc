@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "warmpool/text.h"
+
 namespace warmpool {
 
 void ControlPlane::SetPools(const std::vector<PoolSpec>& pools) {
@@ -141,6 +143,26 @@ warmpool::Status ControlPlane::SetPause(const std::string& pool, Pause p) {
                       std::string(p.scale_up ? "scale_up paused" : "scale_up running") + ", " +
                           (p.scale_down ? "scale_down paused" : "scale_down running") + " by " + p.set_by);
     c->pause = std::move(p);
+    return warmpool::Status::Ok();
+  });
+}
+
+warmpool::Status ControlPlane::SetShed(const std::string& pool, ShedControl s) {
+  return Change(pool, [&](PoolControls* c, Event* e) {
+    const std::string what = s.off ? "overload protection off"
+                                   : "load limits set to " + FormatNumber(s.rate) + " req/s, " +
+                                         FormatNumber(s.client) + " req/s per client";
+    *e = ControlEvent(s.set_at, pool, "shed", s.reason, what + " by " + s.set_by);
+    c->shed = std::move(s);
+    return warmpool::Status::Ok();
+  });
+}
+
+warmpool::Status ControlPlane::ClearShed(const std::string& pool, const std::string& by, TimeMs now) {
+  return Change(pool, [&](PoolControls* c, Event* e) {
+    if (!c->shed) return warmpool::Status::NotFound("pool \"" + pool + "\" has no shed control");
+    *e = ControlEvent(now, pool, "shed", c->shed->reason, "back to automatic, by " + by);
+    c->shed.reset();
     return warmpool::Status::Ok();
   });
 }

@@ -71,6 +71,9 @@ class ControlPlane {
   warmpool::Status SetOverride(const std::string& pool, Override o);
   warmpool::Status ClearOverride(const std::string& pool, const std::string& by, TimeMs now);
   warmpool::Status SetPause(const std::string& pool, Pause p);
+  // An operator's hand on overload protection (nullopt: back to automatic); kNotFound to clear none.
+  warmpool::Status SetShed(const std::string& pool, ShedControl s);
+  warmpool::Status ClearShed(const std::string& pool, const std::string& by, TimeMs now);
 
   // What the state store last said: "" when its last save succeeded. /-/ready is 503 while it fails.
   void SetStoreError(std::string error);

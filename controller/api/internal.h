@@ -31,6 +31,7 @@ std::string PoolJson(const PoolView& pool);                                     
 std::string PoolListJson(const std::vector<PoolView>& pools);                         // {"pools": [...]}
 std::string OverrideJson(const std::string& pool, const std::optional<Override>& o);  // {"pool", "override"}
 std::string PauseJson(const std::string& pool, const Pause& p);                       // {"pool", "pause"}
+std::string ShedJson(const std::string& pool, const std::optional<ShedControl>& s);   // {"pool", "shed"}
 std::string EventsJson(const std::vector<Event>& events);                             // {"events": [...]}
 std::string StatusJson(const std::string& status, const std::string& error = "");     // {"status", "error"?}
 
@@ -49,6 +50,8 @@ FieldError ParseOverride(const std::string& body, const std::string& pool, int m
                          Override* out);
 // The body of PUT pause: which directions to pause and why.
 FieldError ParsePause(const std::string& body, bool* scale_up, bool* scale_down, std::string* reason);
+// The body of PUT shed: {"mode": "off"} or {"mode": "manual", "rate": N, "client": N}, and a reason.
+FieldError ParseShed(const std::string& body, ShedControl* out);
 // "scale_up", "scale_down" or "both" -> the two flags. False on anything else.
 bool ParseDirection(std::string_view text, bool* scale_up, bool* scale_down);
 // RFC 3339 ("2026-11-21T05:31:00Z", fractions and offsets allowed) or Unix seconds ("1763702460",
@@ -57,6 +60,7 @@ std::optional<TimeMs> ParseSince(std::string_view text);
 
 const std::vector<std::string>& OverrideFieldNames();
 const std::vector<std::string>& PauseFieldNames();
+const std::vector<std::string>& ShedFieldNames();
 
 }  // namespace api_internal
 }  // namespace warmpool

@@ -37,6 +37,16 @@ Json PauseObject(const Pause& p) {
               {"set_at", TimeOrNull(p.any() ? p.set_at : 0)}};
 }
 
+Json ShedObject(const std::optional<ShedControl>& s) {
+  if (!s) return nullptr;
+  return Json{{"mode", s->off ? "off" : "manual"},
+              {"rate", s->rate},
+              {"client", s->client},
+              {"reason", s->reason},
+              {"set_by", s->set_by},
+              {"set_at", TimeOrNull(s->set_at)}};
+}
+
 Json ServersArray(const PoolState& state) {
   Json servers = Json::array();
   for (const Server& s : state.servers) {
@@ -108,6 +118,7 @@ Json PoolObject(const PoolView& v) {
   j["metric_errors"] = s.metric_errors;
   j["override"] = OverrideObject(v.controls.override);
   j["pause"] = PauseObject(v.controls.pause);
+  j["shed"] = ShedObject(v.controls.shed);
   return j;
 }
 
@@ -137,6 +148,10 @@ std::string OverrideJson(const std::string& pool, const std::optional<Override>&
 
 std::string PauseJson(const std::string& pool, const Pause& p) {
   return Dump(nlohmann::ordered_json{{"pool", pool}, {"pause", PauseObject(p)}});
+}
+
+std::string ShedJson(const std::string& pool, const std::optional<ShedControl>& s) {
+  return Dump(nlohmann::ordered_json{{"pool", pool}, {"shed", ShedObject(s)}});
 }
 
 std::string EventsJson(const std::vector<Event>& events) {

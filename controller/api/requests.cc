@@ -1,5 +1,6 @@
 // Parsing and validation of the REST API's request bodies and query values. Every error names the
 // field, and for a value out of range the value and the bound.
+#include <cmath>
 #include <climits>
 #include <ctime>
 #include <nlohmann/json.hpp>
@@ -185,6 +186,39 @@ const std::vector<std::string>& OverrideFieldNames() {
 const std::vector<std::string>& PauseFieldNames() {
   static const std::vector<std::string> kNames = {"direction", "reason"};
   return kNames;
+}
+
+const std::vector<std::string>& ShedFieldNames() {
+  static const std::vector<std::string> kNames = {"mode", "rate", "client", "reason"};
+  return kNames;
+}
+
+FieldError ParseShed(const std::string& body, ShedControl* out) {
+  JsonValue j;
+  if (FieldError e = ParseObject(body, ShedFieldNames(), &j); !e.ok()) return e;
+  if (!j.contains("mode")) return {"mode is required: off or manual", "mode"};
+  const JsonValue& mode = j.at("mode");
+  if (!mode.is_string() || (mode != "off" && mode != "manual")) {
+    return {"mode must be off or manual, got " + Describe(mode), "mode"};
+  }
+  ShedControl s;
+  s.off = mode == "off";
+  for (auto [name, slot] : {std::pair{"rate", &s.rate}, std::pair{"client", &s.client}}) {
+    if (!j.contains(name)) continue;
+    const JsonValue& v = j.at(name);
+    if (s.off) return {std::string(name) + " applies only to mode manual", name};
+    if (!v.is_number() || !std::isfinite(v.get<double>()) || v.get<double>() < 0 || v.get<double>() > 1e9) {
+      return {std::string(name) + " must be a number of requests a second from 0 to 1e9, got " + Describe(v), name};
+    }
+    *slot = v.get<double>();
+  }
+  if (!s.off && s.rate <= 0 && s.client <= 0) {
+    return {"mode manual needs rate or client (requests a second; 0 = no limit), e.g. {\"mode\": \"manual\", \"rate\": 800}",
+            "rate"};
+  }
+  if (FieldError e = ReadReason(j, &s.reason); !e.ok()) return e;
+  *out = std::move(s);
+  return {};
 }
 
 FieldError ParseOverride(const std::string& body, const std::string& pool, int max_total, TimeMs now,

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "warmpool/text.h"
+
 namespace warmpool {
 
 PoolController::PoolController(PoolSpec spec, std::vector<std::unique_ptr<Policy>> policies,
@@ -52,7 +54,7 @@ void PoolController::SetShedder(std::unique_ptr<Shedder> shedder) {
   shed_applied_.reset();
 }
 
-void PoolController::Shed(TimeMs now, TickResult* out) {
+void PoolController::Shed(TimeMs now, const PoolControls& controls, TickResult* out) {
   const PoolSpec& s = spec();
   ShedInput in;
   in.now = now;
@@ -77,10 +79,17 @@ void PoolController::Shed(TimeMs now, TickResult* out) {
       out->shed.status = clients.status();
     }
   }
-  ShedOutcome o = shed_->Decide(in);
+  ShedOutcome o = shed_->Decide(in);  // decided every tick, so that it is current when the hand lifts
+  if (const std::optional<ShedControl>& hand = controls.shed) {
+    o.limits = hand->off ? ShedLimits{} : ShedLimits{hand->rate, hand->client};
+    o.reason = hand->off ? "shed: off, by " + hand->set_by + " (" + hand->reason + ")"
+                         : "shed: set by " + hand->set_by + " to " + FormatNumber(hand->rate) + " req/s, " +
+                               FormatNumber(hand->client) + " req/s per client (" + hand->reason + ")";
+  }
   out->shed.enabled = true;
   out->shed.limits = o.limits;
-  out->shed.changed = o.changed;
+  out->shed.changed = !(o.limits == shed_reported_);
+  shed_reported_ = o.limits;
   out->shed.reason = std::move(o.reason);
   if (dry_run() || (shed_applied_ && *shed_applied_ == o.limits)) return;
   Status st = shedder_->SetLimits(o.limits);
@@ -125,7 +134,7 @@ TickResult PoolController::RunOnce(TimeMs now, const PoolControls& controls) {
   if (!out.plan.empty()) out.applied = actuator_->Apply(out.plan);
   out.applied.dry_run = dry_run();
   decider_.Applied(out.applied);
-  if (shedder_) Shed(now, &out);
+  if (shedder_) Shed(now, controls, &out);
   out.provider_events = actuator_->TakeEvents();
   return out;
 }

@@ -78,8 +78,9 @@ class PoolController {
   std::unique_ptr<Shedder> shedder_;
   std::unique_ptr<ShedDecider> shed_;
   std::optional<ShedLimits> shed_applied_;  // what the balancer has, as far as we know
+  ShedLimits shed_reported_;                // what the last tick reported in force
 
-  void Shed(TimeMs now, TickResult* out);
+  void Shed(TimeMs now, const PoolControls& controls, TickResult* out);
 
   // This tick's window of `q` into windows_ (or none), from the source or its fallback.
   void Measure(const MetricQuery& q, TimeMs now, TickResult* out);

@@ -41,13 +41,19 @@ Json EncodeControls(const PoolControls& c) {
          {"set_by", v.set_by}};
   }
   const Pause& p = c.pause;
-  return {{"override", o},
-          {"pause",
-           {{"scale_up", p.scale_up},
-            {"scale_down", p.scale_down},
-            {"set_at", p.set_at},
-            {"reason", p.reason},
-            {"set_by", p.set_by}}}};
+  Json out = {{"override", o},
+              {"pause",
+               {{"scale_up", p.scale_up},
+                {"scale_down", p.scale_down},
+                {"set_at", p.set_at},
+                {"reason", p.reason},
+                {"set_by", p.set_by}}}};
+  if (c.shed) {  // absent unless set: state files written before it still read back
+    const ShedControl& s = *c.shed;
+    out["shed"] = {{"off", s.off}, {"rate", s.rate}, {"client", s.client}, {"set_at", s.set_at},
+                   {"reason", s.reason}, {"set_by", s.set_by}};
+  }
+  return out;
 }
 
 // ---------- decoding: each function checks one object and names the path of what is wrong ----------
@@ -155,13 +161,39 @@ Status DecodePause(const Json& j, const std::string& path, Pause* p) {
   return st;
 }
 
-Status DecodeControls(const Json& j, const std::string& path, PoolControls* c) {
-  Status st = CheckObject(j, path, {"override", "pause"});
-  if (st.ok() && !j["override"].is_null()) {
-    c->override.emplace();
-    st = DecodeOverride(j["override"], Key(path, "override"), &*c->override);
+// A finite, non-negative number.
+Status Rate(const Json& j, const std::string& path, double* out) {
+  if (!j.is_number() || !(j.get<double>() >= 0) || !std::isfinite(j.get<double>())) {
+    return Bad(path, "a non-negative number", j);
   }
-  if (st.ok()) st = DecodePause(j["pause"], Key(path, "pause"), &c->pause);
+  *out = j.get<double>();
+  return Status::Ok();
+}
+
+Status DecodeShed(const Json& j, const std::string& path, ShedControl* s) {
+  Status st = CheckObject(j, path, {"off", "rate", "client", "set_at", "reason", "set_by"});
+  if (st.ok()) st = Bool(j["off"], Key(path, "off"), &s->off);
+  if (st.ok()) st = Rate(j["rate"], Key(path, "rate"), &s->rate);
+  if (st.ok()) st = Rate(j["client"], Key(path, "client"), &s->client);
+  if (st.ok()) st = Time(j["set_at"], Key(path, "set_at"), &s->set_at);
+  if (st.ok()) st = String(j["reason"], Key(path, "reason"), &s->reason);
+  if (st.ok()) st = String(j["set_by"], Key(path, "set_by"), &s->set_by);
+  return st;
+}
+
+Status DecodeControls(const Json& j, const std::string& path, PoolControls* c) {
+  Json plain = j;
+  if (plain.is_object() && plain.contains("shed")) {
+    c->shed.emplace();
+    if (Status st = DecodeShed(plain["shed"], Key(path, "shed"), &*c->shed); !st.ok()) return st;
+    plain.erase("shed");
+  }
+  Status st = CheckObject(plain, path, {"override", "pause"});
+  if (st.ok() && !plain["override"].is_null()) {
+    c->override.emplace();
+    st = DecodeOverride(plain["override"], Key(path, "override"), &*c->override);
+  }
+  if (st.ok()) st = DecodePause(plain["pause"], Key(path, "pause"), &c->pause);
   return st;
 }
 

@@ -34,9 +34,21 @@ struct Pause {
   bool any() const { return scale_up || scale_down; }
 };
 
+// An operator's hand on overload protection (PoolSpec::overload): off (no limit, whatever the load),
+// or limits set by hand in place of the decided ones. Without it, the decider's limits apply.
+struct ShedControl {
+  bool off = false;
+  double rate = 0;    // manual: requests a second the frontend admits (0 = no limit)
+  double client = 0;  // manual: requests a second one client is admitted (0 = no limit)
+  TimeMs set_at = 0;
+  std::string reason;
+  std::string set_by;
+};
+
 struct PoolControls {
   std::optional<Override> override;
   Pause pause;
+  std::optional<ShedControl> shed;
 };
 
 }  // namespace warmpool

@@ -32,7 +32,7 @@ TEST_CASE("openapi: every route and method the Api serves is documented, and not
   for (const auto& op : documented) {
     CHECK_MESSAGE(served.count(op), op.first << " " << op.second << " is documented but not served");
   }
-  CHECK(served.size() == 11);
+  CHECK(served.size() == 13);
 }
 
 TEST_CASE("openapi: the routes documented without security are exactly the open ones") {
@@ -59,6 +59,8 @@ TEST_CASE(
   CHECK_MESSAGE(pause_doc == ToSet(Api::PauseFields()), "documented: " << Join(pause_doc));
   CHECK(override_doc == std::set<std::string>{"active", "min_active", "max_active", "ttl", "reason"});
   CHECK(pause_doc == std::set<std::string>{"direction", "reason"});
+  const auto shed_doc = doc.BodyProperties("PUT", "/api/v1/pools/{pool}/shed");
+  CHECK_MESSAGE(shed_doc == ToSet(Api::ShedFields()), "documented: " << Join(shed_doc));
   // The Direction enum is the values ParseDirection accepts.
   const YAML::Node direction =
       doc.Resolve(doc.root()["components"]["schemas"]["PauseRequest"]["properties"]["direction"]);

@@ -330,3 +330,49 @@ TEST_CASE("api: probes, metrics and reload") {
   f.cp.on_reload = nullptr;
   CHECK(f.Admin("POST", "/-/reload").status == 503);
 }
+
+TEST_CASE("api: an operator turns overload protection off or sets its limits, durable, until DELETE") {
+  ApiFixture f;
+  CHECK(Body(f.Reader("GET", "/api/v1/pools/web"))["shed"].is_null());
+  HttpServerResponse r = f.Admin("PUT", "/api/v1/pools/web/shed", R"({"mode": "manual", "rate": 800, "client": 25.5, "reason": "campaign"})");
+  REQUIRE(r.status == 200);
+  CHECK(Body(r)["shed"]["mode"] == "manual");
+  CHECK(Body(r)["shed"]["rate"] == 800);
+  CHECK(Body(r)["shed"]["client"] == 25.5);
+  CHECK(Body(r)["shed"]["set_by"] == "alice");
+  std::optional<ShedControl> s = f.cp.Controls("web", f.clock.Now()).shed;
+  REQUIRE(s.has_value());
+  CHECK_FALSE(s->off);
+  CHECK(s->rate == 800);
+  CHECK(Body(f.Reader("GET", "/api/v1/pools/web"))["shed"]["reason"] == "campaign");
+  r = f.Admin("PUT", "/api/v1/pools/web/shed", R"({"mode": "off", "reason": "the limits hurt"})");
+  REQUIRE(r.status == 200);
+  CHECK(f.cp.Controls("web", f.clock.Now()).shed->off);
+  CHECK(f.Admin("DELETE", "/api/v1/pools/web/shed").status == 200);
+  CHECK_FALSE(f.cp.Controls("web", f.clock.Now()).shed.has_value());
+  r = f.Admin("DELETE", "/api/v1/pools/web/shed");
+  CHECK(r.status == 404);
+  CHECK(Body(r)["error"] == "pool \"web\" has no shed control");
+  CHECK(f.Call("PUT", "/api/v1/pools/web/shed", R"({"mode": "off", "reason": "x"})", kReadToken).status == 403);
+
+  struct Case {
+    const char* body;
+    const char* field;
+    const char* error;
+  } cases[] = {
+      {R"({"reason": "x"})", "mode", "mode is required: off or manual"},
+      {R"({"mode": "auto", "reason": "x"})", "mode", "mode must be off or manual, got the string \"auto\""},
+      {R"({"mode": "manual", "reason": "x"})", "rate", "mode manual needs rate or client"},
+      {R"({"mode": "manual", "rate": -5, "reason": "x"})", "rate", "rate must be a number of requests a second from 0 to 1e9, got -5"},
+      {R"({"mode": "manual", "client": 1e400, "reason": "x"})", "", ""},
+      {R"({"mode": "off", "rate": 5, "reason": "x"})", "rate", "rate applies only to mode manual"},
+      {R"({"mode": "manual", "rate": 5})", "reason", "reason is required"},
+  };
+  for (const Case& c : cases) {
+    r = f.Admin("PUT", "/api/v1/pools/web/shed", c.body);
+    INFO(c.body << " -> " << r.body);
+    CHECK(r.status == 400);
+    CHECK(Body(r)["error"].get<std::string>().find(c.error) != std::string::npos);
+    if (*c.field) CHECK(Body(r)["field"] == c.field);
+  }
+}

@@ -31,6 +31,8 @@ PersistedState FullState() {
   s.controls["api.v2"].override = floor_only;  // a pool name that needs quoting in a path
   s.controls["api.v2"].pause = {false, true, 5, "", ""};
   s.controls["idle"] = PoolControls{};
+  s.controls["web"].shed = ShedControl{false, 812.5, 40, 1'790'000'100'000, "campaign", "carol"};
+  s.controls["api.v2"].shed = ShedControl{true, 0, 0, 6, "bad limits", "dave"};
   s.behavior["web"].recommendations = {{1000, 3}, {16000, 5}, {31000, 4}};
   s.behavior["web"].scale_ups = {{16000, 2}};
   s.behavior["web"].scale_downs = {{31000, 1}, {46000, 0}};
@@ -72,6 +74,15 @@ void CheckSame(const PersistedState& got, const PersistedState& want) {
     CHECK(g.pause.set_at == w.pause.set_at);
     CHECK(g.pause.reason == w.pause.reason);
     CHECK(g.pause.set_by == w.pause.set_by);
+    REQUIRE(g.shed.has_value() == w.shed.has_value());
+    if (w.shed) {
+      CHECK(g.shed->off == w.shed->off);
+      CHECK(g.shed->rate == w.shed->rate);
+      CHECK(g.shed->client == w.shed->client);
+      CHECK(g.shed->set_at == w.shed->set_at);
+      CHECK(g.shed->reason == w.shed->reason);
+      CHECK(g.shed->set_by == w.shed->set_by);
+    }
   }
   REQUIRE(got.behavior.size() == want.behavior.size());
   for (const auto& entry : want.behavior) {
@@ -223,4 +234,20 @@ TEST_CASE("DecodeState: errors name the JSON path of the bad field") {
                   "want prefix: " << c.error << "\n got: " << got.status().message());
     CHECK(ValidateState(c.doc).message() == got.status().message());
   }
+}
+
+TEST_CASE("DecodeState: an operator's shed control decodes, and a bad one names its path") {
+  const std::string ok = R"({"format": "warmpool-state", "version": 2, "saved_at": 5, "behavior": {}, "providers": {},
+    "controls": {"web": {"override": null, )" + std::string(kPause) +
+                         R"(, "shed": {"off": false, "rate": 800, "client": 25.5, "set_at": 9, "reason": "r", "set_by": "s"}}}})";
+  Result<PersistedState> got = DecodeState(ok);
+  REQUIRE_MESSAGE(got.ok(), got.status().ToString());
+  REQUIRE(got->controls.at("web").shed.has_value());
+  CHECK(got->controls.at("web").shed->client == 25.5);
+  std::string bad = ok;
+  bad.replace(bad.find("\"rate\": 800"), std::string("\"rate\": 800").size(), "\"rate\": -1");
+  CHECK(DecodeState(bad).status().message() == "controls.web.shed.rate: expected a non-negative number, got -1");
+  bad = ok;
+  bad.replace(bad.find("\"off\": false"), 12, "\"off\": 0");
+  CHECK(DecodeState(bad).status().message() == "controls.web.shed.off: expected true or false, got 0");
 }
