@@ -4,12 +4,16 @@
 
     backend.py --port 8081 --name web-1 --delay-ms 50 --max-conns 4      # ~80 req/s
 
+With --crash-queue N it falls over as a real one does under a burst: once more than N requests have
+been waiting or worked on for --crash-after seconds in a row (memory, threads), it exits 3.
+
 GET /        200 "<name>\n" after its turn and the delay.
 GET /health  200 "ok\n" at once, never queued (for HAProxy's checks); HEAD and OPTIONS likewise.
 Listens on 127.0.0.1 only, logs nothing per request, and exits 0 on SIGTERM or SIGINT.
 Python 3 standard library only.
 """
 import argparse
+import os
 import select
 import signal
 import sys
@@ -33,6 +37,8 @@ class Server(ThreadingHTTPServer):
         self.name = name
         self.delay_s = delay_s
         self.slots = threading.BoundedSemaphore(max_conns)
+        self.lock = threading.Lock()
+        self.inside = 0  # requests waiting for a slot or worked on
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -66,11 +72,17 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, "ok\n")
         if path != "/":
             return self.reply(404, "not found\n")
-        with self.server.slots:
-            if self.client_gone():  # it gave up while queued: do not spend capacity on it
-                self.close_connection = True
-                return
-            time.sleep(self.server.delay_s)
+        with self.server.lock:
+            self.server.inside += 1
+        try:
+            with self.server.slots:
+                if self.client_gone():  # it gave up while queued: do not spend capacity on it
+                    self.close_connection = True
+                    return
+                time.sleep(self.server.delay_s)
+        finally:
+            with self.server.lock:
+                self.server.inside -= 1
         self.reply(200, self.server.name + "\n")
 
     def do_HEAD(self):
@@ -86,6 +98,8 @@ def main():
     ap.add_argument("--name", required=True, help="the name GET / answers with")
     ap.add_argument("--delay-ms", type=float, default=50, help="time each request takes (default 50)")
     ap.add_argument("--max-conns", type=int, default=4, help="requests worked on at once (default 4)")
+    ap.add_argument("--crash-queue", type=int, default=0, help="fall over past this many requests inside (0 = never)")
+    ap.add_argument("--crash-after", type=float, default=2.0, help="...for this many seconds in a row (default 2)")
     args = ap.parse_args()
     if args.delay_ms < 0 or args.max_conns < 1:
         ap.error("--delay-ms must be >= 0 and --max-conns >= 1")
@@ -105,8 +119,15 @@ def main():
     capacity = args.max_conns * 1000 / args.delay_ms if args.delay_ms > 0 else float("inf")
     print(f"backend {args.name}: listening on 127.0.0.1:{server.server_address[1]}, {args.max_conns} at a time, "
           f"{args.delay_ms:g} ms each (~{capacity:.0f} req/s)", file=sys.stderr, flush=True)
-    while not stop.wait(1):
-        pass
+    over = 0.0
+    while not stop.wait(0.1):
+        if args.crash_queue <= 0:
+            continue
+        over = over + 0.1 if server.inside > args.crash_queue else 0.0
+        if over >= args.crash_after:
+            print(f"backend {args.name}: {server.inside} requests inside for {args.crash_after:g} s: falling over",
+                  file=sys.stderr, flush=True)
+            os._exit(3)
     server.shutdown()
     server.server_close()
     return 0

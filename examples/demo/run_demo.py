@@ -11,9 +11,11 @@ exit or Ctrl-C.
 
   run_demo.py --warmpool build/controller/warmpool [--dry-run] [--profile ...]
   run_demo.py --warmpool ... --bench 5          # time-to-capacity over 5 step surges
+  run_demo.py --warmpool ... --scenario overload # the same surge past max_active twice: without and with
+                                                 # overload protection (backends that fall over under a burst)
 """
 import argparse, os, random, re, shutil, signal, socket, subprocess, sys, tempfile, threading, time
-import urllib.parse, urllib.request, json
+import datetime, urllib.parse, urllib.request, json
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROC = []  # every child we started, stopped in reverse order
@@ -106,7 +108,14 @@ def main():
     ap.add_argument("--delay-ms", type=int, default=50, help="each backend's per-request time")
     ap.add_argument("--max-conns", type=int, default=4, help="each backend's concurrent requests")
     ap.add_argument("--out", default="out/demo", help="where logs and the timeline are kept")
+    ap.add_argument("--scenario", choices=["surge", "overload"], default="surge",
+                    help="surge: standbys promoted as the load rises (default); overload: a surge past max_active, "
+                         "run without and then with overload protection")
     args = ap.parse_args()
+    if args.scenario == "overload":
+        if args.profile == ap.get_default("profile"):
+            args.profile = "base:8:100,surge:30:320,fall:15:60"
+        return overload(args)
 
     os.makedirs(args.out, exist_ok=True)
     out = os.path.abspath(args.out)
@@ -144,7 +153,8 @@ def run(args, out, state, capacity, ports, backend_ports, sock, env):
     srv = "\n".join(f"  server web-{i+1} 127.0.0.1:{backend_ports[i]}" + ("" if i < 2 else " disabled") for i in range(4))
     vals = dict(ports, SOCKET=sock, SERVERS=srv, CHECK_INTER=args.check_inter, CHECK_RISE=args.check_rise,
                 MAXCONN=args.max_conns, INTERVAL=args.scrape, TICK=args.tick, TARGET=round(0.75 * capacity, 1),
-                PORT5=backend_ports[4], PORT6=backend_ports[5], DEMO_DIR=HERE)
+                PORT5=backend_ports[4], PORT6=backend_ports[5], DEMO_DIR=HERE, MAX_ACTIVE=6, WARM=2, MAX_TOTAL=6,
+                OVERLOAD="")
     open(os.path.join(state, "haproxy.cfg"), "w").write(fill("haproxy.cfg.in", vals))
     open(os.path.join(state, "prometheus.yml"), "w").write(fill("prometheus.yml.in", vals))
     cfg = os.path.join(out, "warmpool.yaml")
@@ -167,6 +177,108 @@ def run(args, out, state, capacity, ports, backend_ports, sock, env):
     if args.bench:
         return bench(args, out, sock, ports, wp_log)
     return surge(args, out, sock, ports, wp_log, before)
+
+
+def overload(args):
+    """The same surge past the pool's maximum (2 active, nothing to add) twice: without protection, where
+    the backends take every request and fall over (they exit past 40 requests inside for 2 s, as a real one
+    runs out of memory), and with `overload:`, where HAProxy admits what they serve and answers the rest
+    429 at once. HAProxy's per-server maxconn is lifted in both runs, so only Warmpool protects them."""
+    os.makedirs(args.out, exist_ok=True)
+    capacity = args.max_conns * 1000.0 / args.delay_ms
+    results = []
+    for protect in (False, True):
+        label = "with protection" if protect else "without protection"
+        out = os.path.abspath(os.path.join(args.out, "protected" if protect else "unprotected"))
+        os.makedirs(out, exist_ok=True)
+        state = tempfile.mkdtemp(prefix="warmpool-demo-")
+        try:
+            print(f"\n=== {label} ===", flush=True)
+            results.append((label, overload_run(args, out, state, capacity, protect)))
+        finally:
+            stop_all()
+            shutil.rmtree(state, ignore_errors=True)
+    print("\nsummary (the same load, the same backends)")
+    for label, r in results:
+        print(f"  {label:<19} backends fallen over: {', '.join(r['crashed']) or 'none'}; answered ok {r['ok']}, "
+              f"refused or failed {r['errors']} (timeouts {r['timeouts']}); worst per-second p99 of ok answers "
+              f"during the surge {r['p99']} ms; limit {r['limited']}")
+    unprotected, protected = results[0][1], results[1][1]
+    if protected["crashed"] or not unprotected["crashed"]:
+        print("  demo: expected a crash without protection and none with it", file=sys.stderr)
+        return 1
+    return 0
+
+
+def overload_run(args, out, state, capacity, protect):
+    ports = {n: free_port() for n in ("FRONTEND_PORT", "STATS_PORT", "PROM_PORT", "API_PORT")}
+    backend_ports = [free_port() for _ in range(6)]
+    sock = os.path.join(state, "admin.sock")
+    backends = []
+    for i in range(2):
+        backends.append(start([sys.executable, os.path.join(HERE, "backend.py"), "--port", str(backend_ports[i]),
+                               "--name", f"web-{i+1}", "--delay-ms", str(args.delay_ms), "--max-conns",
+                               str(args.max_conns), "--crash-queue", "40", "--crash-after", "2"],
+                              os.path.join(out, f"web-{i+1}.log")))
+    srv = "\n".join(f"  server web-{i+1} 127.0.0.1:{backend_ports[i]}" for i in range(2))
+    # Protection at 90% of a backend's capacity: admitted at 100% a queue would still grow at random.
+    protection = (f"    overload: {{capacity: {0.9 * capacity:g}, release_after: 5s}}" if protect else "")
+    vals = dict(ports, SOCKET=sock, SERVERS=srv, CHECK_INTER=args.check_inter, CHECK_RISE=args.check_rise,
+                MAXCONN=1000, INTERVAL=args.scrape, TICK=args.tick, TARGET=round(0.75 * capacity, 1),
+                PORT5=backend_ports[4], PORT6=backend_ports[5], DEMO_DIR=HERE, MAX_ACTIVE=2, WARM=0, MAX_TOTAL=2,
+                OVERLOAD=protection)
+    open(os.path.join(state, "haproxy.cfg"), "w").write(fill("haproxy.cfg.in", vals))
+    open(os.path.join(state, "prometheus.yml"), "w").write(fill("prometheus.yml.in", vals))
+    cfg = os.path.join(out, "warmpool.yaml")
+    open(cfg, "w").write(fill("warmpool.yaml.in", vals))
+    start(["haproxy", "-db", "-f", os.path.join(state, "haproxy.cfg")], os.path.join(out, "haproxy.log"))
+    start(["prometheus", "--config.file=" + os.path.join(state, "prometheus.yml"), "--storage.tsdb.path=" + state + "/prom",
+           "--web.listen-address=127.0.0.1:%d" % ports["PROM_PORT"], "--log.level=warn"], os.path.join(out, "prometheus.log"))
+    if not wait(lambda: prom_query(ports["PROM_PORT"], 'up{job="haproxy"}') == 1, 30):
+        print("demo: Prometheus never scraped HAProxy; see", out, file=sys.stderr)
+        return {"crashed": [], "ok": 0, "errors": 0, "timeouts": 0, "p99": "-"}
+    subprocess.run([args.warmpool, "check-config", cfg], check=True, stdout=subprocess.DEVNULL)
+    wp_log = os.path.join(out, "warmpool.log")
+    start([args.warmpool, "run", "--config.file", cfg, "--web.listen-address", "127.0.0.1:%d" % ports["API_PORT"]],
+          wp_log)
+    print(f"demo: 2 backends of ~{capacity:.0f} req/s each at max_active 2, falling over past 40 requests inside; "
+          f"load {args.profile}; logs in {out}", flush=True)
+    loadgen_csv = os.path.join(out, "load.csv")
+    lg = subprocess.Popen([sys.executable, os.path.join(HERE, "loadgen.py"), "--url",
+                           f"http://127.0.0.1:{ports['FRONTEND_PORT']}/", "--profile", args.profile, "--out", loadgen_csv,
+                           "--timeout", "5"],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    PROC.append(lg)
+    t0, pos, crashed, limited_at = time.time(), 0, [], None
+    surge_wall = t0 + float(args.profile.split(",")[0].split(":")[1])  # the first phase is the base
+    for line in lg.stdout:
+        t = time.time() - t0
+        for i, b in enumerate(backends):
+            if b.poll() is not None and f"web-{i+1}" not in crashed:
+                crashed.append(f"web-{i+1}")
+                print(f"     ! web-{i+1} fell over (exit {b.returncode}) at t={t:.0f}s", flush=True)
+        print(f"{t:4.0f} {line.strip()}", flush=True)
+        with open(wp_log) as f:
+            f.seek(pos); lines = f.readlines(); pos = f.tell()
+        for l in lines:
+            if " shed " in l or " error " in l:
+                print("     > " + re.sub(r"^\S+ ", "", l.rstrip()), flush=True)
+            if " shed " in l and limited_at is None and "limiting to" in l:
+                stamp = datetime.datetime.fromisoformat(l.split(" ", 1)[0]).timestamp()
+                limited_at = stamp - surge_wall
+    lg.wait()
+    rows = list(csv_rows(loadgen_csv))
+    surge = [r for r in rows if r["phase"] == "surge" and r["p99_ms"]]
+    p99 = max((float(r["p99_ms"]) for r in surge), default=0)
+    return {"crashed": crashed, "ok": sum(int(r["ok"]) for r in rows), "errors": sum(int(r["errors"]) for r in rows),
+            "timeouts": sum(int(r["timeouts"]) for r in rows), "p99": f"{p99:.0f}",
+            "limited": "never set" if limited_at is None else f"in force {limited_at:.1f} s after the surge began"}
+
+
+def csv_rows(path):
+    import csv
+    with open(path) as f:
+        yield from csv.DictReader(f)
 
 
 def wait(pred, seconds):
