@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "controller/config/read_file.h"
+#include "controller/config/tokens_file.h"
 #include "controller/config/yaml.h"
 #include "controller/sources/registry.h"
 #include "policies/load_metric.h"
@@ -466,7 +467,15 @@ void ReadWeb(const YAML::Node& node, const std::string& base_dir, WebSpec* web, 
   if (!web->listen_address.empty() && web->listen_address.rfind(':') == std::string::npos) {
     m.Error("listen_address", "must be host:port, got " + Quote(web->listen_address));
   }
-  if (m.String("tokens_file", &web->tokens_file)) web->tokens_file = Resolve(base_dir, web->tokens_file);
+  if (m.String("tokens_file", &web->tokens_file)) {
+    web->tokens_file = Resolve(base_dir, web->tokens_file);
+    // Checked now, so that check-config (and a reload) finds what `run` would refuse to start with.
+    if (!web->tokens_file.empty()) {
+      if (Result<ApiTokens> tokens = LoadApiTokens(web->tokens_file); !tokens.ok()) {
+        m.Error("tokens_file", tokens.status().message());
+      }
+    }
+  }
   if (const YAML::Node* tls = m.Get("tls")) {
     YamlMap t(*tls, m.PathOf("tls"), errors);
     if (t.RequiredString("cert_file", &web->tls_cert_file))

@@ -491,4 +491,13 @@ TEST_CASE("config: overload protection, its defaults, the haproxy settings and w
   CHECK(HasErrorContaining(load, "pools[0].overload.haproxy.rate_var: must be a process variable"));
 }
 
+TEST_CASE("config: the tokens file is checked with the config, its errors under web.tokens_file") {
+  ConfigLoad load = Parse(OnePool({}, "web: {tokens_file: /nonexistent/tokens.yaml}\n"));
+  REQUIRE(load.errors.size() == 1);
+  CHECK(load.errors[0].rfind("web.tokens_file: api tokens: cannot read \"/nonexistent/tokens.yaml\"", 0) == 0);
+  load = Parse(OnePool({}, "web: {tokens_file: /dev/null}\n"));
+  REQUIRE(load.errors.size() == 1);
+  CHECK(load.errors[0] == "web.tokens_file: api tokens: cannot read \"/dev/null\": not a regular file (a character device)");
+}
+
 }  // namespace warmpool
