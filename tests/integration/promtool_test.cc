@@ -81,6 +81,9 @@ std::string RenderEverything() {
   controls.override = Override{};
   controls.override->active = 2;
   controls.pause.scale_down = true;
+  t.shed.enabled = true;
+  t.shed.limits = ShedLimits{160, 40};
+  t.shed.status = Status::Unavailable("socket gone");
   m.ObserveTick("web", t, controls, spec, 0.03, false);
   m.HttpRefused("connection_limit");
   m.HttpRefused("internal");
@@ -149,7 +152,24 @@ TEST_CASE("promtool check rules accepts the alert rules") {
   const Run r = Shell("promtool check rules " + kRules);
   INFO(r.output);
   CHECK(r.exit_code == 0);
-  CHECK(r.output.find("SUCCESS: 13 rules found") != std::string::npos);
+  CHECK(r.output.find("SUCCESS: 16 rules found") != std::string::npos);
+}
+
+TEST_CASE("amtool check-config accepts the Alertmanager config, its routes, inhibitions and receivers") {
+  const Run r = Shell("amtool check-config " + std::string(WARMPOOL_SOURCE_DIR) + "/examples/alertmanager/alertmanager.yml");
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(r.output.find("SUCCESS") != std::string::npos);
+  CHECK(r.output.find("4 inhibit rules") != std::string::npos);
+  CHECK(r.output.find("3 receivers") != std::string::npos);
+  // Every alert the routes and inhibitions name exists in the rules.
+  const std::string rules = ReadFile(kRules), am = ReadFile(std::string(WARMPOOL_SOURCE_DIR) + "/examples/alertmanager/alertmanager.yml");
+  for (const char* name : {"Watchdog", "WarmpoolControllerDown", "WarmpoolPoolAtMaxWhileOverloaded",
+                           "WarmpoolStandbyPoolExhausted", "WarmpoolShedding", "WarmpoolMetricOnFallback",
+                           "WarmpoolMetricQueriesFailing", "WarmpoolMetricStale"}) {
+    CHECK_MESSAGE(am.find(name) != std::string::npos, name);
+    CHECK_MESSAGE(rules.find("alert: " + std::string(name)) != std::string::npos, name);
+  }
 }
 
 TEST_CASE("promtool test rules: every alert fires when it should and only then") {
