@@ -25,6 +25,8 @@ namespace {
 const std::string kSource = WARMPOOL_SOURCE_DIR;
 const std::string kRules = kSource + "/examples/prometheus/warmpool-alerts.yml";
 const std::string kRuleTests = kSource + "/examples/prometheus/warmpool-alerts.test.yml";
+const std::string kServerRules = kSource + "/examples/prometheus/server-alerts.yml";
+const std::string kServerRuleTests = kSource + "/examples/prometheus/server-alerts.test.yml";
 const std::string kDashboard = kSource + "/examples/grafana/warmpool-dashboard.json";
 
 struct Run {
@@ -155,18 +157,30 @@ TEST_CASE("promtool check rules accepts the alert rules") {
   CHECK(r.output.find("SUCCESS: 16 rules found") != std::string::npos);
 }
 
+TEST_CASE("promtool checks and unit-tests the per-server alert rules (node_exporter, HAProxy's exporter)") {
+  const Run check = Shell("promtool check rules " + kServerRules);
+  INFO(check.output);
+  CHECK(check.exit_code == 0);
+  CHECK(check.output.find("SUCCESS: 6 rules found") != std::string::npos);
+  const Run test = Shell("promtool test rules " + kServerRuleTests);
+  INFO(test.output);
+  CHECK(test.exit_code == 0);
+  CHECK(test.output.find("SUCCESS") != std::string::npos);
+}
+
 TEST_CASE("amtool check-config accepts the Alertmanager config, its routes, inhibitions and receivers") {
   const Run r = Shell("amtool check-config " + std::string(WARMPOOL_SOURCE_DIR) + "/examples/alertmanager/alertmanager.yml");
   INFO(r.output);
   CHECK(r.exit_code == 0);
   CHECK(r.output.find("SUCCESS") != std::string::npos);
-  CHECK(r.output.find("4 inhibit rules") != std::string::npos);
+  CHECK(r.output.find("5 inhibit rules") != std::string::npos);
   CHECK(r.output.find("3 receivers") != std::string::npos);
   // Every alert the routes and inhibitions name exists in the rules.
-  const std::string rules = ReadFile(kRules), am = ReadFile(std::string(WARMPOOL_SOURCE_DIR) + "/examples/alertmanager/alertmanager.yml");
+  const std::string rules = ReadFile(kRules) + ReadFile(kServerRules), am = ReadFile(std::string(WARMPOOL_SOURCE_DIR) + "/examples/alertmanager/alertmanager.yml");
   for (const char* name : {"Watchdog", "WarmpoolControllerDown", "WarmpoolPoolAtMaxWhileOverloaded",
                            "WarmpoolStandbyPoolExhausted", "WarmpoolShedding", "WarmpoolMetricOnFallback",
-                           "WarmpoolMetricQueriesFailing", "WarmpoolMetricStale"}) {
+                           "WarmpoolMetricQueriesFailing", "WarmpoolMetricStale",
+                           "ServerMemoryCritical", "ServerMemoryHigh"}) {
     CHECK_MESSAGE(am.find(name) != std::string::npos, name);
     CHECK_MESSAGE(rules.find("alert: " + std::string(name)) != std::string::npos, name);
   }
