@@ -152,17 +152,19 @@ void PoolDecider::Applied(const ApplyResult& result) {
   const bool up = d.desired > d.current, down = d.desired < d.current;
   if (!up && !down) return;
   const char* kind = up ? "promote" : "drain";
-  bool tried = false, any_ok = false;
-  for (const ApplyResult::Action& a : result.actions) {
-    if (a.kind != kind) continue;
-    tried = true;
-    any_ok = any_ok || a.status.ok();
-  }
-  if (!tried || any_ok) return;
-  // Every promotion (or drain) of this tick failed: the pool did not change, so the change spends no
-  // rate-limit budget, as the HPA records only the changes it made.
+  int done = 0;
+  for (const ApplyResult::Action& a : result.actions)
+    if (a.kind == kind && a.status.ok()) ++done;
+  // The change spends rate-limit budget only as far as the provider made it, as the HPA records only
+  // the changes it made: promotions (or drains) that failed, and servers still being provisioned
+  // because no standby was ready, did not change the pool this tick.
   BehaviorHistory::TimedCounts& events = up ? behavior_.scale_ups : behavior_.scale_downs;
-  if (!events.empty() && events.back().at == d.at) events.pop_back();
+  if (events.empty() || events.back().at != d.at) return;
+  if (done == 0) {
+    events.pop_back();
+  } else if (done < events.back().count) {
+    events.back().count = done;
+  }
 }
 
 void PoolDecider::RecordPolicies(const std::map<std::string, MetricWindow>& windows, TimeMs now) {

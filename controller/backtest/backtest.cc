@@ -90,7 +90,8 @@ Result<BacktestResult> RunBacktestWithModel(const PoolSpec& spec, const Simulate
     clock.Set(t);
     const PoolDecider::Outcome& tick =
         decider.Decide(metrics.WindowsAt(spec.metrics, t), sim.State(), no_controls, t);
-    if (!tick.plan.empty()) sim.Apply(tick.plan);
+    // As live: the change spends rate-limit budget as far as the provider made it.
+    decider.Applied(tick.plan.empty() ? ApplyResult{} : sim.Apply(tick.plan));
     ++s.ticks;
     const int desired = tick.decision.desired;
     const bool changed = desired != last_desired;

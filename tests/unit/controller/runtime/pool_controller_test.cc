@@ -269,6 +269,26 @@ TEST_CASE("PoolController: a scale-up whose promotions all failed spends no rate
   CHECK(h.Tick().decision.desired == 3);  // and now the minute's budget is spent
 }
 
+TEST_CASE("PoolController: a scale-up that could only provision spends the budget of what it promoted") {
+  PoolSpec spec = MakeSpec(0);
+  spec.behavior.scale_up.limits = {RateLimit{RateLimit::Kind::kServers, 4, kMinute}};  // 4 a minute
+  Harness h(spec, Sim(2, 1));
+  h.metrics.values["rps"] = {80};  // 8 servers' worth
+  TickResult r = h.Tick();
+  CHECK(r.decision.desired == 6);  // 2 + 4
+  CHECK(r.plan.promote.size() == 1);  // the one standby; the other three are provisioned (90 s)
+  CHECK(r.plan.provision.size() == 3);
+  REQUIRE(h.controller->decider().behavior_history().scale_ups.size() == 1);
+  CHECK(h.controller->decider().behavior_history().scale_ups.back().count == 1);
+  h.clock.Advance(15 * kSecond);
+  r = h.Tick();
+  // 3 active now; 1 of the minute's 4 spent: up to 6 still. Charged with all 4, the pool would be held
+  // at 3 and the servers provisioned for it retired as surplus.
+  CAPTURE(r.decision.reason);
+  CHECK(r.decision.desired == 6);
+  CHECK(r.plan.retire.empty());
+}
+
 TEST_CASE("PoolController: when the pool cannot be observed, nothing is decided or applied") {
   Harness h(MakeSpec(1), Sim(2, 1));
   h.metrics.values["rps"] = {30};
