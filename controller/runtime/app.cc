@@ -56,7 +56,26 @@ TimeMs SystemClock::Now() const {
 Result<std::unique_ptr<App>> App::Create(const Config& config, const Clock* clock, bool force_dry_run) {
   std::unique_ptr<App> app(new App(clock, force_dry_run));
   if (Status st = app->Build(config, nullptr); !st.ok()) return st;
+  app->WriteAheadOfApply();
   return app;
+}
+
+void App::WriteAheadOfApply() {
+  for (Pool& pool : pools_) {
+    pool.controller->SetBeforeApply([this, name = pool.controller->spec().name](const ScalePlan& plan, TimeMs now) {
+      if (!services_.state) return;
+      {
+        std::lock_guard<std::mutex> lock(state_mu_);
+        PersistedState::Applying& a = applying_[name];
+        a.at = now;
+        a.plan = plan;
+        a.plan.reason.clear();
+      }
+      // A failed save is logged, counted and alerted on by SaveState; the plan is applied all the same:
+      // holding a pool in a surge because a disk is full would be the worse failure.
+      SaveState();
+    });
+  }
 }
 
 Status App::Reload(const Config& config) {
@@ -72,6 +91,7 @@ Status App::Reload(const Config& config) {
   config_ = std::move(next.config_);
   metrics_ = std::move(next.metrics_);
   pools_ = std::move(next.pools_);
+  WriteAheadOfApply();
   if (services_.control_plane) services_.control_plane->SetPools(config_.pools);
   return Status::Ok();
 }
@@ -131,6 +151,16 @@ Status App::Build(const Config& config, App* previous) {
       pool.provider = std::move(old.provider);
     } else {
       pool.provider = std::move(built[i].provider);
+      // A provider rebuilt for changed settings takes over what the old one remembered (its drains, its
+      // machines); facts the new settings no longer bear out are dropped by its first Observe.
+      if (previous) {
+        for (Pool& old : previous->pools_) {
+          if (old.provider && old.controller && old.controller->spec().name == spec.name &&
+              old.controller->spec().provider.type == spec.provider.type) {
+            pool.provider->Restore(old.provider->Memory());
+          }
+        }
+      }
     }
     if (previous) {
       for (Pool& old : previous->pools_) {
@@ -174,6 +204,7 @@ std::vector<TickResult> App::TickAll(TimeMs now) {
       for (Pool& pool : pools_) {
         const std::string& name = pool.controller->spec().name;
         saved_behavior_[name] = pool.controller->decider().behavior_history();
+        applying_.erase(name);  // applied: what it changed is in the provider's memory now
         ProviderMemory memory = pool.provider->Memory();
         if (memory.empty()) {
           saved_memory_.erase(name);
@@ -258,6 +289,11 @@ Status App::Attach(Services services) {
       for (const auto& [kind, servers] : m->second) facts += static_cast<int>(servers.size());
       Log(LogLevel::kInfo, "provider memory restored", {{"pool", name}, {"facts", facts}});
     }
+    if (auto a = state->applying.find(name); a != state->applying.end() && !pool.controller->dry_run()) {
+      Log(LogLevel::kWarn, "the last process died applying a plan: taking it over",
+          {{"pool", name}, {"plan", a->second.plan.Summary()}, {"at", FormatTime(a->second.at)}});
+      pool.provider->Interrupted(a->second.plan, a->second.at);
+    }
   }
   if (services_.control_plane) {
     std::map<std::string, PoolControls> controls;
@@ -286,6 +322,7 @@ Status App::SaveState() {
   if (services_.control_plane) state.controls = services_.control_plane->AllControls();
   state.behavior = saved_behavior_;
   state.providers = saved_memory_;
+  state.applying = applying_;
   state.saved_at = clock_->Now();
   Status st = services_.state->Save(EncodeState(state));
   if (!st.ok()) Log(LogLevel::kError, "state not saved", {{"error", st.message()}});

@@ -13,6 +13,7 @@
 #include "controller/api/control_plane.h"
 #include "controller/runtime/pool_controller.h"
 #include "controller/runtime/self_metrics.h"
+#include "controller/state/codec.h"
 #include "warmpool/clock.h"
 #include "warmpool/pool_spec.h"
 #include "warmpool/state_store.h"
@@ -71,6 +72,8 @@ class App {
   };
   App(const Clock* clock, bool force_dry_run) : clock_(clock), force_dry_run_(force_dry_run) {}
   Status Build(const Config& config, App* previous);
+  // Has every pool's plan written to the state file before its provider applies it (Provider::Interrupted).
+  void WriteAheadOfApply();
   static void Publish(ControlPlane* cp, const PoolSpec& spec, const TickResult& tick, bool dry_run);
 
   const Clock* clock_;
@@ -82,6 +85,7 @@ class App {
   std::mutex state_mu_;  // guards saved_behavior_ and saved_memory_, and serializes saves
   std::map<std::string, BehaviorHistory> saved_behavior_;               // as of the last tick
   std::map<std::string, ProviderMemory> saved_memory_;                  // the providers', as of the last tick
+  std::map<std::string, PersistedState::Applying> applying_;            // plans being applied, by pool
   int64_t learned_saved_minute_ = std::numeric_limits<int64_t>::min();  // of the last learned save
   Status RestoreLearned();
 };

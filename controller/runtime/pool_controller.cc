@@ -131,7 +131,10 @@ TickResult PoolController::RunOnce(TimeMs now, const PoolControls& controls) {
   out.plan = decided.plan;
 
   // 4. Act (or only record, in dry-run).
-  if (!out.plan.empty()) out.applied = actuator_->Apply(out.plan);
+  if (!out.plan.empty()) {
+    if (before_apply_ && !dry_run()) before_apply_(out.plan, now);
+    out.applied = actuator_->Apply(out.plan);
+  }
   out.applied.dry_run = dry_run();
   decider_.Applied(out.applied);
   if (shedder_) Shed(now, controls, &out);

@@ -5,6 +5,7 @@
 #ifndef WARMPOOL_CONTROLLER_RUNTIME_POOL_CONTROLLER_H_
 #define WARMPOOL_CONTROLLER_RUNTIME_POOL_CONTROLLER_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -58,6 +59,11 @@ class PoolController {
   // are decided and reported, never set. The first tick puts the decided limits (none) in force, so
   // that limits left by a process that died are lifted.
   void SetShedder(std::unique_ptr<Shedder> shedder);
+  // Called with each non-empty plan just before the provider applies it (never in dry-run), so that
+  // the plan can be made durable first: a process killed in the middle of Apply leaves it behind for
+  // the next one (Provider::Interrupted).
+  using BeforeApply = std::function<void(const ScalePlan& plan, TimeMs now)>;
+  void SetBeforeApply(BeforeApply hook) { before_apply_ = std::move(hook); }
 
   // One tick. `controls` (an operator's override and pauses) act on the decision before planning.
   TickResult RunOnce(TimeMs now, const PoolControls& controls = {});
@@ -79,6 +85,7 @@ class PoolController {
   std::unique_ptr<ShedDecider> shed_;
   std::optional<ShedLimits> shed_applied_;  // what the balancer has, as far as we know
   ShedLimits shed_reported_;                // what the last tick reported in force
+  BeforeApply before_apply_;
 
   void Shed(TimeMs now, const PoolControls& controls, TickResult* out);
 

@@ -251,6 +251,27 @@ Status DecodeMemory(const Json& j, const std::string& path, ProviderMemory* m) {
   return Status::Ok();
 }
 
+Status Names(const Json& j, const std::string& path, std::vector<std::string>* out) {
+  if (!j.is_array()) return Bad(path, "an array of server names", j);
+  for (size_t i = 0; i < j.size(); ++i) {
+    const std::string at = path + "[" + std::to_string(i) + "]";
+    if (!j[i].is_string() || j[i].get_ref<const std::string&>().empty()) return Bad(at, "a server name", j[i]);
+    out->push_back(j[i].get<std::string>());
+  }
+  return Status::Ok();
+}
+
+// The plan a pool was applying: {"at": ms, "promote": [..], "drain": [..], "provision": [..], "retire": [..]}.
+Status DecodeApplying(const Json& j, const std::string& path, PersistedState::Applying* a) {
+  Status st = CheckObject(j, path, {"at", "promote", "drain", "provision", "retire"});
+  if (st.ok()) st = Time(j["at"], Key(path, "at"), &a->at);
+  if (st.ok()) st = Names(j["promote"], Key(path, "promote"), &a->plan.promote);
+  if (st.ok()) st = Names(j["drain"], Key(path, "drain"), &a->plan.drain);
+  if (st.ok()) st = Names(j["provision"], Key(path, "provision"), &a->plan.provision);
+  if (st.ok()) st = Names(j["retire"], Key(path, "retire"), &a->plan.retire);
+  return st;
+}
+
 Status Decode(const Json& j, PersistedState* s) {
   if (!j.is_object()) return Bad("", "an object", j);
   if (j.contains("format") && j["format"] != kFormat)
@@ -259,8 +280,13 @@ Status Decode(const Json& j, PersistedState* s) {
     return Bad("version", "1 or " + std::to_string(kStateVersion), j["version"]);
   // Version 1 had no providers' memory; it is still read.
   const bool v1 = j.contains("version") && j["version"] == 1;
+  Json plain = j;  // "applying" is optional (absent when no pool was applying a plan)
+  if (!v1 && plain.contains("applying")) {
+    if (Status st = DecodePools(plain["applying"], "applying", &s->applying, DecodeApplying); !st.ok()) return st;
+    plain.erase("applying");
+  }
   Status st = v1 ? CheckObject(j, "", {"format", "version", "saved_at", "controls", "behavior"})
-                 : CheckObject(j, "", {"format", "version", "saved_at", "controls", "behavior", "providers"});
+                 : CheckObject(plain, "", {"format", "version", "saved_at", "controls", "behavior", "providers"});
   if (st.ok()) st = Time(j["saved_at"], "saved_at", &s->saved_at);
   if (st.ok()) st = DecodePools(j["controls"], "controls", &s->controls, DecodeControls);
   if (st.ok()) st = DecodePools(j["behavior"], "behavior", &s->behavior, DecodeBehavior);
@@ -399,6 +425,17 @@ std::string EncodeState(const PersistedState& state) {
             {"controls", std::move(controls)},
             {"behavior", std::move(behavior)},
             {"providers", std::move(providers)}};
+  if (!state.applying.empty()) {
+    Json applying = Json::object();
+    for (const auto& [pool, a] : state.applying) {
+      applying[pool] = {{"at", a.at},
+                        {"promote", a.plan.promote},
+                        {"drain", a.plan.drain},
+                        {"provision", a.plan.provision},
+                        {"retire", a.plan.retire}};
+    }
+    j["applying"] = std::move(applying);
+  }
   return j.dump(1, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 

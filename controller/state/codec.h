@@ -9,11 +9,15 @@
 //                                      "set_by": ".."}}},
 //    "behavior": {"<pool>": {"recommendations": [{"at": ms, "count": n}, ..],
 //                            "scale_ups": [..], "scale_downs": [..]}},
-//    "providers": {"<pool>": {"<kind>": {"<server>": ms}}}}
+//    "providers": {"<pool>": {"<kind>": {"<server>": ms}}},
+//    "applying": {"<pool>": {"at": ms, "promote": [".."], "drain": [..], "provision": [..],
+//                            "retire": [..]}}}
 //
 // "providers" is what each pool's provider remembers that its servers cannot tell (ProviderMemory:
 // the HAProxy provider's drains in progress, ...), so that a restart finishes what the last process
-// started. Version 1 (without it) is still read.
+// started. Version 1 (without it) is still read. "applying" (optional) is the plan each pool was
+// applying when the document was saved: it is written before Apply and gone from the save after it, so
+// in a document a restart reads it is the plan the last process died in (Provider::Interrupted).
 //
 // Decoding is strict: every field must be present with its type (times and counts are non-negative
 // integers), and unknown fields are refused, so a hand edit with a typo is caught, not half-applied.
@@ -55,6 +59,12 @@ struct PersistedState {
   std::map<std::string, BehaviorHistory> behavior;
   std::map<std::string, ProviderMemory>
       providers;  // by pool; pools whose provider remembers nothing are left out
+  // The plan a pool was applying when this was saved (written ahead of Provider::Apply), by pool.
+  struct Applying {
+    TimeMs at = 0;
+    ScalePlan plan;  // its reason is not kept
+  };
+  std::map<std::string, Applying> applying;
   TimeMs saved_at = 0;
 };
 

@@ -52,6 +52,15 @@ class Provider : public Observer {
   // any stale fact is. Default: nothing to remember.
   virtual ProviderMemory Memory() const { return {}; }
   virtual void Restore(const ProviderMemory& memory) { (void)memory; }
+  // After Restore, before the first Observe: the plan the last process was applying when it died (the
+  // app writes it to the state file ahead of Apply). Any of its actions may have been done, half done or
+  // not begun, and a command it started may still be running. The provider takes over what it can
+  // finish (a drain it started) and makes sure of the rest (a machine being provisioned or retired).
+  // Default: nothing.
+  virtual void Interrupted(const ScalePlan& plan, TimeMs at) {
+    (void)plan;
+    (void)at;
+  }
 };
 
 }  // namespace warmpool

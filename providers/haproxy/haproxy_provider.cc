@@ -275,6 +275,19 @@ ProviderMemory HAProxyProvider::Memory() const {
   if (!draining_since_.empty()) m["draining_since"] = draining_since_;
   if (!promoted_at_.empty()) m["promoted_at"] = promoted_at_;
   for (const std::string& name : retired_) m["retired"][name] = 0;
+  if (exec_) {
+    for (const auto& [name, machine] : exec_->machines()) {
+      switch (machine.state) {
+        case ExecMachines::State::kReady: m["machine_ready"][name] = machine.since; break;
+        case ExecMachines::State::kProvisioning: m["machine_provisioning"][name] = machine.since; break;
+        case ExecMachines::State::kRetiring: m["machine_retiring"][name] = machine.since; break;
+        default: break;  // failed: cold either way; the planner provisions it again
+      }
+    }
+    // Still to be run again (a restart before the first Observe): remembered as they were.
+    for (const std::string& name : resume_provision_) m["machine_provisioning"].emplace(name, 0);
+    for (const std::string& name : resume_retire_) m["machine_retiring"].emplace(name, 0);
+  }
   return m;
 }
 
@@ -284,8 +297,52 @@ void HAProxyProvider::Restore(const ProviderMemory& memory) {
       if (kind == "draining_since") draining_since_[name] = at;
       if (kind == "promoted_at") promoted_at_[name] = at;
       if (kind == "retired") retired_.insert(name);
+      if (!exec_) continue;
+      const HAProxySlot* slot = Slot(name);
+      if (kind == "machine_ready") exec_->Adopt(name, slot ? slot->address : "", at);
+      if (kind == "machine_provisioning") resume_provision_.insert(name);
+      if (kind == "machine_retiring") resume_retire_.insert(name);
     }
   }
+}
+
+void HAProxyProvider::Interrupted(const ScalePlan& plan, TimeMs at) {
+  for (const std::string& name : plan.promote) promoted_at_.emplace(name, at);
+  for (const std::string& name : plan.drain) draining_since_.emplace(name, at);
+  for (const std::string& name : plan.retire) resume_retire_.insert(name);
+  if (exec_) {
+    for (const std::string& name : plan.provision) resume_provision_.insert(name);
+  }
+}
+
+bool HAProxyProvider::Resume(const Snapshot& snap, TimeMs now) {
+  if (resume_provision_.empty() && resume_retire_.empty()) return false;
+  bool changed = false;
+  for (const std::string& name : resume_retire_) {
+    const haproxy::ServerStateRow* row = snap.Find(name);
+    const HAProxySlot* slot = Slot(name);
+    if (!row && !slot) continue;                 // not ours to retire any more (the config changed)
+    if (row && !row->InMaintenance()) continue;  // in service: the retirement never began
+    if (exec_ && exec_->StateOf(name) == ExecMachines::State::kNone) {
+      exec_->Adopt(name, slot ? slot->address : row->Address(), now);  // its machine may still run
+    }
+    Status st = Retire(snap, name, now);
+    Event("retire " + Target(name) + ": interrupted by a restart, done again: " +
+          (st.ok() ? std::string("ok") : st.message()));
+    changed = true;
+  }
+  for (const std::string& name : resume_provision_) {
+    const haproxy::ServerStateRow* row = snap.Find(name);
+    if ((row && !row->InMaintenance()) || resume_retire_.count(name) || retired_.count(name)) continue;
+    if (exec_ && exec_->StateOf(name) == ExecMachines::State::kReady) continue;
+    Status st = Provision(snap, name, now);
+    Event("provision " + Target(name) + ": interrupted by a restart, run again: " +
+          (st.ok() ? std::string("started") : st.message()));
+    changed = true;
+  }
+  resume_provision_.clear();
+  resume_retire_.clear();
+  return changed;
 }
 
 Result<PoolState> HAProxyProvider::Observe() {
@@ -295,6 +352,10 @@ Result<PoolState> HAProxyProvider::Observe() {
   }
   Result<Snapshot> snap = Read(true);
   if (!snap.ok()) return snap.status();
+  if (Resume(*snap, now)) {
+    snap = Read(true);
+    if (!snap.ok()) return snap.status();
+  }
   bool changed = RegisterReadyMachines(*snap);
   changed = FinishRetirements(*snap) || changed;
   changed = FinishDrains(*snap, now) || changed;

@@ -92,9 +92,16 @@ class HAProxyProvider final : public Provider {
   // registrations. At most the last 200 are kept.
   std::vector<std::string> TakeEvents() override;
   // "draining_since" (drains we started: finished once idle, after a restart too), "promoted_at"
-  // (health-gated promotions within their grace) and "retired" (cfg-declared servers we retired, at 0).
+  // (health-gated promotions within their grace), "retired" (cfg-declared servers we retired, at 0),
+  // and with exec the machines: "machine_ready" (restored as ready: a registered slot in maintenance
+  // is a standby, not cold), "machine_provisioning" and "machine_retiring" (the command's outcome
+  // was not seen: it is run again at the first Observe; exec commands must be idempotent).
   ProviderMemory Memory() const override;
   void Restore(const ProviderMemory& memory) override;
+  // A drain is taken over as ours (finished once idle or at drain_timeout); a promotion gets its grace;
+  // a retirement is done again where the server is still in maintenance or gone (with exec, its retire
+  // command runs again); with exec, a provisioning is run again unless the server is in service.
+  void Interrupted(const ScalePlan& plan, TimeMs at) override;
   const ExecMachines* exec() const { return exec_.get(); }
   const HAProxySpec& spec() const { return spec_; }
 
@@ -109,6 +116,8 @@ class HAProxyProvider final : public Provider {
   bool RegisterReadyMachines(const Snapshot& snap);
   bool FinishRetirements(const Snapshot& snap);
   bool FinishDrains(const Snapshot& snap, TimeMs now);
+  // Runs again what a restart left unsure (Restore, Interrupted), once, at the first Observe.
+  bool Resume(const Snapshot& snap, TimeMs now);
   Server ToServer(const haproxy::ServerStateRow& row, TimeMs now);
 
   Status Promote(const Snapshot& snap, const std::string& name, TimeMs now);
@@ -132,6 +141,7 @@ class HAProxyProvider final : public Provider {
   std::map<std::string, TimeMs> draining_since_;  // drains we started
   std::set<std::string> retired_;  // cfg-declared servers we retired; inventory slots whose del failed
   std::deque<std::string> events_;
+  std::set<std::string> resume_provision_, resume_retire_;  // for Resume
 };
 
 // Registry entry.

@@ -3,9 +3,11 @@
 // through the app's state file.
 #include <doctest/doctest.h>
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "controller/config/config.h"
 #include "controller/runtime/app.h"
@@ -109,4 +111,174 @@ TEST_CASE(
   CHECK(Row(*h, drained)->InMaintenance());  // the first tick's Observe finished it: no sessions
   CHECK(r.observed.Find(drained)->state == ServerState::kStandby);
   CHECK(r.provider_events.size() == 1);
+}
+
+namespace {
+
+// The exec provider's slots x and y, each machine a Backend the test runs; the commands log what they do.
+std::map<std::string, std::string> ExecParams(const Backend& x, const Backend& y, const std::string& log) {
+  return {{"servers[0].name", "x"},
+          {"servers[0].address", x.address()},
+          {"servers[1].name", "y"},
+          {"servers[1].address", y.address()},
+          {"server_options", kCheck},
+          {"exec.provision", "sleep 0.2; echo provision $WARMPOOL_SERVER >> " + log},
+          {"exec.retire", "echo retire $WARMPOOL_SERVER >> " + log},
+          {"exec.timeout", "10s"}};
+}
+
+int Count(const std::string& text, const std::string& line) {
+  int n = 0;
+  for (size_t at = text.find(line); at != std::string::npos; at = text.find(line, at + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("haproxy: exec machines across a restart: a ready standby stays one, what was under way runs again") {
+  Backend a("a"), x("x"), y("y");
+  const int port = PickFreePort();
+  auto h = StartHAProxy(Cfg(port, {"a " + a.address() + " " + kCheck}));
+  REQUIRE(h);
+  TempDir dir;
+  const std::string log = dir.path() + "/log";
+  testing::SystemClock clock;
+  ProviderMemory ready;
+  {
+    auto before = MakeProvider(h->socket_path, &clock, ExecParams(x, y, log));
+    ScalePlan plan;
+    plan.provision = {"x"};
+    REQUIRE(before->Apply(plan).ok());
+    REQUIRE(WaitState(*before, "x", ServerState::kStandby));
+    ready = before->Memory();
+  }
+  REQUIRE(ready.count("machine_ready") == 1);
+  CHECK(ready.at("machine_ready").count("x") == 1);
+  REQUIRE(Row(*h, "x"));
+
+  SUBCASE("without the memory, the registered slot's running machine is taken for cold") {
+    auto after = MakeProvider(h->socket_path, &clock, ExecParams(x, y, log));
+    CHECK(Observed(*after, "x").state == ServerState::kCold);
+  }
+  SUBCASE("with it, a standby; and a retirement interrupted before it began is done again") {
+    auto after = MakeProvider(h->socket_path, &clock, ExecParams(x, y, log));
+    after->Restore(ready);
+    CHECK(Observed(*after, "x").state == ServerState::kStandby);
+    ScalePlan plan;
+    plan.retire = {"x"};
+    auto again = MakeProvider(h->socket_path, &clock, ExecParams(x, y, log));
+    again->Restore(ready);
+    again->Interrupted(plan, clock.Now());
+    REQUIRE(WaitState(*again, "x", ServerState::kCold));
+    CHECK_FALSE(Row(*h, "x"));
+    CHECK(Count(ReadFile(log), "retire x\n") == 1);
+    bool said = false;
+    for (const std::string& e : again->TakeEvents()) said = said || e.find("retire web/x: interrupted") == 0;
+    CHECK(said);
+  }
+  SUBCASE("a provisioning cut short by the process's end is run again, and its slot registered") {
+    ProviderMemory cut;
+    {
+      auto before = MakeProvider(h->socket_path, &clock, ExecParams(x, y, log));
+      ScalePlan plan;
+      plan.provision = {"y"};
+      REQUIRE(before->Apply(plan).ok());
+      cut = before->Memory();
+    }  // the destructor kills the command in its sleep
+    REQUIRE(cut.count("machine_provisioning") == 1);
+    CHECK(Count(ReadFile(log), "provision y\n") == 0);
+    auto after = MakeProvider(h->socket_path, &clock, ExecParams(x, y, log));
+    after->Restore(cut);
+    REQUIRE(WaitState(*after, "y", ServerState::kStandby));
+    CHECK(Row(*h, "y"));
+    CHECK(Count(ReadFile(log), "provision y\n") == 1);
+  }
+  SUBCASE("a provisioning known only from the interrupted plan is run again too") {
+    auto after = MakeProvider(h->socket_path, &clock, ExecParams(x, y, log));
+    ScalePlan plan;
+    plan.provision = {"y"};
+    after->Interrupted(plan, clock.Now());
+    CHECK(after->Memory().at("machine_provisioning").count("y") == 1);  // kept until it has run
+    REQUIRE(WaitState(*after, "y", ServerState::kStandby));
+    CHECK(Count(ReadFile(log), "provision y\n") == 1);
+  }
+}
+
+namespace {
+
+// A state store that keeps every document saved, so a test can restart from any of them (the one a
+// kill at that moment would have left).
+class RecordingStore final : public StateStore {
+ public:
+  Result<std::optional<std::string>> Load() override {
+    if (docs.empty()) return std::optional<std::string>();
+    return std::optional<std::string>(docs.back());
+  }
+  Status Save(const std::string& document) override {
+    docs.push_back(document);
+    return Status::Ok();
+  }
+  std::vector<std::string> docs;
+};
+
+}  // namespace
+
+TEST_CASE("haproxy: an app killed inside Apply leaves its plan in the state file, and the next one finishes it") {
+  Backend a("a"), b("b");
+  const int port = PickFreePort();
+  auto h = StartHAProxy(Cfg(port, {"a " + a.address() + " " + kCheck, "b " + b.address() + " " + kCheck}));
+  REQUIRE(h);
+  ConfigLoad load = ParseConfig(
+      "pools:\n"
+      "  - name: web\n"
+      "    min_active: 1\n"
+      "    max_active: 2\n"
+      "    policies: [{type: fixed, count: 1}]\n"
+      "    behavior: {scale_down: {stabilization_window: 0s}}\n"
+      "    provider: {type: haproxy, socket: " +
+      h->socket_path + ", backend: web}\n");
+  REQUIRE(load.ok());
+  testing::SystemClock clock;
+  RecordingStore store;
+  std::string drained;
+  {
+    Result<std::unique_ptr<App>> before = App::Create(load.config, &clock, false);
+    REQUIRE(before.ok());
+    REQUIRE((*before)->Attach({nullptr, nullptr, &store, nullptr}).ok());
+    const TickResult r = (*before)->TickAll(clock.Now())[0];
+    REQUIRE(r.plan.drain.size() == 1);
+    drained = r.plan.drain[0];
+  }
+  REQUIRE(Row(*h, drained)->Draining());
+  // Saved ahead of Apply: the plan, and no drain in the provider's memory yet. After it: no plan.
+  REQUIRE(store.docs.size() == 2);
+  Result<PersistedState> ahead = DecodeState(store.docs[0]);
+  REQUIRE(ahead.ok());
+  REQUIRE(ahead->applying.count("web") == 1);
+  CHECK(ahead->applying.at("web").plan.drain == std::vector<std::string>{drained});
+  CHECK(ahead->providers.count("web") == 0);
+  Result<PersistedState> after_apply = DecodeState(store.docs[1]);
+  REQUIRE(after_apply.ok());
+  CHECK(after_apply->applying.empty());
+
+  // Killed between the two saves: the next process starts from the first.
+  store.docs.resize(1);
+  SUBCASE("the next process takes the drain over and finishes it") {
+    Result<std::unique_ptr<App>> next = App::Create(load.config, &clock, false);
+    REQUIRE(next.ok());
+    REQUIRE((*next)->Attach({nullptr, nullptr, &store, nullptr}).ok());
+    const TickResult r = (*next)->TickAll(clock.Now())[0];
+    CHECK(Row(*h, drained)->InMaintenance());
+    CHECK(r.observed.Find(drained)->state == ServerState::kStandby);
+  }
+  SUBCASE("without the plan, the drain would be taken for an operator's, never finished") {
+    PersistedState without = *ahead;
+    without.applying.clear();
+    store.docs[0] = EncodeState(without);
+    Result<std::unique_ptr<App>> next = App::Create(load.config, &clock, false);
+    REQUIRE(next.ok());
+    REQUIRE((*next)->Attach({nullptr, nullptr, &store, nullptr}).ok());
+    for (int i = 0; i < 3; ++i) (*next)->TickAll(clock.Now());
+    CHECK(Row(*h, drained)->Draining());
+  }
 }

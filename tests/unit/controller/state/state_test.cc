@@ -39,6 +39,10 @@ PersistedState FullState() {
   s.behavior["empty"] = BehaviorHistory{};
   s.providers["web"] = {{"draining_since", {{"web-3", 1'790'000'000'500}}},
                         {"retired", {{"b", 0}, {"c", 0}}}};
+  PersistedState::Applying& a = s.applying["web"];
+  a.at = 1'790'000'000'900;
+  a.plan.drain = {"web-3", "web-4"};
+  a.plan.provision = {"web-9"};
   return s;
 }
 
@@ -95,6 +99,16 @@ void CheckSame(const PersistedState& got, const PersistedState& want) {
     CheckCounts(got.behavior.at(pool).scale_downs, w.scale_downs);
   }
   CHECK(got.providers == want.providers);
+  REQUIRE(got.applying.size() == want.applying.size());
+  for (const auto& [pool, a] : want.applying) {
+    REQUIRE(got.applying.count(pool) == 1);
+    const PersistedState::Applying& g = got.applying.at(pool);
+    CHECK(g.at == a.at);
+    CHECK(g.plan.promote == a.plan.promote);
+    CHECK(g.plan.drain == a.plan.drain);
+    CHECK(g.plan.provision == a.plan.provision);
+    CHECK(g.plan.retire == a.plan.retire);
+  }
 }
 
 // A valid document with `controls` and `behavior` (JSON fragments) spliced in.
@@ -184,6 +198,12 @@ TEST_CASE("DecodeState: errors name the JSON path of the bad field") {
        "version: expected 1 or 2, got 3"},
       {Doc("{}", "{}", R"("format": "warmpool-state", "version": 2, "saved_at": 5)"), "providers: missing"},
       {Doc2("[]"), "providers: expected an object keyed by pool name, got []"},
+      {Doc2(R"({}, "applying": {"web": {"at": 1, "promote": [], "drain": [""], "provision": [], "retire": []}})"),
+       R"(applying.web.drain[0]: expected a server name, got "")"},
+      {Doc2(R"({}, "applying": {"web": {"at": 1, "promote": [], "drain": [], "provision": []}})"),
+       "applying.web.retire: missing"},
+      {Doc2(R"({}, "applying": {"web": {"at": 1, "promote": "a", "drain": [], "provision": [], "retire": []}})"),
+       R"(applying.web.promote: expected an array of server names, got "a")"},
       {Doc2(R"({"web": []})"), "providers.web: expected an object of kinds, got []"},
       {Doc2(R"({"web": {"draining_since": [1]}})"),
        "providers.web.draining_since: expected an object of servers and times, got [1]"},
