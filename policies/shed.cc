@@ -62,10 +62,14 @@ ShedOutcome ShedDecider::Decide(const ShedInput& in) {
     for (const ClientRate& c : clients) sum += std::max(0.0, c.rate);
     for (ClientRate& c : clients) c.rate = sum > 0 ? std::max(0.0, c.rate) * load / sum : 0;
     limits_.client = spec_.per_client ? FairShare(std::move(clients), kClientShare * capacity) : 0;
+    limits_.server_concurrency = spec_.server_concurrency;
     out.reason = "shed: " + verb + ratio + " over capacity (" + FormatNumber(load) + " for " +
                  std::to_string(in.serving) + " x " + FormatNumber(spec_.capacity) + ") " + why +
                  ", limiting to " + FormatNumber(capacity) + " req/s";
     if (limits_.client > 0) out.reason += ", " + FormatNumber(limits_.client) + " req/s per client";
+    if (limits_.server_concurrency > 0) {
+      out.reason += ", " + std::to_string(limits_.server_concurrency) + " at once per server (the rest queued, then 503)";
+    }
   };
 
   if (!limits_.active()) {

@@ -9,7 +9,9 @@
 //                every client takes min(its rate, t) (water-filling: the heaviest clients are cut
 //                first, ordinary ones not at all; the 10% keep the frontend-wide limit a backstop).
 //                The clients' rates are taken as shares of the load (the balancer averages them over
-//                its own, slower period);
+//                its own, slower period). With server_concurrency, each server also takes at most that
+//                many requests at once (a burst within the second: the rest wait in the balancer's
+//                queue, then get a fast 503);
 //   follow       while in force, the limits follow the serving capacity every tick (more servers, a
 //                higher limit);
 //   loosen       once the load has stayed below release_below x capacity for release_after, or the

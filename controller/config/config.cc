@@ -265,6 +265,8 @@ void ResolveFallbacks(PoolSpec* pool) {
   }
 }
 
+constexpr int kMaxServerConcurrency = 1'000'000;  // HAProxy's own server maxconn bound is far above any server
+
 // `overload:`: the decision's settings, and `haproxy:` (the balancer's) into overload_balancer.
 void ReadOverload(const YAML::Node& node, const std::string& path, const std::string& base_dir, PoolSpec* pool,
                   Errors* errors) {
@@ -284,6 +286,10 @@ void ReadOverload(const YAML::Node& node, const std::string& path, const std::st
   }
   m.Duration("release_after", &o.release_after, /*positive=*/false);
   m.Bool("per_client", &o.per_client);
+  if (m.Int("server_concurrency", &o.server_concurrency, 0) && o.server_concurrency > kMaxServerConcurrency) {
+    m.Error("server_concurrency", "must be at most " + std::to_string(kMaxServerConcurrency) + ", got " +
+                                      std::to_string(o.server_concurrency));
+  }
   Params& b = pool->overload_balancer;
   b.path = JoinPath(path, "haproxy");
   b.base_dir = base_dir;
@@ -315,6 +321,11 @@ void ResolveOverload(PoolSpec* pool, const std::string& path, Errors* errors) {
   if (pool->provider.type == "haproxy") {
     auto socket = pool->provider.params.values.find("socket");
     if (socket != pool->provider.params.values.end()) pool->overload_balancer.values["socket"] = socket->second;
+    // The per-server cap acts on the provider's backend (and the shedder manages maxconn only then).
+    auto backend = pool->provider.params.values.find("backend");
+    if (o.server_concurrency > 0 && backend != pool->provider.params.values.end()) {
+      pool->overload_balancer.values["backend"] = backend->second;
+    }
   }
 }
 

@@ -132,6 +132,9 @@ struct SelfMetrics::Impl {
   Family<Gauge>& shed_limit = Register<Gauge>(
       &registry, "warmpool_shed_limit_requests_per_second",
       "The limit in force by kind: rate (the pool's frontend) or client (one client); 0 = none.");
+  Family<Gauge>& shed_concurrency = Register<Gauge>(
+      &registry, "warmpool_shed_server_concurrency",
+      "The cap in force on requests one server takes at once (the rest queue, then 503); 0 = none.");
   Family<Counter>& shed_errors = Register<Counter>(
       &registry, "warmpool_shed_errors_total",
       "Ticks on which overload protection could not set its limits or read the clients' rates.");
@@ -199,6 +202,7 @@ void SelfMetrics::Impl::Observe(const std::string& pool, const TickResult& tick,
     G(shedding, s, p).Set(tick.shed.limits.active() ? 1 : 0);
     G(shed_limit, s, {{"pool", pool}, {"kind", "rate"}}).Set(tick.shed.limits.rate);
     G(shed_limit, s, {{"pool", pool}, {"kind", "client"}}).Set(tick.shed.limits.client);
+    G(shed_concurrency, s, p).Set(tick.shed.limits.server_concurrency);
     Counter& errors = C(shed_errors, s, p);
     if (!tick.shed.status.ok()) errors.Increment();
   }

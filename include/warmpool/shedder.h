@@ -18,7 +18,8 @@ namespace warmpool {
 struct ShedLimits {
   double rate = 0;    // requests a second the pool's frontend admits; above it, 429
   double client = 0;  // requests a second one client (address) is admitted; above it, 429
-  bool active() const { return rate > 0 || client > 0; }
+  int server_concurrency = 0;  // requests one server takes at once; the rest queue briefly, then 503
+  bool active() const { return rate > 0 || client > 0 || server_concurrency > 0; }
   bool operator==(const ShedLimits&) const = default;
 };
 
@@ -37,6 +38,7 @@ struct ShedSpec {
   double release_below = 0.8;           // loosen when the load falls below this share of the capacity...
   DurationMs release_after = 30 * kSecond;  // ...for this long
   bool per_client = true;               // limit the heaviest clients first (a stick table of client rates)
+  int server_concurrency = 0;           // while limiting, cap each server at this many requests at once (0: no cap)
   bool operator==(const ShedSpec&) const = default;
 };
 

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <utility>
 
+#include "providers/haproxy/haproxy_parse.h"
+
 namespace warmpool {
 namespace {
 
@@ -86,7 +88,20 @@ Status HAProxyShedder::SetLimits(const ShedLimits& limits) {
   Result<std::vector<std::string>> r =
       client_.Call({"experimental-mode on", "set var " + spec_.rate_var + " int(" + std::to_string(AsInt(limits.rate)) + ")",
                     "set var " + spec_.client_var + " int(" + std::to_string(AsInt(limits.client)) + ")"});
-  return r.ok() ? Status::Ok() : r.status();
+  if (!r.ok() || spec_.backend.empty()) return r.ok() ? Status::Ok() : r.status();
+  const std::string show = "show servers state " + spec_.backend;
+  Result<std::string> state = client_.Call(show);
+  if (!state.ok()) return state.status();
+  Result<std::vector<haproxy::ServerStateRow>> rows = haproxy::ParseServersState(*state);
+  if (!rows.ok()) return client_.Error(rows.status().code(), show, rows.status().message());
+  const int maxconn = limits.server_concurrency > 0 ? limits.server_concurrency : spec_.server_maxconn_normal;
+  std::vector<std::string> commands;
+  for (const haproxy::ServerStateRow& row : *rows) {
+    commands.push_back("set maxconn server " + spec_.backend + "/" + row.name + " " + std::to_string(maxconn));
+  }
+  if (commands.empty()) return Status::Ok();
+  Result<std::vector<std::string>> set = client_.Call(commands);
+  return set.ok() ? Status::Ok() : set.status();
 }
 
 std::unique_ptr<Shedder> NewHAProxyShedder(const Params& params, std::vector<std::string>* errors) {
@@ -107,6 +122,8 @@ std::unique_ptr<Shedder> NewHAProxyShedder(const Params& params, std::vector<std
     r.Error("client_table", "must be a stick table's name, got \"" + spec.client_table + "\"");
   }
   spec.timeout = r.Duration("timeout", spec.timeout, 1);
+  spec.backend = r.String("backend");
+  spec.server_maxconn_normal = r.Int("server_maxconn_normal", 0, 0, 1'000'000);
   if (!r.FinishInto(errors)) return nullptr;
   return std::make_unique<HAProxyShedder>(std::move(spec));
 }

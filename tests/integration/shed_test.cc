@@ -82,6 +82,7 @@ struct Client {
   std::mutex mu;
   std::vector<double> latencies;  // of 200s
   int ok = 0, limited = 0, failed = 0;
+  bool in_step = false;  // every sender at the same moments (bursts), instead of spread over the period
 };
 
 class Load {
@@ -91,7 +92,7 @@ class Load {
       for (int i = 0; i < c->threads; ++i) {
         threads_.emplace_back([this, port, c] {
           const auto period = std::chrono::microseconds(static_cast<int64_t>(1e6 * c->threads / c->rate));
-          auto next = std::chrono::steady_clock::now() + period * (std::rand() % 100) / 100;
+          auto next = std::chrono::steady_clock::now() + (c->in_step ? period * 0 : period * (std::rand() % 100) / 100);
           while (!stop_) {
             std::this_thread::sleep_until(next);
             next += period;
@@ -265,4 +266,113 @@ TEST_CASE("shed: at max_active the heavy client is limited first, the users are 
   CHECK(HAProxyCommand(stack.haproxy->socket_path, "experimental-mode on; get var proc.warmpool_rate_limit")
             .find("value=<0>") != std::string::npos);
   CHECK(activations == 1);
+}
+
+TEST_CASE("shed: with server_concurrency, no server takes more at once, the excess is queued, then a fast 503") {
+  // Backends that do not fall over: the test measures how many requests each has in flight at once.
+  std::vector<std::unique_ptr<Backend>> backends;
+  std::vector<std::string> servers;
+  for (const char* name : {"a", "b"}) {
+    backends.push_back(std::make_unique<Backend>(name, 100ms));
+    servers.push_back(std::string(name) + " " + backends.back()->address() + " " + kCheck);
+  }
+  const int port = PickFreePort();
+  // The backend's queue timeout: how long a request above the cap waits for a slot before its 503.
+  std::string cfg = Cfg(port, servers, std::string("  timeout queue 300ms\n") + kShedTables);
+  cfg.replace(cfg.find("  default_backend web\n"), 0, kShedRules);
+  auto haproxy = StartHAProxy(cfg);
+  REQUIRE(haproxy);
+  SystemClock clock;
+  auto provider = MakeProvider(haproxy->socket_path, &clock);
+  PoolSpec spec = RpsPool(/*min_active=*/2, /*max_active=*/2, /*warm_standby=*/0);
+  spec.overload.enabled = true;
+  // The rate limit (2 x 50 a second) admits more than 3 at once for 100 ms each can serve (60 a
+  // second): the cap, not the rate limit, is what holds the servers, and the queue overflows into 503s.
+  spec.overload.capacity = 50;
+  spec.overload.metric = "rps";
+  spec.overload.per_client = false;
+  spec.overload.server_concurrency = 3;
+  spec.overload.release_after = 2 * kSecond;
+  spec.stale_after = 10 * kSecond;
+  std::vector<std::string> errors;
+  std::vector<std::unique_ptr<Policy>> policies = CreatePolicies(spec, &errors);
+  auto offered = NewHAProxyCounterSource(Params{"pools[0].metrics[0].fallback", "",
+                                                {{"socket", haproxy->socket_path},
+                                                 {"proxy", "fe"},
+                                                 {"side", "frontend"},
+                                                 {"rate_window", "1s"},
+                                                 {"scale_down", "true"}}},
+                                         &errors);
+  PoolController pool(spec, std::move(policies), provider.get(), offered.get());
+  pool.SetShedder(NewHAProxyShedder(
+      Params{"pools[0].overload.haproxy", "", {{"socket", haproxy->socket_path}, {"backend", "web"}}}, &errors));
+  REQUIRE(errors.empty());
+  auto slim = [&](const std::string& server) {  // the server's session limit in `show stat` ("" = none)
+    const std::string stat = HAProxyCommand(haproxy->socket_path, "show stat web 4 -1");
+    size_t line = stat.find("\nweb," + server + ",");
+    if (line == std::string::npos) return std::string("?");
+    std::vector<std::string> fields;
+    size_t at = line + 1, end = stat.find('\n', at);
+    while (at <= end && fields.size() < 7) {
+      size_t comma = stat.find(',', at);
+      fields.push_back(stat.substr(at, comma - at));
+      at = comma + 1;
+    }
+    return fields.size() > 6 ? fields[6] : std::string("?");  // pxname,svname,qcur,qmax,scur,smax,slim
+  };
+  TickResult t = pool.RunOnce(clock.Now());
+  REQUIRE(t.shed.status.ok());
+  REQUIRE(WaitFor([&] { return pool.RunOnce(clock.Now()).observed.CountHealthy(ServerState::kActive) == 2; }, 10s));
+  CHECK(slim("a").empty());
+
+  // Bursts: 30 senders at 5 a second each, in step (150 a second offered).
+  Client burst{"127.0.0.2", 150, 30, {}, {}};
+  burst.in_step = true;
+  int peak_before = 0, peak_during = 0, refused_503 = 0;
+  std::vector<double> refusal_seconds;
+  std::string reason;
+  {
+    Load load(port, {&burst});
+    bool shedding = false;
+    for (int i = 0; i < 40 && !shedding; ++i) {
+      std::this_thread::sleep_for(250ms);
+      t = pool.RunOnce(clock.Now());
+      shedding = t.shed.limits.server_concurrency > 0;
+      if (shedding) reason = t.shed.reason;
+    }
+    REQUIRE(shedding);
+    peak_before = std::max(backends[0]->peak_in_flight(), backends[1]->peak_in_flight());
+    std::this_thread::sleep_for(1s);  // what was admitted before the cap has finished
+    for (auto& b : backends) b->ResetPeak();
+    const int failed_before = burst.failed;
+    for (int i = 0; i < 20; ++i) {  // 5 s under the cap
+      std::this_thread::sleep_for(250ms);
+      pool.RunOnce(clock.Now());
+    }
+    peak_during = std::max(backends[0]->peak_in_flight(), backends[1]->peak_in_flight());
+    load.Stop();
+    refused_503 = burst.failed - failed_before;
+  }
+  INFO(reason);
+  CHECK(reason.find("limiting to 100 req/s, 3 at once per server (the rest queued, then 503)") != std::string::npos);
+  CHECK(slim("a") == "3");
+  CHECK(slim("b") == "3");
+  MESSAGE("peak in flight before the cap " << peak_before << ", under it " << peak_during << "; " << burst.ok
+                                           << " ok, " << burst.limited << " 429, " << refused_503 << " 503");
+  INFO("peak in flight before the cap " << peak_before << ", under it " << peak_during << "; " << burst.ok
+                                        << " ok, " << burst.limited << " 429, " << burst.failed << " other");
+  CHECK(peak_before > 3);   // the bursts took more than the cap before it was in force...
+  // ...and never under it (+1: the backend counts a request until its response is written, and HAProxy
+  // may hand the slot to the next request as soon as it has read that response).
+  CHECK(peak_during <= 3 + 1);
+  CHECK(refused_503 > 0);   // the excess beyond the queue timeout (the rate limit's 429s take the rest)
+  CHECK(P99(burst.latencies) < 0.6);  // served within the queue timeout and its own 100 ms
+  // Lifted once the load is gone: the servers' maxconn is back to none.
+  bool lifted = false;
+  for (int i = 0; i < 20 && !lifted; ++i) {
+    std::this_thread::sleep_for(500ms);
+    lifted = !pool.RunOnce(clock.Now()).shed.limits.active();
+  }
+  CHECK(lifted);
+  CHECK(slim("a") == "");
 }

@@ -309,6 +309,8 @@ void Backend::Serve(int fd) {
   }
   if (req.find("\r\n\r\n") != std::string::npos) {  // health checks connect and close: not counted
     const int in_flight = ++in_flight_;
+    for (int peak = peak_.load(); in_flight > peak && !peak_.compare_exchange_weak(peak, in_flight);) {
+    }
     if (crash_above_ > 0) {
       std::unique_lock<std::mutex> lock(mu_);
       const auto now = std::chrono::steady_clock::now();

@@ -116,6 +116,9 @@ class Backend {
   const std::string& name() const { return name_; }
   int requests() const { return requests_.load(); }
   int in_flight() const { return in_flight_.load(); }
+  // The most requests it has had in flight at once since it started or the last ResetPeak.
+  int peak_in_flight() const { return peak_.load(); }
+  void ResetPeak() { peak_ = in_flight_.load(); }
 
  private:
   void AcceptLoop();
@@ -131,6 +134,7 @@ class Backend {
   std::atomic<bool> stop_{false};
   std::atomic<int> requests_{0};
   std::atomic<int> in_flight_{0};
+  std::atomic<int> peak_{0};
   std::thread acceptor_;
   std::mutex mu_;
   std::vector<std::thread> workers_;

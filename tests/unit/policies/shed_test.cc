@@ -127,3 +127,23 @@ TEST_CASE("shed: per_client off sets only the frontend's limit") {
   CHECK(o.limits.rate == 100);
   CHECK(o.limits.client == 0);
 }
+
+TEST_CASE("shed: server_concurrency caps each server while the limits are in force, and is lifted with them") {
+  ShedSpec spec = Spec();
+  spec.server_concurrency = 8;
+  ShedDecider d(spec);
+  ShedOutcome o = d.Decide(In(90, 1, true, kT0, {}));  // within capacity: nothing in force
+  CHECK_FALSE(o.limits.active());
+  CHECK(o.limits.server_concurrency == 0);
+  o = d.Decide(In(300, 1, true, kT0 + kSecond, {}));
+  CHECK(o.limits.server_concurrency == 8);
+  CAPTURE(o.reason);
+  CHECK(o.reason.find(", 8 at once per server (the rest queued, then 503)") != std::string::npos);
+  ShedLimits only_cap;
+  only_cap.server_concurrency = 1;
+  CHECK(only_cap.active());
+  o = d.Decide(In(10, 1, true, kT0 + 2 * kSecond, {}));
+  o = d.Decide(In(10, 1, true, kT0 + 2 * kSecond + spec.release_after, {}));
+  CHECK_FALSE(o.limits.active());
+  CHECK(o.limits.server_concurrency == 0);
+}

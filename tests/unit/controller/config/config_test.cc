@@ -489,6 +489,24 @@ TEST_CASE("config: overload protection, its defaults, the haproxy settings and w
   CHECK(HasError(load, "pools[0].overload.colour: unknown key"));
   CHECK(HasError(load, "pools[0].overload.metric: no metric named \"conn\" in pools[0].metrics"));
   CHECK(HasErrorContaining(load, "pools[0].overload.haproxy.rate_var: must be a process variable"));
+
+  // The per-server cap acts on the provider's backend; without it the shedder never touches maxconn.
+  CHECK(o.server_concurrency == 0);
+  CHECK(Parse(OnePool({{"overload", "{capacity: 40}"}, {"provider", "{type: haproxy, socket: /run/h.sock, backend: web}"}}))
+            .config.pools[0]
+            .overload_balancer.values.count("backend") == 0);
+  load = Parse(OnePool({{"overload", "{capacity: 40, server_concurrency: 8, haproxy: {server_maxconn_normal: 50}}"},
+                        {"provider", "{type: haproxy, socket: /run/h.sock, backend: web}"}}));
+  INFO(Joined(load.errors));
+  REQUIRE(load.ok());
+  CHECK(load.config.pools[0].overload.server_concurrency == 8);
+  CHECK(load.config.pools[0].overload_balancer.values.at("backend") == "web");
+  load = Parse(OnePool({{"overload", "{capacity: 40, server_concurrency: -1}"},
+                        {"provider", "{type: haproxy, socket: /run/h.sock, backend: web}"}}));
+  CHECK(HasErrorContaining(load, "pools[0].overload.server_concurrency: "));
+  load = Parse(OnePool({{"overload", "{capacity: 40, server_concurrency: 2000000}"},
+                        {"provider", "{type: haproxy, socket: /run/h.sock, backend: web}"}}));
+  CHECK(HasError(load, "pools[0].overload.server_concurrency: must be at most 1000000, got 2000000"));
 }
 
 TEST_CASE("config: the tokens file is checked with the config, its errors under web.tokens_file") {
