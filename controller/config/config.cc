@@ -12,7 +12,7 @@
 #include <map>
 #include <memory>
 
-#include "controller/config/read_file.h"
+#include "controller/files/read_file.h"
 #include "controller/config/tokens_file.h"
 #include "controller/config/yaml.h"
 #include "controller/sources/registry.h"

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "controller/config/read_file.h"
+#include "controller/files/read_file.h"
 
 namespace warmpool {
 namespace {

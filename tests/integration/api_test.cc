@@ -4,6 +4,8 @@
 #include "controller/api/api.h"
 
 #include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -355,4 +357,17 @@ TEST_CASE("http server: TLS with a self-signed certificate, verified by curl --c
   bad = options;
   bad.tls_key_file = "";
   CHECK_FALSE(StartHttpServer(bad, [](const HttpServerRequest&) { return HttpServerResponse{}; }).ok());
+  // A FIFO (no writer) or a device is refused at once, not waited on or read forever.
+  const std::string fifo = d + "/cert.fifo";
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  bad = options;
+  bad.tls_cert_file = fifo;
+  r = StartHttpServer(bad, [](const HttpServerRequest&) { return HttpServerResponse{}; });
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message() == "tls cert_file: " + fifo + ": not a regular file (a FIFO)");
+  bad = options;
+  bad.tls_key_file = "/dev/zero";
+  r = StartHttpServer(bad, [](const HttpServerRequest&) { return HttpServerResponse{}; });
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message() == "tls key_file: /dev/zero: not a regular file (a character device)");
 }

@@ -19,6 +19,7 @@
 #include <optional>
 #include <variant>
 
+#include "controller/files/read_file.h"
 #include "controller/http/beast/protocol.h"
 #include "controller/http/client.h"
 
@@ -39,12 +40,22 @@ std::string WithoutQuery(const std::string& path_and_query) {
   return path_and_query.substr(0, path_and_query.find('?'));
 }
 
-Status CheckCaFile(const std::string& path) {
-  ssl::context ctx(ssl::context::tls_client);
+constexpr size_t kMaxCaBytes = 1 << 20;  // a CA bundle
+
+// The CA file's certificates into `ctx`: read through warmpool::files (a regular file, bounded: a FIFO
+// must not hang the start), then handed to OpenSSL from memory.
+Status LoadCaFile(const std::string& path, ssl::context* ctx) {
+  Result<std::string> pem = ReadWholeFile(path, kMaxCaBytes);
+  if (!pem.ok()) return Status::InvalidArgument("cannot load CA file: " + pem.status().message());
   boost::system::error_code ec;
-  ctx.load_verify_file(path, ec);
+  ctx->add_certificate_authority(boost::asio::buffer(*pem), ec);
   if (ec) return Status::InvalidArgument("cannot load CA file \"" + path + "\": " + ec.message());
   return Status::Ok();
+}
+
+Status CheckCaFile(const std::string& path) {
+  ssl::context ctx(ssl::context::tls_client);
+  return LoadCaFile(path, &ctx);
 }
 
 // One open connection, plain or TLS, with the bytes read past the last response.
@@ -233,8 +244,7 @@ class BeastHttpClient final : public HttpClient {
     } else {
       ctx->set_verify_mode(ssl::verify_peer, ec);
       if (!options_.tls_ca_file.empty()) {
-        ctx->load_verify_file(options_.tls_ca_file, ec);
-        if (ec) return Status::InvalidArgument("cannot load CA file \"" + options_.tls_ca_file + "\": " + ec.message());
+        if (Status st = LoadCaFile(options_.tls_ca_file, ctx.get()); !st.ok()) return st;
       } else {
         ctx->set_default_verify_paths(ec);
       }

@@ -33,6 +33,7 @@
 #include <thread>
 #include <type_traits>
 
+#include "controller/files/read_file.h"
 #include "controller/http/beast/protocol.h"
 #include "controller/http/server.h"
 
@@ -73,17 +74,25 @@ FileStamp Stamp(const std::string& path) {
   return s;
 }
 
+constexpr size_t kMaxPemBytes = 1 << 20;  // a certificate chain or a key
+
 Result<std::shared_ptr<ssl::context>> LoadTls(const std::string& cert, const std::string& key) {
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
   ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                    ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
   SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
   boost::system::error_code ec;
-  ctx->use_certificate_chain_file(cert, ec);
+  // Read through warmpool::files (a regular file, bounded: a FIFO named here must not hang the start),
+  // then handed to OpenSSL from memory.
+  Result<std::string> cert_pem = ReadWholeFile(cert, kMaxPemBytes);
+  if (!cert_pem.ok()) return Status::InvalidArgument("tls cert_file: " + cert_pem.status().message());
+  Result<std::string> key_pem = ReadWholeFile(key, kMaxPemBytes);
+  if (!key_pem.ok()) return Status::InvalidArgument("tls key_file: " + key_pem.status().message());
+  ctx->use_certificate_chain(boost::asio::buffer(*cert_pem), ec);
   if (ec) {
     return Status::InvalidArgument("tls cert_file \"" + cert + "\": cannot load a PEM certificate: " + ec.message());
   }
-  ctx->use_private_key_file(key, ssl::context::pem, ec);
+  ctx->use_private_key(boost::asio::buffer(*key_pem), ssl::context::pem, ec);
   if (ec) {
     return Status::InvalidArgument("tls key_file \"" + key + "\": cannot load a PEM private key matching cert_file \"" +
                                    cert + "\": " + ec.message());

@@ -4,12 +4,10 @@
 #include <cmath>
 #include <cstring>
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
 #include <limits>
-#include <sstream>
 #include <string_view>
 
+#include "controller/files/read_file.h"
 #include "warmpool/text.h"
 
 namespace warmpool {
@@ -17,6 +15,7 @@ namespace {
 
 constexpr std::string_view kHttp = "http://";
 constexpr std::string_view kHttps = "https://";
+constexpr size_t kMaxSecretFileBytes = 1 << 20;  // a password, a token or a CA bundle
 
 std::string Resolve(const std::string& path, const std::string& base_dir) {
   if (path.empty() || path[0] == '/' || base_dir.empty()) return path;
@@ -32,19 +31,16 @@ std::optional<std::string> ReadFileParam(ParamReader& r, std::string_view key, c
     r.Error(key, "must name a file");
     return std::nullopt;
   }
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    r.Error(key, "cannot read \"" + path + "\": is a directory");
+  // A regular file only, bounded: a FIFO must not hang the config check or the start.
+  Result<std::string> read = ReadWholeFile(path, kMaxSecretFileBytes);
+  if (!read.ok()) {
+    std::string why = read.status().message();  // "PATH: <why>"
+    if (why.rfind(path + ": ", 0) == 0) why.erase(0, path.size() + 2);
+    if (why.rfind("cannot read: ", 0) == 0) why.erase(0, 13);
+    r.Error(key, "cannot read \"" + path + "\": " + why);
     return std::nullopt;
   }
-  std::ifstream f(path, std::ios::binary);
-  if (!f) {
-    r.Error(key, "cannot read \"" + path + "\": " + std::strerror(errno));
-    return std::nullopt;
-  }
-  std::stringstream ss;
-  ss << f.rdbuf();
-  std::string text = ss.str();
+  std::string text = std::move(read).value();
   while (trim && !text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
   if (text.empty()) {
     r.Error(key, "file \"" + path + "\" is empty");

@@ -4,10 +4,15 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 
+#include "controller/files/read_file.h"
+
 namespace warmpool {
+namespace {
+constexpr size_t kMaxMaskBytes = 64 << 20;  // spans of a year of minutes fit many times over
+}  // namespace
+
 
 std::vector<TimeSpan> FindZeroGaps(const Trace& trace, DurationMs min_gap) {
   std::vector<TimeSpan> out;
@@ -62,11 +67,9 @@ Result<std::vector<TimeSpan>> ParseMask(const std::string& text, const std::stri
 }
 
 Result<std::vector<TimeSpan>> LoadMask(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return Status::NotFound(path + ": cannot read: " + std::strerror(errno));
-  std::ostringstream buf;
-  buf << f.rdbuf();
-  return ParseMask(buf.str(), path);
+  Result<std::string> text = ReadWholeFile(path, kMaxMaskBytes);  // no hang on a FIFO, no flood from a device
+  if (!text.ok()) return text.status();
+  return ParseMask(*text, path);
 }
 
 std::vector<TimeSpan> NormalizeSpans(std::vector<TimeSpan> spans, const Trace& trace) {

@@ -1,6 +1,8 @@
 // Trace masks: finding collection gaps, mask files, holding the load over a gap, and what a masked
 // backtest scores.
 #include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <memory>
 
@@ -67,6 +69,15 @@ TEST_CASE("mask: files are start,end unix seconds, errors name the line") {
   CHECK(ParseMask("1,2\n160,100\n", "m.csv").status().message() ==
         "m.csv:2: end 100 must be after start 160");
   CHECK(LoadMask("/nonexistent/m.csv").status().message().find("cannot read") != std::string::npos);
+  // A FIFO without a writer is refused at once (it hung `backtest --mask`), a device is not read.
+  char dir[] = "/tmp/warmpool-mask-XXXXXX";
+  REQUIRE(mkdtemp(dir) != nullptr);
+  const std::string fifo = std::string(dir) + "/m.csv";
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK(LoadMask(fifo).status().message() == fifo + ": not a regular file (a FIFO)");
+  CHECK(LoadMask("/dev/urandom").status().message() == "/dev/urandom: not a regular file (a character device)");
+  std::remove(fifo.c_str());
+  rmdir(dir);
 }
 
 TEST_CASE("mask: spans are clipped, sorted and merged, the load is held over them") {

@@ -350,6 +350,22 @@ TEST_CASE("config: validating checks the Prometheus source's URL and CA file wit
   bool named = false;
   for (const std::string& e : bad.errors) named = named || e.rfind("metrics_source.tls.ca_file: ", 0) == 0;
   CHECK(named);
+  // The credential and CA files are regular files: a FIFO hung check-config and the start.
+  char dir[] = "/tmp/warmpool-secrets-XXXXXX";
+  REQUIRE(mkdtemp(dir) != nullptr);
+  const std::string fifo = std::string(dir) + "/secret";
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  for (const std::string key : {"basic_auth: {username: u, password_file: ", "bearer_token_file: ", "tls: {ca_file: "}) {
+    const bool nested = key.find('{') != std::string::npos;
+    ConfigLoad fifo_load = config_test::Parse("metrics_source: {type: prometheus, url: \"https://127.0.0.1:9\", " + key +
+                                              fifo + (nested ? "}" : "") + "}\npools: []\n");
+    CAPTURE(key);
+    int found = 0;  // besides "pools: must not be empty"
+    for (const std::string& e : fifo_load.errors) found += e.find(": cannot read \"" + fifo + "\": not a regular file (a FIFO)") != std::string::npos;
+    CHECK(found == 1);
+  }
+  std::remove(fifo.c_str());
+  rmdir(dir);
 }
 
 TEST_CASE("config: a schedule's time zone is read by the config, not by the policy") {

@@ -1,4 +1,4 @@
-#include "controller/config/read_file.h"
+#include "controller/files/read_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
