@@ -491,6 +491,7 @@ TEST_CASE("config: overload protection, its defaults, the haproxy settings and w
   CHECK(o.release_below == 0.8);
   CHECK(o.release_after == 10 * kSecond);
   CHECK(o.per_client);
+  CHECK(o.server_concurrency == 0);
   CHECK(load.config.pools[0].overload_balancer.values.at("socket") == "/run/h.sock");
   CHECK(load.config.pools[0].overload_balancer.values.at("client_table") == "t1");
   CHECK_FALSE(Parse(OnePool()).config.pools[0].overload.enabled);
@@ -507,7 +508,6 @@ TEST_CASE("config: overload protection, its defaults, the haproxy settings and w
   CHECK(HasErrorContaining(load, "pools[0].overload.haproxy.rate_var: must be a process variable"));
 
   // The per-server cap acts on the provider's backend; without it the shedder never touches maxconn.
-  CHECK(o.server_concurrency == 0);
   CHECK(Parse(OnePool({{"overload", "{capacity: 40}"}, {"provider", "{type: haproxy, socket: /run/h.sock, backend: web}"}}))
             .config.pools[0]
             .overload_balancer.values.count("backend") == 0);
