@@ -83,12 +83,21 @@ ServerCounts CountServers(const PoolState& pool) {
 namespace {
 
 ScalePlan PlanInFull(const PoolSpec& spec, const PoolState& pool, int desired, int warm_standby,
-                     bool explain) {
+                     bool explain, const std::set<std::string>* replacing) {
   ScalePlan plan;
-  std::vector<const Server*> active, standby, unhealthy_standby, cold;
+  std::vector<const Server*> active, standby, unhealthy_standby, cold, replaced;
   int provisioning = 0, draining = 0;
   TakenNames taken;  // filled only when a new name is needed
   for (const Server& s : pool.servers) {
+    if (replacing != nullptr && replacing->count(s.name) != 0) {
+      // Being replaced: out of the counts. Active: drained now; standby: retired; draining: it will
+      // not come back as a warm standby.
+      if (s.state == ServerState::kActive) plan.drain.push_back(s.name);
+      if (s.state == ServerState::kStandby) replaced.push_back(&s);
+      if (s.state == ServerState::kActive || s.state == ServerState::kStandby || s.state == ServerState::kDraining) {
+        continue;
+      }
+    }
     switch (s.state) {
       case ServerState::kActive: active.push_back(&s); break;
       case ServerState::kStandby:
@@ -116,6 +125,13 @@ ScalePlan PlanInFull(const PoolSpec& spec, const PoolState& pool, int desired, i
   });
   std::sort(cold.begin(), cold.end(), [](const Server* a, const Server* b) { return a->name < b->name; });
 
+  if (!plan.drain.empty() && explain) {
+    AddReason(&plan, "drain " + std::to_string(plan.drain.size()) + " being replaced");
+  }
+  for (const Server* s : replaced) plan.retire.push_back(s->name);
+  if (!replaced.empty() && explain) AddReason(&plan, "retire " + std::to_string(replaced.size()) + " replaced");
+  const size_t replaced_drains = plan.drain.size();
+
   const int n_active = static_cast<int>(active.size());
   int shortfall = 0;  // actives wanted that no standby can supply yet
   size_t next_standby = 0;
@@ -133,7 +149,7 @@ ScalePlan PlanInFull(const PoolSpec& spec, const PoolState& pool, int desired, i
       AddReason(&plan, std::to_string(shortfall) + " short: no healthy standby left");
   } else if (desired < n_active) {
     for (int i = 0; i < n_active - desired; ++i) plan.drain.push_back(active[i]->name);
-    if (explain) AddReason(&plan, "drain " + std::to_string(plan.drain.size()));
+    if (explain) AddReason(&plan, "drain " + std::to_string(n_active - desired));
   }
 
   for (const Server* s : unhealthy_standby) plan.retire.push_back(s->name);
@@ -147,8 +163,9 @@ ScalePlan PlanInFull(const PoolSpec& spec, const PoolState& pool, int desired, i
   const int warm_target = warm_standby + shortfall;
   std::vector<const Server*> ready(standby.begin() + static_cast<long>(next_standby), standby.end());
   const int n_ready = static_cast<int>(ready.size());
-  const int incoming = provisioning + draining + static_cast<int>(plan.drain.size());
+  const int incoming = provisioning + draining + static_cast<int>(plan.drain.size() - replaced_drains);
   int warm = n_ready + incoming;
+  // The replaced servers leave the total as they go: those still active or draining count until then.
   int total = pool.Total() - static_cast<int>(plan.retire.size());
 
   // Retire surplus ready standbys, the most recently warmed first, but never below the warm target
@@ -192,7 +209,8 @@ ScalePlan PlanInFull(const PoolSpec& spec, const PoolState& pool, int desired, i
 
 ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired, const PlanOptions& options) {
   const int warm_standby = options.warm_target.value_or(spec.warm_standby);
-  if (options.shortcut) {
+  const bool replacing = options.replacing != nullptr && !options.replacing->empty();
+  if (options.shortcut && !replacing) {
     const ServerCounts counts = options.counts != nullptr ? *options.counts : CountServers(pool);
     if (NothingToDo(spec, counts, desired, warm_standby)) {
       ScalePlan plan;
@@ -200,7 +218,7 @@ ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired, const P
       return plan;
     }
   }
-  return PlanInFull(spec, pool, desired, warm_standby, options.explain);
+  return PlanInFull(spec, pool, desired, warm_standby, options.explain, replacing ? options.replacing : nullptr);
 }
 
 }  // namespace warmpool

@@ -8,10 +8,14 @@
 //   come back as standbys).
 // - Retire unhealthy standbys and any standby beyond the warm target (the most recently warmed first).
 // - Never let provisioning+standby+active+draining exceed max_total.
+// - Servers being replaced (policies/replace.h) are not counted: an active one is drained (a standby
+//   takes its place), a standby one retired, a draining one not counted as coming back warm.
 #ifndef WARMPOOL_POLICIES_PLANNER_H_
 #define WARMPOOL_POLICIES_PLANNER_H_
 
 #include <optional>
+#include <set>
+#include <string>
 
 #include "warmpool/decision.h"
 #include "warmpool/pool_spec.h"
@@ -34,6 +38,7 @@ struct PlanOptions {
   // false: plan in full even when the counts show there is nothing to do (tests check that the
   // shortcut and the full planner always agree).
   bool shortcut = true;
+  const std::set<std::string>* replacing = nullptr;  // servers being replaced; null: none
 };
 
 // The plan that brings `pool` to `desired_active` active servers and the warm target.

@@ -129,17 +129,26 @@ const PoolDecider::Outcome& PoolDecider::Decide(const std::map<std::string, Metr
   stabilization_.Add(out_.decision.at, out_.decision.raw_recommendation);  // what RecordDecision appended
   last_desired_ = out_.decision.desired;
 
+  if (spec_.health.enabled) {
+    const ReplaceOutcome r = FindReplacements(spec_.health, pool, now, &replacing_);
+    if (!r.reason.empty()) out_.decision.reason += (out_.decision.reason.empty() ? "" : "; ") + r.reason;
+    out_.decision.replacing.assign(replacing_.begin(), replacing_.end());
+    out_.decision.replacements_started = r.started;
+    out_.decision.replacement_breaker_open = r.breaker_open;
+  }
+
   int warm = spec_.warm_standby;
   if (spec_.warm_auto.enabled) warm = WarmTarget(windows, pool, now, explain);
   out_.decision.warm_standby = warm;
   // The plan is a function of (pool, desired, warm target, explain): the same servers (a known
   // servers_version) asked for the same numbers get the same plan as last tick (most replay ticks).
   const PlanKey key{pool.servers_version, out_.decision.desired, warm, explain};
-  if (key.servers_version == 0 || !(key == planned_)) {
+  if (key.servers_version == 0 || !(key == planned_) || !replacing_.empty()) {
     PlanOptions plan;
     plan.warm_target = warm;
     plan.explain = explain;
     plan.counts = &counts_;
+    plan.replacing = &replacing_;
     out_.plan = Plan(spec_, pool, out_.decision.desired, plan);
     planned_ = key;
   }

@@ -18,11 +18,13 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "policies/behavior.h"
 #include "policies/planner.h"
+#include "policies/replace.h"
 #include "policies/warm_pool_sizer.h"
 #include "warmpool/behavior.h"
 #include "warmpool/controls.h"
@@ -119,6 +121,7 @@ class PoolDecider {
     bool operator==(const PlanKey&) const = default;
   };
   PlanKey planned_;
+  std::set<std::string> replacing_;  // servers whose replacement is under way (policies/replace.h)
   struct StartFloor {
     TimeMs until;  // the sizer's first tick + recent
     int standbys;  // standby + provisioning servers seen on that tick

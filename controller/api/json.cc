@@ -116,6 +116,8 @@ Json PoolObject(const PoolView& v) {
   j["plan"] = ticked ? PlanObject(s.plan) : Json(nullptr);
   j["result"] = ticked ? ResultObject(s.applied) : Json(nullptr);
   j["metric_errors"] = s.metric_errors;
+  j["replacing"] = s.decision.replacing;  // servers whose replacement is under way (health:)
+  j["replacement_breaker_open"] = s.decision.replacement_breaker_open;
   j["override"] = OverrideObject(v.controls.override);
   j["pause"] = PauseObject(v.controls.pause);
   j["shed"] = ShedObject(v.controls.shed);

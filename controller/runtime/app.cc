@@ -193,6 +193,7 @@ std::vector<TickResult> App::TickAll(TimeMs now) {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const TickResult& tick = results.back();
     LogTick(spec.name, tick);
+    if (spec.health.enabled && tick.status.ok()) Replacements(spec.name, tick, pool.controller->dry_run());
     if (services_.metrics) {
       services_.metrics->ObserveTick(spec.name, tick, controls, spec, seconds, pool.controller->dry_run());
     }
@@ -375,6 +376,31 @@ void App::Publish(ControlPlane* cp, const PoolSpec& spec, const TickResult& tick
              : tick.plan.empty() ? std::string("nothing to do")
                                  : tick.applied.Summary();
   cp->Record(std::move(e));
+}
+
+void App::Replacements(const std::string& pool, const TickResult& tick, bool dry_run) {
+  ControlPlane* cp = services_.control_plane;
+  auto record = [&](const std::string& reason, const std::string& result) {
+    if (!cp) return;
+    Event e;
+    e.at = tick.decision.at;
+    e.pool = pool;
+    e.kind = "replace";
+    e.reason = reason;
+    e.result = dry_run ? "dry run: not done" : result;
+    cp->Record(std::move(e));
+  };
+  for (const std::string& r : tick.decision.replacements_started) {
+    Log(LogLevel::kWarn, "replace", {{"pool", pool}, {"reason", r}, {"plan", tick.plan.Summary()}, {"dry_run", dry_run}});
+    record(r, tick.applied.Summary());
+  }
+  bool& was_open = breaker_open_[pool];
+  if (tick.decision.replacement_breaker_open != was_open) {
+    was_open = tick.decision.replacement_breaker_open;
+    const std::string reason = was_open ? tick.decision.reason : "replacement breaker closed: few enough servers sick";
+    Log(was_open ? LogLevel::kError : LogLevel::kInfo, "replacement breaker", {{"pool", pool}, {"reason", reason}});
+    record(reason, was_open ? "every sick server kept" : "replacing again");
+  }
 }
 
 void LogTick(const std::string& pool, const TickResult& tick) {

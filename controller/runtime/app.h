@@ -74,6 +74,9 @@ class App {
   Status Build(const Config& config, App* previous);
   // Has every pool's plan written to the state file before its provider applies it (Provider::Interrupted).
   void WriteAheadOfApply();
+  // Logs and records (events) the replacements begun this tick and the breaker's changes.
+  void Replacements(const std::string& pool, const TickResult& tick, bool dry_run);
+  std::map<std::string, bool> breaker_open_;  // by pool, as last logged
   static void Publish(ControlPlane* cp, const PoolSpec& spec, const TickResult& tick, bool dry_run);
 
   const Clock* clock_;

@@ -135,6 +135,14 @@ struct SelfMetrics::Impl {
   Family<Gauge>& shed_concurrency = Register<Gauge>(
       &registry, "warmpool_shed_server_concurrency",
       "The cap in force on requests one server takes at once (the rest queue, then 503); 0 = none.");
+  Family<Counter>& replacements = Register<Counter>(
+      &registry, "warmpool_replacements_total",
+      "Replacements of sick servers begun (health:): a standby promoted in its place, it drained and retired.");
+  Family<Gauge>& replacing = Register<Gauge>(&registry, "warmpool_replacing",
+                                             "Servers whose replacement is under way.");
+  Family<Gauge>& breaker = Register<Gauge>(
+      &registry, "warmpool_replacement_breaker_open",
+      "1 while more than health.breaker_fraction of the active servers are sick at once: none is replaced.");
   Family<Counter>& shed_errors = Register<Counter>(
       &registry, "warmpool_shed_errors_total",
       "Ticks on which overload protection could not set its limits or read the clients' rates.");
@@ -205,6 +213,11 @@ void SelfMetrics::Impl::Observe(const std::string& pool, const TickResult& tick,
     G(shed_concurrency, s, p).Set(tick.shed.limits.server_concurrency);
     Counter& errors = C(shed_errors, s, p);
     if (!tick.shed.status.ok()) errors.Increment();
+  }
+  if (spec.health.enabled) {
+    C(replacements, s, p).Increment(static_cast<double>(tick.decision.replacements_started.size()));
+    G(replacing, s, p).Set(static_cast<double>(tick.decision.replacing.size()));
+    G(breaker, s, p).Set(tick.decision.replacement_breaker_open ? 1 : 0);
   }
   G(desired, s, p).Set(tick.decision.desired);
   G(recommended, s, p).Set(tick.decision.raw_recommendation);

@@ -32,6 +32,11 @@ struct Decision {
   std::string reason;          // plain words, the whole chain
   std::vector<Recommendation> recommendations;
   int warm_standby = 0;  // the warm pool target the plan keeps (warm_standby, or auto-sized)
+  // Replacement of sick servers (PoolSpec::health): what is under way after this tick, what began in
+  // it ("replace web-3: DOWN for 45s (grace 30s)"), and whether the breaker holds every replacement.
+  std::vector<std::string> replacing;
+  std::vector<std::string> replacements_started;
+  bool replacement_breaker_open = false;
 };
 
 // The difference between desired and actual, as named actions.

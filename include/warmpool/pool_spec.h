@@ -40,6 +40,15 @@ struct PluginSpec {
   Params params;
 };
 
+// `health:` of a pool: sick servers are replaced, not counted (docs/configuration.md, "health").
+struct HealthSpec {
+  bool enabled = false;             // `health:` is present
+  DurationMs grace = 30 * kSecond;  // an active server the balancer has had DOWN this long is sick
+  int max_parallel = 1;             // replacements under way at once (at least one, whatever the pool's size)
+  double breaker_fraction = 0.5;    // more than this share of the active servers sick at once: replace none
+  bool operator==(const HealthSpec&) const = default;
+};
+
 struct PoolSpec {
   std::string name;
   int min_active = 1;
@@ -68,6 +77,7 @@ struct PoolSpec {
   // provider type: haproxy's variables and client table, its socket filled in from the provider).
   ShedSpec overload;
   Params overload_balancer;
+  HealthSpec health;
   // For the backtest: capacity_per_server, promotion_delay, provisioning_delay, drain_delay (the
   // simulated provider's parameters). type is "simulated" when set, "" when absent.
   PluginSpec capacity_model;

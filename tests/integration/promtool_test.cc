@@ -68,6 +68,7 @@ std::string RenderEverything() {
   PoolSpec spec;
   spec.name = "web";
   spec.warm_standby = 2;
+  spec.health.enabled = true;
   spec.metrics.resize(2);
   spec.metrics[0].name = "rps";
   spec.metrics[1].name = "latency";
@@ -77,7 +78,7 @@ std::string RenderEverything() {
                         Make("c1", ServerState::kCold)};
   t.metric_errors = {"latency: unavailable: down"};
   t.metric_age_seconds = {{"rps", 3.5}};
-  t.decision = Decision{1'000'000, 1, 2, Direction::kUp, 3, "target_tracking", "why", {}, 0};
+  t.decision = Decision{1'000'000, 1, 2, Direction::kUp, 3, "target_tracking", "why", {}, 0, {}, {}, false};
   t.applied.actions = {{"promote", "s1", Status::Ok()}, {"provision", "c1", Status::Unavailable("no")}};
   PoolControls controls;
   controls.override = Override{};
@@ -154,7 +155,7 @@ TEST_CASE("promtool check rules accepts the alert rules") {
   const Run r = Shell("promtool check rules " + kRules);
   INFO(r.output);
   CHECK(r.exit_code == 0);
-  CHECK(r.output.find("SUCCESS: 16 rules found") != std::string::npos);
+  CHECK(r.output.find("SUCCESS: 17 rules found") != std::string::npos);
 }
 
 TEST_CASE("promtool checks and unit-tests the per-server alert rules (node_exporter, HAProxy's exporter)") {
