@@ -4,6 +4,7 @@
 #include "providers/haproxy/haproxy_counters.h"
 #include "providers/haproxy/haproxy_provider.h"
 #include "providers/haproxy/haproxy_shedder.h"
+#include "providers/probe/http_probe.h"
 #include "providers/registry.h"
 #include "providers/simulated/simulated_provider.h"
 
@@ -49,5 +50,7 @@ std::unique_ptr<Shedder> CreateShedder(const std::string& provider_type, const P
                     "\"" + provider_type + "\"");
   return nullptr;
 }
+
+std::unique_ptr<Prober> CreateProber(const ProbeSpec& spec) { return std::make_unique<HttpProber>(spec); }
 
 }  // namespace warmpool

@@ -9,6 +9,7 @@
 #include "warmpool/clock.h"
 #include "warmpool/metrics.h"
 #include "warmpool/params.h"
+#include "warmpool/probe.h"
 #include "warmpool/provider.h"
 #include "warmpool/shedder.h"
 
@@ -33,6 +34,9 @@ std::vector<std::string> FallbackSourceTypes();
 // provider has none, or on a bad parameter.
 std::unique_ptr<Shedder> CreateShedder(const std::string& provider_type, const Params& params,
                                        std::vector<std::string>* errors);
+
+// Creates the probe of a pool's standbys (`health.probe`): an HTTP GET (providers/probe/http_probe.h).
+std::unique_ptr<Prober> CreateProber(const ProbeSpec& spec);
 
 }  // namespace warmpool
 

@@ -174,6 +174,7 @@ Status App::Build(const Config& config, App* previous) {
                                                        pool.provider.get(), metrics_.get(), force_dry_run_);
     for (auto& [metric, source] : built[i].fallbacks) pool.controller->SetFallback(metric, std::move(source));
     if (built[i].shedder) pool.controller->SetShedder(std::move(built[i].shedder));
+    if (spec.health.enabled && spec.health.probe.enabled) pool.controller->SetProber(CreateProber(spec.health.probe));
     pool.controller->decider().set_behavior_history(std::move(history));
     if (before != nullptr) pool.controller->decider().CarryLearned(&before->decider());
     pools_.push_back(std::move(pool));
@@ -413,6 +414,9 @@ void LogTick(const std::string& pool, const TickResult& tick) {
   }
   for (const std::string& e : tick.metric_errors) {
     Log(LogLevel::kWarn, "metric query failed", {{"pool", pool}, {"error", e}});
+  }
+  for (const std::string& e : tick.probe_failures) {
+    Log(LogLevel::kWarn, "standby probe failed", {{"pool", pool}, {"error", e}});
   }
   if (tick.shed.changed || !tick.shed.status.ok()) {
     Log(tick.shed.status.ok() ? LogLevel::kWarn : LogLevel::kError, "shed",

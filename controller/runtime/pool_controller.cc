@@ -100,6 +100,27 @@ void PoolController::Shed(TimeMs now, const PoolControls& controls, TickResult* 
   }
 }
 
+void PoolController::ProbeStandbys(TimeMs now, TickResult* out) {
+  const ProbeSpec& spec = decider_.spec().health.probe;
+  std::map<std::string, Probed> kept;
+  for (Server& s : out->observed.servers) {
+    if (s.state != ServerState::kStandby) continue;
+    Probed p;
+    auto it = probed_.find(s.name);
+    if (it != probed_.end() && now - it->second.at < spec.interval) {
+      p = it->second;
+    } else {
+      p.at = now;
+      p.status = prober_->Probe(s);
+      if (!p.status.ok()) out->probe_failures.push_back(p.status.message());
+    }
+    s.health = p.status.ok() ? Health::kHealthy : Health::kUnhealthy;
+    kept[s.name] = std::move(p);
+  }
+  probed_ = std::move(kept);  // a server no longer a standby is probed afresh when it is one again
+  out->observed.servers_version = 0;  // health changed here: what was derived from the version is stale
+}
+
 TickResult PoolController::RunOnce(TimeMs now, const PoolControls& controls) {
   TickResult out;
   out.applied.dry_run = dry_run();
@@ -113,6 +134,7 @@ TickResult PoolController::RunOnce(TimeMs now, const PoolControls& controls) {
     return out;
   }
   out.observed = std::move(observed).value();
+  if (prober_) ProbeStandbys(now, &out);
 
   // 2. Measure. A metric that cannot be fetched is absent this tick (the pool still decides).
   for (const MetricQuery& q : spec().metrics) Measure(q, now, &out);

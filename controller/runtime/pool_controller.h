@@ -20,6 +20,7 @@
 #include "warmpool/metrics.h"
 #include "warmpool/policy.h"
 #include "warmpool/pool_spec.h"
+#include "warmpool/probe.h"
 #include "warmpool/provider.h"
 #include "warmpool/shedder.h"
 
@@ -33,6 +34,7 @@ struct TickResult {
   std::map<std::string, double> metric_age_seconds;  // per metric: age of its newest finite sample
   std::vector<std::string> metrics_on_fallback;      // metrics whose values came from their fallback
   std::vector<std::string> metrics_floor_only;       // metrics that could only raise the pool this tick
+  std::vector<std::string> probe_failures;           // standbys that failed a probe this tick, with why
   Decision decision;
   ScalePlan plan;
   ApplyResult applied;
@@ -62,6 +64,10 @@ class PoolController {
   // Called with each non-empty plan just before the provider applies it (never in dry-run), so that
   // the plan can be made durable first: a process killed in the middle of Apply leaves it behind for
   // the next one (Provider::Interrupted).
+  // Warmpool's own probe of the standbys (PoolSpec::health.probe), owned: each standby is probed at
+  // most once per interval, and one that fails is reported unhealthy to the decider (never promoted,
+  // retired and replaced by the warm pool's refill) until it answers again.
+  void SetProber(std::unique_ptr<Prober> prober) { prober_ = std::move(prober); }
   using BeforeApply = std::function<void(const ScalePlan& plan, TimeMs now)>;
   void SetBeforeApply(BeforeApply hook) { before_apply_ = std::move(hook); }
 
@@ -86,6 +92,14 @@ class PoolController {
   std::optional<ShedLimits> shed_applied_;  // what the balancer has, as far as we know
   ShedLimits shed_reported_;                // what the last tick reported in force
   BeforeApply before_apply_;
+  std::unique_ptr<Prober> prober_;
+  struct Probed {
+    TimeMs at = 0;
+    Status status;
+  };
+  std::map<std::string, Probed> probed_;  // the standbys' last probes, by server
+
+  void ProbeStandbys(TimeMs now, TickResult* out);
 
   void Shed(TimeMs now, const PoolControls& controls, TickResult* out);
 

@@ -143,6 +143,9 @@ struct SelfMetrics::Impl {
   Family<Gauge>& breaker = Register<Gauge>(
       &registry, "warmpool_replacement_breaker_open",
       "1 while more than health.breaker_fraction of the active servers are sick at once: none is replaced.");
+  Family<Counter>& probe_failures = Register<Counter>(
+      &registry, "warmpool_standby_probe_failures_total",
+      "Probes of standbys (health.probe) that failed: such a standby is never promoted, and is retired and replaced.");
   Family<Counter>& shed_errors = Register<Counter>(
       &registry, "warmpool_shed_errors_total",
       "Ticks on which overload protection could not set its limits or read the clients' rates.");
@@ -213,6 +216,9 @@ void SelfMetrics::Impl::Observe(const std::string& pool, const TickResult& tick,
     G(shed_concurrency, s, p).Set(tick.shed.limits.server_concurrency);
     Counter& errors = C(shed_errors, s, p);
     if (!tick.shed.status.ok()) errors.Increment();
+  }
+  if (spec.health.enabled && spec.health.probe.enabled) {
+    C(probe_failures, s, p).Increment(static_cast<double>(tick.probe_failures.size()));
   }
   if (spec.health.enabled) {
     C(replacements, s, p).Increment(static_cast<double>(tick.decision.replacements_started.size()));

@@ -9,6 +9,7 @@
 #include "warmpool/behavior.h"
 #include "warmpool/metrics.h"
 #include "warmpool/params.h"
+#include "warmpool/probe.h"
 #include "warmpool/shedder.h"
 #include "warmpool/time.h"
 
@@ -46,6 +47,7 @@ struct HealthSpec {
   DurationMs grace = 30 * kSecond;  // an active server the balancer has had DOWN this long is sick
   int max_parallel = 1;             // replacements under way at once (at least one, whatever the pool's size)
   double breaker_fraction = 0.5;    // more than this share of the active servers sick at once: replace none
+  ProbeSpec probe;                  // Warmpool's own check of the standbys (warmpool/probe.h)
   bool operator==(const HealthSpec&) const = default;
 };
 

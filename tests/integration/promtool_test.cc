@@ -69,6 +69,7 @@ std::string RenderEverything() {
   spec.name = "web";
   spec.warm_standby = 2;
   spec.health.enabled = true;
+  spec.health.probe.enabled = true;
   spec.metrics.resize(2);
   spec.metrics[0].name = "rps";
   spec.metrics[1].name = "latency";
@@ -155,7 +156,7 @@ TEST_CASE("promtool check rules accepts the alert rules") {
   const Run r = Shell("promtool check rules " + kRules);
   INFO(r.output);
   CHECK(r.exit_code == 0);
-  CHECK(r.output.find("SUCCESS: 17 rules found") != std::string::npos);
+  CHECK(r.output.find("SUCCESS: 18 rules found") != std::string::npos);
 }
 
 TEST_CASE("promtool checks and unit-tests the per-server alert rules (node_exporter, HAProxy's exporter)") {

@@ -1,14 +1,20 @@
 // Sick servers are replaced, not counted (health:), against a real HAProxy 2.6 and real backends on
 // 127.0.0.1: a backend that dies while active goes DOWN at the balancer; after `grace` a standby is
 // promoted in its place, and the dead one is drained and retired, never promoted again. When most of
-// the pool dies at once, the breaker keeps every server and says why.
+// the pool dies at once, the breaker keeps every server and says why. A standby whose machine dies while
+// it waits fails Warmpool's probe, is never promoted, and is retired.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "controller/runtime/pool_controller.h"
+#include "providers/probe/http_probe.h"
+#include "providers/registry.h"
 #include "tests/support/harness.h"
 #include "tests/support/haproxy_test_util.h"
 
@@ -130,4 +136,87 @@ TEST_CASE("replace: when most of the pool dies at once, the breaker keeps every 
   CHECK(open);
   CHECK_FALSE(Row(*h, "a")->InMaintenance());  // kept
   CHECK_FALSE(Row(*h, "b")->InMaintenance());
+}
+
+TEST_CASE("probe: an HTTP GET of the standby's address, its status compared, in bounded time") {
+  Backend up("up");
+  HttpProber prober(ProbeSpec{true, "/health", 200, 500, 10 * kSecond});
+  Server s{"web-1", up.address(), ServerState::kStandby, Health::kUnknown, 0};
+  CHECK(prober.Probe(s).ok());
+  HttpProber wants_204(ProbeSpec{true, "/health", 204, 500, 10 * kSecond});
+  CHECK(wants_204.Probe(s).message() == "probe web-1 (" + up.address() + "): answered 200, expected 204");
+  s.address = "127.0.0.1:" + std::to_string(PickFreePort());  // nothing listens
+  CHECK(prober.Probe(s).message().find("connect: Connection refused") != std::string::npos);
+  s.address = "web-1.internal:80";
+  CHECK(prober.Probe(s).message() == "probe web-1 (web-1.internal:80): not a numeric ip:port");
+  // A listener that never answers: the deadline holds.
+  Backend slow("slow", 3000ms);
+  s.address = slow.address();
+  const auto start = std::chrono::steady_clock::now();
+  const Status st = prober.Probe(s);
+  CHECK(st.message().find("no answer: timed out") != std::string::npos);
+  CHECK(std::chrono::steady_clock::now() - start < 1500ms);
+}
+
+TEST_CASE("probe: a standby whose machine died is never promoted, and is retired") {
+  auto a = std::make_unique<Backend>("a"), b = std::make_unique<Backend>("b");
+  auto c = std::make_unique<Backend>("c"), d = std::make_unique<Backend>("d");
+  const int port = PickFreePort();
+  auto h = StartHAProxy(Cfg(port, {"a " + a->address() + " " + kCheck, "b " + b->address() + " " + kCheck,
+                                   "c " + c->address() + " " + kCheck + " disabled",
+                                   "d " + d->address() + " " + kCheck + " disabled"}));
+  REQUIRE(h);
+  SystemClock clock;
+  auto provider = MakeProvider(h->socket_path, &clock);
+  double load = 20;
+  class Load final : public MetricsSource {
+   public:
+    explicit Load(double* v) : v_(v) {}
+    Result<MetricWindow> Fetch(const MetricQuery& q, TimeMs now) override {
+      MetricWindow w;
+      w.metric = q.name;
+      w.samples.push_back({now, *v_});
+      return w;
+    }
+   private:
+    double* v_;
+  } metrics(&load);
+  PoolSpec spec = HealthPool();
+  spec.warm_standby = 2;
+  spec.health.probe.enabled = true;
+  spec.health.probe.timeout = 500;
+  spec.health.probe.interval = 200;
+  std::vector<std::string> errors;
+  PoolController pool(spec, CreatePolicies(spec, &errors), provider.get(), &metrics);
+  pool.SetProber(CreateProber(spec.health.probe));
+  REQUIRE(WaitFor([&] { return pool.RunOnce(clock.Now()).observed.CountHealthy(ServerState::kActive) == 2; }, 10s));
+  TickResult t = pool.RunOnce(clock.Now());
+  CHECK(t.observed.Find("c")->health == Health::kHealthy);  // probed: it answers
+  CHECK(t.probe_failures.empty());
+
+  c.reset();  // the standby's machine dies while it waits
+  std::string failure;
+  bool retired = false;
+  for (int i = 0; i < 20 && !retired; ++i) {
+    std::this_thread::sleep_for(100ms);
+    t = pool.RunOnce(clock.Now());
+    if (!t.probe_failures.empty()) failure = t.probe_failures[0];
+    retired = std::find(t.plan.retire.begin(), t.plan.retire.end(), "c") != t.plan.retire.end();
+  }
+  INFO(failure);
+  CHECK(failure.rfind("probe c (", 0) == 0);
+  CHECK(failure.find("Connection refused") != std::string::npos);
+  CHECK(retired);
+  CHECK(t.plan.reason.find("retire 1 unhealthy standby") != std::string::npos);
+
+  // The load rises: the healthy standby is promoted, never the dead one.
+  load = 30;
+  bool promoted = false;
+  for (int i = 0; i < 30 && !promoted; ++i) {
+    std::this_thread::sleep_for(100ms);
+    t = pool.RunOnce(clock.Now());
+    CHECK(std::find(t.plan.promote.begin(), t.plan.promote.end(), "c") == t.plan.promote.end());
+    promoted = std::find(t.plan.promote.begin(), t.plan.promote.end(), "d") != t.plan.promote.end();
+  }
+  CHECK(promoted);
 }
