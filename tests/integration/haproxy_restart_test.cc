@@ -19,6 +19,23 @@ using namespace warmpool;
 using namespace warmpool::testing;
 using namespace std::chrono_literals;
 
+namespace {
+
+// Two active servers and a fixed policy for one, on HAProxy's backend `web`: the first tick drains one.
+ConfigLoad DrainOnePool(const std::string& socket) {
+  return ParseConfig(
+      "pools:\n"
+      "  - name: web\n"
+      "    min_active: 1\n"
+      "    max_active: 2\n"
+      "    policies: [{type: fixed, count: 1}]\n"
+      "    behavior: {scale_down: {stabilization_window: 0s}}\n"
+      "    provider: {type: haproxy, socket: " +
+      socket + ", backend: web}\n");
+}
+
+}  // namespace
+
 TEST_CASE("haproxy: a drain started before a restart is finished after it when the memory is restored") {
   Backend a("a"), b("b");
   const int port = PickFreePort();
@@ -70,16 +87,7 @@ TEST_CASE(
   auto h = StartHAProxy(Cfg(port, {"a " + a.address() + " " + kCheck, "b " + b.address() + " " + kCheck}));
   REQUIRE(h);
   TempDir dir;
-  // Two active servers and a fixed policy for one: the first tick drains one of them.
-  ConfigLoad load = ParseConfig(
-      "pools:\n"
-      "  - name: web\n"
-      "    min_active: 1\n"
-      "    max_active: 2\n"
-      "    policies: [{type: fixed, count: 1}]\n"
-      "    behavior: {scale_down: {stabilization_window: 0s}}\n"
-      "    provider: {type: haproxy, socket: " +
-      h->socket_path + ", backend: web}\n");
+  ConfigLoad load = DrainOnePool(h->socket_path);
   for (const std::string& e : load.errors) FAIL_CHECK(e);
   REQUIRE(load.ok());
   testing::SystemClock clock;
@@ -228,15 +236,7 @@ TEST_CASE("haproxy: an app killed inside Apply leaves its plan in the state file
   const int port = PickFreePort();
   auto h = StartHAProxy(Cfg(port, {"a " + a.address() + " " + kCheck, "b " + b.address() + " " + kCheck}));
   REQUIRE(h);
-  ConfigLoad load = ParseConfig(
-      "pools:\n"
-      "  - name: web\n"
-      "    min_active: 1\n"
-      "    max_active: 2\n"
-      "    policies: [{type: fixed, count: 1}]\n"
-      "    behavior: {scale_down: {stabilization_window: 0s}}\n"
-      "    provider: {type: haproxy, socket: " +
-      h->socket_path + ", backend: web}\n");
+  ConfigLoad load = DrainOnePool(h->socket_path);
   REQUIRE(load.ok());
   testing::SystemClock clock;
   RecordingStore store;
