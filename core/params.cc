@@ -1,13 +1,40 @@
 #include "warmpool/params.h"
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <sstream>
 
 namespace warmpool {
 namespace {
 
-std::string Quote(const std::string& v) { return "\"" + v + "\""; }
+void AppendEscaped(char c, bool quoted, std::string* out) {
+  const auto u = static_cast<unsigned char>(c);
+  if (c == '\n') {
+    *out += "\\n";
+  } else if (c == '\t') {
+    *out += "\\t";
+  } else if (c == '\r') {
+    *out += "\\r";
+  } else if (u < 0x20 || u == 0x7f) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned>(u));
+    *out += buf;
+  } else if (quoted && (c == '"' || c == '\\')) {
+    *out += '\\';
+    *out += c;
+  } else {
+    *out += c;
+  }
+}
+
+std::string Quote(const std::string& v) { return QuoteValue(v); }
+
+// `key` is `prefix` or lies under it ("prefix.x", "prefix[0]").
+bool Under(std::string_view key, std::string_view prefix) {
+  return key.substr(0, prefix.size()) == prefix &&
+         (key.size() == prefix.size() || key[prefix.size()] == '.' || key[prefix.size()] == '[');
+}
 
 std::string FormatNumber(double v) {
   std::ostringstream os;
@@ -16,6 +43,20 @@ std::string FormatNumber(double v) {
 }
 
 }  // namespace
+
+std::string EscapeControls(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) AppendEscaped(c, /*quoted=*/false, &out);
+  return out;
+}
+
+std::string QuoteValue(std::string_view text) {
+  std::string out = "\"";
+  out.reserve(text.size() + 2);
+  for (char c : text) AppendEscaped(c, /*quoted=*/true, &out);
+  return out + "\"";
+}
 
 bool ParamReader::Has(std::string_view key) const {
   return params_.values.find(std::string(key)) != params_.values.end();
@@ -29,12 +70,17 @@ const std::string* ParamReader::Raw(std::string_view key) {
 }
 
 std::string ParamReader::PathOf(std::string_view key) const {
+  if (auto it = params_.origins.find(std::string(key)); it != params_.origins.end()) return it->second;
   if (params_.path.empty()) return std::string(key);
   return params_.path + "." + std::string(key);
 }
 
 void ParamReader::Error(std::string_view key, std::string_view msg) {
   used_.insert(std::string(key));
+  for (auto it = params_.values.lower_bound(std::string(key)); it != params_.values.end() && Under(it->first, key);
+       ++it) {
+    used_.insert(it->first);
+  }
   errors_.push_back(PathOf(key) + ": " + std::string(msg));
 }
 
@@ -123,14 +169,28 @@ std::string ParamReader::Enum(std::string_view key, std::string def,
 }
 
 std::vector<std::string> ParamReader::Finish() {
-  // An unknown key whose first segment no read key shares is reported once, by that segment: a
-  // mistyped block ("serverz: [...]") is one error, not one per value inside it.
-  auto top = [](const std::string& key) { return key.substr(0, key.find_first_of(".[")); };
-  std::set<std::string> known_tops, reported;
-  for (const std::string& key : used_) known_tops.insert(top(key));
+  // An unknown key is named by its shortest prefix that no read key shares, the setting the operator
+  // wrote where it leaves what is known: a mistyped block ("serverz: [...]", "exec.colour: {...}") is
+  // one error, not one per value inside it. A prefix that ends with an index is never that name: an
+  // unknown setting inside a list's item is named itself ("servers[1].colour"), not the whole item.
+  auto shared = [this](std::string_view prefix) {
+    for (auto it = used_.lower_bound(prefix); it != used_.end() && it->compare(0, prefix.size(), prefix) == 0;
+         ++it) {
+      if (Under(*it, prefix)) return true;
+    }
+    return false;
+  };
+  std::set<std::string> reported;
   for (const auto& [key, value] : params_.values) {
     if (used_.count(key) != 0) continue;
-    const std::string name = known_tops.count(top(key)) ? key : top(key);
+    std::string name = key;
+    for (size_t end = 1; end < key.size(); ++end) {
+      if ((key[end] != '.' && key[end] != '[') || key[end - 1] == ']') continue;
+      if (!shared(std::string_view(key).substr(0, end))) {
+        name = key.substr(0, end);
+        break;
+      }
+    }
     if (reported.insert(name).second) errors_.push_back(PathOf(name) + ": unknown key");
   }
   return std::move(errors_);

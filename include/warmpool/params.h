@@ -30,7 +30,17 @@ struct Params {
   // Reads a file the plugin names, for plugins that do no I/O themselves (a schedule policy's time
   // zone): the caller that loads the config hands its reader in. Empty: no file can be read.
   FileReader read_file = nullptr;
+  // Values the config copied in from elsewhere (a haproxy fallback's socket, from the pool's
+  // provider): key -> the config path where the value is written. Errors about such a key name that
+  // path, the one the operator can fix, rather than path + "." + key, which is in no file.
+  std::map<std::string, std::string> origins = {};
 };
+
+// How a value appears in an error: in double quotes, with '"' and '\\' escaped and newlines, tabs
+// and other control characters written \n, \t, \r or \xNN, so that an error is always one line.
+std::string QuoteValue(std::string_view text);
+// `text` with its control characters written as QuoteValue writes them (no quotes added).
+std::string EscapeControls(std::string_view text);
 
 class ParamReader {
  public:
@@ -49,11 +59,14 @@ class ParamReader {
   // One of `allowed`; an error lists them otherwise.
   std::string Enum(std::string_view key, std::string def, const std::vector<std::string>& allowed);
 
-  // Records a free-form error for `key` ("pools[0].policies[0].target_per_server: <msg>").
+  // Records a free-form error for `key` ("pools[0].policies[0].target_per_server: <msg>"). The values
+  // under `key` (its items, its nested settings) count as read: the error covers them.
   void Error(std::string_view key, std::string_view msg);
   std::string PathOf(std::string_view key) const;
 
   // Adds an error for every key that no getter touched, then returns all errors (empty = valid).
+  // An unknown setting is named where it leaves what was read: "colour" for colour: {a: 1}, and
+  // "exec.colour" beside exec.provision, one error each (an item of a list is never blamed whole).
   std::vector<std::string> Finish();
   // Finish, appending the errors to `errors`; true when there were none. The end of every factory.
   bool FinishInto(std::vector<std::string>* errors);

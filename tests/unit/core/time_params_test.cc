@@ -63,3 +63,63 @@ TEST_CASE("ParamReader reads typed values and names the path of every error") {
   CHECK(errors[4] == "pools[0].policies[1].big: must be between 0 and 10, got 11");
   CHECK(errors[5] == "pools[0].policies[1].extra: unknown key");
 }
+
+TEST_CASE("QuoteValue and EscapeControls keep an error on one line") {
+  CHECK(QuoteValue("web") == "\"web\"");
+  CHECK(QuoteValue("a\nb\tc\rd") == "\"a\\nb\\tc\\rd\"");
+  CHECK(QuoteValue(std::string("x\x01y\x7f", 4)) == "\"x\\x01y\\x7f\"");
+  CHECK(QuoteValue("say \"hi\" \\o/") == "\"say \\\"hi\\\" \\\\o/\"");
+  CHECK(QuoteValue("été") == "\"été\"");  // UTF-8 is not a control character
+  CHECK(EscapeControls("pools[0].a\nb: \"x\"") == "pools[0].a\\nb: \"x\"");
+  Params p{"pools[0].provider", "", {{"n", "1\n2"}, {"e", "up\n"}}};
+  ParamReader r(p);
+  r.Int("n", 0, 0, 10);
+  r.Enum("e", "max", {"max"});
+  std::vector<std::string> errors = r.Finish();
+  REQUIRE(errors.size() == 2);
+  CHECK(errors[0] == "pools[0].provider.n: must be an integer, got \"1\\n2\"");
+  CHECK(errors[1] == "pools[0].provider.e: must be one of max, got \"up\\n\"");
+}
+
+TEST_CASE("ParamReader names an unknown key where it leaves what was read") {
+  Params p{"pools[0].provider",
+           "",
+           {{"exec.provision", "p"},
+            {"exec.colour.a", "1"},
+            {"exec.colour.b", "2"},
+            {"colour", "red"},
+            {"shade.x", "1"},
+            {"shade.y", "2"},
+            {"list[0]", "a"},
+            {"servers[0].name", "a"},
+            {"servers[1].colour", "x"},
+            {"servers[2]", "x"}}};
+  ParamReader r(p);
+  r.String("exec.provision");
+  r.String("servers[0].name");
+  std::vector<std::string> errors = r.Finish();
+  CHECK(errors == std::vector<std::string>{
+                      "pools[0].provider.colour: unknown key",
+                      "pools[0].provider.exec.colour: unknown key",  // one error, not one per value
+                      "pools[0].provider.list: unknown key",
+                      "pools[0].provider.servers[1].colour: unknown key",  // the setting, not the item
+                      "pools[0].provider.servers[2]: unknown key",
+                      "pools[0].provider.shade: unknown key",
+                  });
+}
+
+TEST_CASE("ParamReader: an error covers the values under its key, and a copied value names its origin") {
+  Params p{"pools[0].metrics[0].fallback", "", {{"proxy", "a b"}, {"servers.x", "1"}, {"servers.y", "2"}}};
+  p.origins["proxy"] = "pools[0].provider.backend";
+  p.origins["socket"] = "pools[0].provider.socket";
+  ParamReader r(p);
+  if (r.String("socket").empty()) r.Error("socket", "required");
+  r.Error("proxy", "must be a proxy name, got " + QuoteValue(r.String("proxy")));
+  r.Error("servers", "must be a list, got a mapping");
+  std::vector<std::string> errors = r.Finish();
+  CHECK(errors == std::vector<std::string>{
+                      "pools[0].provider.socket: required",
+                      "pools[0].provider.backend: must be a proxy name, got \"a b\"",
+                      "pools[0].metrics[0].fallback.servers: must be a list, got a mapping",
+                  });
+}
