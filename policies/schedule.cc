@@ -91,10 +91,23 @@ std::unique_ptr<Policy> NewSchedulePolicy(const std::string& name, const Params&
   ParamReader r(params);
   ScheduleSpec spec;
   const std::string tz = r.String("timezone", "UTC");
+  const bool own_dir = r.Has("zoneinfo_dir");
   const std::string dir = r.String("zoneinfo_dir", "/usr/share/zoneinfo");
-  Result<TimeZone> zone = LoadTimeZone(dir, tz, params.read_file);
-  if (zone.ok()) {
+  if (own_dir && dir.empty()) {
+    r.Error("zoneinfo_dir", "must not be empty (a directory of time zone files, e.g. /usr/share/zoneinfo)");
+  } else if (Result<TimeZone> zone = LoadTimeZone(dir, tz, params.read_file); zone.ok()) {
     spec.zone = std::move(zone).value();
+  } else if (own_dir && zone.status().code() == Status::Code::kNotFound && params.read_file) {
+    // The zone's file is not there: blame the directory when it is the one that is missing (or a
+    // file), the zone's name otherwise. A directory is refused by the reader, not read.
+    Result<std::string> probe = params.read_file(dir);
+    if (probe.ok()) {
+      r.Error("zoneinfo_dir", "not a directory: " + QuoteValue(dir));
+    } else if (probe.status().code() == Status::Code::kNotFound) {
+      r.Error("zoneinfo_dir", probe.status().message());
+    } else {
+      r.Error("timezone", zone.status().message());
+    }
   } else {
     r.Error("timezone", zone.status().message());
   }

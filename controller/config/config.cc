@@ -2,6 +2,9 @@
 // it once through its factory. Every error is collected; nothing throws out of this file.
 #include "controller/config/config.h"
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -11,6 +14,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <set>
 
 #include "controller/files/read_file.h"
 #include "controller/config/tokens_file.h"
@@ -136,12 +140,24 @@ void ReadMetrics(const YAML::Node* node, const std::string& path, const std::str
     }
     if (const YAML::Node* fallback = m.Get("fallback")) {
       PluginSpec spec;
-      if (fallback->IsScalar()) {  // `fallback: haproxy`: the type, every setting at its default
-        spec.type = fallback->Scalar();
+      if (fallback->IsMap()) {
+        ReadPlugin(*fallback, m.PathOf("fallback"), /*named=*/false, base_dir, &spec, errors);
+      } else {
+        // `fallback: haproxy`: the type, every setting at its default. Its errors are the key's own:
+        // there is no fallback.type in the file to blame.
         spec.params.path = m.PathOf("fallback");
         spec.params.base_dir = base_dir;
-      } else {
-        ReadPlugin(*fallback, m.PathOf("fallback"), /*named=*/false, base_dir, &spec, errors);
+        const std::vector<std::string> types = FallbackSourceTypes();
+        std::string known;
+        for (const std::string& t : types) known += (known.empty() ? "" : ", ") + t;
+        if (!fallback->IsScalar() || fallback->Scalar().empty()) {
+          m.Error("fallback", "must be a fallback type (" + known + ") or a mapping of its settings, got " +
+                                  Describe(*fallback));
+        } else if (std::find(types.begin(), types.end(), fallback->Scalar()) == types.end()) {
+          m.Error("fallback", "unknown fallback type " + Quote(fallback->Scalar()) + " (known: " + known + ")");
+        } else {
+          spec.type = fallback->Scalar();
+        }
       }
       if (!q.name.empty()) pool->fallbacks[q.name] = std::move(spec);
     }
@@ -235,32 +251,64 @@ void ValidatePoolPlugins(const PoolSpec& pool, const std::string& path, Errors* 
       }
     }
   }
+  // The fallbacks' and the shedder's errors about the values they take from the provider name the
+  // provider's keys (Params::origins): one error per key, the provider's own when it has one.
+  std::set<std::string> blamed;
   if (!pool.provider.type.empty()) {
     ManualClock clock;
-    CreateProvider(pool.provider.type, pool.name, pool.provider.params, &clock, errors);
+    Errors found;
+    CreateProvider(pool.provider.type, pool.name, pool.provider.params, &clock, &found);
+    for (const std::string& e : found) blamed.insert(e.substr(0, e.find(": ")));
+    errors->insert(errors->end(), found.begin(), found.end());
   }
-  for (const auto& [metric, fallback] : pool.fallbacks) CreateFallbackSource(fallback.type, fallback.params, errors);
+  auto add_once = [&](const Params& params, const Errors& found) {
+    std::set<std::string> copied;
+    for (const auto& [key, origin] : params.origins) copied.insert(origin);
+    for (const std::string& e : found) {
+      const std::string at = e.substr(0, e.find(": "));
+      if (copied.count(at) != 0 && !blamed.insert(at).second) continue;
+      errors->push_back(e);
+    }
+  };
+  for (const auto& [metric, fallback] : pool.fallbacks) {
+    if (fallback.type.empty()) continue;  // already reported
+    Errors found;
+    CreateFallbackSource(fallback.type, fallback.params, &found);
+    add_once(fallback.params, found);
+  }
   if (pool.overload.enabled && !pool.provider.type.empty()) {
     Params balancer = pool.overload_balancer;
     balancer.path = JoinPath(path, "overload");  // "needs a provider that can limit": on the block
     if (pool.provider.type == "haproxy") balancer.path = pool.overload_balancer.path;
-    CreateShedder(pool.provider.type, balancer, errors);
+    Errors found;
+    CreateShedder(pool.provider.type, balancer, &found);
+    add_once(balancer, found);
   }
+}
+
+// Gives `to[to_key]` the value of the provider's `from_key`, and names where it is written, so that an
+// error about it blames the provider's key. The origin is recorded even when the provider lacks the
+// key: the error "required" is the provider's then, and it reports it itself.
+void CopyFromProvider(const Params& provider, const std::string& from_key, Params* to, const std::string& to_key) {
+  if (auto it = provider.values.find(from_key); it != provider.values.end()) {
+    to->values[to_key] = it->second;
+  } else {
+    to->values.erase(to_key);
+  }
+  to->origins[to_key] = JoinPath(provider.path, from_key);
 }
 
 // A haproxy fallback reads the pool's own balancer unless told otherwise: the socket and backend of
 // the pool's haproxy provider.
 void ResolveFallbacks(PoolSpec* pool) {
   if (pool->provider.type != "haproxy") return;
-  const auto& provider = pool->provider.params.values;
   for (auto& [metric, fallback] : pool->fallbacks) {
     if (fallback.type != "haproxy") continue;
-    auto& values = fallback.params.values;
-    if (auto it = provider.find("socket"); it != provider.end() && !values.count("socket")) {
-      values["socket"] = it->second;
+    if (!fallback.params.values.count("socket")) {
+      CopyFromProvider(pool->provider.params, "socket", &fallback.params, "socket");
     }
-    if (auto it = provider.find("backend"); it != provider.end() && !values.count("proxy")) {
-      values["proxy"] = it->second;
+    if (!fallback.params.values.count("proxy")) {
+      CopyFromProvider(pool->provider.params, "backend", &fallback.params, "proxy");
     }
   }
 }
@@ -295,6 +343,9 @@ void ReadOverload(const YAML::Node& node, const std::string& path, const std::st
   b.base_dir = base_dir;
   if (const YAML::Node* haproxy = m.Get("haproxy")) {
     YamlMap h(*haproxy, b.path, errors);
+    for (const char* key : {"socket", "backend"}) {  // the provider's, always
+      if (h.Get(key) != nullptr) h.Error(key, "unknown key (the pool's provider's " + std::string(key) + " is used)");
+    }
     if (h.ok()) {
       for (const auto& [key, value] : h.TakeRest()) Flatten(value, key, &b, errors);
     }
@@ -302,11 +353,16 @@ void ReadOverload(const YAML::Node& node, const std::string& path, const std::st
   m.Finish();
 }
 
-// The overload's metric (the pool's load metric unless named) must be declared, and its balancer
-// settings take the provider's socket.
+// The overload's balancer settings take the provider's socket (and backend), and its metric (the
+// pool's load metric unless named) must be declared.
 void ResolveOverload(PoolSpec* pool, const std::string& path, Errors* errors) {
   ShedSpec& o = pool->overload;
   if (!o.enabled) return;
+  if (pool->provider.type == "haproxy") {
+    CopyFromProvider(pool->provider.params, "socket", &pool->overload_balancer, "socket");
+    // The per-server cap acts on the provider's backend (and the shedder manages maxconn only then).
+    if (o.server_concurrency > 0) CopyFromProvider(pool->provider.params, "backend", &pool->overload_balancer, "backend");
+  }
   const std::string at = JoinPath(path, "overload");
   if (o.metric.empty()) o.metric = FindLoadMetric(pool->policies, "").metric;
   if (o.metric.empty()) {
@@ -317,15 +373,6 @@ void ResolveOverload(PoolSpec* pool, const std::string& path, Errors* errors) {
   for (const MetricQuery& q : pool->metrics) declared = declared || q.name == o.metric;
   if (!declared) {
     errors->push_back(JoinPath(at, "metric") + ": no metric named " + Quote(o.metric) + " in " + path + ".metrics");
-  }
-  if (pool->provider.type == "haproxy") {
-    auto socket = pool->provider.params.values.find("socket");
-    if (socket != pool->provider.params.values.end()) pool->overload_balancer.values["socket"] = socket->second;
-    // The per-server cap acts on the provider's backend (and the shedder manages maxconn only then).
-    auto backend = pool->provider.params.values.find("backend");
-    if (o.server_concurrency > 0 && backend != pool->provider.params.values.end()) {
-      pool->overload_balancer.values["backend"] = backend->second;
-    }
   }
 }
 
@@ -472,11 +519,73 @@ std::string Resolve(const std::string& base_dir, const std::string& path) {
   return base_dir + "/" + path;
 }
 
+// A dotted-quad IPv4 address, as inet_pton reads one (this room has no socket headers).
+bool IsIPv4(const std::string& host) {
+  int parts = 0;
+  for (size_t at = 0; at <= host.size(); ++parts) {
+    size_t end = host.find('.', at);
+    if (end == std::string::npos) end = host.size();
+    const std::string part = host.substr(at, end - at);
+    if (part.empty() || part.size() > 3 || part.find_first_not_of("0123456789") != std::string::npos ||
+        (part.size() > 1 && part[0] == '0') || std::stoi(part) > 255) {
+      return false;
+    }
+    at = end + 1;
+  }
+  return parts == 4;
+}
+
+// Why `address` is not one the API can listen on, or "": the rules of ParseListenAddress
+// (controller/http/server.cc) and of the server's bind, which this room may not include.
+std::string ListenAddressProblem(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  if (!address.empty() && address[0] == '[') return "IPv6 addresses are not supported; use an IPv4 address";
+  if (colon == std::string::npos) return "must be host:port, e.g. 127.0.0.1:9900 or :9900";
+  const std::string host = address.substr(0, colon), port = address.substr(colon + 1);
+  if (host.find(':') != std::string::npos) return "IPv6 addresses are not supported; use an IPv4 address";
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(port) > 65535) {
+    return "the port must be a number from 0 to 65535";
+  }
+  if (!host.empty() && !IsIPv4(host)) {
+    return "the host must be an IPv4 address (or empty: every address)";
+  }
+  return "";
+}
+
+constexpr size_t kMaxPemBytes = size_t{1} << 20;  // as the API reads them (controller/http/beast)
+
+// What `run` would refuse to start with: the file unreadable (missing, not a regular file, too large)
+// or not PEM. Only the PEM markers are looked for here; OpenSSL parses the file when `run` loads it.
+void CheckPemFile(YamlMap* m, const std::string& key, const std::string& file, bool private_key) {
+  Result<std::string> text = ReadWholeFile(file, kMaxPemBytes);
+  if (!text.ok()) {
+    m->Error(key, text.status().message());
+    return;
+  }
+  bool found = false;
+  for (size_t at = text->find("-----BEGIN "); at != std::string::npos && !found;
+       at = text->find("-----BEGIN ", at + 1)) {
+    const size_t label = at + 11, end = text->find("-----", label);
+    if (end == std::string::npos) break;
+    const std::string name = text->substr(label, end - label);
+    found = private_key ? name.size() >= 11 && name.compare(name.size() - 11, 11, "PRIVATE KEY") == 0
+                        : name == "CERTIFICATE";
+  }
+  if (!found) {
+    m->Error(key, file + ": not a PEM " +
+                      (private_key ? "private key (no -----BEGIN ... PRIVATE KEY----- line)"
+                                   : "certificate (no -----BEGIN CERTIFICATE----- line)"));
+  }
+}
+
 void ReadWeb(const YAML::Node& node, const std::string& base_dir, WebSpec* web, Errors* errors) {
   YamlMap m(node, "web", errors);
   m.String("listen_address", &web->listen_address);
-  if (!web->listen_address.empty() && web->listen_address.rfind(':') == std::string::npos) {
-    m.Error("listen_address", "must be host:port, got " + Quote(web->listen_address));
+  if (!web->listen_address.empty()) {
+    if (std::string problem = ListenAddressProblem(web->listen_address); !problem.empty()) {
+      m.Error("listen_address", problem + ", got " + Quote(web->listen_address));
+    }
   }
   if (m.String("tokens_file", &web->tokens_file)) {
     web->tokens_file = Resolve(base_dir, web->tokens_file);
@@ -488,11 +597,16 @@ void ReadWeb(const YAML::Node& node, const std::string& base_dir, WebSpec* web, 
     }
   }
   if (const YAML::Node* tls = m.Get("tls")) {
+    // Checked now too, as the tokens file is: `run` refuses to start without them.
     YamlMap t(*tls, m.PathOf("tls"), errors);
-    if (t.RequiredString("cert_file", &web->tls_cert_file))
+    if (t.RequiredString("cert_file", &web->tls_cert_file)) {
       web->tls_cert_file = Resolve(base_dir, web->tls_cert_file);
-    if (t.RequiredString("key_file", &web->tls_key_file))
+      CheckPemFile(&t, "cert_file", web->tls_cert_file, /*private_key=*/false);
+    }
+    if (t.RequiredString("key_file", &web->tls_key_file)) {
       web->tls_key_file = Resolve(base_dir, web->tls_key_file);
+      CheckPemFile(&t, "key_file", web->tls_key_file, /*private_key=*/true);
+    }
     t.Finish();
   }
   m.Int("max_body_bytes", &web->max_body_bytes, 1);
@@ -510,6 +624,23 @@ void ReadWeb(const YAML::Node& node, const std::string& base_dir, WebSpec* web, 
   m.Finish();
 }
 
+// What `run` would refuse to start with, found without writing anything: the state file's directory
+// missing or not a directory, or the file itself not a regular file. (Whether the directory is
+// writable depends on the user `run` runs as: `run` checks that.)
+std::string StateFileProblem(const std::string& file) {
+  std::string dir = std::filesystem::path(file).parent_path().string();
+  if (dir.empty()) dir = ".";
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) {
+    return "its directory " + dir + ": " + std::strerror(errno);
+  }
+  if (!S_ISDIR(st.st_mode)) return "its directory " + dir + ": not a directory (" + FileKind(st.st_mode) + ")";
+  if (::stat(file.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    return file + ": not a regular file (" + FileKind(st.st_mode) + ")";
+  }
+  return "";
+}
+
 void ReadConfig(const YAML::Node& root, const std::string& base_dir, Config* config, Errors* errors) {
   YamlMap m(root, "", errors);
   if (const YAML::Node* global = m.Get("global")) ReadGlobal(*global, &config->global, errors);
@@ -518,6 +649,9 @@ void ReadConfig(const YAML::Node& root, const std::string& base_dir, Config* con
     YamlMap s(*state, "state", errors);
     if (s.RequiredString("file", &config->global.state_file)) {
       config->global.state_file = Resolve(base_dir, config->global.state_file);
+      if (std::string problem = StateFileProblem(config->global.state_file); !problem.empty()) {
+        s.Error("file", problem);
+      }
     }
     s.Finish();
   }
@@ -569,6 +703,8 @@ ConfigLoad Parse(std::string_view yaml, std::string_view source, const std::stri
   } catch (const std::exception& e) {  // YAML::Exception, or a plugin factory breaking the rules
     out.errors.push_back(src + ": " + e.what());
   }
+  // One line each, whatever a plugin echoed (a value with a newline, a key with a tab).
+  for (std::string& e : out.errors) e = EscapeControls(e);
   return out;
 }
 

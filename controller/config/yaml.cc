@@ -22,7 +22,7 @@ std::string IndexPath(std::string_view path, size_t i) {
   return std::string(path) + "[" + std::to_string(i) + "]";
 }
 
-std::string Quote(std::string_view text) { return "\"" + std::string(text) + "\""; }
+std::string Quote(std::string_view text) { return QuoteValue(text); }
 
 std::string Describe(const YAML::Node& node) {
   switch (node.Type()) {
@@ -65,6 +65,11 @@ YamlMap::YamlMap(const YAML::Node& node, std::string path, std::vector<std::stri
       continue;
     }
     const std::string& key = kv.first.Scalar();
+    if (key.empty()) {
+      errors_->push_back((path_.empty() ? "top level" : path_) + ": empty key (line " +
+                         std::to_string(kv.first.Mark().line + 1) + ")");
+      continue;
+    }
     if (Find(key) != nullptr) {
       errors_->push_back(PathOf(key) + ": duplicate key (line " + std::to_string(kv.first.Mark().line + 1) +
                          ")");
@@ -228,6 +233,19 @@ void YamlMap::Finish() {
 
 namespace {
 
+// Why `key` (a mapping key of plugin parameters) cannot be flattened, or "". Flattening joins keys
+// with '.' and indexes lists with [i], so a key holding them would pass for a nested setting.
+// An empty key (a YAML node) is named with its line: nothing else in the file shows it.
+std::string KeyProblem(const std::string& text, const YAML::Node* key) {
+  if (text.empty()) {
+    return key != nullptr ? "empty key (line " + std::to_string(key->Mark().line + 1) + ")" : "empty key";
+  }
+  if (text.find_first_of(".[]") != std::string::npos) {
+    return "key " + Quote(text) + " must not contain '.', '[' or ']' (write nested settings as mappings)";
+  }
+  return "";
+}
+
 // What one plugin's parameters may expand to. YAML aliases share nodes, so ten lines can stand for
 // billions of values: the budget counts every value and level as expanded, aliases included.
 struct FlattenBudget {
@@ -252,6 +270,10 @@ void FlattenInto(const YAML::Node& node, const std::string& key, int depth, Para
         if (!kv.first.IsScalar()) {
           errors->push_back(JoinPath(params->path, key) + ": keys must be plain strings, got " +
                             Describe(kv.first));
+          continue;
+        }
+        if (std::string problem = KeyProblem(kv.first.Scalar(), &kv.first); !problem.empty()) {
+          errors->push_back(JoinPath(params->path, key) + ": " + problem);
           continue;
         }
         FlattenInto(kv.second, JoinPath(key, kv.first.Scalar()), depth + 1, params, errors, budget);
@@ -312,6 +334,10 @@ std::vector<YAML::Node> LoadDocuments(const std::string& text, size_t limit, siz
 
 void Flatten(const YAML::Node& node, const std::string& key, Params* params,
              std::vector<std::string>* errors) {
+  if (std::string problem = KeyProblem(key, nullptr); !problem.empty()) {
+    errors->push_back((params->path.empty() ? "top level" : params->path) + ": " + problem);
+    return;
+  }
   FlattenBudget budget;
   FlattenInto(node, key, 0, params, errors, &budget);
 }

@@ -26,7 +26,7 @@ std::string JoinPath(std::string_view path, std::string_view key);
 std::string IndexPath(std::string_view path, size_t i);
 // How a value appears in an error: "\"text\"" for a scalar, "null", "a mapping", "a sequence".
 std::string Describe(const YAML::Node& node);
-// "\"text\"".
+// "\"text\"", escaped as QuoteValue (warmpool/params.h) does: an error stays on one line.
 std::string Quote(std::string_view text);
 
 // Parses an optional '-' followed by decimal digits. False on anything else or on int overflow.
@@ -34,7 +34,8 @@ bool ParseInt(std::string_view text, int* out);
 
 // One YAML mapping being read. Keys are matched as the getters ask for them; Finish() reports every
 // key nobody asked for. A null node reads as an empty mapping; any other non-mapping records
-// "path: must be a mapping, got ..." and reads as empty. Duplicate keys are errors.
+// "path: must be a mapping, got ..." and reads as empty. Duplicate keys and empty keys ("path: empty
+// key (line 7)") are errors.
 class YamlMap {
  public:
   YamlMap(const YAML::Node& node, std::string path, std::vector<std::string>* errors);
@@ -94,8 +95,9 @@ constexpr size_t kMaxPluginParamNodes = 10000;
 constexpr int kMaxPluginParamDepth = 32;
 // Adds `node` under `key` to params->values: nested mapping keys joined with '.', sequence items as
 // key[i], scalars as their text, null as "". Empty mappings and sequences add nothing. Errors (a
-// non-scalar mapping key, a key flattened twice, past the bounds above: one error, and the rest of
-// the key is not expanded) are named by params->path + "." + key.
+// non-scalar mapping key, an empty key or one holding '.', '[' or ']', a key flattened twice, past the
+// bounds above: one error, and the rest of the key is not expanded) are named by params->path + "." +
+// key, a refused key by the mapping that holds it.
 void Flatten(const YAML::Node& node, const std::string& key, Params* params,
              std::vector<std::string>* errors);
 

@@ -32,6 +32,55 @@ bool ValidAddress(const std::string& a) {
   return inet_pton(AF_INET, host.c_str(), buf) == 1;
 }
 
+// The longest unix socket path: sun_path holds 108 bytes with the terminating NUL.
+constexpr size_t kMaxUnixPath = 107;
+
+// The unix path `socket` names, as the runtime client reads it ("unix@PATH", or anything that is not
+// host:port), or "" for a TCP address.
+std::string UnixPath(const std::string& socket) {
+  if (socket.rfind("unix@", 0) == 0) return socket.substr(5);
+  std::string s = socket;
+  for (const char* prefix : {"ipv4@", "ipv6@", "tcp@", "tcp4@", "tcp6@"}) {
+    if (s.rfind(prefix, 0) == 0) s = s.substr(std::string(prefix).size());
+  }
+  const size_t colon = s.rfind(':');
+  const bool has_port = colon != std::string::npos && colon + 1 < s.size() &&
+                        s.find_first_not_of("0123456789", colon + 1) == std::string::npos;
+  return s.find('/') != std::string::npos || !has_port ? socket : "";
+}
+
+// "a mapping" or "a sequence" when the flattened params hold `key` as a block (key.x, key[0]), else "".
+std::string BlockKind(const Params& params, const std::string& key) {
+  auto it = params.values.lower_bound(key + ".");
+  if (it != params.values.end() && it->first.rfind(key + ".", 0) == 0) return "a mapping";
+  it = params.values.lower_bound(key + "[");
+  if (it != params.values.end() && it->first.rfind(key + "[", 0) == 0) return "a sequence";
+  return "";
+}
+
+// 1 + the largest i of the keys "servers[i]..." (0 when there is none), capped at kMaxServers + 1.
+constexpr int kMaxServers = 10000;
+int ServerCount(const Params& params) {
+  int count = 0;
+  for (auto it = params.values.lower_bound("servers["); it != params.values.end(); ++it) {
+    const std::string& key = it->first;
+    if (key.rfind("servers[", 0) != 0) break;
+    size_t p = 8;
+    long i = 0;
+    while (p < key.size() && key[p] >= '0' && key[p] <= '9' && i <= kMaxServers) i = i * 10 + (key[p++] - '0');
+    if (p > 8 && p < key.size() && key[p] == ']') count = std::max(count, static_cast<int>(std::min<long>(i, kMaxServers)) + 1);
+  }
+  return count;
+}
+
+// A string setting given as a mapping or a sequence: an error naming it, and false.
+bool ScalarOrError(const Params& params, ParamReader* r, const std::string& key, const char* what) {
+  const std::string kind = BlockKind(params, key);
+  if (kind.empty()) return true;
+  r->Error(key, std::string("must be ") + what + ", got " + kind);
+  return false;
+}
+
 bool HasCheckKeyword(const std::string& options) {
   std::istringstream in(options);
   for (std::string word; in >> word;) {
@@ -45,13 +94,25 @@ bool HasCheckKeyword(const std::string& options) {
 std::optional<HAProxySpec> ReadHAProxySpec(const Params& params, std::vector<std::string>* errors) {
   ParamReader r(params);
   HAProxySpec spec;
-  if (!r.Has("socket")) r.Error("socket", "required: the admin stats socket (a unix path or host:port)");
-  spec.socket = r.String("socket");
-  if (r.Has("socket") && spec.socket.empty()) r.Error("socket", "must not be empty");
-  if (!r.Has("backend")) r.Error("backend", "required: the HAProxy backend that is the pool");
-  spec.backend = r.String("backend");
-  if (r.Has("backend") && !ValidName(spec.backend)) {
-    r.Error("backend", "must be a backend name (no '/', ';', '#' or spaces), got \"" + spec.backend + "\"");
+  if (!r.Has("socket") && BlockKind(params, "socket").empty()) {
+    r.Error("socket", "required: the admin stats socket (a unix path or host:port)");
+  } else if (ScalarOrError(params, &r, "socket", "a unix path or host:port")) {
+    spec.socket = r.String("socket");
+    const std::string path = UnixPath(spec.socket);
+    if (spec.socket.empty()) {
+      r.Error("socket", "must not be empty");
+    } else if (path.size() > kMaxUnixPath) {
+      r.Error("socket", "a unix socket path is at most " + std::to_string(kMaxUnixPath) + " bytes, got " +
+                            std::to_string(path.size()));
+    }
+  }
+  if (!r.Has("backend") && BlockKind(params, "backend").empty()) {
+    r.Error("backend", "required: the HAProxy backend that is the pool");
+  } else if (ScalarOrError(params, &r, "backend", "a backend name")) {
+    spec.backend = r.String("backend");
+    if (!ValidName(spec.backend)) {
+      r.Error("backend", "must be a backend name (no '/', ';', '#' or spaces), got " + QuoteValue(spec.backend));
+    }
   }
   spec.command_timeout = r.Duration("command_timeout", spec.command_timeout, 1);
   spec.drain_timeout = r.Duration("drain_timeout", spec.drain_timeout);
@@ -60,22 +121,42 @@ std::optional<HAProxySpec> ReadHAProxySpec(const Params& params, std::vector<std
   if (spec.server_options.find_first_of(";\r\n") != std::string::npos) {
     r.Error("server_options", "must not contain ';' or a newline");
   }
+  // servers: a list of {name, address}. Every item is named by its index, whatever the others hold.
+  if (const std::string kind = BlockKind(params, "servers"); kind == "a mapping") {
+    r.Error("servers", "must be a list of {name, address}, got a mapping");
+  } else if (r.Has("servers") && !r.String("servers").empty()) {  // null or '' is no server
+    r.Error("servers", "must be a list of {name, address}, got " + QuoteValue(r.String("servers")));
+  }
   std::set<std::string> seen;
-  for (int i = 0;; ++i) {
+  const int count = ServerCount(params);
+  for (int i = 0; i < count; ++i) {
     const std::string base = "servers[" + std::to_string(i) + "]";
-    if (!r.Has(base + ".name") && !r.Has(base + ".address")) break;
-    HAProxySlot slot{r.String(base + ".name"), r.String(base + ".address")};
-    if (!ValidName(slot.name)) {
-      r.Error(base + ".name",
-              "required: a server name (no '/', ';', '#' or spaces), got \"" + slot.name + "\"");
-    } else if (!seen.insert(slot.name).second) {
-      r.Error(base + ".name", "duplicate server name \"" + slot.name + "\"");
+    if (r.Has(base)) {  // a scalar or null item
+      r.Error(base, "must be a mapping {name, address}, got " +
+                        (r.String(base).empty() ? std::string("nothing") : QuoteValue(r.String(base))));
+      continue;
     }
-    if (!ValidAddress(slot.address)) {
-      r.Error(base + ".address",
-              "required: a numeric \"ip:port\" (HAProxy does not resolve names of servers "
-              "added at run time), got \"" +
-                  slot.address + "\"");
+    if (BlockKind(params, base) == "a sequence") {
+      r.Error(base, "must be a mapping {name, address}, got a sequence");
+      continue;
+    }
+    HAProxySlot slot;
+    const std::string name_key = base + ".name", address_key = base + ".address";
+    if (ScalarOrError(params, &r, name_key, "a server name")) {
+      slot.name = r.String(name_key);
+      if (!ValidName(slot.name)) {
+        r.Error(name_key, "required: a server name (no '/', ';', '#' or spaces), got " + QuoteValue(slot.name));
+      } else if (!seen.insert(slot.name).second) {
+        r.Error(name_key, "duplicate server name " + QuoteValue(slot.name));
+      }
+    }
+    if (ScalarOrError(params, &r, address_key, "a numeric \"ip:port\"")) {
+      slot.address = r.String(address_key);
+      if (!ValidAddress(slot.address)) {
+        r.Error(address_key,
+                "required: a numeric \"ip:port\" (HAProxy does not resolve names of servers added at run time), "
+                "got " + QuoteValue(slot.address));
+      }
     }
     spec.servers.push_back(std::move(slot));
   }

@@ -286,6 +286,247 @@ TEST_CASE("config: a YAML alias bomb in plugin parameters is refused at once, na
   CHECK(load.errors.size() < 20);
 }
 
+// Issue 18, finding 6: every config error names the right path.
+
+TEST_CASE("config: an unknown key inside plugin parameters is named itself, not its parent") {
+  const std::string haproxy = "type: haproxy, socket: /run/h.sock, backend: web";
+  CheckErrorCases({
+      {"a scalar", OnePool({{"provider", "{type: simulated, colour: red}"}}), "pools[0].provider.colour: unknown key"},
+      {"an unknown block", OnePool({{"provider", "{type: simulated, colour: {shade: red}}"}}),
+       "pools[0].provider.colour: unknown key"},
+      {"a block inside a known block",
+       OnePool({{"provider", "{" + haproxy + ", exec: {provision: p, retire: r, colour: {a: 1, b: 2}}}"}}),
+       "pools[0].provider.exec.colour: unknown key"},
+      {"inside a list's item",
+       OnePool({{"provider", "{" + haproxy + ", servers: [{name: a, address: '10.0.0.1:80'}, "
+                                             "{name: b, address: '10.0.0.2:80', colour: x}]}"}}),
+       "pools[0].provider.servers[1].colour: unknown key"},
+      {"in a fallback", OnePool({{"metrics", "[{name: rps, fallback: {type: haproxy, socket: /s, proxy: p, colour: {a: 1}}}]"}}),
+       "pools[0].metrics[0].fallback.colour: unknown key"},
+      {"in overload.haproxy",
+       OnePool({{"overload", "{capacity: 40, haproxy: {colour: red}}"}, {"provider", "{" + haproxy + "}"}}),
+       "pools[0].overload.haproxy.colour: unknown key"},
+      // A key holding '.' would pass for a nested setting ("a" of a.b): refused as the key it is.
+      {"a dotted key", OnePool({{"provider", "{type: simulated, 'colour.x': 1}"}}),
+       "pools[0].provider: key \"colour.x\" must not contain '.', '[' or ']' (write nested settings as mappings)"},
+      {"a bracketed key", OnePool({{"provider", "{" + haproxy + ", 'servers[0].name': a}"}}),
+       "pools[0].provider: key \"servers[0].name\" must not contain '.', '[' or ']' (write nested settings as "
+       "mappings)"},
+  });
+  ConfigLoad load = Parse(OnePool(
+      {{"provider", "{" + haproxy + ", exec: {provision: p, retire: r, colour: {a: 1, b: 2}}}"}}));
+  CHECK_MESSAGE(load.errors.size() == 1, Joined(load.errors));
+}
+
+TEST_CASE("config: the haproxy provider's servers are named item by item") {
+  const std::string p = "pools[0].provider.";
+  auto with_servers = [](const std::string& servers) {
+    return OnePool({{"provider", "{type: haproxy, socket: /run/h.sock, backend: web, servers: " + servers + "}"}});
+  };
+  const std::string a = "{name: a, address: '10.0.0.1:80'}";
+  CheckErrorCases({
+      {"a bad address", with_servers("[" + a + ", {name: b, address: nonsense}]"),
+       p + "servers[1].address: required: a numeric \"ip:port\" (HAProxy does not resolve names of servers added "
+           "at run time), got \"nonsense\""},
+      {"an address missing", with_servers("[" + a + ", {name: b}]"),
+       p + "servers[1].address: required: a numeric \"ip:port\" (HAProxy does not resolve names of servers added "
+           "at run time), got \"\""},
+      {"a name missing", with_servers("[" + a + ", {address: '10.0.0.2:80'}]"),
+       p + "servers[1].name: required: a server name (no '/', ';', '#' or spaces), got \"\""},
+      {"a duplicate name", with_servers("[" + a + ", " + a + "]"), p + "servers[1].name: duplicate server name \"a\""},
+      {"an item a scalar", with_servers("[" + a + ", web-2]"),
+       p + "servers[1]: must be a mapping {name, address}, got \"web-2\""},
+      {"an item null", with_servers("[" + a + ", null]"), p + "servers[1]: must be a mapping {name, address}, got nothing"},
+      {"an item a sequence", with_servers("[[a]]"), p + "servers[0]: must be a mapping {name, address}, got a sequence"},
+      {"an empty item before a good one", with_servers("[" + a + ", {}, {name: c, address: '10.0.0.3:80'}]"),
+       p + "servers[1].name: required: a server name (no '/', ';', '#' or spaces), got \"\""},
+      {"a name a sequence", with_servers("[{name: [a], address: '10.0.0.1:80'}]"),
+       p + "servers[0].name: must be a server name, got a sequence"},
+      {"an address a mapping", with_servers("[{name: a, address: {ip: 10.0.0.1}}]"),
+       p + "servers[0].address: must be a numeric \"ip:port\", got a mapping"},
+      {"servers a mapping", with_servers(a), p + "servers: must be a list of {name, address}, got a mapping"},
+      {"servers a scalar", with_servers("web"), p + "servers: must be a list of {name, address}, got \"web\""},
+  });
+  // The item after an empty one is still read, and only the empty one is blamed.
+  ConfigLoad load = Parse(with_servers("[" + a + ", {}, {name: c, address: '10.0.0.3:80'}]"));
+  CHECK_MESSAGE(load.errors.size() == 2, Joined(load.errors));
+  CHECK(Parse(with_servers("")).ok());  // `servers:` null is no server
+}
+
+TEST_CASE("config: a haproxy socket path longer than sun_path holds is refused with its path") {
+  const std::string long_path = "/run/" + std::string(125, 'x');  // 130 bytes
+  ConfigLoad load = Parse(OnePool({{"provider", "{type: haproxy, socket: " + long_path + ", backend: web}"}}));
+  CHECK(load.errors ==
+        std::vector<std::string>{"pools[0].provider.socket: a unix socket path is at most 107 bytes, got 130"});
+  load = Parse(OnePool({{"provider", "{type: haproxy, socket: 'unix@/run/" + std::string(103, 'x') + "', backend: web}"}}));
+  CHECK(load.errors ==
+        std::vector<std::string>{"pools[0].provider.socket: a unix socket path is at most 107 bytes, got 108"});
+  CHECK(Parse(OnePool({{"provider", "{type: haproxy, socket: '/run/" + std::string(102, 'x') + "', backend: web}"}})).ok());
+  CHECK(Parse(OnePool({{"provider", "{type: haproxy, socket: '127.0.0.1:9999', backend: web}"}})).ok());
+  load = Parse(OnePool({{"provider", "{type: haproxy, socket: {path: /s}, backend: [web]}"}}));
+  CHECK(load.errors == std::vector<std::string>{"pools[0].provider.socket: must be a unix path or host:port, got a mapping",
+                                                "pools[0].provider.backend: must be a backend name, got a sequence"});
+}
+
+TEST_CASE("config: a metric's fallback given as a scalar or null is named by its own key") {
+  const std::string f = "pools[0].metrics[0].fallback";
+  auto with_fallback = [](const std::string& fallback) {
+    return OnePool({{"metrics", "[{name: rps, fallback: " + fallback + "}]"},
+                    {"provider", "{type: haproxy, socket: /run/h.sock, backend: web}"}});
+  };
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"graphite", f + ": unknown fallback type \"graphite\" (known: haproxy)"},
+      {"''", f + ": must be a fallback type (haproxy) or a mapping of its settings, got \"\""},
+      {"null", f + ": must be a fallback type (haproxy) or a mapping of its settings, got null"},
+      {"", f + ": must be a fallback type (haproxy) or a mapping of its settings, got null"},
+      {"[haproxy]", f + ": must be a fallback type (haproxy) or a mapping of its settings, got a sequence"},
+      {"{}", f + ".type: required"},
+      {"{type: ''}", f + ".type: must not be empty"},
+      {"{type: graphite}", f + ".type: unknown fallback type \"graphite\" (known: haproxy)"},
+  };
+  for (const auto& [fallback, error] : cases) {
+    CAPTURE(fallback);
+    ConfigLoad load = Parse(with_fallback(fallback));
+    CHECK(load.errors == std::vector<std::string>{error});  // that one, and no echo at fallback.type
+  }
+  CHECK(Parse(with_fallback("haproxy")).ok());
+}
+
+TEST_CASE("config: an error about a value copied from the provider blames the provider's key, once") {
+  const std::string two_fallbacks = "[{name: rps, fallback: haproxy}, {name: conn, fallback: {type: haproxy}}]";
+  // The provider lacks its socket: the provider says so; the fallbacks and the shedder that would take
+  // it add nothing of their own.
+  ConfigLoad load = Parse(OnePool({{"metrics", two_fallbacks},
+                                   {"overload", "{capacity: 40, server_concurrency: 4}"},
+                                   {"provider", "{type: haproxy, backend: 'a b'}"}}));
+  CHECK(load.errors == std::vector<std::string>{
+                           "pools[0].provider.socket: required: the admin stats socket (a unix path or host:port)",
+                           "pools[0].provider.backend: must be a backend name (no '/', ';', '#' or spaces), got \"a b\""});
+  load = Parse(OnePool({{"metrics", two_fallbacks},
+                        {"overload", "{capacity: 40}"},
+                        {"provider", "{type: haproxy, socket: '', backend: web}"}}));
+  CHECK(load.errors == std::vector<std::string>{"pools[0].provider.socket: must not be empty"});
+  // A fallback's own socket and proxy are its own.
+  load = Parse(OnePool({{"metrics", "[{name: rps, fallback: {type: haproxy, socket: /s, proxy: 'a b'}}]"},
+                        {"provider", "{type: haproxy, socket: /run/h.sock, backend: web}"}}));
+  CHECK(load.errors == std::vector<std::string>{
+                           "pools[0].metrics[0].fallback.proxy: must be a proxy name (no '/', ';', '#' or spaces), got \"a b\""});
+  // overload.metric missing: that error alone, not a bogus overload.haproxy.socket: required.
+  load = Parse(OnePool({{"policies", "[{type: schedule, windows: [{cron: '0 9 * * *', duration: 1h, min_active: 2}]}]"},
+                        {"overload", "{capacity: 40}"},
+                        {"provider", "{type: haproxy, socket: /run/h.sock, backend: web}"}}));
+  CHECK(load.errors == std::vector<std::string>{
+                           "pools[0].overload.metric: required (no target_tracking or predictive policy to take the "
+                           "load metric from)"});
+  // The socket and backend of overload.haproxy are always the provider's: one written there is refused.
+  load = Parse(OnePool({{"overload", "{capacity: 40, haproxy: {socket: /other.sock}}"},
+                        {"provider", "{type: haproxy, socket: /run/h.sock, backend: web}"}}));
+  CHECK(load.errors == std::vector<std::string>{
+                           "pools[0].overload.haproxy.socket: unknown key (the pool's provider's socket is used)"});
+}
+
+TEST_CASE("config: a schedule's zoneinfo_dir is blamed when it is what is wrong") {
+  TempDir dir;
+  auto with_dir = [](const std::string& zoneinfo_dir, const std::string& zone) {
+    return OnePool({{"policies", "[{type: schedule, timezone: " + zone + ", zoneinfo_dir: '" + zoneinfo_dir +
+                                     "', windows: [{cron: '0 9 * * *', duration: 1h, min_active: 2}]}]"}});
+  };
+  const std::string p = "pools[0].policies[0].";
+  const std::string missing = (dir.path() / "missing").string();
+  ConfigLoad load = Parse(with_dir(missing, "Europe/Paris"));
+  CHECK(load.errors == std::vector<std::string>{p + "zoneinfo_dir: " + missing + ": cannot read: No such file or directory"});
+  const std::string file = dir.Write("a-file", "not a directory");
+  load = Parse(with_dir(file, "Europe/Paris"));
+  CHECK(load.errors == std::vector<std::string>{p + "zoneinfo_dir: not a directory: \"" + file + "\""});
+  load = Parse(with_dir("", "Europe/Paris"));
+  CHECK(load.errors == std::vector<std::string>{
+                           p + "zoneinfo_dir: must not be empty (a directory of time zone files, e.g. /usr/share/zoneinfo)"});
+  // The directory is there and the zone is not: the zone is blamed.
+  load = Parse(with_dir(dir.path().string(), "Europe/Paris"));
+  CHECK(load.errors == std::vector<std::string>{p + "timezone: unknown time zone \"Europe/Paris\" (no file " +
+                                                dir.path().string() + "/Europe/Paris)"});
+}
+
+TEST_CASE("config: an empty key is an error naming the mapping that holds it") {
+  CheckErrorCases({
+      {"in a plugin", OnePool({{"provider", "{type: simulated, '': 1}"}}), "pools[0].provider: empty key (line 5)"},
+      {"nested in a plugin", OnePool({{"provider", "{type: simulated, a: {'': 1}}"}}),
+       "pools[0].provider.a: empty key (line 5)"},
+      {"in a pool", OnePool({{"''", "1"}}), "pools[0]: empty key (line 6)"},
+      {"at the top", OnePool({}, "'': 1\n"), "top level: empty key (line 1)"},
+      {"in a metric", OnePool({{"metrics", "[{name: rps, '': x}]"}}), "pools[0].metrics[0]: empty key (line 3)"},
+  });
+}
+
+TEST_CASE("config: a value with a newline or a control character leaves every error on one line") {
+  ConfigLoad load = Parse(OnePool({{"min_active", "\"1\\n2\""},
+                                   {"name", "\"we\\tb\""},
+                                   {"policies", "[{type: schedule, timezone: \"Europe/Paris\\nx\", "
+                                                "windows: [{cron: \"0 9 * * *\\x01\", duration: 1h, min_active: 2}]}]"},
+                                   {"provider", "{type: simulated, \"co\\nlour\": 1, initial_active: \"x\\\"y\"}"}}));
+  const std::vector<std::string> want = {
+      "pools[0].name: must match [A-Za-z0-9_.-]+, got \"we\\tb\"",
+      "pools[0].min_active: must be an integer, got \"1\\n2\"",
+      "pools[0].policies[0].timezone: not a time zone name: \"Europe/Paris\\nx\"",
+      "pools[0].provider.initial_active: must be an integer, got \"x\\\"y\"",
+      "pools[0].provider.co\\nlour: unknown key",
+  };
+  for (const std::string& w : want) CHECK_MESSAGE(HasError(load, w), w, "\n", Joined(load.errors));
+  for (const std::string& e : load.errors) {
+    CAPTURE(e);
+    CHECK(e.find_first_of("\n\r\t\x01") == std::string::npos);
+  }
+}
+
+TEST_CASE("config: web and state are checked as run would check them, each named by its path") {
+  TempDir dir;
+  const std::string cert = dir.Write("cert.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+  const std::string key = dir.Write("key.pem", "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n");
+  const std::string rsa = dir.Write("rsa.pem", "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----\n");
+  auto tls = [](const std::string& c, const std::string& k) {
+    return OnePool({}, "web: {tls: {cert_file: '" + c + "', key_file: '" + k + "'}}\n");
+  };
+  CHECK_MESSAGE(Parse(tls(cert, key)).ok(), Joined(Parse(tls(cert, key)).errors));
+  CHECK(Parse(tls(cert, rsa)).ok());
+  const std::string missing = (dir.path() / "missing.pem").string();
+  CHECK(Parse(tls(missing, key)).errors ==
+        std::vector<std::string>{"web.tls.cert_file: " + missing + ": cannot read: No such file or directory"});
+  CHECK(Parse(tls(cert, dir.path().string())).errors ==
+        std::vector<std::string>{"web.tls.key_file: " + dir.path().string() + ": not a regular file (a directory)"});
+  CHECK(Parse(tls(cert, "/dev/null")).errors ==
+        std::vector<std::string>{"web.tls.key_file: /dev/null: not a regular file (a character device)"});
+  CHECK(Parse(tls(key, cert)).errors ==
+        std::vector<std::string>{
+            "web.tls.cert_file: " + key + ": not a PEM certificate (no -----BEGIN CERTIFICATE----- line)",
+            "web.tls.key_file: " + cert + ": not a PEM private key (no -----BEGIN ... PRIVATE KEY----- line)"});
+
+  const std::vector<std::pair<std::string, std::string>> addresses = {
+      {"localhost:9900", "the host must be an IPv4 address (or empty: every address)"},
+      {"[::1]:9900", "IPv6 addresses are not supported; use an IPv4 address"},
+      {"127.0.0.1:99999", "the port must be a number from 0 to 65535"},
+      {"127.0.0.1:", "the port must be a number from 0 to 65535"},
+      {"127.0.0.1", "must be host:port, e.g. 127.0.0.1:9900 or :9900"},
+      {"127.0.0.256:80", "the host must be an IPv4 address (or empty: every address)"},
+  };
+  for (const auto& [address, why] : addresses) {
+    CHECK(Parse(OnePool({}, "web: {listen_address: '" + address + "'}\n")).errors ==
+          std::vector<std::string>{"web.listen_address: " + why + ", got \"" + address + "\""});
+  }
+  for (const std::string ok : {"127.0.0.1:9900", ":9900", "0.0.0.0:0", ""}) {
+    CHECK_MESSAGE(Parse(OnePool({}, "web: {listen_address: '" + ok + "'}\n")).ok(), ok);
+  }
+
+  auto state = [](const std::string& file) { return OnePool({}, "state: {file: '" + file + "'}\n"); };
+  CHECK(Parse(state((dir.path() / "state").string())).ok());
+  const std::string gone = (dir.path() / "gone").string();
+  CHECK(Parse(state(gone + "/state")).errors ==
+        std::vector<std::string>{"state.file: its directory " + gone + ": No such file or directory"});
+  CHECK(Parse(state(cert + "/state")).errors ==
+        std::vector<std::string>{"state.file: its directory " + cert + ": not a directory (a regular file)"});
+  CHECK(Parse(state(dir.path().string())).errors ==
+        std::vector<std::string>{"state.file: " + dir.path().string() + ": not a regular file (a directory)"});
+}
+
 TEST_CASE("config: LoadConfigFile") {
   TempDir dir;
   SUBCASE("a missing file") {

@@ -245,8 +245,13 @@ TEST_CASE("config: plugin keys are flattened with their paths") {
   CHECK_MESSAGE(HasError(load, "pools[0].policies[0].note: unknown key"), Joined(load.errors));
   CHECK(load.errors.size() == 4);  // and quoted: one error per unknown block, not per value
 
+  // A key holding '.', '[' or ']' would pass for a nested setting: it is refused, named by its mapping.
   ConfigLoad clash = Parse(OnePool({{"provider", "{type: simulated, a: {b: 1}, a.b: 2}"}}));
-  CHECK_MESSAGE(HasError(clash, "pools[0].provider.a.b: duplicate key"), Joined(clash.errors));
+  CHECK_MESSAGE(HasError(clash, "pools[0].provider: key \"a.b\" must not contain '.', '[' or ']' (write nested "
+                                "settings as mappings)"),
+                Joined(clash.errors));
+  CHECK_MESSAGE(HasError(clash, "pools[0].provider.a: unknown key"), Joined(clash.errors));
+  CHECK(clash.errors.size() == 2);
 }
 
 }  // namespace warmpool
