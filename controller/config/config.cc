@@ -16,9 +16,10 @@
 #include <memory>
 #include <set>
 
-#include "controller/files/read_file.h"
+#include "controller/config/health.h"
 #include "controller/config/tokens_file.h"
 #include "controller/config/yaml.h"
+#include "controller/files/read_file.h"
 #include "controller/sources/registry.h"
 #include "policies/load_metric.h"
 #include "policies/registry.h"
@@ -502,6 +503,7 @@ void ReadPool(const YAML::Node& node, const std::string& path, const std::string
   if (const YAML::Node* overload = m.Get("overload")) {
     ReadOverload(*overload, m.PathOf("overload"), base_dir, pool, errors);
   }
+  if (const YAML::Node* health = m.Get("health")) config_internal::ReadHealth(*health, m.PathOf("health"), &pool->health, errors);
   if (const YAML::Node* provider = m.Get("provider")) {
     ReadPlugin(*provider, m.PathOf("provider"), /*named=*/false, base_dir, &pool->provider, errors);
   } else {
