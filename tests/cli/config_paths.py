@@ -3,8 +3,9 @@
 
 Takes the shipped configs (examples/web.yaml, examples/backtest.yaml) and the demo's, and for every key
 in them, one at a time, replaces its value with each of a set of bad values (a list, a mapping, a
-word, a negative number, a huge number, an empty string, null) or removes it; runs `warmpool
-check-config` on each mutant and checks that every error line it prints starts with a YAML path
+word, a negative number, a huge number, an empty string, null, text with a newline and a control
+character) or removes it, and gives every mapping below the top an empty key; runs `warmpool
+check-config` on each mutant and checks that every error is one line that starts with a YAML path
 (`pools[0].provider.socket: ...`, `global.interval: ...`), and that at least one of them names the
 mutated key, one of its parents or one of its children (an error elsewhere is a consequence, as a
 policy naming a metric that is gone). Reports each miss, and exits 1 if any.
@@ -13,7 +14,8 @@ policy naming a metric that is gone). Reports each miss, and exits 1 if any.
 """
 import os, re, subprocess, sys
 
-BAD = [["a", "b"], {"x": 1}, "nonsense", -1, 1e300, "", None]
+BAD = [["a", "b"], {"x": 1}, "nonsense", -1, 1e300, "", None, "two\nlines\x01"]
+EMPTY_KEY = "<empty key>"
 PATH = re.compile(r"^  ([A-Za-z_][A-Za-z0-9_]*(\[\d+\])?(\.[A-Za-z0-9_\-]+(\[\d+\])?)*): ")
 
 
@@ -45,6 +47,9 @@ def mutate(doc, path, value, remove=False):
     if remove:
         if isinstance(node, dict): del node[path[-1]]
         else: return None
+    elif value == EMPTY_KEY:
+        if not isinstance(node[path[-1]], dict): return None
+        node[path[-1]][""] = 1
     else:
         node[path[-1]] = value
     return d
@@ -79,7 +84,7 @@ def main():
         base_dir = os.path.dirname(f)
         doc = yaml.safe_load(open(f))
         for path, _ in list(walk(doc)):
-            for value in BAD + ["<remove>"]:
+            for value in BAD + ["<remove>", EMPTY_KEY]:
                 m = mutate(doc, path, value, remove=value == "<remove>")
                 if m is None: continue
                 text = yaml.safe_dump(m, default_flow_style=False)
@@ -94,7 +99,12 @@ def main():
                 if r.returncode == 0:
                     continue
                 key = dotted(path)
-                lines = [l for l in r.stdout.splitlines() + r.stderr.splitlines() if l.startswith("  ")]
+                out = r.stdout.splitlines() + r.stderr.splitlines()
+                # The first line says the file is invalid; every other is one indented error.
+                for l in out[1:]:
+                    if not l.startswith("  "):
+                        bad_lines.append(f"{os.path.basename(f)} {key} = {value!r}: an error spans lines: {l!r}")
+                lines = [l for l in out if l.startswith("  ")]
                 named = False
                 for line in lines:
                     mt = PATH.match(line)
