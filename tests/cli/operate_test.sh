@@ -133,7 +133,7 @@ refuses() {  # refuses LOG WORDS: warmpool run exits 1 within 5 s, its log namin
   [ $? = 1 ] && grep -q "$2" "$1"
 }
 RUNAS=() CONF=$TMP/warmpool.yaml
-check "a FIFO as the state file: start-up refused at once, naming it" refuses "$TMP/run4.log" "warmpool.state is not a regular file"
+check "a FIFO as the state file: start-up refused at once, naming it" refuses "$TMP/run4.log" "state.file: .*warmpool.state: not a regular file (a FIFO)"
 rm -f "$TMP/state/warmpool.state"
 if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
   # As an unprivileged user (root reads everything), in a folder that user may enter.
