@@ -150,7 +150,8 @@ const PoolDecider::Outcome& PoolDecider::Decide(const std::map<std::string, Metr
     plan.counts = &counts_;
     plan.replacing = &replacing_;
     out_.plan = Plan(spec_, pool, out_.decision.desired, plan);
-    planned_ = key;
+    // A plan made with replacements under way is never reused: it drains and retires by name.
+    planned_ = replacing_.empty() ? key : PlanKey{};
   }
   return out_;
 }
