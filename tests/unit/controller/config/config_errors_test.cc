@@ -384,7 +384,9 @@ TEST_CASE("config: a metric's fallback given as a scalar or null is named by its
       {"{type: ''}", f + ".type: must not be empty"},
       {"{type: graphite}", f + ".type: unknown fallback type \"graphite\" (known: haproxy)"},
   };
-  for (const auto& [fallback, error] : cases) {
+  for (const auto& c : cases) {
+    const std::string& fallback = c.first;  // not a structured binding: clang 14 cannot capture one
+    const std::string& error = c.second;
     CAPTURE(fallback);
     ConfigLoad load = Parse(with_fallback(fallback));
     CHECK(load.errors == std::vector<std::string>{error});  // that one, and no echo at fallback.type
