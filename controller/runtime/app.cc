@@ -309,7 +309,13 @@ Status App::Attach(Services services) {
   }
   std::lock_guard<std::mutex> lock(state_mu_);
   saved_behavior_ = state->behavior;
-  saved_memory_ = state->providers;
+  // What the providers remember now: the restored facts and what they took over from an interrupted
+  // plan, so that a second kill before the first tick's save loses neither.
+  saved_memory_.clear();
+  for (Pool& pool : pools_) {
+    ProviderMemory memory = pool.provider->Memory();
+    if (!memory.empty()) saved_memory_[pool.controller->spec().name] = std::move(memory);
+  }
   Log(LogLevel::kInfo, "state restored",
       {{"saved_at", FormatTime(state->saved_at)},
        {"controls", restored},
