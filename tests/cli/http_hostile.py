@@ -335,7 +335,12 @@ def server_round(c, rnd):
         except OSError:
             break
     t0 = time.time()
+    # As a client behind a full server would: a connection the server closes while it evicts the
+    # longest-waiting ones (seen once under a loaded CI) is tried again, within the same 2 s.
     ok = healthy(p)
+    while not ok and time.time() - t0 < 1.5:
+        time.sleep(0.1)
+        ok = healthy(p)
     check("at the connection cap (%d opened), /-/healthy answers (%.2fs)" % (len(idle), time.time() - t0),
           ok and time.time() - t0 < 2)
     fds = c.fds()
