@@ -13,6 +13,10 @@ exit or Ctrl-C.
   run_demo.py --warmpool ... --bench 5          # time-to-capacity over 5 step surges
   run_demo.py --warmpool ... --scenario overload # the same surge past max_active twice: without and with
                                                  # overload protection (backends that fall over under a burst)
+  run_demo.py --warmpool ... --scenario leak     # one active backend leaks memory: Warmpool's health.metrics
+                                                 # replaces it before it falls over, the load sees no error
+  run_demo.py --warmpool ... --scenario leak --bench 5   # 5 leaks with the threshold rule, 5 with the trend
+                                                 # rule: time from the threshold to out of rotation, margin
 """
 import argparse, os, random, re, shutil, signal, socket, subprocess, sys, tempfile, threading, time
 import datetime, urllib.parse, urllib.request, json
@@ -108,10 +112,24 @@ def main():
     ap.add_argument("--delay-ms", type=int, default=50, help="each backend's per-request time")
     ap.add_argument("--max-conns", type=int, default=4, help="each backend's concurrent requests")
     ap.add_argument("--out", default="out/demo", help="where logs and the timeline are kept")
-    ap.add_argument("--scenario", choices=["surge", "overload"], default="surge",
+    ap.add_argument("--scenario", choices=["surge", "overload", "leak"], default="surge",
                     help="surge: standbys promoted as the load rises (default); overload: a surge past max_active, "
-                         "run without and then with overload protection")
+                         "run without and then with overload protection; leak: an active backend leaks memory "
+                         "and is replaced before it falls over")
+    leak = ap.add_argument_group("--scenario leak")
+    leak.add_argument("--leak-per-request", type=float, default=0.0004,
+                      help="memory ratio the leaking backend adds per request (default 0.0004: ~0.7/min at "
+                           "the default load)")
+    leak.add_argument("--crash-memory", type=float, default=1.0,
+                      help="the leaking backend falls over past this memory ratio (default 1.0)")
+    leak.add_argument("--above", type=float, default=0.85, help="health.metrics' above (default 0.85)")
+    leak.add_argument("--horizon", default="20s",
+                      help="health.metrics' horizon: the trend rule (default 20s; 0s: the threshold alone)")
     args = ap.parse_args()
+    if args.scenario == "leak":
+        if args.profile == ap.get_default("profile"):
+            args.profile = "steady:240:60"
+        return leak_bench(args) if args.bench else leak_demo(args)
     if args.scenario == "overload":
         if args.profile == ap.get_default("profile"):
             args.profile = "base:8:100,surge:30:320,fall:15:60"
@@ -154,7 +172,7 @@ def run(args, out, state, capacity, ports, backend_ports, sock, env):
     vals = dict(ports, SOCKET=sock, SERVERS=srv, CHECK_INTER=args.check_inter, CHECK_RISE=args.check_rise,
                 MAXCONN=args.max_conns, INTERVAL=args.scrape, TICK=args.tick, TARGET=round(0.75 * capacity, 1),
                 PORT5=backend_ports[4], PORT6=backend_ports[5], DEMO_DIR=HERE, MAX_ACTIVE=6, WARM=2, MAX_TOTAL=6,
-                OVERLOAD="")
+                OVERLOAD="", HEALTH="", BACKEND_JOB="")
     open(os.path.join(state, "haproxy.cfg"), "w").write(fill("haproxy.cfg.in", vals))
     open(os.path.join(state, "prometheus.yml"), "w").write(fill("prometheus.yml.in", vals))
     cfg = os.path.join(out, "warmpool.yaml")
@@ -226,7 +244,7 @@ def overload_run(args, out, state, capacity, protect):
     vals = dict(ports, SOCKET=sock, SERVERS=srv, CHECK_INTER=args.check_inter, CHECK_RISE=args.check_rise,
                 MAXCONN=1000, INTERVAL=args.scrape, TICK=args.tick, TARGET=round(0.75 * capacity, 1),
                 PORT5=backend_ports[4], PORT6=backend_ports[5], DEMO_DIR=HERE, MAX_ACTIVE=2, WARM=0, MAX_TOTAL=2,
-                OVERLOAD=protection)
+                OVERLOAD=protection, HEALTH="", BACKEND_JOB="")
     open(os.path.join(state, "haproxy.cfg"), "w").write(fill("haproxy.cfg.in", vals))
     open(os.path.join(state, "prometheus.yml"), "w").write(fill("prometheus.yml.in", vals))
     cfg = os.path.join(out, "warmpool.yaml")
@@ -427,6 +445,392 @@ def bench(args, out, sock, ports, wp_log):
           f"min {results[0]:.2f} s; floor {floor:.2f} s (scrape {args.scrape} + tick {args.tick} + "
           f"rise {args.check_rise} x {args.check_inter}); median/floor {median / floor:.2f}", flush=True)
     return 0
+
+# --- --scenario leak: one active backend leaks memory; health.metrics replaces it before it falls over ---
+
+LEAKER = "web-2"  # active from the start; the others do not leak
+HEALTH = """    health:
+      grace: 2s
+      max_parallel: 1
+      breaker_fraction: 0.5
+      metrics:
+        - name: memory
+          query: 'demo_memory_ratio'   # one series per server, from the job "backends"
+          label: instance              # 127.0.0.1:PORT, the server's address in HAProxy
+          match: address
+          above: @ABOVE@
+          horizon: @HORIZON@
+          window: 30s
+          step: 1s"""
+MAINT_BITS, DRAIN_BITS = 0x01 | 0x02 | 0x04 | 0x20 | 0x40, 0x08 | 0x10  # srv_admin_state (HAProxy's SRV_ADMF_*)
+
+
+def kill_machines(state):
+    """Stops the backends machine.sh started (their pid files are in the state folder)."""
+    for f in os.listdir(state) if os.path.isdir(state) else []:
+        if f.endswith(".pid"):
+            try: os.kill(int(open(os.path.join(state, f)).read()), signal.SIGTERM)
+            except (OSError, ValueError): pass
+
+
+def server_rows(sock):
+    """{name: (op_state, admin_state, weight, address)} from `show servers state web`."""
+    out = {}
+    for l in haproxy(sock, "show servers state web").splitlines():
+        f = l.split()
+        if len(f) > 18 and not l.startswith("#") and f[1] == "web":
+            try: out[f[3]] = (int(f[5]), int(f[6]), int(f[7]), f"{f[4]}:{f[18]}")
+            except ValueError: pass
+    return out
+
+
+def role(row):
+    """active, draining, maint (a standby, or retired) or down, as HAProxy has the server."""
+    op, admin, weight, _ = row
+    if admin & MAINT_BITS: return "maint"
+    if admin & DRAIN_BITS or weight == 0: return "draining"
+    return "active" if op == 2 else "down"
+
+
+def slot_letter(state, name, row):
+    """a active, d draining, x down, s standby (in maintenance, its machine running), - cold."""
+    if row is None: return "-"
+    r = role(row)
+    if r == "maint":
+        return "s" if os.path.exists(os.path.join(state, name + ".pid")) else "-"
+    return {"active": "a", "draining": "d", "down": "x"}[r]
+
+
+def backend_memory(port):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=0.5) as r:
+            for line in r.read().decode().splitlines():
+                if line.startswith("demo_memory_ratio "): return float(line.split()[1])
+    except Exception:
+        return None
+    return None
+
+
+class LeakMonitor(threading.Thread):
+    """Every 100 ms: the leaking backend's memory (its own /metrics), every server's state in HAProxy,
+    the first request served by a server that was a standby, and when the leaker left rotation, stopped
+    and the warm pool got a new server. Times are seconds since t0."""
+    def __init__(self, sock, leaker, port, proc, t0):
+        super().__init__(daemon=True)
+        self.sock, self.leaker, self.port, self.proc, self.t0 = sock, leaker, port, proc, t0
+        self.done = False
+        self.memory = []  # [(t, ratio)]
+        self.rows = server_rows(sock)
+        self.initial = dict(self.rows)
+        self.standbys = {n for n, r in self.rows.items() if role(r) == "maint"}
+        self.base = {n: v[1] for n, v in servers(sock).items()}
+        self.out = self.out_role = self.out_memory = None  # left rotation
+        self.exit = self.exit_code = None                  # the leaker's process ended (retired or fell over)
+        self.first_served = None                           # (t, name) of a former standby's first request
+        self.new_server = None                             # (t, name): a server HAProxy did not have at first
+
+    def now(self):
+        return time.time() - self.t0
+
+    def run(self):
+        while not self.done:
+            t = self.now()
+            if self.exit is None:
+                m = backend_memory(self.port)
+                if m is not None: self.memory.append((t, m))
+            rows = server_rows(self.sock)
+            if rows: self.rows = rows
+            r = rows.get(self.leaker)
+            if self.out is None and r and role(r) in ("maint", "draining"):
+                self.out, self.out_role = t, role(r)
+                self.out_memory = self.memory[-1][1] if self.memory else None
+            if self.exit is None and self.proc.poll() is not None:
+                self.exit, self.exit_code = t, self.proc.returncode
+            if self.new_server is None:
+                fresh = [n for n, r in rows.items() if n not in self.initial and role(r) != "down"]
+                if fresh: self.new_server = (t, fresh[0])
+            if self.first_served is None:
+                for name, (_, stot, _) in servers(self.sock).items():
+                    if name in self.standbys and stot > self.base.get(name, 0):
+                        self.first_served = (t, name); break
+            time.sleep(0.1)
+
+    def memory_at(self, t):
+        """The last reading at or before t (the first one for a t before it)."""
+        before = [m for s, m in self.memory if s <= t]
+        return before[-1] if before else (self.memory[0][1] if self.memory and t <= self.memory[0][0] else None)
+
+    def slope(self, until, span=10.0):
+        """Least-squares slope (ratio/s) of the leaker's memory over the span seconds before until."""
+        pts = [(s, m) for s, m in self.memory if until - span <= s <= until]
+        if len(pts) < 3: return None
+        n = len(pts); mt = sum(s for s, _ in pts) / n; mm = sum(m for _, m in pts) / n
+        den = sum((s - mt) ** 2 for s, _ in pts)
+        return sum((s - mt) * (m - mm) for s, m in pts) / den if den > 0 else None
+
+    def crossed(self, level):
+        """When the memory first went past level (interpolated between two polls), or None."""
+        prev = None
+        for s, m in self.memory:
+            if m >= level:
+                if prev and m > prev[1]: return prev[0] + (level - prev[1]) / (m - prev[1]) * (s - prev[0])
+                return s
+            prev = (s, m)
+        return None
+
+
+def leak_figures(mon, above, crash):
+    """The leak's measured times: crossing `above` (measured, or projected at the leak rate when it
+    left rotation before), out of rotation, and when it would have fallen over (projected)."""
+    f = {"cross": mon.crossed(above), "cross_projected": False, "out": mon.out, "crash": None, "rate": None}
+    if mon.exit is not None and mon.exit_code == 3:
+        f["crash"] = mon.exit  # it did fall over
+    until = mon.out if mon.out is not None else (mon.memory[-1][0] if mon.memory else 0)
+    rate = mon.slope(until)
+    f["rate"] = rate
+    m = mon.memory_at(until)
+    if rate and rate > 0 and m is not None:
+        if f["crash"] is None: f["crash"] = until + (crash - m) / rate
+        if f["cross"] is None:
+            f["cross"], f["cross_projected"] = until + (above - m) / rate, True
+    return f
+
+
+def leak_stack(args, out, state, horizon, leak_per_request, quiet=False):
+    """Starts backends (LEAKER leaking), HAProxy, Prometheus scraping HAProxy and every slot, and
+    Warmpool with health.metrics. Returns (ports, backend_ports, sock, wp_log, leaker_proc) or None."""
+    ports = {n: free_port() for n in ("FRONTEND_PORT", "STATS_PORT", "PROM_PORT", "API_PORT")}
+    backend_ports = [free_port() for _ in range(6)]
+    sock = os.path.join(state, "admin.sock")
+    env = dict(os.environ, DEMO_STATE=state, DEMO_DELAY_MS=str(args.delay_ms), DEMO_MAX_CONNS=str(args.max_conns))
+    leaker = None
+    for i in range(4):
+        name = f"web-{i+1}"
+        argv = [sys.executable, os.path.join(HERE, "backend.py"), "--port", str(backend_ports[i]), "--name", name,
+                "--delay-ms", str(args.delay_ms), "--max-conns", str(args.max_conns)]
+        if name == LEAKER:
+            argv += ["--leak-per-request", f"{leak_per_request:g}", "--crash-memory", f"{args.crash_memory:g}"]
+        p = start(argv, os.path.join(out, f"{name}.log"))
+        if name == LEAKER: leaker = p
+        open(os.path.join(state, f"{name}.pid"), "w").write(str(p.pid))
+    capacity = args.max_conns * 1000.0 / args.delay_ms
+    srv = "\n".join(f"  server web-{i+1} 127.0.0.1:{backend_ports[i]}" + ("" if i < 2 else " disabled") for i in range(4))
+    targets = ", ".join(f"'127.0.0.1:{p}'" for p in backend_ports)
+    job = f"  - job_name: backends\n    static_configs:\n      - targets: [{targets}]\n"
+    health = HEALTH.replace("@ABOVE@", f"{args.above:g}").replace("@HORIZON@", horizon)
+    vals = dict(ports, SOCKET=sock, SERVERS=srv, CHECK_INTER=args.check_inter, CHECK_RISE=args.check_rise,
+                MAXCONN=args.max_conns, INTERVAL=args.scrape, TICK=args.tick, TARGET=round(0.75 * capacity, 1),
+                PORT5=backend_ports[4], PORT6=backend_ports[5], DEMO_DIR=HERE, MAX_ACTIVE=6, WARM=2, MAX_TOTAL=6,
+                OVERLOAD="", HEALTH=health, BACKEND_JOB=job)
+    open(os.path.join(state, "haproxy.cfg"), "w").write(fill("haproxy.cfg.in", vals))
+    open(os.path.join(state, "prometheus.yml"), "w").write(fill("prometheus.yml.in", vals))
+    cfg = os.path.join(out, "warmpool.yaml")
+    open(cfg, "w").write(fill("warmpool.yaml.in", vals))
+    start(["haproxy", "-db", "-f", os.path.join(state, "haproxy.cfg")], os.path.join(out, "haproxy.log"))
+    start(["prometheus", "--config.file=" + os.path.join(state, "prometheus.yml"), "--storage.tsdb.path=" + state + "/prom",
+           "--web.listen-address=127.0.0.1:%d" % ports["PROM_PORT"], "--log.level=warn"], os.path.join(out, "prometheus.log"))
+    if not wait(lambda: prom_query(ports["PROM_PORT"], 'up{job="haproxy"}') == 1
+                and prom_query(ports["PROM_PORT"], 'count(up{job="backends"} == 1)') == 4, 30):
+        print("demo: Prometheus never scraped HAProxy and the 4 backends; see", out, file=sys.stderr); return None
+    check = subprocess.run([args.warmpool, "check-config", cfg], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if check.returncode != 0:
+        print(f"demo: warmpool check-config {cfg} failed:\n{check.stdout}", file=sys.stderr); return None
+    wp_log = os.path.join(out, "warmpool.log")
+    open(wp_log, "w").close()
+    start([args.warmpool, "run", "--config.file", cfg, "--web.listen-address", "127.0.0.1:%d" % ports["API_PORT"]],
+          wp_log, env=env)
+    if not wait(lambda: "decision" in open(wp_log).read() or "warmpool started" in open(wp_log).read(), 10):
+        print("demo: Warmpool did not start; see", wp_log, file=sys.stderr); return None
+    return ports, backend_ports, sock, wp_log, leaker
+
+
+def log_time(line, t0):
+    try: return datetime.datetime.fromisoformat(line.split(" ", 1)[0]).timestamp() - t0
+    except ValueError: return None
+
+
+def replace_lines(wp_log, t0):
+    """[(t, reason)] of Warmpool's `replace` log lines."""
+    out = []
+    for l in open(wp_log):
+        m = re.search(r'\sreplace\s.*?reason="((?:[^"\\]|\\.)*)"', l)
+        if m and " decision " not in l: out.append((log_time(l, t0), m.group(1)))
+    return out
+
+
+def leak_once(args, out, horizon, leak_per_request, show, start_delay=0.0):
+    """One leak on a fresh stack. Returns a dict of figures, or None when the stack did not start."""
+    os.makedirs(out, exist_ok=True)
+    state = tempfile.mkdtemp(prefix="warmpool-demo-")
+    try:
+        stack = leak_stack(args, out, state, horizon, leak_per_request)
+        if stack is None: return None
+        ports, backend_ports, sock, wp_log, leaker = stack
+        capacity = args.max_conns * 1000.0 / args.delay_ms
+        if show:
+            print(f"demo: 4 backends of ~{capacity:.0f} req/s each (web-1, web-2 active; web-3, web-4 standby), "
+                  f"{LEAKER} leaking {leak_per_request:g} of its memory per request and falling over past "
+                  f"{args.crash_memory:g}; health.metrics: memory above {args.above:g}"
+                  + (f" or its trend reaching it within {horizon}" if seconds(horizon) > 0 else "")
+                  + f"; load {args.profile}; logs in {out}", flush=True)
+        time.sleep(start_delay)  # a random phase of the scrape and tick cycles (the bench)
+        loadgen_csv = os.path.join(out, "load.csv")
+        lg = subprocess.Popen([sys.executable, os.path.join(HERE, "loadgen.py"), "--url",
+                               f"http://127.0.0.1:{ports['FRONTEND_PORT']}/", "--profile", args.profile,
+                               "--out", loadgen_csv], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              start_new_session=True)
+        PROC.append(lg)
+        t0 = time.time()
+        mon = LeakMonitor(sock, LEAKER, backend_ports[1], leaker, t0); mon.start()
+        pos, stopping = 0, None
+        if show:
+            print(f"{'t':>4} {'load (offered/s, sent, ok, errors, latency)':<68} {LEAKER + ' mem':>9}  servers "
+                  f"(a active, s standby, d draining, x down, - cold)", flush=True)
+        for line in lg.stdout:
+            t = time.time() - t0
+            if show:
+                m = mon.memory_at(t) if mon.exit is None else None
+                states = " ".join(f"{i}{slot_letter(state, f'web-{i}', mon.rows.get(f'web-{i}'))}" for i in range(1, 7))
+                print(f"{t:4.0f} {line.strip():<68} {'-' if m is None else f'{m:.3f}':>9}  {states}", flush=True)
+                decisions, pos = tail_decisions(wp_log, pos)
+                for d in decisions:
+                    if "direction=none" not in d: print("     > " + re.sub(r"^\S+ ", "", d), flush=True)
+            if stopping is None:
+                if show:  # the demo: until the leaker is gone and the warm pool refilled, then 5 s more
+                    if mon.exit is not None and (mon.new_server or t - mon.exit > 20): stopping = t + 5
+                else:     # the bench: until it left rotation (or fell over), then 2 s more
+                    if mon.out is not None or mon.exit is not None: stopping = t + 2
+            elif t >= stopping and lg.poll() is None:
+                lg.send_signal(signal.SIGTERM)
+        lg.wait()
+        mon.done = True; mon.join(1)
+        rows = list(csv_rows(loadgen_csv))
+        load = {k: sum(int(r[k] or 0) for r in rows) for k in ("sent", "ok", "errors", "timeouts", "dropped")}
+        figures = leak_figures(mon, args.above, args.crash_memory)
+        figures.update(load=load, mon=mon, replaces=replace_lines(wp_log, t0), t0=t0, wp_log=wp_log,
+                       api=ports["API_PORT"], leak=leak_per_request)
+        if show:
+            try:
+                url = f"http://127.0.0.1:{ports['API_PORT']}/api/v1/events?pool=web&limit=100"
+                with urllib.request.urlopen(url, timeout=2) as r:
+                    body = json.load(r)
+                events = body.get("events", body) if isinstance(body, dict) else body
+                figures["events"] = [e for e in events if isinstance(e, dict) and e.get("kind") == "replace"]
+            except Exception as e:
+                figures["events"] = f"unreadable ({e})"
+        return figures
+    finally:
+        stop_all()
+        kill_machines(state)
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def leak_demo(args):
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(130))
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        f = leak_once(args, os.path.abspath(args.out), args.horizon, args.leak_per_request, show=True)
+    except KeyboardInterrupt:
+        print("\ninterrupted", flush=True); return 130
+    if f is None: return 1
+    mon, load = f["mon"], f["load"]
+    print(f"\ntimeline (t: seconds since the load began; {LEAKER} leaks {f['leak']:g} per request served, "
+          f"falls over past {args.crash_memory:g}; replaced when past {args.above:g}"
+          + (f" or when its trend reaches it within {args.horizon}" if seconds(args.horizon) > 0 else "") + ")")
+    events = []
+    end = mon.exit if mon.exit is not None else (mon.memory[-1][0] if mon.memory else 0)
+    for s in range(0, int(end) + 1, 5):
+        m = mon.memory_at(s)
+        if m is not None: events.append((s, f"{LEAKER} memory {m:.3f}"))
+    for t, reason in f["replaces"]:
+        if t is not None: events.append((t, f"Warmpool: {reason}"))
+    if mon.first_served: events.append((mon.first_served[0], f"{mon.first_served[1]} (a standby) served its first request"))
+    if mon.out is not None:
+        events.append((mon.out, f"{LEAKER} out of rotation ({mon.out_role} in HAProxy), memory "
+                                f"{mon.out_memory if mon.out_memory is None else f'{mon.out_memory:.3f}'}"))
+    if mon.exit is not None:
+        events.append((mon.exit, f"{LEAKER} " + ("FELL OVER (exit 3: out of memory)" if mon.exit_code == 3
+                                                  else f"stopped (retired through machine.sh, exit {mon.exit_code})")))
+    if mon.new_server: events.append((mon.new_server[0], f"{mon.new_server[1]} registered: the warm pool refilled"))
+    crossed, crash, crashed = f["cross"], f["crash"], mon.exit_code == 3
+    if crossed is not None:
+        events.append((crossed, f"{LEAKER} memory " + ("would have crossed" if f["cross_projected"] else "crossed")
+                                + f" {args.above:g} (above)"))
+    if crash is not None and not crashed:
+        events.append((crash, f"{LEAKER} would have fallen over (memory {args.crash_memory:g}) at the leak rate "
+                              f"{f['rate'] * 60:+.3f}/min"))
+    for t, what in sorted(events, key=lambda e: e[0]):
+        print(f"  {t:6.1f}  {what}")
+    if isinstance(f.get("events"), list):
+        print(f"  events of kind replace (GET /api/v1/events): {len(f['events'])}")
+        for e in f["events"]:
+            print("    " + json.dumps(e, sort_keys=True)[:300])
+    else:
+        print(f"  events (GET /api/v1/events): {f.get('events')}")
+    print(f"\nload: sent {load['sent']}, ok {load['ok']}, errors {load['errors']}, timeouts {load['timeouts']}, "
+          f"dropped {load['dropped']}")
+    ok = mon.out is not None and not crashed and load["errors"] + load["timeouts"] + load["dropped"] == 0
+    if mon.out is not None and crash is not None and not crashed:
+        print(f"{LEAKER} left rotation at t={mon.out:.1f}s, {crash - mon.out:.1f} s before it would have fallen over"
+              + (f"; {mon.out - crossed:+.1f} s from its memory crossing {args.above:g}" if crossed is not None else ""))
+    if crashed: print(f"demo: {LEAKER} fell over before Warmpool took it out of rotation; see {f['wp_log']}", file=sys.stderr)
+    elif mon.out is None: print(f"demo: {LEAKER} was never taken out of rotation; see {f['wp_log']}", file=sys.stderr)
+    elif not ok: print("demo: the load generator saw errors", file=sys.stderr)
+    return 0 if ok else 1
+
+
+def leak_bench(args):
+    """N leaks with the threshold rule alone (horizon 0s), then N with the trend rule (--horizon), each on
+    a fresh stack with a fresh leaking backend: its leak rate drawn around --leak-per-request (x0.8 to
+    x1.25) and the load started at a random phase of the scrape and tick cycles, from --seed."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(130))
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    modes = [("threshold", "0s")] + ([("trend", args.horizon)] if seconds(args.horizon) > 0 else [])
+    results = {m: [] for m, _ in modes}
+    cycle = max(seconds(args.scrape), seconds(args.tick))
+    try:
+        for mode, horizon in modes:
+            for i in range(args.bench):
+                rng = random.Random(args.seed * 1000 + i)
+                leak = args.leak_per_request * rng.uniform(0.8, 1.25)
+                out = os.path.abspath(os.path.join(args.out, f"leak-{mode}-{i + 1}"))
+                f = leak_once(args, out, horizon, leak, show=False, start_delay=rng.uniform(0, cycle))
+                if f is None: return 1
+                mon, load = f["mon"], f["load"]
+                bad = load["errors"] + load["timeouts"] + load["dropped"]
+                crashed = mon.exit_code == 3 and (mon.out is None or mon.exit < mon.out)
+                r = {"detect": None if mon.out is None or f["cross"] is None else mon.out - f["cross"],
+                     "margin": None if mon.out is None or f["crash"] is None or crashed else f["crash"] - mon.out,
+                     "crashed": crashed, "bad": bad}
+                results[mode].append(r)
+                rate = f"{f['rate'] * 60:.2f}/min" if f["rate"] else "?"
+                if mon.out is None or crashed:
+                    print(f"{mode} run {i + 1}: leak {leak:.6f}/request ({rate}): NOT taken out of rotation"
+                          + (" before it fell over" if crashed else "") + f"; see {out}", flush=True)
+                    continue
+                cross = ("would have crossed" if f["cross_projected"] else "crossed") + f" {args.above:g} at t={f['cross']:.1f}"
+                print(f"{mode} run {i + 1}: leak {leak:.6f}/request ({rate}), {cross}; out of rotation at "
+                      f"t={mon.out:.1f} ({r['detect']:+.1f} s); would have fallen over at t={f['crash']:.1f} "
+                      f"(margin {r['margin']:.1f} s); load errors {bad}", flush=True)
+    except KeyboardInterrupt:
+        print("\ninterrupted", flush=True); return 130
+
+    def stats(xs):
+        xs = sorted(x for x in xs if x is not None)
+        if not xs: return "-"
+        med = xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
+        return f"median {med:+.1f} s, min {xs[0]:+.1f} s, max {xs[-1]:+.1f} s"
+    print(f"\nleak detection over {args.bench} runs per rule (scrape {args.scrape}, tick {args.tick}, "
+          f"above {args.above:g}, crash at {args.crash_memory:g})")
+    ok = True
+    for mode, horizon in modes:
+        rs = results[mode]
+        fails = sum(1 for r in rs if r["margin"] is None)
+        print(f"  {mode:<9} (horizon {horizon}): threshold crossed -> out of rotation {stats(r['detect'] for r in rs)}; "
+              f"margin before the crash {stats(r['margin'] for r in rs)}; fell over {fails}, "
+              f"runs with load errors {sum(1 for r in rs if r['bad'])}")
+        ok = ok and fails == 0
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
