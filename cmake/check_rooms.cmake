@@ -30,7 +30,7 @@ set(_rooms
   "controller/state/|warmpool/ controller/state/ policies/|nlohmann/"
   "controller/api/|warmpool/ controller/api/ controller/http/server.h controller/log/|nlohmann/ openssl/"
   "controller/runtime/|warmpool/ controller/runtime/ controller/api/control_plane.h controller/state/ controller/log/ controller/sources/registry.h policies/ providers/registry.h|prometheus/"
-  "controller/backtest/|warmpool/ controller/backtest/backtest.h controller/backtest/score.h controller/backtest/capacity_model.h controller/backtest/hpa_baseline.h controller/backtest/oracle.h controller/backtest/compare.h controller/backtest/sweep.h controller/backtest/parallel.h controller/sources/trace/ policies/ providers/simulated/|"
+  "controller/backtest/|warmpool/ controller/backtest/backtest.h controller/backtest/score.h controller/backtest/capacity_model.h controller/backtest/hpa_baseline.h controller/backtest/oracle.h controller/backtest/compare.h controller/backtest/sweep.h controller/backtest/parallel.h controller/backtest/curve.h controller/sources/trace/ policies/ providers/simulated/|"
   "controller/backtest/report/|warmpool/ controller/backtest/|nlohmann/"
   "controller/|warmpool/ controller/ policies/ providers/|CLI/"
 )
