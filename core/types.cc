@@ -134,3 +134,12 @@ void BehaviorHistory::Prune(const BehaviorSpec& spec, TimeMs now) {
 }
 
 }  // namespace warmpool
+
+namespace warmpool {
+
+Result<std::map<std::string, MetricWindow>> MetricsSource::FetchEach(const MetricQuery& q, const std::string&,
+                                                                    TimeMs) {
+  return Status::FailedPrecondition("metric \"" + q.name + "\": this source has no series per server");
+}
+
+}  // namespace warmpool

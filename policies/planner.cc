@@ -83,16 +83,17 @@ ServerCounts CountServers(const PoolState& pool) {
 namespace {
 
 ScalePlan PlanInFull(const PoolSpec& spec, const PoolState& pool, int desired, int warm_standby,
-                     bool explain, const std::set<std::string>* replacing) {
+                     bool explain, const std::set<std::string>* replacing, const std::set<std::string>* protect) {
   ScalePlan plan;
-  std::vector<const Server*> active, standby, unhealthy_standby, cold, replaced;
+  std::vector<const Server*> active, standby, unhealthy_standby, cold, replaced, replaced_serving;
   int provisioning = 0, draining = 0;
   TakenNames taken;  // filled only when a new name is needed
   for (const Server& s : pool.servers) {
     if (replacing != nullptr && replacing->count(s.name) != 0) {
-      // Being replaced: out of the counts. Active: drained now; standby: retired; draining: it will
-      // not come back as a warm standby.
-      if (s.state == ServerState::kActive) plan.drain.push_back(s.name);
+      // Being replaced: out of the counts. Active and not serving: drained now; active and serving:
+      // drained once enough others serve (below); standby: retired; draining: it will not come back
+      // as a warm standby.
+      if (s.state == ServerState::kActive) (s.Serving() ? replaced_serving.push_back(&s) : plan.drain.push_back(s.name));
       if (s.state == ServerState::kStandby) replaced.push_back(&s);
       if (s.state == ServerState::kActive || s.state == ServerState::kStandby || s.state == ServerState::kDraining) {
         continue;
@@ -130,6 +131,20 @@ ScalePlan PlanInFull(const PoolSpec& spec, const PoolState& pool, int desired, i
   }
   for (const Server* s : replaced) plan.retire.push_back(s->name);
   if (!replaced.empty() && explain) AddReason(&plan, "retire " + std::to_string(replaced.size()) + " replaced");
+  // A serving server being replaced leaves once the others serving are as many as wanted (its
+  // replacement is in rotation and healthy): a replacement never lowers the serving count below it.
+  if (!replaced_serving.empty()) {
+    int serving = 0;
+    for (const Server* s : active) serving += s->Serving();
+    if (serving >= desired) {
+      for (const Server* s : replaced_serving) plan.drain.push_back(s->name);
+      if (explain) AddReason(&plan, "drain " + std::to_string(replaced_serving.size()) + " replaced, " +
+                                        std::to_string(serving) + " others serving");
+    } else if (explain) {
+      AddReason(&plan, "keep " + std::to_string(replaced_serving.size()) + " being replaced serving until " +
+                           std::to_string(desired) + " others serve (" + std::to_string(serving) + " now)");
+    }
+  }
   const size_t replaced_drains = plan.drain.size();
 
   const int n_active = static_cast<int>(active.size());
@@ -148,8 +163,21 @@ ScalePlan PlanInFull(const PoolSpec& spec, const PoolState& pool, int desired, i
     if (shortfall > 0 && explain)
       AddReason(&plan, std::to_string(shortfall) + " short: no healthy standby left");
   } else if (desired < n_active) {
-    for (int i = 0; i < n_active - desired; ++i) plan.drain.push_back(active[i]->name);
-    if (explain) AddReason(&plan, "drain " + std::to_string(n_active - desired));
+    // Never a protected server: fewer are drained when only protected ones are left to drain.
+    int drained = 0;
+    for (const Server* s : active) {
+      if (drained == n_active - desired) break;
+      if (protect != nullptr && protect->count(s->name) != 0) {
+        continue;
+      }
+      plan.drain.push_back(s->name);
+      ++drained;
+    }
+    if (explain) {
+      AddReason(&plan, "drain " + std::to_string(drained));
+      if (drained < n_active - desired)
+        AddReason(&plan, std::to_string(n_active - desired - drained) + " more not drained: protected");
+    }
   }
 
   for (const Server* s : unhealthy_standby) plan.retire.push_back(s->name);
@@ -210,6 +238,7 @@ ScalePlan PlanInFull(const PoolSpec& spec, const PoolState& pool, int desired, i
 ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired, const PlanOptions& options) {
   const int warm_standby = options.warm_target.value_or(spec.warm_standby);
   const bool replacing = options.replacing != nullptr && !options.replacing->empty();
+  const bool protect = options.protect != nullptr && !options.protect->empty();
   if (options.shortcut && !replacing) {
     const ServerCounts counts = options.counts != nullptr ? *options.counts : CountServers(pool);
     if (NothingToDo(spec, counts, desired, warm_standby)) {
@@ -218,7 +247,8 @@ ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired, const P
       return plan;
     }
   }
-  return PlanInFull(spec, pool, desired, warm_standby, options.explain, replacing ? options.replacing : nullptr);
+  return PlanInFull(spec, pool, desired, warm_standby, options.explain, replacing ? options.replacing : nullptr,
+                    protect ? options.protect : nullptr);
 }
 
 }  // namespace warmpool

@@ -8,8 +8,11 @@
 //   come back as standbys).
 // - Retire unhealthy standbys and any standby beyond the warm target (the most recently warmed first).
 // - Never let provisioning+standby+active+draining exceed max_total.
-// - Servers being replaced (policies/replace.h) are not counted: an active one is drained (a standby
-//   takes its place), a standby one retired, a draining one not counted as coming back warm.
+// - Servers being replaced (policies/replace.h) are not counted: an active one that is not serving is
+//   drained at once, a serving one once the other servers serving are as many as desired (a standby
+//   took its place: the count of serving servers never drops below the desired one because of a
+//   replacement); a standby one is retired, a draining one not counted as coming back warm.
+// - A protected server is never drained.
 #ifndef WARMPOOL_POLICIES_PLANNER_H_
 #define WARMPOOL_POLICIES_PLANNER_H_
 
@@ -39,6 +42,7 @@ struct PlanOptions {
   // shortcut and the full planner always agree).
   bool shortcut = true;
   const std::set<std::string>* replacing = nullptr;  // servers being replaced; null: none
+  const std::set<std::string>* protect = nullptr;    // servers an operator protected: never drained
 };
 
 // The plan that brings `pool` to `desired_active` active servers and the warm target.

@@ -87,7 +87,7 @@ void PoolDecider::DecideOnce(const std::map<std::string, MetricWindow>& windows,
 
 const PoolDecider::Outcome& PoolDecider::Decide(const std::map<std::string, MetricWindow>& windows,
                                                 const PoolState& pool, const PoolControls& controls,
-                                                TimeMs now) {
+                                                TimeMs now, const ServerWindows* server_windows) {
   // Counted again only when the pool's servers may have changed (most ticks change none).
   if (pool.servers_version == 0 || pool.servers_version != counted_version_) {
     counts_ = CountServers(pool);
@@ -129,13 +129,22 @@ const PoolDecider::Outcome& PoolDecider::Decide(const std::map<std::string, Metr
   stabilization_.Add(out_.decision.at, out_.decision.raw_recommendation);  // what RecordDecision appended
   last_desired_ = out_.decision.desired;
 
-  if (spec_.health.enabled) {
-    const ReplaceOutcome r = FindReplacements(spec_.health, pool, now, &replacing_);
+  if (spec_.health.enabled || !controls.replace.empty() || !replacing_.empty()) {
+    ReplaceSignals signals;
+    signals.metrics = server_windows;
+    signals.stale_after = spec_.stale_after;
+    signals.controls = &controls;
+    const ReplaceOutcome r = FindReplacements(spec_.health, pool, now, &replacing_, signals);
     if (!r.reason.empty()) out_.decision.reason += (out_.decision.reason.empty() ? "" : "; ") + r.reason;
-    out_.decision.replacing.assign(replacing_.begin(), replacing_.end());
+    out_.decision.replacing.clear();
+    for (const auto& [name, replacement] : replacing_) out_.decision.replacing.push_back(name);
     out_.decision.replacements_started = r.started;
     out_.decision.replacement_breaker_open = r.breaker_open;
   }
+  // What the plan must not touch, and what it replaces, by name.
+  std::set<std::string> replacing_names, protect;
+  for (const auto& [name, replacement] : replacing_) replacing_names.insert(name);
+  if (!controls.protect.empty()) protect = ProtectedServers(controls, now);
 
   int warm = spec_.warm_standby;
   if (spec_.warm_auto.enabled) warm = WarmTarget(windows, pool, now, explain);
@@ -143,15 +152,17 @@ const PoolDecider::Outcome& PoolDecider::Decide(const std::map<std::string, Metr
   // The plan is a function of (pool, desired, warm target, explain): the same servers (a known
   // servers_version) asked for the same numbers get the same plan as last tick (most replay ticks).
   const PlanKey key{pool.servers_version, out_.decision.desired, warm, explain};
-  if (key.servers_version == 0 || !(key == planned_) || !replacing_.empty()) {
+  const bool by_name = !replacing_names.empty() || !protect.empty();
+  if (key.servers_version == 0 || !(key == planned_) || by_name) {
     PlanOptions plan;
     plan.warm_target = warm;
     plan.explain = explain;
     plan.counts = &counts_;
-    plan.replacing = &replacing_;
+    plan.replacing = &replacing_names;
+    plan.protect = &protect;
     out_.plan = Plan(spec_, pool, out_.decision.desired, plan);
-    // A plan made with replacements under way is never reused: it drains and retires by name.
-    planned_ = replacing_.empty() ? key : PlanKey{};
+    // A plan made with replacements under way or servers protected is never reused: it acts by name.
+    planned_ = by_name ? PlanKey{} : key;
   }
   return out_;
 }

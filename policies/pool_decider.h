@@ -58,8 +58,10 @@ class PoolDecider {
   // The decision and plan for this tick, recorded into the history the next ticks read. `windows`:
   // this tick's samples by metric name (a metric that could not be fetched is absent). The result
   // stays valid until the next call. REQUIRES: `now` does not decrease from call to call.
+  // `server_windows`: the per-server health metrics (PoolSpec::health.metrics), by metric then server
+  // name; null when the pool has none.
   const Outcome& Decide(const std::map<std::string, MetricWindow>& windows, const PoolState& pool,
-                        const PoolControls& controls, TimeMs now);
+                        const PoolControls& controls, TimeMs now, const ServerWindows* server_windows = nullptr);
 
   // What the provider made of this tick's plan (call after Decide, before the next one). A scale event
   // whose promotions (or drains) all failed is taken back from the behavior history, so a failed apply
@@ -121,7 +123,7 @@ class PoolDecider {
     bool operator==(const PlanKey&) const = default;
   };
   PlanKey planned_;
-  std::set<std::string> replacing_;  // servers whose replacement is under way (policies/replace.h)
+  Replacements replacing_;  // the replacements under way (policies/replace.h)
   struct StartFloor {
     TimeMs until;  // the sizer's first tick + recent
     int standbys;  // standby + provisioning servers seen on that tick

@@ -4,6 +4,7 @@
 #ifndef WARMPOOL_CONTROLS_H_
 #define WARMPOOL_CONTROLS_H_
 
+#include <map>
 #include <optional>
 #include <string>
 
@@ -45,10 +46,30 @@ struct ShedControl {
   std::string set_by;
 };
 
+// An operator's hand on one server (PUT .../servers/{server}/protect): never drained, never replaced,
+// until it expires or is deleted.
+struct Protection {
+  TimeMs set_at = 0;
+  TimeMs expires_at = 0;  // 0 = until deleted
+  std::string reason;
+  std::string set_by;
+  bool Expired(TimeMs now) const { return expires_at != 0 && now >= expires_at; }
+};
+
+// An operator's request to replace one server (POST .../servers/{server}/replace): kept until the
+// server is gone (retired, cold or no longer in the pool), so a restart in between does not forget it.
+struct ReplaceRequest {
+  TimeMs set_at = 0;
+  std::string reason;
+  std::string set_by;
+};
+
 struct PoolControls {
   std::optional<Override> override;
   Pause pause;
   std::optional<ShedControl> shed;
+  std::map<std::string, Protection> protect;      // by server name
+  std::map<std::string, ReplaceRequest> replace;  // by server name
 };
 
 }  // namespace warmpool

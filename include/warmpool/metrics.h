@@ -3,6 +3,7 @@
 #define WARMPOOL_METRICS_H_
 
 #include <cmath>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -64,6 +65,10 @@ struct MetricQuery {
   DurationMs health_window = kMinute;
 };
 
+// Windows of a pool's per-server health metrics (HealthSpec::metrics): by metric name, then by server
+// name. A server without a window has no recent value for that metric.
+using ServerWindows = std::map<std::string, std::map<std::string, MetricWindow>>;
+
 // Supplies metric windows. Implementations: trace (controller/sources/trace/source.h) and Prometheus
 // (controller/sources/prometheus/source.h).
 // Thread-compatible: one caller at a time.
@@ -73,6 +78,11 @@ class MetricsSource {
   // Samples in [now - q.window, now]. An empty window is not an error (the caller holds the pool);
   // a failure to reach the source is.
   virtual Result<MetricWindow> Fetch(const MetricQuery& q, TimeMs now) = 0;
+  // A query that yields one series per server (HealthSpec::metrics): a window per value of `label`
+  // (series without the label are skipped). Sources that cannot answer one (a recorded trace) return
+  // kFailedPrecondition.
+  virtual Result<std::map<std::string, MetricWindow>> FetchEach(const MetricQuery& q, const std::string& label,
+                                                                TimeMs now);
 };
 
 }  // namespace warmpool

@@ -42,12 +42,29 @@ struct PluginSpec {
 };
 
 // `health:` of a pool: sick servers are replaced, not counted (docs/configuration.md, "health").
+// `health.metrics[]`: a per-server signal, a query that returns one series per server.
+struct ServerMetricSpec {
+  enum class Match { kAddress, kName, kHost };  // what the label's value is: "ip:port", the name, "ip"
+  std::string name;                  // the words of its decisions, e.g. "memory"
+  std::string query;                 // PromQL, one series per server
+  std::string label = "instance";    // the label that names the server
+  Match match = Match::kAddress;
+  double above = 0;                  // a server past this is sick
+  DurationMs horizon = 0;            // ...or whose trend reaches `above` within this; 0: no trend rule
+  DurationMs window = 5 * kMinute;   // fetched, and the trend fitted over it
+  DurationMs step = 15 * kSecond;
+  MetricQuery Query() const { return MetricQuery(name, query, window, step); }
+  bool operator==(const ServerMetricSpec&) const = default;
+};
+
 struct HealthSpec {
   bool enabled = false;             // `health:` is present
   DurationMs grace = 30 * kSecond;  // an active server the balancer has had DOWN this long is sick
   int max_parallel = 1;             // replacements under way at once (at least one, whatever the pool's size)
   double breaker_fraction = 0.5;    // more than this share of the active servers sick at once: replace none
   ProbeSpec probe;                  // Warmpool's own check of the standbys (warmpool/probe.h)
+  std::vector<ServerMetricSpec> metrics;  // per-server signals with their limits and trend rule
+  DurationMs max_lifetime = 0;      // an active server serving longer than this is replaced; 0: never
   bool operator==(const HealthSpec&) const = default;
 };
 

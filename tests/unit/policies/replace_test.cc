@@ -39,6 +39,12 @@ PoolState Pool(std::vector<Server> servers) {
   return p;
 }
 
+Names Keys(const Replacements& r) {
+  Names out;
+  for (const auto& entry : r) out.push_back(entry.first);
+  return out;
+}
+
 HealthSpec Health30s() {
   HealthSpec h;
   h.enabled = true;
@@ -49,7 +55,7 @@ HealthSpec Health30s() {
 }  // namespace
 
 TEST_CASE("replace: an active server DOWN past grace is replaced, not before, and the reason says why") {
-  std::set<std::string> replacing;
+  Replacements replacing;
   ReplaceOutcome r = FindReplacements(Health30s(), Pool({Up("web-1"), Down("web-2", 29 * kSecond), Up("web-3")}),
                                       kNow, &replacing);
   CHECK(r.started.empty());
@@ -57,7 +63,8 @@ TEST_CASE("replace: an active server DOWN past grace is replaced, not before, an
   r = FindReplacements(Health30s(), Pool({Up("web-1"), Down("web-2", 45 * kSecond), Up("web-3")}), kNow, &replacing);
   CHECK(r.started == Names{"replace web-2: DOWN for 45s (grace 30s)"});
   CHECK(r.reason == "replace web-2: DOWN for 45s (grace 30s)");
-  CHECK(replacing == std::set<std::string>{"web-2"});
+  CHECK(Keys(replacing) == Names{"web-2"});
+  CHECK(replacing["web-2"].cause == ReplaceCause::kDown);
   // Under way: not started again; done once it is gone, cold, retired, or healthy again.
   r = FindReplacements(Health30s(), Pool({Up("web-1"), Down("web-2", 50 * kSecond), Up("web-3")}), kNow, &replacing);
   CHECK(r.started.empty());
@@ -65,7 +72,7 @@ TEST_CASE("replace: an active server DOWN past grace is replaced, not before, an
   FindReplacements(Health30s(), Pool({Up("web-1"), Up("web-3")}), kNow, &replacing);
   CHECK(replacing.empty());
   // Off: nothing, and nothing remembered.
-  replacing = {"web-9"};
+  replacing = {{"web-9", Replacement{}}};
   HealthSpec off;
   CHECK(FindReplacements(off, Pool({Down("web-2", kMinute)}), kNow, &replacing).started.empty());
   CHECK(replacing.empty());
@@ -74,7 +81,7 @@ TEST_CASE("replace: an active server DOWN past grace is replaced, not before, an
 TEST_CASE("replace: at least one at a time in a small pool, at most max_parallel, the longest sick first") {
   HealthSpec h = Health30s();
   h.breaker_fraction = 0.9;
-  std::set<std::string> replacing;
+  Replacements replacing;
   // A 3-server pool with one sick: a 20% repair limit elsewhere would never let it heal.
   ReplaceOutcome r = FindReplacements(h, Pool({Up("a"), Up("b"), Down("c", kMinute)}), kNow, &replacing);
   CHECK(r.started.size() == 1);
@@ -90,7 +97,7 @@ TEST_CASE("replace: at least one at a time in a small pool, at most max_parallel
 }
 
 TEST_CASE("replace: the breaker opens when more than breaker_fraction is sick, and replaces none") {
-  std::set<std::string> replacing;
+  Replacements replacing;
   ReplaceOutcome r = FindReplacements(
       Health30s(), Pool({Down("a", kMinute), Down("b", kMinute), Down("c", kMinute), Up("d")}), kNow, &replacing);
   CHECK(r.breaker_open);
@@ -126,4 +133,167 @@ TEST_CASE("planner: a server being replaced is drained while a standby takes its
   CHECK(p.provision.empty());
   // Without the set, the same pool is left as it is.
   CHECK(Plan(spec, Pool({Up("web-1"), Up("web-3"), Up("web-4"), Standby("web-5")}), 3).empty());
+}
+
+namespace {
+
+// A window of `value` now, rising `per_min` a minute over the last 5 minutes.
+MetricWindow Rising(double value, double per_min) {
+  MetricWindow w;
+  w.metric = "memory";
+  for (TimeMs t = kNow - 5 * kMinute; t <= kNow; t += 10 * kSecond)
+    w.samples.push_back({t, value - per_min * static_cast<double>(kNow - t) / kMinute});
+  return w;
+}
+
+HealthSpec WithMemory(DurationMs horizon) {
+  HealthSpec h = Health30s();
+  ServerMetricSpec m;
+  m.name = "memory";
+  m.query = "mem_ratio";
+  m.above = 0.85;
+  m.horizon = horizon;
+  h.metrics.push_back(m);
+  return h;
+}
+
+}  // namespace
+
+TEST_CASE("replace: a server past a metric's limit, or reaching it within the horizon, is replaced") {
+  const PoolState pool = Pool({Up("web-1"), Up("web-2"), Up("web-3"), Standby("web-4")});
+  ServerWindows windows;
+  windows["memory"]["web-1"] = Rising(0.5, 0);
+  windows["memory"]["web-2"] = Rising(0.91, 0);
+  windows["memory"]["web-3"] = Rising(0.6, 0.05);  // 0.85 in 5m
+  ReplaceSignals signals;
+  signals.metrics = &windows;
+  Replacements replacing;
+  HealthSpec h = WithMemory(10 * kMinute);
+  h.max_parallel = 2;
+  h.breaker_fraction = 0.9;  // 2 of 3 sick
+  ReplaceOutcome r = FindReplacements(h, pool, kNow, &replacing, signals);
+  CHECK(r.started == Names{"replace web-2: memory 0.91 > 0.85", "replace web-3: memory 0.6 rising 0.05/min reaches 0.85 in 5m"});
+  CHECK(replacing["web-2"].cause == ReplaceCause::kMetric);
+  // A metric-sick server is healthy at the balancer: it stays under way until it is gone.
+  r = FindReplacements(h, pool, kNow + kSecond, &replacing, signals);
+  CHECK(r.started.empty());
+  CHECK(Keys(replacing) == Names{"web-2", "web-3"});
+  // Without the trend rule, only the one past the limit; a server with no window is not judged.
+  replacing.clear();
+  windows["memory"].erase("web-1");
+  r = FindReplacements(WithMemory(0), pool, kNow, &replacing, signals);
+  CHECK(r.started == Names{"replace web-2: memory 0.91 > 0.85"});
+  // A standby past the limit is replaced too (retired by the planner, refilled behind).
+  replacing.clear();
+  windows["memory"]["web-4"] = Rising(0.95, 0);
+  windows["memory"].erase("web-2");
+  r = FindReplacements(WithMemory(0), pool, kNow, &replacing, signals);
+  CHECK(r.started == Names{"replace web-4: memory 0.95 > 0.85"});
+}
+
+TEST_CASE("replace: every server leaking opens the breaker: more of the same would not help") {
+  ServerWindows windows;
+  for (const char* n : {"a", "b", "c"}) windows["memory"][n] = Rising(0.9, 0.01);
+  ReplaceSignals signals;
+  signals.metrics = &windows;
+  Replacements replacing;
+  const ReplaceOutcome r = FindReplacements(WithMemory(kMinute), Pool({Up("a"), Up("b"), Up("c")}), kNow, &replacing, signals);
+  CHECK(r.breaker_open);
+  CHECK(r.started.empty());
+  CHECK(r.sick.size() == 3);
+  CHECK(r.reason.find("replacement breaker open: 3 of 3 active servers sick") == 0);
+}
+
+TEST_CASE("replace: an operator's request is acted on at once, and a protected server is never replaced") {
+  PoolControls controls;
+  controls.replace["web-1"] = ReplaceRequest{kNow - kSecond, "kernel update", "alice"};
+  controls.protect["web-2"] = Protection{kNow - kSecond, 0, "debugging", "bob"};
+  ReplaceSignals signals;
+  signals.controls = &controls;
+  Replacements replacing;
+  const PoolState pool = Pool({Up("web-1"), Down("web-2", kMinute), Up("web-3"), Up("web-4"), Standby("web-5")});
+  ReplaceOutcome r = FindReplacements(Health30s(), pool, kNow, &replacing, signals);
+  CHECK(r.started == Names{"replace web-1: asked by alice (kernel update)"});
+  CHECK(replacing["web-1"].cause == ReplaceCause::kOperator);
+  CHECK(r.reason.find("sick but protected, not replaced: web-2") != std::string::npos);
+  // Without `health:` too: an operator's request needs no health settings.
+  replacing.clear();
+  r = FindReplacements(HealthSpec{}, pool, kNow, &replacing, signals);
+  CHECK(r.started == Names{"replace web-1: asked by alice (kernel update)"});
+  // Protecting a server being replaced stops its replacement.
+  controls.protect["web-1"] = Protection{kNow, 0, "", "bob"};
+  r = FindReplacements(HealthSpec{}, pool, kNow, &replacing, signals);
+  CHECK(replacing.empty());
+  CHECK(r.reason.find("web-1 protected: its replacement stopped") != std::string::npos);
+  // An expired protection protects nothing.
+  controls.protect["web-1"].expires_at = kNow - 1;
+  CHECK(ProtectedServers(controls, kNow) == std::set<std::string>{"web-2"});
+}
+
+TEST_CASE("replace: max_lifetime replaces the longest serving, one at a time, only when nothing else is") {
+  HealthSpec h = Health30s();
+  h.max_lifetime = kHour;
+  Replacements replacing;
+  PoolState pool = Pool({S("a", ServerState::kActive, Health::kHealthy, kNow - 2 * kHour),
+                         S("b", ServerState::kActive, Health::kHealthy, kNow - 3 * kHour),
+                         S("c", ServerState::kActive, Health::kHealthy, kNow - kMinute), Standby("d")});
+  ReplaceOutcome r = FindReplacements(h, pool, kNow, &replacing);
+  CHECK(r.started == Names{"replace b: serving for 3h (max_lifetime 1h)"});
+  r = FindReplacements(h, pool, kNow, &replacing);
+  CHECK(r.started.empty());  // one at a time
+  // b gone: a is next.
+  pool.servers.erase(pool.servers.begin() + 1);
+  r = FindReplacements(h, pool, kNow, &replacing);
+  CHECK(r.started == Names{"replace a: serving for 2h (max_lifetime 1h)"});
+}
+
+TEST_CASE("planner: a serving server being replaced leaves only once its replacement serves") {
+  PoolSpec spec;
+  spec.name = "web";
+  spec.max_active = 3;
+  spec.warm_standby = 1;
+  const std::set<std::string> replacing = {"web-2"};
+  PlanOptions o;
+  o.replacing = &replacing;
+  // 3 wanted, web-2 leaking but serving: promote the standby, keep web-2 serving; the refill waits
+  // for web-2 to leave (max_total 4).
+  ScalePlan p = Plan(spec, Pool({Up("web-1"), Up("web-2"), Up("web-3"), Standby("web-4")}), 3, o);
+  CHECK(p.promote == Names{"web-4"});
+  CHECK(p.drain.empty());
+  CHECK(p.provision.empty());
+  CAPTURE(p.reason);
+  CHECK(p.reason.find("keep 1 being replaced serving until 3 others serve (2 now)") != std::string::npos);
+  // web-4 promoted but not healthy yet: still kept.
+  p = Plan(spec, Pool({Up("web-1"), Up("web-2"), Up("web-3"), S("web-4", ServerState::kActive, Health::kUnknown)}), 3, o);
+  CHECK(p.drain.empty());
+  // web-4 serving: web-2 is drained, above max_active only while it was (a surge of one).
+  p = Plan(spec, Pool({Up("web-1"), Up("web-2"), Up("web-3"), Up("web-4"), Standby("web-5")}), 3, o);
+  CHECK(p.drain == Names{"web-2"});
+  CHECK(p.promote.empty());
+  // No standby and no room: it keeps serving until it falls (then it is drained as DOWN).
+  spec.max_total = 3;
+  p = Plan(spec, Pool({Up("web-1"), Up("web-2"), Up("web-3")}), 3, o);
+  CHECK(p.drain.empty());
+  p = Plan(spec, Pool({Up("web-1"), Down("web-2", kSecond), Up("web-3")}), 3, o);
+  CHECK(p.drain == Names{"web-2"});
+}
+
+TEST_CASE("planner: a protected server is never drained, even when it would be next") {
+  PoolSpec spec;
+  spec.name = "web";
+  spec.max_active = 10;
+  const std::set<std::string> protect = {"web-3"};
+  PlanOptions o;
+  o.protect = &protect;
+  // Most recently promoted first: web-3, then web-2.
+  const PoolState pool = Pool({S("web-1", ServerState::kActive, Health::kHealthy, kNow - 3 * kMinute),
+                               S("web-2", ServerState::kActive, Health::kHealthy, kNow - 2 * kMinute),
+                               S("web-3", ServerState::kActive, Health::kHealthy, kNow - kMinute)});
+  CHECK(Plan(spec, pool, 2).drain == Names{"web-3"});
+  CHECK(Plan(spec, pool, 2, o).drain == Names{"web-2"});
+  const std::set<std::string> all = {"web-1", "web-2", "web-3"};
+  o.protect = &all;
+  const ScalePlan p = Plan(spec, pool, 1, o);
+  CHECK(p.drain.empty());
+  CHECK(p.reason.find("2 more not drained: protected") != std::string::npos);
 }

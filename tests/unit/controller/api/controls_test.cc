@@ -62,22 +62,22 @@ TEST_CASE("controls: override, floor, ceiling and pauses act on the decision, ta
   down_paused.scale_down = true;
   std::vector<Case> cases = {
       {"no controls: unchanged", {}, 4, 6, 6, "rps: needs 6"},
-      {"active sets the count", {Active(8), {}, {}}, 4, 5, 8, "override (active 8: launch at 14:00) -> 8"},
-      {"active within max_total", {Active(50), {}, {}}, 4, 5, 12, "-> 12"},
-      {"expired override is ignored", {Active(8, kNow - 1), {}, {}}, 4, 5, 5, "rps: needs 5"},
+      {"active sets the count", {Active(8), {}, {}, {}, {}}, 4, 5, 8, "override (active 8: launch at 14:00) -> 8"},
+      {"active within max_total", {Active(50), {}, {}, {}, {}}, 4, 5, 12, "-> 12"},
+      {"expired override is ignored", {Active(8, kNow - 1), {}, {}, {}, {}}, 4, 5, 5, "rps: needs 5"},
       {"override until a time names it",
-       {Active(8, kNow + 60'000), {}, {}},
+       {Active(8, kNow + 60'000), {}, {}, {}, {}},
        4,
        5,
        8,
        "until 1970-01-01T00:17:40.000Z"},
-      {"floor raises", {floor_only, {}, {}}, 4, 3, 6, "min_active 6: sale"},
-      {"floor leaves a higher decision", {floor_only, {}, {}}, 4, 9, 9, "(no change)"},
-      {"ceiling lowers", {ceiling_only, {}, {}}, 4, 9, 3, "max_active 3: budget"},
-      {"scale-up paused holds", {{}, up_paused, {}}, 4, 9, 4, "scale-up paused (incident), holding at 4"},
-      {"scale-up paused lets scale-down through", {{}, up_paused, {}}, 4, 2, 2, "rps: needs 2"},
-      {"scale-down paused holds", {{}, down_paused, {}}, 4, 2, 4, "scale-down paused, holding at 4"},
-      {"pause beats the override", {Active(2), down_paused, {}}, 4, 4, 4, "scale-down paused"},
+      {"floor raises", {floor_only, {}, {}, {}, {}}, 4, 3, 6, "min_active 6: sale"},
+      {"floor leaves a higher decision", {floor_only, {}, {}, {}, {}}, 4, 9, 9, "(no change)"},
+      {"ceiling lowers", {ceiling_only, {}, {}, {}, {}}, 4, 9, 3, "max_active 3: budget"},
+      {"scale-up paused holds", {{}, up_paused, {}, {}, {}}, 4, 9, 4, "scale-up paused (incident), holding at 4"},
+      {"scale-up paused lets scale-down through", {{}, up_paused, {}, {}, {}}, 4, 2, 2, "rps: needs 2"},
+      {"scale-down paused holds", {{}, down_paused, {}, {}, {}}, 4, 2, 4, "scale-down paused, holding at 4"},
+      {"pause beats the override", {Active(2), down_paused, {}, {}, {}}, 4, 4, 4, "scale-down paused"},
   };
   for (const Case& c : cases) {
     CAPTURE(std::string(c.name));
