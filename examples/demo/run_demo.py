@@ -462,7 +462,8 @@ HEALTH = """    health:
           horizon: @HORIZON@
           window: 30s
           step: 1s"""
-MAINT_BITS, DRAIN_BITS = 0x01 | 0x02 | 0x04 | 0x20 | 0x40, 0x08 | 0x10  # srv_admin_state (HAProxy's SRV_ADMF_*)
+MAINT_BITS, DRAIN_BITS = 0x01 | 0x02 | 0x20, 0x08 | 0x10  # srv_admin_state: F/I/RMAINT, F/IDRAIN (CMAINT, 0x04, only
+# says the cfg declared it `disabled`: it stays set once the server is put in service)
 
 
 def kill_machines(state):
