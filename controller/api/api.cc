@@ -23,6 +23,9 @@ enum class RouteId {
   kDeletePause,
   kPutShed,
   kDeleteShed,
+  kPutProtect,
+  kDeleteProtect,
+  kPostReplace,
   kEvents,
   kHealthy,
   kReady,
@@ -45,6 +48,9 @@ const std::vector<RouteDef>& Table() {
       {{"DELETE", "/api/v1/pools/{pool}/pause", ApiAccess::kAdmin, {"direction"}}, RouteId::kDeletePause},
       {{"PUT", "/api/v1/pools/{pool}/shed", ApiAccess::kAdmin, {}}, RouteId::kPutShed},
       {{"DELETE", "/api/v1/pools/{pool}/shed", ApiAccess::kAdmin, {}}, RouteId::kDeleteShed},
+      {{"PUT", "/api/v1/pools/{pool}/servers/{server}/protect", ApiAccess::kAdmin, {}}, RouteId::kPutProtect},
+      {{"DELETE", "/api/v1/pools/{pool}/servers/{server}/protect", ApiAccess::kAdmin, {}}, RouteId::kDeleteProtect},
+      {{"POST", "/api/v1/pools/{pool}/servers/{server}/replace", ApiAccess::kAdmin, {}}, RouteId::kPostReplace},
       {{"GET", "/api/v1/events", ApiAccess::kRead, {"pool", "since", "limit"}}, RouteId::kEvents},
       {{"GET", "/-/healthy", ApiAccess::kOpen, {}}, RouteId::kHealthy},
       {{"GET", "/-/ready", ApiAccess::kOpen, {}}, RouteId::kReady},
@@ -57,9 +63,9 @@ const std::vector<RouteDef>& Table() {
 const std::map<std::string, std::string> kNoQuery;  // open routes (probes) ignore their query
 
 // Matches the raw `path` against a template segment by segment, each segment decoded after the split
-// (so "web%2Foverride" is one segment and never reaches a deeper route); "{pool}" matches one
-// non-empty segment.
-bool Match(std::string_view pattern, std::string_view path, std::string* pool) {
+// (so "web%2Foverride" is one segment and never reaches a deeper route); "{pool}" and "{server}" each
+// match one non-empty segment.
+bool Match(std::string_view pattern, std::string_view path, std::string* pool, std::string* server) {
   if (path.empty() || path[0] != '/') return false;
   const std::vector<std::string> segments = PathSegments(path);
   size_t i = 0;
@@ -69,9 +75,9 @@ bool Match(std::string_view pattern, std::string_view path, std::string* pool) {
     const size_t pe = pattern.find('/');
     const std::string_view p = pattern.substr(0, pe);
     const std::string& s = segments[i++];
-    if (p == "{pool}") {
+    if (p == "{pool}" || p == "{server}") {
       if (s.empty()) return false;
-      *pool = s;
+      *(p == "{pool}" ? pool : server) = s;
     } else if (p != s) {
       return false;
     }
@@ -113,9 +119,9 @@ const std::vector<ApiRoute>& Api::Routes() {
 }
 
 std::string Api::MatchRoute(const std::string& path) {
-  std::string pool;
+  std::string pool, server;
   for (const RouteDef& d : Table()) {
-    if (Match(d.route.path, path, &pool)) return d.route.path;
+    if (Match(d.route.path, path, &pool, &server)) return d.route.path;
   }
   return "";
 }
@@ -123,6 +129,8 @@ std::string Api::MatchRoute(const std::string& path) {
 const std::vector<std::string>& Api::OverrideFields() { return api_internal::OverrideFieldNames(); }
 const std::vector<std::string>& Api::PauseFields() { return api_internal::PauseFieldNames(); }
 const std::vector<std::string>& Api::ShedFields() { return api_internal::ShedFieldNames(); }
+const std::vector<std::string>& Api::ProtectFields() { return api_internal::ProtectFieldNames(); }
+const std::vector<std::string>& Api::ReplaceFields() { return api_internal::ReplaceFieldNames(); }
 
 HttpServerResponse Api::Handle(const HttpServerRequest& request) {
   std::string by;
@@ -151,14 +159,15 @@ HttpServerResponse Api::Handle(const HttpServerRequest& request) {
 
 HttpServerResponse Api::Dispatch(const HttpServerRequest& request, std::string* by) {
   const RouteDef* hit = nullptr;
-  std::string pool, allowed;
+  std::string pool, server, allowed;
   for (const RouteDef& d : Table()) {
-    std::string p;
-    if (!Match(d.route.path, request.path, &p)) continue;
+    std::string p, srv;
+    if (!Match(d.route.path, request.path, &p, &srv)) continue;
     allowed += (allowed.empty() ? "" : ", ") + d.route.method;
     if (request.method == d.route.method) {
       hit = &d;
       pool = p;
+      server = srv;
     }
   }
   if (allowed.empty()) return Error(404, "no such route: " + Quote(request.path));
@@ -222,6 +231,9 @@ HttpServerResponse Api::Dispatch(const HttpServerRequest& request, std::string* 
     case RouteId::kDeletePause: return DeletePause(pool, request, who);
     case RouteId::kPutShed: return PutShed(pool, request, who);
     case RouteId::kDeleteShed: return DeleteShed(pool, who);
+    case RouteId::kPutProtect: return PutProtect(pool, server, request, who);
+    case RouteId::kDeleteProtect: return DeleteProtect(pool, server, who);
+    case RouteId::kPostReplace: return PostReplace(pool, server, request, who);
     case RouteId::kEvents: return GetEvents(request);
     case RouteId::kHealthy: return JsonResponse(200, api_internal::StatusJson("healthy"));
     case RouteId::kReady: {
@@ -351,6 +363,74 @@ HttpServerResponse Api::DeleteShed(const std::string& pool, const ApiPrincipal& 
                                                 : ChangeError(st, pool);
   }
   return JsonResponse(200, api_internal::ShedJson(pool, std::nullopt));
+}
+
+const Server* Api::FindServer(const std::optional<PoolStatus>& status, const std::string& pool,
+                              const std::string& server, HttpServerResponse* refusal) {
+  if (!status || status->at == 0) {
+    *refusal = Error(503, "pool " + Quote(pool) + " has not published its servers yet; retry after its first tick");
+    return nullptr;
+  }
+  if (const Server* s = status->state.Find(server)) return s;
+  std::string known;
+  for (const Server& s : status->state.servers) known += (known.empty() ? "" : ", ") + s.name;
+  *refusal = Error(404, "pool " + Quote(pool) + " has no server " + Quote(server) + " (servers: " +
+                            (known.empty() ? "none" : known) + ")",
+                   "server");
+  return nullptr;
+}
+
+HttpServerResponse Api::PutProtect(const std::string& pool, const std::string& server,
+                                   const HttpServerRequest& request, const ApiPrincipal& who) {
+  std::lock_guard<std::mutex> lock(mutate_mu_);
+  HttpServerResponse refusal;
+  if (FindServer(cp_->Status(pool), pool, server, &refusal) == nullptr) return refusal;
+  Protection p;
+  if (api_internal::FieldError e = api_internal::ParseProtect(request.body, clock_->Now(), &p); !e.ok()) {
+    return Error(400, e.message, e.field);
+  }
+  p.set_by = who.name;
+  if (Status st = cp_->SetProtect(pool, server, p); !st.ok()) return ChangeError(st, pool);
+  return JsonResponse(200, api_internal::ProtectJson(pool, server, p));
+}
+
+HttpServerResponse Api::DeleteProtect(const std::string& pool, const std::string& server, const ApiPrincipal& who) {
+  std::lock_guard<std::mutex> lock(mutate_mu_);
+  const TimeMs now = clock_->Now();
+  cp_->Controls(pool, now);  // drops an expired protection first: it is gone, not deleted
+  if (Status st = cp_->ClearProtect(pool, server, who.name, now); !st.ok()) {
+    return st.code() == Status::Code::kNotFound && cp_->HasPool(pool) ? Error(404, st.message(), "server")
+                                                                       : ChangeError(st, pool);
+  }
+  return JsonResponse(200, api_internal::ProtectJson(pool, server, std::nullopt));
+}
+
+HttpServerResponse Api::PostReplace(const std::string& pool, const std::string& server,
+                                    const HttpServerRequest& request, const ApiPrincipal& who) {
+  std::lock_guard<std::mutex> lock(mutate_mu_);
+  HttpServerResponse refusal;
+  const std::optional<PoolStatus> status = cp_->Status(pool);
+  const Server* s = FindServer(status, pool, server, &refusal);
+  if (s == nullptr) return refusal;
+  const TimeMs now = clock_->Now();
+  const PoolControls controls = cp_->Controls(pool, now);
+  if (auto p = controls.protect.find(server); p != controls.protect.end()) {
+    return Error(409, "server " + Quote(server) + " is protected (" + p->second.reason + ", by " + p->second.set_by +
+                          "): delete its protection first",
+                 "server");
+  }
+  if (s->state != ServerState::kActive && s->state != ServerState::kStandby) {
+    return Error(409, "server " + Quote(server) + " is " + StateName(s->state) +
+                          ": only an active or standby server can be replaced",
+                 "server");
+  }
+  ReplaceRequest r;
+  if (api_internal::FieldError e = api_internal::ParseReplace(request.body, now, &r); !e.ok()) {
+    return Error(400, e.message, e.field);
+  }
+  r.set_by = who.name;
+  if (Status st = cp_->RequestReplace(pool, server, r); !st.ok()) return ChangeError(st, pool);
+  return JsonResponse(200, api_internal::ReplaceJson(pool, server, r));
 }
 
 HttpServerResponse Api::DeletePause(const std::string& pool, const HttpServerRequest& request,

@@ -71,6 +71,8 @@ class Api {
   static const std::vector<std::string>& OverrideFields();  // the PUT override body's fields
   static const std::vector<std::string>& PauseFields();     // the PUT pause body's fields
   static const std::vector<std::string>& ShedFields();      // the PUT shed body's fields
+  static const std::vector<std::string>& ProtectFields();   // the PUT protect body's fields
+  static const std::vector<std::string>& ReplaceFields();   // the POST replace body's fields
 
  private:
   HttpServerResponse Dispatch(const HttpServerRequest& request, std::string* by);
@@ -86,6 +88,15 @@ class Api {
                                  const ApiPrincipal& who);
   HttpServerResponse PutShed(const std::string& pool, const HttpServerRequest& request, const ApiPrincipal& who);
   HttpServerResponse DeleteShed(const std::string& pool, const ApiPrincipal& who);
+  // The server of `pool` named `server` in its last published status, or an error response (404
+  // unknown, 503 before the first tick) in *refusal.
+  const Server* FindServer(const std::optional<PoolStatus>& status, const std::string& pool, const std::string& server,
+                           HttpServerResponse* refusal);
+  HttpServerResponse PutProtect(const std::string& pool, const std::string& server, const HttpServerRequest& request,
+                                const ApiPrincipal& who);
+  HttpServerResponse DeleteProtect(const std::string& pool, const std::string& server, const ApiPrincipal& who);
+  HttpServerResponse PostReplace(const std::string& pool, const std::string& server, const HttpServerRequest& request,
+                                 const ApiPrincipal& who);
   HttpServerResponse GetEvents(const HttpServerRequest& request);
   HttpServerResponse Reload(const ApiPrincipal& who);
 

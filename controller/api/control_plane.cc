@@ -27,30 +27,44 @@ bool ControlPlane::HasPool(const std::string& pool) const {
   return std::count(pools_.begin(), pools_.end(), pool) > 0;
 }
 
+namespace {
+
+Event Ended(TimeMs at, const std::string& pool, const char* kind, std::string reason) {
+  Event e;
+  e.at = at;
+  e.pool = pool;
+  e.kind = kind;
+  e.reason = std::move(reason);
+  e.result = "ended";
+  return e;
+}
+
+}  // namespace
+
 PoolControls ControlPlane::Controls(const std::string& pool, TimeMs now) {
-  std::optional<Event> expired;
+  std::vector<Event> expired;
   PoolControls out;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = controls_.find(pool);
     if (it == controls_.end()) return {};
     if (it->second.override && it->second.override->Expired(now)) {
-      Event e;
-      e.at = now;
-      e.pool = pool;
-      e.kind = "override";
-      e.reason = "override expired: " + it->second.override->reason;
-      e.result = "ended";
-      expired = e;
+      expired.push_back(Ended(now, pool, "override", "override expired: " + it->second.override->reason));
       it->second.override.reset();
-      ++version_;
     }
+    for (auto p = it->second.protect.begin(); p != it->second.protect.end();) {
+      if (!p->second.Expired(now)) {
+        ++p;
+        continue;
+      }
+      expired.push_back(Ended(now, pool, "protect", "protection of " + p->first + " expired: " + p->second.reason));
+      p = it->second.protect.erase(p);
+    }
+    if (!expired.empty()) ++version_;
     out = it->second;
   }
-  if (expired) {
-    Record(*expired);
-    if (on_change) on_change();
-  }
+  for (Event& e : expired) Record(std::move(e));
+  if (!expired.empty() && on_change) on_change();
   return out;
 }
 
@@ -167,6 +181,37 @@ warmpool::Status ControlPlane::ClearShed(const std::string& pool, const std::str
   });
 }
 
+warmpool::Status ControlPlane::SetProtect(const std::string& pool, const std::string& server, Protection p) {
+  return Change(pool, [&](PoolControls* c, Event* e) {
+    *e = ControlEvent(p.set_at, pool, "protect", p.reason,
+                      server + " protected by " + p.set_by +
+                          (p.expires_at ? " until " + FormatTime(p.expires_at) : " until deleted"));
+    c->protect[server] = std::move(p);
+    return warmpool::Status::Ok();
+  });
+}
+
+warmpool::Status ControlPlane::ClearProtect(const std::string& pool, const std::string& server,
+                                            const std::string& by, TimeMs now) {
+  return Change(pool, [&](PoolControls* c, Event* e) {
+    auto it = c->protect.find(server);
+    if (it == c->protect.end()) {
+      return warmpool::Status::NotFound("server \"" + server + "\" of pool \"" + pool + "\" is not protected");
+    }
+    *e = ControlEvent(now, pool, "protect", it->second.reason, "protection of " + server + " deleted by " + by);
+    c->protect.erase(it);
+    return warmpool::Status::Ok();
+  });
+}
+
+warmpool::Status ControlPlane::RequestReplace(const std::string& pool, const std::string& server, ReplaceRequest r) {
+  return Change(pool, [&](PoolControls* c, Event* e) {
+    *e = ControlEvent(r.set_at, pool, "replace", r.reason, "replacement of " + server + " asked by " + r.set_by);
+    c->replace[server] = std::move(r);
+    return warmpool::Status::Ok();
+  });
+}
+
 void ControlPlane::SetStoreError(std::string error) {
   std::lock_guard<std::mutex> lock(mu_);
   if (store_error_ != error) ++version_;
@@ -179,10 +224,31 @@ std::string ControlPlane::StoreError() const {
 }
 
 void ControlPlane::Publish(PoolStatus status) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (status.observed) ever_observed_[status.pool] = true;
-  status_[status.pool] = std::move(status);
-  ++version_;
+  std::vector<Event> done;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (status.observed) {
+      ever_observed_[status.pool] = true;
+      if (auto it = controls_.find(status.pool); it != controls_.end()) {
+        std::map<std::string, ReplaceRequest>& requests = it->second.replace;
+        for (auto r = requests.begin(); r != requests.end();) {
+          const Server* s = status.state.Find(r->first);
+          if (s != nullptr && s->state != ServerState::kCold && s->state != ServerState::kRetired) {
+            ++r;
+            continue;
+          }
+          done.push_back(Ended(status.at, status.pool, "replace",
+                               "replacement of " + r->first + " asked by " + r->second.set_by + " done: " +
+                                   (s == nullptr ? "no longer in the pool" : StateName(s->state))));
+          r = requests.erase(r);
+        }
+      }
+    }
+    status_[status.pool] = std::move(status);
+    ++version_;
+  }
+  for (Event& e : done) Record(std::move(e));
+  if (!done.empty() && on_change) on_change();
 }
 
 std::optional<PoolStatus> ControlPlane::Status(const std::string& pool) const {

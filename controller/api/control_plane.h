@@ -75,11 +75,20 @@ class ControlPlane {
   warmpool::Status SetShed(const std::string& pool, ShedControl s);
   warmpool::Status ClearShed(const std::string& pool, const std::string& by, TimeMs now);
 
+  // One server: protected (never drained or replaced) until it expires or is cleared; and an
+  // operator's replacement, kept until the server is gone. kNotFound: unknown pool, or (to clear) no
+  // protection.
+  warmpool::Status SetProtect(const std::string& pool, const std::string& server, Protection p);
+  warmpool::Status ClearProtect(const std::string& pool, const std::string& server, const std::string& by, TimeMs now);
+  warmpool::Status RequestReplace(const std::string& pool, const std::string& server, ReplaceRequest r);
+
   // What the state store last said: "" when its last save succeeded. /-/ready is 503 while it fails.
   void SetStoreError(std::string error);
   std::string StoreError() const;
 
   // --- status ---
+  // Also ends the replacements asked for by hand whose server this tick observed gone (retired, cold,
+  // or no longer in the pool), with an event, and persists that.
   void Publish(PoolStatus status);
   std::optional<PoolStatus> Status(const std::string& pool) const;
   std::vector<PoolStatus> Statuses() const;  // in config order

@@ -33,6 +33,10 @@ std::string OverrideJson(const std::string& pool, const std::optional<Override>&
 std::string PauseJson(const std::string& pool, const Pause& p);                       // {"pool", "pause"}
 std::string ShedJson(const std::string& pool, const std::optional<ShedControl>& s);   // {"pool", "shed"}
 std::string EventsJson(const std::vector<Event>& events);                             // {"events": [...]}
+// {"pool", "server", "protect"}
+std::string ProtectJson(const std::string& pool, const std::string& server, const std::optional<Protection>& p);
+// {"pool", "server", "replace"}
+std::string ReplaceJson(const std::string& pool, const std::string& server, const ReplaceRequest& r);
 std::string StatusJson(const std::string& status, const std::string& error = "");     // {"status", "error"?}
 
 // --- requests (api_requests.cc) ---
@@ -58,6 +62,14 @@ bool ParseDirection(std::string_view text, bool* scale_up, bool* scale_down);
 // "1763702460.5").
 std::optional<TimeMs> ParseSince(std::string_view text);
 
+// The body of PUT .../servers/{server}/protect: a reason and an optional ttl (none: until deleted).
+// Sets expires_at and set_at from `now`.
+FieldError ParseProtect(const std::string& body, TimeMs now, Protection* out);
+// The body of POST .../servers/{server}/replace: a reason.
+FieldError ParseReplace(const std::string& body, TimeMs now, ReplaceRequest* out);
+
+const std::vector<std::string>& ProtectFieldNames();
+const std::vector<std::string>& ReplaceFieldNames();
 const std::vector<std::string>& OverrideFieldNames();
 const std::vector<std::string>& PauseFieldNames();
 const std::vector<std::string>& ShedFieldNames();

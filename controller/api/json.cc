@@ -47,6 +47,18 @@ Json ShedObject(const std::optional<ShedControl>& s) {
               {"set_at", TimeOrNull(s->set_at)}};
 }
 
+Json ProtectObject(const std::optional<Protection>& p) {
+  if (!p) return nullptr;
+  return Json{{"reason", p->reason},
+              {"set_by", p->set_by},
+              {"set_at", TimeOrNull(p->set_at)},
+              {"expires_at", TimeOrNull(p->expires_at)}};
+}
+
+Json ReplaceObject(const ReplaceRequest& r) {
+  return Json{{"reason", r.reason}, {"set_by", r.set_by}, {"set_at", TimeOrNull(r.set_at)}};
+}
+
 Json ServersArray(const PoolState& state) {
   Json servers = Json::array();
   for (const Server& s : state.servers) {
@@ -121,6 +133,11 @@ Json PoolObject(const PoolView& v) {
   j["override"] = OverrideObject(v.controls.override);
   j["pause"] = PauseObject(v.controls.pause);
   j["shed"] = ShedObject(v.controls.shed);
+  Json protect = Json::object(), replace = Json::object();
+  for (const auto& [server, p] : v.controls.protect) protect[server] = ProtectObject(p);
+  for (const auto& [server, r] : v.controls.replace) replace[server] = ReplaceObject(r);
+  j["protected"] = std::move(protect);       // by server: never drained or replaced
+  j["replace_requests"] = std::move(replace);  // by server: an operator's, kept until the server is gone
   return j;
 }
 
@@ -154,6 +171,14 @@ std::string PauseJson(const std::string& pool, const Pause& p) {
 
 std::string ShedJson(const std::string& pool, const std::optional<ShedControl>& s) {
   return Dump(nlohmann::ordered_json{{"pool", pool}, {"shed", ShedObject(s)}});
+}
+
+std::string ProtectJson(const std::string& pool, const std::string& server, const std::optional<Protection>& p) {
+  return Dump(nlohmann::ordered_json{{"pool", pool}, {"server", server}, {"protect", ProtectObject(p)}});
+}
+
+std::string ReplaceJson(const std::string& pool, const std::string& server, const ReplaceRequest& r) {
+  return Dump(nlohmann::ordered_json{{"pool", pool}, {"server", server}, {"replace", ReplaceObject(r)}});
 }
 
 std::string EventsJson(const std::vector<Event>& events) {

@@ -176,7 +176,55 @@ std::optional<TimeMs> ParseRfc3339(std::string_view s) {
   return static_cast<TimeMs>(secs) * 1000 + millis - static_cast<TimeMs>(offset_minutes) * kMinute;
 }
 
+// An optional "ttl" (a duration string, positive, at most kMaxTtl) into *expires_at = now + ttl.
+FieldError ReadTtl(const JsonValue& j, TimeMs now, TimeMs* expires_at) {
+  if (!j.contains("ttl")) return {};
+  const JsonValue& v = j.at("ttl");
+  if (!v.is_string()) return {"ttl must be a duration string like \"30m\", got " + Describe(v), "ttl"};
+  Result<DurationMs> ttl = ParseDuration(v.get_ref<const std::string&>());
+  if (!ttl.ok()) return {"ttl " + ttl.status().message(), "ttl"};
+  if (*ttl <= 0) return {"ttl must be positive, got " + v.dump(), "ttl"};
+  if (*ttl > kMaxTtl) {
+    return {"ttl must be at most " + FormatDuration(kMaxTtl) + ", got " + v.dump() +
+                " (for a lasting change, edit the config)",
+            "ttl"};
+  }
+  *expires_at = now + *ttl;
+  return {};
+}
+
 }  // namespace
+
+const std::vector<std::string>& ProtectFieldNames() {
+  static const std::vector<std::string> kNames = {"ttl", "reason"};
+  return kNames;
+}
+
+const std::vector<std::string>& ReplaceFieldNames() {
+  static const std::vector<std::string> kNames = {"reason"};
+  return kNames;
+}
+
+FieldError ParseProtect(const std::string& body, TimeMs now, Protection* out) {
+  JsonValue j;
+  if (FieldError e = ParseObject(body, ProtectFieldNames(), &j); !e.ok()) return e;
+  Protection p;
+  if (FieldError e = ReadTtl(j, now, &p.expires_at); !e.ok()) return e;
+  if (FieldError e = ReadReason(j, &p.reason); !e.ok()) return e;
+  p.set_at = now;
+  *out = std::move(p);
+  return {};
+}
+
+FieldError ParseReplace(const std::string& body, TimeMs now, ReplaceRequest* out) {
+  JsonValue j;
+  if (FieldError e = ParseObject(body, ReplaceFieldNames(), &j); !e.ok()) return e;
+  ReplaceRequest r;
+  if (FieldError e = ReadReason(j, &r.reason); !e.ok()) return e;
+  r.set_at = now;
+  *out = std::move(r);
+  return {};
+}
 
 const std::vector<std::string>& OverrideFieldNames() {
   static const std::vector<std::string> kNames = {"active", "min_active", "max_active", "ttl", "reason"};
@@ -230,19 +278,7 @@ FieldError ParseOverride(const std::string& body, const std::string& pool, int m
                             std::pair{"max_active", &o.max_active}}) {
     if (FieldError e = ReadCount(j, name, pool, max_total, slot); !e.ok()) return e;
   }
-  if (j.contains("ttl")) {
-    const JsonValue& v = j.at("ttl");
-    if (!v.is_string()) return {"ttl must be a duration string like \"30m\", got " + Describe(v), "ttl"};
-    Result<DurationMs> ttl = ParseDuration(v.get_ref<const std::string&>());
-    if (!ttl.ok()) return {"ttl " + ttl.status().message(), "ttl"};
-    if (*ttl <= 0) return {"ttl must be positive, got " + v.dump(), "ttl"};
-    if (*ttl > kMaxTtl) {
-      return {"ttl must be at most " + FormatDuration(kMaxTtl) + ", got " + v.dump() +
-                  " (for a lasting change, edit the config)",
-              "ttl"};
-    }
-    o.expires_at = now + *ttl;
-  }
+  if (FieldError e = ReadTtl(j, now, &o.expires_at); !e.ok()) return e;
   if (FieldError e = ReadReason(j, &o.reason); !e.ok()) return e;
   if (!o.active && !o.min_active && !o.max_active) {
     return {"one of active, min_active or max_active is required", "active"};

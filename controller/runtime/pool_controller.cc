@@ -121,6 +121,44 @@ void PoolController::ProbeStandbys(TimeMs now, TickResult* out) {
   out->observed.servers_version = 0;  // health changed here: what was derived from the version is stale
 }
 
+namespace {
+
+// The servers of `pool` that `value` of a health metric's label names.
+std::vector<std::string> ServersNamed(const PoolState& pool, ServerMetricSpec::Match match, const std::string& value) {
+  std::vector<std::string> out;
+  for (const Server& s : pool.servers) {
+    bool is = false;
+    switch (match) {
+      case ServerMetricSpec::Match::kName: is = s.name == value; break;
+      case ServerMetricSpec::Match::kAddress: is = !s.address.empty() && s.address == value; break;
+      case ServerMetricSpec::Match::kHost: {
+        const size_t colon = s.address.rfind(':');
+        is = !s.address.empty() && s.address.substr(0, colon) == value;
+        break;
+      }
+    }
+    if (is) out.push_back(s.name);
+  }
+  return out;
+}
+
+}  // namespace
+
+void PoolController::MeasureServers(TimeMs now, TickResult* out) {
+  server_windows_.clear();
+  for (const ServerMetricSpec& m : spec().health.metrics) {
+    Result<std::map<std::string, MetricWindow>> each = metrics_->FetchEach(m.Query(), m.label, now);
+    if (!each.ok()) {
+      out->metric_errors.push_back("health " + m.name + ": " + each.status().ToString());
+      continue;
+    }
+    std::map<std::string, MetricWindow>& by_server = server_windows_[m.name];
+    for (auto& [value, window] : *each) {
+      for (const std::string& name : ServersNamed(out->observed, m.match, value)) by_server[name] = window;
+    }
+  }
+}
+
 TickResult PoolController::RunOnce(TimeMs now, const PoolControls& controls) {
   TickResult out;
   out.applied.dry_run = dry_run();
@@ -147,8 +185,11 @@ TickResult PoolController::RunOnce(TimeMs now, const PoolControls& controls) {
     }
   }
 
+  if (!spec().health.metrics.empty()) MeasureServers(now, &out);
+
   // 3. Decide and plan: one pure call.
-  const PoolDecider::Outcome& decided = decider_.Decide(windows_, out.observed, controls, now);
+  const PoolDecider::Outcome& decided = decider_.Decide(windows_, out.observed, controls, now,
+                                                        spec().health.metrics.empty() ? nullptr : &server_windows_);
   out.decision = decided.decision;
   out.plan = decided.plan;
 

@@ -105,6 +105,10 @@ class PoolController {
 
   // This tick's window of `q` into windows_ (or none), from the source or its fallback.
   void Measure(const MetricQuery& q, TimeMs now, TickResult* out);
+  // This tick's per-server health metrics (PoolSpec::health.metrics) into server_windows_, each series
+  // given to the servers its label names; a metric that cannot be fetched is absent (judges no one).
+  void MeasureServers(TimeMs now, TickResult* out);
+  ServerWindows server_windows_;
 };
 
 }  // namespace warmpool

@@ -53,6 +53,14 @@ Json EncodeControls(const PoolControls& c) {
     out["shed"] = {{"off", s.off}, {"rate", s.rate}, {"client", s.client}, {"set_at", s.set_at},
                    {"reason", s.reason}, {"set_by", s.set_by}};
   }
+  // Absent unless set, as shed.
+  for (const auto& [server, v] : c.protect) {
+    out["protect"][server] = {{"set_at", v.set_at}, {"expires_at", v.expires_at}, {"reason", v.reason},
+                              {"set_by", v.set_by}};
+  }
+  for (const auto& [server, v] : c.replace) {
+    out["replace"][server] = {{"set_at", v.set_at}, {"reason", v.reason}, {"set_by", v.set_by}};
+  }
   return out;
 }
 
@@ -181,12 +189,51 @@ Status DecodeShed(const Json& j, const std::string& path, ShedControl* s) {
   return st;
 }
 
+Status DecodeProtection(const Json& j, const std::string& path, Protection* p) {
+  Status st = CheckObject(j, path, {"set_at", "expires_at", "reason", "set_by"});
+  if (st.ok()) st = Time(j["set_at"], Key(path, "set_at"), &p->set_at);
+  if (st.ok()) st = Time(j["expires_at"], Key(path, "expires_at"), &p->expires_at);
+  if (st.ok()) st = String(j["reason"], Key(path, "reason"), &p->reason);
+  if (st.ok()) st = String(j["set_by"], Key(path, "set_by"), &p->set_by);
+  return st;
+}
+
+Status DecodeReplaceRequest(const Json& j, const std::string& path, ReplaceRequest* r) {
+  Status st = CheckObject(j, path, {"set_at", "reason", "set_by"});
+  if (st.ok()) st = Time(j["set_at"], Key(path, "set_at"), &r->set_at);
+  if (st.ok()) st = String(j["reason"], Key(path, "reason"), &r->reason);
+  if (st.ok()) st = String(j["set_by"], Key(path, "set_by"), &r->set_by);
+  return st;
+}
+
+// An object of `decode`d values by server name.
+template <typename T, typename F>
+Status DecodeByServer(const Json& j, const std::string& path, std::map<std::string, T>* out, F decode) {
+  if (!j.is_object()) return Bad(path, "an object of servers", j);
+  for (const auto& item : j.items()) {
+    if (item.key().empty()) return Bad(path, "an object of servers (no empty name)", j);
+    if (Status st = decode(item.value(), Key(path, item.key()), &(*out)[item.key()]); !st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
 Status DecodeControls(const Json& j, const std::string& path, PoolControls* c) {
   Json plain = j;
   if (plain.is_object() && plain.contains("shed")) {
     c->shed.emplace();
     if (Status st = DecodeShed(plain["shed"], Key(path, "shed"), &*c->shed); !st.ok()) return st;
     plain.erase("shed");
+  }
+  if (plain.is_object() && plain.contains("protect")) {
+    if (Status st = DecodeByServer(plain["protect"], Key(path, "protect"), &c->protect, DecodeProtection); !st.ok())
+      return st;
+    plain.erase("protect");
+  }
+  if (plain.is_object() && plain.contains("replace")) {
+    if (Status st = DecodeByServer(plain["replace"], Key(path, "replace"), &c->replace, DecodeReplaceRequest);
+        !st.ok())
+      return st;
+    plain.erase("replace");
   }
   Status st = CheckObject(plain, path, {"override", "pause"});
   if (st.ok() && !plain["override"].is_null()) {

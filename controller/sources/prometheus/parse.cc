@@ -96,6 +96,9 @@ Result<PromSeries> ParseSeries(const json& item, bool matrix, std::string_view b
   const json* metric = Member(item, "metric", json::value_t::object);
   if (metric == nullptr) return Malformed("a series without \"metric\"", body);
   series.labels = FormatLabels(*metric);
+  for (const auto& [key, value] : metric->items()) {
+    if (value.is_string()) series.label_values.emplace(key, value.get<std::string>());
+  }
   if (matrix) {
     const json* values = Member(item, "values", json::value_t::array);
     if (values == nullptr) {
@@ -140,7 +143,7 @@ Result<PromResult> ParseData(const json& doc, std::string_view body) {
   if (out.result_type == "scalar") {
     std::optional<Sample> s = ParseSample(*result);
     if (!s) return Malformed("bad scalar " + Excerpt(result->dump(), 60), body);
-    out.series.push_back(PromSeries{"{}", {*s}});
+    out.series.push_back(PromSeries{"{}", {*s}, {}});
     return out;
   }
   for (const json& item : *result) {

@@ -5,6 +5,7 @@
 #define WARMPOOL_CONTROLLER_SOURCES_PROMETHEUS_PARSE_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,6 +32,7 @@ std::string RangeQueryPath(std::string_view query, TimeMs start, TimeMs end, Dur
 struct PromSeries {
   std::string labels;  // as Prometheus prints them: up{instance="a:1", job="x"}, {} when none
   std::vector<Sample> samples;
+  std::map<std::string, std::string> label_values;  // the labels by name (__name__ too when present)
 };
 
 struct PromResult {

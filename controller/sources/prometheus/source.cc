@@ -252,6 +252,41 @@ Result<MetricWindow> PrometheusMetricsSource::Fetch(const MetricQuery& q, TimeMs
   return window;
 }
 
+Result<std::map<std::string, MetricWindow>> PrometheusMetricsSource::FetchEach(const MetricQuery& q,
+                                                                              const std::string& label, TimeMs now) {
+  const std::string prefix = "prometheus " + url_ + ", query \"" + q.query + "\": ";
+  if (q.query.empty()) return Status::InvalidArgument(prefix + "empty query");
+  const DurationMs step = q.step > 0 ? q.step : 15 * kSecond;
+  Result<PromResult> result = Get(q.window > 0 ? RangeQueryPath(q.query, now - q.window, now, step)
+                                               : InstantQueryPath(q.query, now));
+  if (!result.ok()) return Annotate(result.status(), prefix);
+  std::map<std::string, MetricWindow> out;
+  std::map<std::string, std::string> first;  // label value -> the series that had it first
+  for (PromSeries& series : result->series) {
+    auto value = series.label_values.find(label);
+    if (value == series.label_values.end() || value->second.empty()) continue;
+    for (const Sample& sample : series.samples) {
+      if (sample.t > now + kMaxClockSkew) {
+        return Annotate(Status::InvalidArgument("a sample of " + series.labels + " is " +
+                                                FormatDuration(sample.t - now) +
+                                                " in the future: check the clocks of Prometheus and this host"),
+                        prefix);
+      }
+    }
+    auto [it, inserted] = first.emplace(value->second, series.labels);
+    if (!inserted) {
+      return Annotate(Status::InvalidArgument("two series with " + label + "=\"" + value->second + "\": " +
+                                              it->second + " and " + series.labels +
+                                              " (aggregate them by " + label + ")"),
+                      prefix);
+    }
+    MetricWindow& w = out[value->second];
+    w.metric = q.name;
+    w.samples = std::move(series.samples);
+  }
+  return out;
+}
+
 namespace {
 
 // The error of a client that cannot be built, on the key to blame: a CA bundle it cannot load, or a

@@ -35,6 +35,7 @@
 #ifndef WARMPOOL_CONTROLLER_SOURCES_PROMETHEUS_SOURCE_H_
 #define WARMPOOL_CONTROLLER_SOURCES_PROMETHEUS_SOURCE_H_
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -69,6 +70,11 @@ class PrometheusMetricsSource final : public MetricsSource {
   // `url` only names the server in messages; `client` sends the requests.
   PrometheusMetricsSource(std::string url, std::unique_ptr<HttpClient> client);
   Result<MetricWindow> Fetch(const MetricQuery& q, TimeMs now) override;
+  // One window per value of `label` (health.metrics). Series without the label are skipped; two with
+  // the same value are an error. No freshness probe: a series whose target stopped being scraped
+  // ends at Prometheus' staleness marker, and MetricWindow::Latest judges the rest by stale_after.
+  Result<std::map<std::string, MetricWindow>> FetchEach(const MetricQuery& q, const std::string& label,
+                                                        TimeMs now) override;
 
  private:
   Result<PromResult> Get(const std::string& path);

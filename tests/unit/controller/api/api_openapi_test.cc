@@ -32,7 +32,7 @@ TEST_CASE("openapi: every route and method the Api serves is documented, and not
   for (const auto& op : documented) {
     CHECK_MESSAGE(served.count(op), op.first << " " << op.second << " is documented but not served");
   }
-  CHECK(served.size() == 13);
+  CHECK(served.size() == 16);
 }
 
 TEST_CASE("openapi: the routes documented without security are exactly the open ones") {
@@ -61,6 +61,10 @@ TEST_CASE(
   CHECK(pause_doc == std::set<std::string>{"direction", "reason"});
   const auto shed_doc = doc.BodyProperties("PUT", "/api/v1/pools/{pool}/shed");
   CHECK_MESSAGE(shed_doc == ToSet(Api::ShedFields()), "documented: " << Join(shed_doc));
+  const auto protect_doc = doc.BodyProperties("PUT", "/api/v1/pools/{pool}/servers/{server}/protect");
+  CHECK_MESSAGE(protect_doc == ToSet(Api::ProtectFields()), "documented: " << Join(protect_doc));
+  const auto replace_doc = doc.BodyProperties("POST", "/api/v1/pools/{pool}/servers/{server}/replace");
+  CHECK_MESSAGE(replace_doc == ToSet(Api::ReplaceFields()), "documented: " << Join(replace_doc));
   // The Direction enum is the values ParseDirection accepts.
   const YAML::Node direction =
       doc.Resolve(doc.root()["components"]["schemas"]["PauseRequest"]["properties"]["direction"]);

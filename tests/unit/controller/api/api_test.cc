@@ -376,3 +376,57 @@ TEST_CASE("api: an operator turns overload protection off or sets its limits, du
     if (*c.field) CHECK(Body(r)["field"] == c.field);
   }
 }
+
+TEST_CASE("api: an operator protects a server and asks for one to be replaced, durable, admin only") {
+  ApiFixture f;
+  // Protect: until deleted, or for a ttl; shown on the pool; admin only.
+  HttpServerResponse r = f.Admin("PUT", "/api/v1/pools/web/servers/web-1/protect", R"({"reason": "heap profile", "ttl": "2h"})");
+  REQUIRE(r.status == 200);
+  CHECK(Body(r)["server"] == "web-1");
+  CHECK(Body(r)["protect"]["set_by"] == "alice");
+  CHECK(Body(r)["protect"]["expires_at"] == FormatTime(kStart + 2 * kHour));
+  CHECK(f.cp.Controls("web", kStart).protect.count("web-1") == 1);
+  CHECK(Body(f.Reader("GET", "/api/v1/pools/web"))["protected"]["web-1"]["reason"] == "heap profile");
+  CHECK(f.Call("PUT", "/api/v1/pools/web/servers/web-2/protect", R"({"reason": "x"})", kReadToken).status == 403);
+  CHECK(f.Call("POST", "/api/v1/pools/web/servers/web-2/replace", R"({"reason": "x"})", kReadToken).status == 403);
+  CHECK(f.Call("POST", "/api/v1/pools/web/servers/web-2/replace", R"({"reason": "x"})", "").status == 401);
+  // A protected server cannot be replaced by hand; an unknown one is named with the ones there are.
+  r = f.Admin("POST", "/api/v1/pools/web/servers/web-1/replace", R"({"reason": "kernel update"})");
+  CHECK(r.status == 409);
+  CHECK(Body(r)["error"] == "server \"web-1\" is protected (heap profile, by alice): delete its protection first");
+  r = f.Admin("POST", "/api/v1/pools/web/servers/web-9/replace", R"({"reason": "x"})");
+  CHECK(r.status == 404);
+  CHECK(Body(r)["error"] == "pool \"web\" has no server \"web-9\" (servers: web-1, web-2, web-3, web-4, web-5)");
+  CHECK(Body(r)["field"] == "server");
+  r = f.Admin("POST", "/api/v1/pools/web/servers/web-4/replace", R"({"reason": "x"})");
+  CHECK(r.status == 409);
+  CHECK(Body(r)["error"] == "server \"web-4\" is provisioning: only an active or standby server can be replaced");
+  CHECK(f.Admin("POST", "/api/v1/pools/web/servers/web-2/replace", "").status == 400);  // a reason is required
+  CHECK(f.Admin("POST", "/api/v1/pools/web/servers/web-2/replace", R"({"reason": "x", "now": true})").status == 400);
+  CHECK(f.Admin("PUT", "/api/v1/pools/web/servers/web-2/protect", R"({"reason": "x", "ttl": "0s"})").status == 400);
+  // Replace by hand: recorded, shown, with an event.
+  r = f.Admin("POST", "/api/v1/pools/web/servers/web-2/replace", R"({"reason": "kernel update"})");
+  REQUIRE(r.status == 200);
+  CHECK(Body(r)["replace"]["reason"] == "kernel update");
+  CHECK(f.cp.Controls("web", kStart).replace.count("web-2") == 1);
+  CHECK(Body(f.Reader("GET", "/api/v1/pools/web"))["replace_requests"]["web-2"]["set_by"] == "alice");
+  json events = Body(f.Reader("GET", "/api/v1/events"))["events"];
+  CHECK(events.back()["kind"] == "replace");
+  CHECK(events.back()["result"] == "replacement of web-2 asked by alice");
+  // The request ends when a tick observes the server gone.
+  PoolStatus later = WebStatus(kStart + kMinute);
+  later.state.servers.erase(later.state.servers.begin() + 1);
+  f.cp.Publish(later);
+  CHECK(f.cp.Controls("web", kStart + kMinute).replace.empty());
+  events = Body(f.Reader("GET", "/api/v1/events"))["events"];
+  CHECK(events.back()["reason"] == "replacement of web-2 asked by alice done: no longer in the pool");
+  // Unprotect; again is 404; an expired protection is dropped with an event.
+  CHECK(f.Admin("DELETE", "/api/v1/pools/web/servers/web-1/protect").status == 200);
+  r = f.Admin("DELETE", "/api/v1/pools/web/servers/web-1/protect");
+  CHECK(r.status == 404);
+  CHECK(Body(r)["error"] == "server \"web-1\" of pool \"web\" is not protected");
+  REQUIRE(f.Admin("PUT", "/api/v1/pools/web/servers/web-3/protect", R"({"reason": "short", "ttl": "1m"})").status == 200);
+  CHECK(f.cp.Controls("web", kStart + 2 * kMinute).protect.empty());
+  events = Body(f.Reader("GET", "/api/v1/events"))["events"];
+  CHECK(events.back()["reason"] == "protection of web-3 expired: short");
+}

@@ -59,3 +59,51 @@ TEST_CASE("config: health, its defaults, its probe and what is refused") {
   REQUIRE(load.errors.size() == 1);
   CHECK(load.errors[0].rfind("pools[0].health: must be a mapping", 0) == 0);
 }
+
+TEST_CASE("config: health.metrics and max_lifetime, their defaults and what is refused") {
+  ConfigLoad load = Parse(OnePool({{"health", "{max_lifetime: 6h, metrics: [{name: memory, query: 'mem_ratio', above: 0.85}, "
+                                              "{name: fds, query: 'fd_ratio', label: host, match: host, above: 0.9, "
+                                              "horizon: 10m, window: 2m, step: 5s}]}"}}));
+  INFO(Joined(load.errors));
+  REQUIRE(load.ok());
+  const HealthSpec h = load.config.pools[0].health;
+  CHECK(h.max_lifetime == 6 * kHour);
+  REQUIRE(h.metrics.size() == 2);
+  CHECK(h.metrics[0].name == "memory");
+  CHECK(h.metrics[0].query == "mem_ratio");
+  CHECK(h.metrics[0].label == "instance");
+  CHECK(h.metrics[0].match == ServerMetricSpec::Match::kAddress);
+  CHECK(h.metrics[0].above == 0.85);
+  CHECK(h.metrics[0].horizon == 0);
+  CHECK(h.metrics[0].window == 5 * kMinute);
+  CHECK(h.metrics[0].step == 15 * kSecond);
+  CHECK(h.metrics[1].label == "host");
+  CHECK(h.metrics[1].match == ServerMetricSpec::Match::kHost);
+  CHECK(h.metrics[1].horizon == 10 * kMinute);
+  CHECK(h.metrics[1].window == 2 * kMinute);
+  CHECK(h.metrics[1].step == 5 * kSecond);
+
+  load = Parse(OnePool({{"health", "{max_lifetime: -1s, metrics: [{name: memory}, {name: memory, query: q, above: .inf, "
+                                   "match: ip, label: ''}, {name: 'a b', query: q, above: 1, horizon: 5m, window: 1m, "
+                                   "step: 15s}, {query: q, above: 1, step: 2m, window: 1m}]}"}}));
+  INFO(Joined(load.errors));
+  CHECK(Has(load, "pools[0].health.metrics[0].query: required"));
+  CHECK(Has(load, "pools[0].health.metrics[0].above: required: the value past which a server is sick, e.g. 0.85"));
+  CHECK(Has(load, "pools[0].health.metrics[1].name: duplicate health metric \"memory\" (also pools[0].health.metrics[0])"));
+  CHECK(Has(load, "pools[0].health.metrics[1].above: must be a number, got \".inf\""));
+  CHECK(Has(load, "pools[0].health.metrics[1].label: must not be empty"));
+  bool match_named = false, lifetime_named = false;
+  for (const std::string& e : load.errors) {
+    match_named |= e.rfind("pools[0].health.metrics[1].match: ", 0) == 0;
+    lifetime_named |= e.rfind("pools[0].health.max_lifetime: ", 0) == 0;
+  }
+  CHECK(match_named);
+  CHECK(lifetime_named);
+  CHECK(Has(load, "pools[0].health.metrics[2].name: must be one word (it names the metric in decisions), got \"a b\""));
+  CHECK(Has(load, "pools[0].health.metrics[2].window: holds 5 samples at step 15s; the trend rule (horizon) needs at least 6"));
+  CHECK(Has(load, "pools[0].health.metrics[3].name: required"));
+  CHECK(Has(load, "pools[0].health.metrics[3].step: must not exceed window (1m), got 2m"));
+  load = Parse(OnePool({{"health", "{metrics: {name: memory}}"}}));
+  REQUIRE(load.errors.size() == 1);
+  CHECK(load.errors[0].rfind("pools[0].health.metrics: must be a sequence", 0) == 0);
+}

@@ -171,7 +171,7 @@ TEST_CASE("prometheus parse: lookback copies are replaced by the newest raw samp
       CHECK(got[i].value == c.want[i].value);
     }
   }
-  PromResult probe{"vector", {{"{}", {{kNow, 1795240529.514}}}}};
+  PromResult probe{"vector", {{"{}", {{kNow, 1795240529.514}}, {}}}};
   CHECK(NewestRawSample(probe) == 1'795'240'529'514);
   CHECK_FALSE(NewestRawSample(PromResult{"vector", {}}));
   probe.series[0].samples[0].value = std::numeric_limits<double>::quiet_NaN();

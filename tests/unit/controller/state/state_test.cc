@@ -33,6 +33,9 @@ PersistedState FullState() {
   s.controls["idle"] = PoolControls{};
   s.controls["web"].shed = ShedControl{false, 812.5, 40, 1'790'000'100'000, "campaign", "carol"};
   s.controls["api.v2"].shed = ShedControl{true, 0, 0, 6, "bad limits", "dave"};
+  s.controls["web"].protect["web-2"] = Protection{1'790'000'000'000, 1'790'000'600'000, "debugging", "erin"};
+  s.controls["web"].protect["web.odd name"] = Protection{7, 0, "", "erin"};  // a name that needs quoting
+  s.controls["web"].replace["web-3"] = ReplaceRequest{1'790'000'000'100, "kernel update", "frank"};
   s.behavior["web"].recommendations = {{1000, 3}, {16000, 5}, {31000, 4}};
   s.behavior["web"].scale_ups = {{16000, 2}};
   s.behavior["web"].scale_downs = {{31000, 1}, {46000, 0}};
@@ -86,6 +89,23 @@ void CheckSame(const PersistedState& got, const PersistedState& want) {
       CHECK(g.shed->set_at == w.shed->set_at);
       CHECK(g.shed->reason == w.shed->reason);
       CHECK(g.shed->set_by == w.shed->set_by);
+    }
+    REQUIRE(g.protect.size() == w.protect.size());
+    for (const auto& p : w.protect) {
+      REQUIRE(g.protect.count(p.first) == 1);
+      const Protection& gp = g.protect.at(p.first);
+      CHECK(gp.set_at == p.second.set_at);
+      CHECK(gp.expires_at == p.second.expires_at);
+      CHECK(gp.reason == p.second.reason);
+      CHECK(gp.set_by == p.second.set_by);
+    }
+    REQUIRE(g.replace.size() == w.replace.size());
+    for (const auto& r : w.replace) {
+      REQUIRE(g.replace.count(r.first) == 1);
+      const ReplaceRequest& gr = g.replace.at(r.first);
+      CHECK(gr.set_at == r.second.set_at);
+      CHECK(gr.reason == r.second.reason);
+      CHECK(gr.set_by == r.second.set_by);
     }
   }
   REQUIRE(got.behavior.size() == want.behavior.size());
