@@ -1,10 +1,15 @@
 #include "controller/backtest_command.h"
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
+#include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <optional>
 
+#include "controller/backtest/capacity_model.h"
 #include "controller/backtest/report/report.h"
 #include "controller/config/config.h"
 #include "controller/log/log.h"
@@ -69,6 +74,17 @@ CLI::App* AddBacktestCommand(CLI::App* cli, BacktestArgs* a) {
                  "tolerance, warm_standby (a count, or auto: the config's warm_standby.auto), warm.SETTING "
                  "(warm.quantile, warm.max, ...), min_active, max_active, max_total, scale_up_window, "
                  "scale_down_window, interval, POLICY.PARAM) and report its Pareto front");
+  bt->add_option("--baseline-target", a->baseline_target,
+                 "The HPA baseline's targets, fractions of a server's capacity: several draw HPA's curve "
+                 "(server-hours and unserved per target, 80% marked HPA@80% and reported as hpa_baseline) and "
+                 "compare the pool with it at equal server-hours and at equal unserved; one (e.g. 0.8) runs "
+                 "that baseline alone")
+      ->capture_default_str();
+  bt->add_option("--fit-capacity", a->fit_capacity,
+                 "Set capacity_per_server to the trace's peak / N, so that the peak needs N servers (1 .. "
+                 "max_active); every target_per_server and warm_standby.auto.server_capacity are scaled "
+                 "alike, and runs start with the servers the first point needs (unless the model sets "
+                 "initial_active). Says what it changed");
   bt->add_option("--threads", a->threads, "Threads for the runs (default 0: one per core)")
       ->check(CLI::NonNegativeNumber);
   return bt;
@@ -118,6 +134,30 @@ int RunBacktestCommand(const BacktestArgs& a, const std::string& log_format, con
     }
     opts.interval = *d;
   }
+  Result<std::vector<double>> targets = ParseBaselineTargets(a.baseline_target);
+  if (!targets.ok()) {
+    std::fprintf(stderr, "%s\n", targets.status().message().c_str());
+    return 1;
+  }
+  opts.baseline_targets = std::move(targets).value();
+  std::optional<CapacityFit> fit;
+  if (!a.fit_capacity.empty()) {
+    char* end = nullptr;
+    errno = 0;
+    const long n = std::strtol(a.fit_capacity.c_str(), &end, 10);
+    if (*end != '\0' || errno || n < INT_MIN || n > INT_MAX) {
+      std::fprintf(stderr, "--fit-capacity: \"%s\" is not a whole number of servers\n", a.fit_capacity.c_str());
+      return 1;
+    }
+    const PeakCheck peak = CheckPeak(*trace, NormalizeSpans(*mask, *trace), 0, spec->max_active);
+    Result<CapacityFit> r = FitCapacity(*spec, peak.peak, trace->rates.front(), static_cast<int>(n));
+    if (!r.ok()) {
+      std::fprintf(stderr, "%s\n", r.status().message().c_str());
+      return 1;
+    }
+    fit = std::move(r).value();
+    spec = &fit->spec;
+  }
   std::vector<SweepAxis> axes;
   if (!a.sweep.empty()) {
     Result<std::vector<SweepAxis>> parsed = ParseSweep(a.sweep);
@@ -161,8 +201,12 @@ int RunBacktestCommand(const BacktestArgs& a, const std::string& log_format, con
     }
     sweep = std::move(r).value();
   }
+  if (fit) std::printf("%s\n", fit->said.c_str());
   std::fputs(ComparisonToText(*result).c_str(), stdout);
-  if (sweep) std::fputs(SweepToText(*sweep).c_str(), stdout);
+  if (sweep) {
+    std::fputs(SweepToText(*sweep).c_str(), stdout);
+    std::fputs(FrontVsCurveText(*sweep, result->hpa_curve).c_str(), stdout);
+  }
   const SweepResult* sw = sweep ? &*sweep : nullptr;
   if (!a.json_out.empty()) {
     if (!WriteAtomically("--json", a.json_out, ComparisonToJson(*result, sw))) return 1;

@@ -6,7 +6,8 @@
 
 namespace warmpool {
 
-Result<HpaBaseline> MakeHpaBaseline(const PoolSpec& spec, const SimulatedSpec& model) {
+Result<HpaBaseline> MakeHpaBaseline(const PoolSpec& spec, const SimulatedSpec& model,
+                                    double target_fraction) {
   // The pool's load metric, by the rule warm_standby: auto uses too; else the pool's first metric.
   std::string metric = FindLoadMetric(spec.policies).metric;
   if (metric.empty() && !spec.metrics.empty()) metric = spec.metrics.front().name;
@@ -19,6 +20,9 @@ Result<HpaBaseline> MakeHpaBaseline(const PoolSpec& spec, const SimulatedSpec& m
                                    ": the HPA baseline needs a load metric, and the pool has " +
                                    (metric.empty() ? "none" : "no metric named \"" + metric + "\""));
   }
+  if (!(target_fraction > 0)) {
+    return Status::InvalidArgument("the HPA baseline's target must be > 0 (a fraction of a server's capacity)");
+  }
   HpaBaseline b;
   b.spec.name = spec.name;
   b.spec.min_active = spec.min_active;
@@ -29,7 +33,7 @@ Result<HpaBaseline> MakeHpaBaseline(const PoolSpec& spec, const SimulatedSpec& m
   b.spec.count_provisioning = true;
   b.spec.metrics = {*query};
   char target[64];
-  std::snprintf(target, sizeof target, "%.17g", kHpaTargetFraction * model.capacity_per_server);
+  std::snprintf(target, sizeof target, "%.17g", target_fraction * model.capacity_per_server);
   b.spec.policies = {
       PluginSpec{"target_tracking", "hpa",
                  Params{"hpa_baseline.policies[0]",
@@ -41,6 +45,12 @@ Result<HpaBaseline> MakeHpaBaseline(const PoolSpec& spec, const SimulatedSpec& m
   b.model.initial_standby = 0;
   b.interval = 15 * kSecond;
   return b;
+}
+
+std::string HpaLabel(double target_fraction) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "HPA@%.4g%%", 100 * target_fraction);
+  return buf;
 }
 
 }  // namespace warmpool

@@ -283,4 +283,45 @@ std::string SweepToText(const SweepResult& sweep) {
   return out;
 }
 
+namespace {
+
+// A reading as a ratio of `mine` to the curve's, or which side of the curve's range it lies on.
+std::string CurveCell(double mine, const CurveReading& r, const char* below, const char* above) {
+  switch (r.side) {
+    case CurveSide::kInside:
+      return RatioText(mine, r.value);
+    case CurveSide::kBelowRange:
+      return below;
+    case CurveSide::kAboveRange:
+      return above;
+    case CurveSide::kNoCurve:
+      break;
+  }
+  return "-";
+}
+
+}  // namespace
+
+std::string FrontVsCurveText(const SweepResult& sweep, const std::vector<HpaCurvePoint>& curve) {
+  if (curve.empty() || sweep.front.empty()) return "";
+  std::string out =
+      "\nPareto front against HPA's curve (ratios to the curve; outside: beyond the range the curve covers)\n";
+  char buf[256];
+  for (size_t i : sweep.front) {
+    const SweepPoint& p = sweep.points[i];
+    std::string settings;
+    for (const auto& kv : p.settings) settings += (settings.empty() ? "" : " ") + kv.first + "=" + kv.second;
+    const VersusCurve v = CompareWithCurve(p.summary, curve);
+    const std::string at_hours = CurveCell(p.summary.unserved_requests, v.unserved_at_hours,
+                                           "outside (fewer h)", "outside (more h)");
+    const std::string at_unserved = CurveCell(p.summary.total_server_hours(), v.hours_at_unserved,
+                                              "outside (fewer unserved)", "outside (more unserved)");
+    std::snprintf(buf, sizeof buf, "  %9.1f h %12.0f unserved   unserved at equal h: %-16s  h at equal unserved: %-24s  ",
+                  p.summary.total_server_hours(), p.summary.unserved_requests, at_hours.c_str(),
+                  at_unserved.c_str());
+    out += buf + settings + "\n";
+  }
+  return out;
+}
+
 }  // namespace warmpool

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "controller/backtest/backtest.h"
+#include "controller/backtest/compare.h"
 
 namespace warmpool {
 
@@ -72,6 +73,11 @@ std::vector<size_t> ParetoFront(const std::vector<SweepPoint>& points);
 
 // A table of every point (Pareto points marked *), then the front.
 std::string SweepToText(const SweepResult& sweep);
+
+// The front read against HPA's curve (compare.h): per point, its unserved against the curve's at its
+// hours and its hours against the curve's at its unserved, as ratios, or where it lies outside the
+// curve. "" without a curve.
+std::string FrontVsCurveText(const SweepResult& sweep, const std::vector<HpaCurvePoint>& curve);
 
 }  // namespace warmpool
 

@@ -157,7 +157,8 @@ std::string CumulativeChart(const Comparison& c, bool hours) {
 
 std::string SummaryTable(const Comparison& c) {
   const std::vector<const BacktestSummary*> runs = RunSummaries(c);
-  const char* labels[] = {"warmpool (your policies)", "HPA baseline", "oracle (lower bound)"};
+  const std::string hpa = "HPA baseline (" + HpaLabel(c.hpa_target) + ")";
+  const char* labels[] = {"warmpool (your policies)", hpa.c_str(), "oracle (lower bound)"};
   const char* colors[] = {kMine, kHpa, kOracle};
   const double oracle_h = c.oracle.summary.total_server_hours();
   std::string out =
@@ -174,6 +175,71 @@ std::string SummaryTable(const Comparison& c) {
            "</b></td><td>" + (oracle_h > 0 ? Fmt("%.2fx", s.total_server_hours() / oracle_h) : "-") +
            "</td><td>" + std::to_string(s.scale_events) + "</td><td>" + std::to_string(s.direction_changes) +
            "</td><td>" + std::to_string(s.peak_active) + "</td></tr>\n";
+  }
+  return out + "</table>\n";
+}
+
+// HPA's curve (server-hours against unserved requests, one point per target), warmpool's point, the
+// oracle's, and the sweep's front when there is one; then the two readings and the curve's table.
+std::string CurveSection(const Comparison& c, const SweepResult* sw) {
+  std::vector<ScatterPoint> pts;
+  std::vector<size_t> front;
+  if (sw != nullptr) {
+    for (size_t i : sw->front) {
+      const SweepPoint& p = sw->points[i];
+      std::string settings;
+      for (const auto& [k, v] : p.settings) settings += (settings.empty() ? "" : ", ") + k + "=" + v;
+      front.push_back(pts.size());
+      pts.push_back({p.summary.total_server_hours(), p.summary.unserved_requests, kWarm,
+                     "sweep front: " + settings + Fmt(": %.0f unserved, ", p.summary.unserved_requests) +
+                         Fmt("%.1f server-hours", p.summary.total_server_hours()),
+                     "", false});
+    }
+  }
+  ScatterLine curve{{}, kHpa, ""};
+  for (size_t i = 0; i < c.hpa_curve.size(); ++i) {
+    const BacktestSummary& s = c.hpa_curve[i].summary;
+    const std::string label = HpaLabel(c.hpa_curve[i].target);
+    curve.points.push_back(pts.size());
+    pts.push_back({s.total_server_hours(), s.unserved_requests, kHpa,
+                   label + Fmt(": %.0f unserved, ", s.unserved_requests) +
+                       Fmt("%.1f server-hours", s.total_server_hours()),
+                   label, i == c.hpa_marked});
+  }
+  const BacktestSummary& w = c.warmpool.summary;
+  const BacktestSummary& o = c.oracle.summary;
+  pts.push_back({w.total_server_hours(), w.unserved_requests, kMine,
+                 "warmpool" + Fmt(": %.0f unserved, ", w.unserved_requests) +
+                     Fmt("%.1f server-hours", w.total_server_hours()),
+                 "warmpool", true});
+  pts.push_back({o.total_server_hours(), o.unserved_requests, kOracle,
+                 "oracle" + Fmt(": %.0f unserved, ", o.unserved_requests) +
+                     Fmt("%.1f server-hours", o.total_server_hours()),
+                 "oracle", true});
+  std::string out =
+      "<h2>Against HPA's curve</h2>\n<p class=\"note\">The HPA baseline run at each target (orange, a "
+      "fraction of a server's capacity): lower targets spend more server-hours and leave fewer requests "
+      "unserved. A policy is better than HPA where it lies below and left of the curve." +
+      std::string(sw != nullptr ? " Light green: the sweep's Pareto front." : "") + "</p>\n";
+  out += ScatterSvg(pts, front, "total server-hours", "unserved requests (log scale)", 760, 320, {curve});
+  std::string readings = VersusCurveText("warmpool", w, CompareWithCurve(w, c.hpa_curve));
+  out += "<p>";
+  for (size_t at = 0, nl; (nl = readings.find('\n', at)) != std::string::npos; at = nl + 1) {
+    std::string line = readings.substr(at, nl - at);
+    line.erase(0, line.find_first_not_of(' '));
+    const size_t colon = line.find(": ");
+    out += "<b>" + HtmlEscape(line.substr(0, colon)) + "</b>" + HtmlEscape(line.substr(colon)) + "<br>\n";
+  }
+  out += "</p>\n<table class=\"sum\"><tr><th>target</th><th>unserved requests</th><th>unserved</th>"
+         "<th>total server-hours</th><th>warmpool's unserved / this</th><th>warmpool's hours / this</th></tr>\n";
+  for (size_t i = 0; i < c.hpa_curve.size(); ++i) {
+    const BacktestSummary& s = c.hpa_curve[i].summary;
+    out += std::string(i == c.hpa_marked ? "<tr class=\"front\">" : "<tr>") + "<td>" +
+           HtmlEscape(HpaLabel(c.hpa_curve[i].target)) + (i == c.hpa_marked ? " (the baseline above)" : "") +
+           "</td><td>" + Fmt("%.0f", s.unserved_requests) + "</td><td>" + Fmt("%.4f%%", s.unserved_percent()) +
+           "</td><td>" + Fmt("%.1f", s.total_server_hours()) + "</td><td>" +
+           RatioText(w.unserved_requests, s.unserved_requests) + "</td><td>" +
+           RatioText(w.total_server_hours(), s.total_server_hours()) + "</td></tr>\n";
   }
   return out + "</table>\n";
 }
@@ -272,7 +338,11 @@ std::string ComparisonToHtml(const Comparison& c, const SweepResult* sweep) {
                                  (c.masked.size() == 1 ? " collection gap (" : " collection gaps (") +
                                  Fmt("%.0f min", w.masked_seconds / 60) + ") masked: not scored.") +
          "</p>\n";
+  for (const std::string& warning : c.warnings) {
+    out += "<p style=\"color:" + std::string(kUnserved) + ";font-weight:600\">" + HtmlEscape(warning) + "</p>\n";
+  }
   out += SummaryTable(c);
+  if (!c.hpa_curve.empty()) out += CurveSection(c, sweep);
   out +=
       "<h2>Load and capacity over the whole trace</h2>\n<p class=\"note\">A long trace has many ticks per "
       "pixel: each pixel column shows the highest load and the highest capacity within it. The rows above "
@@ -294,7 +364,7 @@ std::string ComparisonToHtml(const Comparison& c, const SweepResult* sweep) {
       "configured policies with the same decide and plan code as live. <b>HPA baseline</b>: what a "
       "Kubernetes "
       "HorizontalPodAutoscaler with its defaults would do: target tracking at " +
-      Fmt("%.0f%%", 100 * kHpaTargetFraction) +
+      Fmt("%.4g%%", 100 * c.hpa_target) +
       " of a server's capacity, a 15 s sync period, the default scale-up and scale-down behavior (300 s "
       "scale-down stabilization), and no warm pool: every new server pays the provisioning delay. "
       "<b>oracle</b>: the fewest server-hours that serve all load knowing the future: at every instant "

@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "controller/backtest/backtest.h"
+#include "controller/backtest/hpa_baseline.h"
 #include "controller/backtest/report/report.h"
 
 namespace warmpool {
@@ -45,6 +46,41 @@ Json TimelineJson(const std::vector<BacktestTick>& ticks) {
   return timeline;
 }
 
+const char* SideName(CurveSide side) {
+  switch (side) {
+    case CurveSide::kInside:
+      return "inside";
+    case CurveSide::kBelowRange:
+      return "below";
+    case CurveSide::kAboveRange:
+      return "above";
+    case CurveSide::kNoCurve:
+      break;
+  }
+  return "none";
+}
+
+// One reading: the run's value, the curve's (null outside its range), their ratio (null when the
+// curve's is 0 or outside), the range the curve covers, and where the run lies against it.
+Json ReadingJson(double mine, const CurveReading& r) {
+  Json j = {{"side", SideName(r.side)}, {"range", {r.lo, r.hi}}};
+  j["hpa"] = r.inside() ? Json(r.value) : Json(nullptr);
+  j["hpa_nearest_end"] = r.value;
+  j["ratio"] = r.inside() && r.value > 0 ? Json(mine / r.value) : Json(nullptr);
+  return j;
+}
+
+Json VersusJson(const BacktestSummary& s, const std::vector<HpaCurvePoint>& curve) {
+  const VersusCurve v = CompareWithCurve(s, curve);
+  Json a = ReadingJson(s.unserved_requests, v.unserved_at_hours);
+  a["server_hours"] = s.total_server_hours();
+  a["unserved_requests"] = s.unserved_requests;
+  Json b = ReadingJson(s.total_server_hours(), v.hours_at_unserved);
+  b["unserved_requests"] = s.unserved_requests;
+  b["server_hours"] = s.total_server_hours();
+  return {{"unserved_at_equal_hours", std::move(a)}, {"hours_at_equal_unserved", std::move(b)}};
+}
+
 std::string Dump(const Json& j) {
   return j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
@@ -60,6 +96,7 @@ std::string BacktestToJson(const BacktestResult& r) {
 
 std::string ComparisonToJson(const Comparison& c, const SweepResult* sweep) {
   Json j;
+  j["warnings"] = c.warnings;
   j["summary"] = SummaryJson(c.warmpool.summary);
   Json runs;
   const std::vector<const BacktestSummary*> summaries = RunSummaries(c);
@@ -73,6 +110,22 @@ std::string ComparisonToJson(const Comparison& c, const SweepResult* sweep) {
       {"initial_active", c.model.initial_active},
       {"initial_standby", c.model.initial_standby},
   };
+  j["peak"] = {{"rate", c.peak.peak},
+               {"servers_needed", c.peak.needed},
+               {"max_active", c.peak.max_active},
+               {"served_at_max_active", !c.peak.short_of_peak()}};
+  j["hpa_target"] = c.hpa_target;
+  if (!c.hpa_curve.empty()) {
+    Json curve = Json::array();
+    for (size_t i = 0; i < c.hpa_curve.size(); ++i) {
+      curve.push_back({{"target", c.hpa_curve[i].target},
+                       {"label", HpaLabel(c.hpa_curve[i].target)},
+                       {"hpa_baseline", i == c.hpa_marked},
+                       {"summary", SummaryJson(c.hpa_curve[i].summary)}});
+    }
+    j["hpa_curve"] = std::move(curve);
+    j["vs_hpa_curve"] = VersusJson(c.warmpool.summary, c.hpa_curve);
+  }
   Json masked = Json::array();
   for (const TimeSpan& s : c.masked) masked.push_back({{"start", s.start / 1000}, {"end", s.end / 1000}});
   j["masked"] = std::move(masked);
@@ -85,7 +138,9 @@ std::string ComparisonToJson(const Comparison& c, const SweepResult* sweep) {
       Json settings = Json::object();
       for (const auto& [k, v] : p.settings) settings[k] = v;
       Json s = SummaryJson(p.summary);
-      points.push_back({{"settings", std::move(settings)}, {"pareto", p.pareto}, {"summary", std::move(s)}});
+      Json point = {{"settings", std::move(settings)}, {"pareto", p.pareto}, {"summary", std::move(s)}};
+      if (!c.hpa_curve.empty()) point["vs_hpa_curve"] = VersusJson(p.summary, c.hpa_curve);
+      points.push_back(std::move(point));
     }
     j["sweep"] = {{"axes", std::move(axes)},
                   {"threads", sweep->threads},

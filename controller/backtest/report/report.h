@@ -9,9 +9,12 @@
 
 namespace warmpool {
 
-// {"summary": the configured run (as BacktestToJson, kept for compatibility),
-//  "runs": {"warmpool": {...}, "hpa_baseline": {...}, "oracle": {...}},
-//  "capacity_model": {...}, "masked": [{"start", "end"} unix seconds],
+// {"warnings": [...] (the trace's peak beyond max_active), "summary": the configured run (as
+//  BacktestToJson, kept for compatibility), "runs": {"warmpool": {...}, "hpa_baseline": {...}, "oracle": {...}},
+//  "capacity_model": {...}, "peak": {rate, servers_needed, max_active, served_at_max_active},
+//  "hpa_target": hpa_baseline's target, with several targets "hpa_curve": [{target, label,
+//  hpa_baseline, summary}] and "vs_hpa_curve": {"unserved_at_equal_hours", "hours_at_equal_unserved"},
+//  "masked": [{"start", "end"} unix seconds],
 //  "timeline": [...] the configured run's ticks (when kept), "sweep": {...} (when given)}
 std::string ComparisonToJson(const Comparison& c, const SweepResult* sweep);
 

@@ -261,7 +261,8 @@ std::string TimeChart::Render(double secondary, const std::string& secondary_lab
 }
 
 std::string ScatterSvg(const std::vector<ScatterPoint>& points, const std::vector<size_t>& front_line,
-                       const std::string& x_label, const std::string& y_label, int width, int height) {
+                       const std::string& x_label, const std::string& y_label, int width, int height,
+                       const std::vector<ScatterLine>& lines) {
   double x_max = 0, y_max = 0, x_min = kInf;
   for (const ScatterPoint& p : points) {
     x_max = std::max(x_max, p.x), y_max = std::max(y_max, p.y), x_min = std::min(x_min, p.x);
@@ -297,6 +298,13 @@ std::string ScatterSvg(const std::vector<ScatterPoint>& points, const std::vecto
     for (size_t i : front_line) d += F(X(points[i].x)) + "," + F(Y(points[i].y)) + " ";
     out += "<path d=\"" + d +
            "\" fill=\"none\" stroke=\"#238b45\" stroke-width=\"1.5\" stroke-dasharray=\"4 3\"/>\n";
+  }
+  for (const ScatterLine& line : lines) {
+    if (line.points.size() < 2) continue;
+    std::string d = "M";
+    for (size_t i : line.points) d += F(X(points[i].x)) + "," + F(Y(points[i].y)) + " ";
+    out += "<path d=\"" + d + "\" fill=\"none\" stroke=\"" + line.color + "\" stroke-width=\"1.8\"" +
+           (line.dash.empty() ? "" : " stroke-dasharray=\"" + line.dash + "\"") + "/>\n";
   }
   for (const ScatterPoint& p : points) {
     out += "<circle cx=\"" + F(X(p.x)) + "\" cy=\"" + F(Y(p.y)) + "\" r=\"" + (p.emphasize ? "6" : "4") +

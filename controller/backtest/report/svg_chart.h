@@ -83,8 +83,14 @@ struct ScatterPoint {
   std::string color, title, label;
   bool emphasize = false;
 };
+// More lines through some of the points (HPA's curve), drawn under them.
+struct ScatterLine {
+  std::vector<size_t> points;  // in drawing order
+  std::string color, dash;
+};
 std::string ScatterSvg(const std::vector<ScatterPoint>& points, const std::vector<size_t>& front_line,
-                       const std::string& x_label, const std::string& y_label, int width, int height);
+                       const std::string& x_label, const std::string& y_label, int width, int height,
+                       const std::vector<ScatterLine>& lines = {});
 
 // Escapes &, <, >, " for HTML and SVG text.
 std::string HtmlEscape(const std::string& s);

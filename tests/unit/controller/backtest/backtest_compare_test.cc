@@ -1,4 +1,5 @@
-// The capacity model, the HPA baseline's construction, and the three-way comparison with its JSON.
+// The capacity model (and --fit-capacity), the HPA baseline's construction, the three-way comparison
+// with its JSON, HPA's curve in a comparison, and the warning for a pool short of the trace's peak.
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
@@ -39,6 +40,8 @@ PoolSpec Pool() {
       Params{"pools[0].capacity_model", "", {{"capacity_per_server", "10"}, {"provisioning_delay", "90s"}}}};
   return s;
 }
+
+bool Contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 }  // namespace
 
@@ -194,4 +197,133 @@ TEST_CASE("comparison: JSON has the summary (compatibility) and runs.{warmpool,h
   CHECK(j["masked"].size() == 1);
   CHECK(j["masked"][0]["end"].get<long>() - j["masked"][0]["start"].get<long>() == 60);
   CHECK_FALSE(j.contains("sweep"));
+}
+
+TEST_CASE("peak: a pool that cannot serve the trace's peak at max_active says so, in numbers") {
+  const std::shared_ptr<const Trace> trace = StepTrace();
+  PeakCheck p = CheckPeak(*trace, {}, 10, 3);
+  CHECK(p.peak == 50);
+  CHECK(p.needed == 5);
+  CHECK(p.short_of_peak());
+  CHECK(PeakWarning(p) ==
+        "warning: the trace's peak 50 req/s needs 5 servers at capacity_per_server 10; max_active is 3: "
+        "every policy leaves the excess unserved");
+  CHECK(CheckPeak(*trace, {}, 10, 5).needed == 5);  // exactly 5 servers' worth
+  CHECK(PeakWarning(CheckPeak(*trace, {}, 10, 5)).empty());
+  // A masked span is not load: masking the surge leaves the 10/s.
+  const TimeMs t0 = trace->start;
+  CHECK(CheckPeak(*trace, {{t0 + 20 * kMinute, t0 + 40 * kMinute}}, 10, 3).peak == 10);
+}
+
+TEST_CASE("peak: the warning comes before the numbers, in text and JSON") {
+  PoolSpec small = Pool();
+  small.max_active = 3;
+  Result<Comparison> c = RunComparison(small, StepTrace(), ComparisonOptions{});
+  REQUIRE(c.ok());
+  const std::string text = ComparisonToText(*c);
+  CHECK(text.rfind("warning: the trace's peak 50 req/s needs 5 servers at capacity_per_server 10; max_active "
+                   "is 3: every policy leaves the excess unserved\n",
+                   0) == 0);
+  nlohmann::json j = nlohmann::json::parse(ComparisonToJson(*c, nullptr));
+  REQUIRE(j["warnings"].size() == 1);
+  CHECK(j["warnings"][0].get<std::string>().rfind("warning: the trace's peak 50 req/s", 0) == 0);
+  CHECK(j["peak"]["servers_needed"] == 5);
+  CHECK(j["peak"]["served_at_max_active"] == false);
+
+  Result<Comparison> fine = RunComparison(Pool(), StepTrace(), ComparisonOptions{});
+  REQUIRE(fine.ok());
+  CHECK(fine->warnings.empty());
+  CHECK(nlohmann::json::parse(ComparisonToJson(*fine, nullptr))["warnings"].empty());
+}
+
+TEST_CASE("--fit-capacity: the peak needs N servers, targets scaled alike, said in one line") {
+  Result<CapacityFit> f = FitCapacity(Pool(), 50, 10, 4);  // 12.5 per server: x1.25
+  REQUIRE(f.ok());
+  CHECK(f->capacity_per_server == 12.5);
+  CHECK(ResolveCapacityModel(f->spec)->capacity_per_server == 12.5);
+  CHECK(std::stod(f->spec.policies[1].params.values.at("target_per_server")) == doctest::Approx(11.25));
+  CHECK(ResolveCapacityModel(f->spec)->initial_active == 2);  // the first point needs 1: min_active stays
+  CHECK(f->said ==
+        "--fit-capacity 4: capacity_per_server 10 -> 12.5 (the trace's peak 50 req/s / 4); scaled alike "
+        "(x1.25): rps.target_per_server 9 -> 11.25");
+
+  PoolSpec warm = Pool();
+  warm.warm_auto.enabled = true;
+  warm.warm_auto.server_capacity = 10;
+  f = FitCapacity(warm, 50, 10, 20);  // 2.5 per server: the first point's 10/s needs 4
+  REQUIRE(f.ok());
+  CHECK(f->spec.warm_auto.server_capacity == doctest::Approx(2.5));
+  CHECK(ResolveCapacityModel(f->spec)->initial_active == 4);
+  CHECK(Contains(f->said, "warm_standby.auto.server_capacity 10 -> 2.5"));
+  CHECK(Contains(f->said, "initial_active 2 -> 4 (the trace's first point needs 4)"));
+
+  // An initial_active the model sets is kept.
+  PoolSpec set = Pool();
+  set.capacity_model.params.values["initial_active"] = "3";
+  CHECK(ResolveCapacityModel(FitCapacity(set, 50, 10, 20)->spec)->initial_active == 3);
+
+  CHECK(FitCapacity(Pool(), 50, 10, 0).status().message() ==
+        "--fit-capacity 0: must be between 1 and pool web's max_active (20): the servers the trace's peak needs");
+  CHECK(Contains(FitCapacity(Pool(), 50, 10, 21).status().message(), "--fit-capacity 21: must be between 1"));
+  CHECK(Contains(FitCapacity(Pool(), 0, 0, 5).status().message(), "--fit-capacity 5: the trace's peak is 0"));
+  PoolSpec none = Pool();
+  none.capacity_model = {};
+  CHECK(Contains(FitCapacity(none, 50, 10, 5).status().message(), "--fit-capacity 5: pool web: the backtest needs"));
+}
+
+TEST_CASE("comparison: several baseline targets draw HPA's curve, its 80% point is the baseline") {
+  ComparisonOptions one;
+  Result<Comparison> alone = RunComparison(Pool(), StepTrace(), one);
+  REQUIRE(alone.ok());
+  CHECK(alone->hpa_curve.empty());
+  CHECK(alone->hpa_target == 0.8);
+
+  ComparisonOptions many;
+  many.baseline_targets = {1.0, 0.5, 0.8};  // any order
+  many.threads = 4;
+  Result<Comparison> c = RunComparison(Pool(), StepTrace(), many);
+  REQUIRE(c.ok());
+  REQUIRE(c->hpa_curve.size() == 3);
+  CHECK(c->hpa_curve[0].target == 0.5);
+  CHECK(c->hpa_curve[2].target == 1.0);
+  CHECK(c->hpa_marked == 1);
+  // The baseline is exactly the run alone.
+  CHECK(c->hpa_baseline.summary.unserved_requests == alone->hpa_baseline.summary.unserved_requests);
+  CHECK(c->hpa_baseline.summary.total_server_hours() == alone->hpa_baseline.summary.total_server_hours());
+  CHECK(c->hpa_curve[1].summary.total_server_hours() == alone->hpa_baseline.summary.total_server_hours());
+  // A lower target spends more hours.
+  CHECK(c->hpa_curve[0].summary.total_server_hours() > c->hpa_curve[2].summary.total_server_hours());
+  // The same on one thread.
+  many.threads = 1;
+  Result<Comparison> serial = RunComparison(Pool(), StepTrace(), many);
+  REQUIRE(serial.ok());
+  for (size_t i = 0; i < 3; ++i) {
+    CHECK(serial->hpa_curve[i].summary.unserved_requests == c->hpa_curve[i].summary.unserved_requests);
+    CHECK(serial->hpa_curve[i].summary.total_server_hours() == c->hpa_curve[i].summary.total_server_hours());
+  }
+
+  const std::string text = ComparisonToText(*c);
+  CHECK(Contains(text, "HPA's curve"));
+  CHECK(Contains(text, "HPA@50%"));
+  CHECK(Contains(text, "= hpa_baseline"));
+  CHECK(Contains(text, "unserved at equal server-hours: "));
+  CHECK(Contains(text, "server-hours at equal unserved: "));
+  CHECK_FALSE(Contains(ComparisonToText(*alone), "HPA's curve"));
+
+  nlohmann::json j = nlohmann::json::parse(ComparisonToJson(*c, nullptr));
+  REQUIRE(j["hpa_curve"].size() == 3);
+  CHECK(j["hpa_curve"][1]["label"] == "HPA@80%");
+  CHECK(j["hpa_curve"][1]["hpa_baseline"] == true);
+  CHECK(j["hpa_curve"][1]["summary"] == j["runs"]["hpa_baseline"]);
+  const VersusCurve v = CompareWithCurve(c->warmpool.summary, c->hpa_curve);
+  CHECK(j["vs_hpa_curve"]["unserved_at_equal_hours"]["side"] ==
+        (v.unserved_at_hours.inside() ? "inside" : v.unserved_at_hours.side == CurveSide::kBelowRange ? "below"
+                                                                                                      : "above"));
+  CHECK(j["vs_hpa_curve"]["hours_at_equal_unserved"]["server_hours"] ==
+        doctest::Approx(c->warmpool.summary.total_server_hours()));
+  CHECK_FALSE(nlohmann::json::parse(ComparisonToJson(*alone, nullptr)).contains("hpa_curve"));
+
+  // Without 80% the baseline is the target nearest it.
+  many.baseline_targets = {0.6, 0.9};
+  CHECK(RunComparison(Pool(), StepTrace(), many)->hpa_target == 0.9);
 }
