@@ -768,8 +768,9 @@ def leak_demo(args):
             print("    " + json.dumps(e, sort_keys=True)[:300])
     else:
         print(f"  events (GET /api/v1/events): {f.get('events')}")
+    open_at_stop = load["sent"] - load["ok"] - load["errors"] - load["timeouts"]
     print(f"\nload: sent {load['sent']}, ok {load['ok']}, errors {load['errors']}, timeouts {load['timeouts']}, "
-          f"dropped {load['dropped']}")
+          f"dropped {load['dropped']}" + (f" ({open_at_stop} still open when the load was stopped)" if open_at_stop else ""))
     ok = mon.out is not None and not crashed and load["errors"] + load["timeouts"] + load["dropped"] == 0
     if mon.out is not None and crash is not None and not crashed:
         print(f"{LEAKER} left rotation at t={mon.out:.1f}s, {crash - mon.out:.1f} s before it would have fallen over"
