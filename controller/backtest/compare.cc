@@ -226,7 +226,7 @@ std::string ComparisonToText(const Comparison& c) {
     row(HpaLabel(c.hpa_curve[i].target), c.hpa_curve[i].summary);
     if (i == c.hpa_marked) out.insert(out.size() - 1, "   = hpa_baseline");
   }
-  out += "warmpool against HPA's curve (its lower envelope, linear between targets)\n";
+  out += "warmpool against HPA's curve (its lower envelope; between targets linear in hours and log(1 + unserved))\n";
   out += VersusCurveText("warmpool", w, CompareWithCurve(w, c.hpa_curve));
   return out;
 }
