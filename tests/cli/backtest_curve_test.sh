@@ -39,6 +39,20 @@ assert j["warnings"] == [] and j["peak"]["served_at_max_active"], (j["warnings"]
 PY
 check "the HTML draws HPA's curve and tabulates it" bash -c "grep -q \"Against HPA's curve\" '$TMP/c.html' && grep -q 'HPA@50%' '$TMP/c.html'"
 
+# A sweep: its Pareto front read on the curve, in the text and for every point in the JSON.
+"$BIN" backtest --config.file "$CONFIG" --trace "$NASA" --mask auto --sweep 'warm_standby=0,auto' --threads 2 --json "$TMP/s.json" >"$TMP/s" 2>&1; rc=$?
+LOG=$TMP/s
+check "--sweep with the curve: the front read on HPA's curve" \
+  bash -c "[ $rc -eq 0 ] && grep -q \"^Pareto front against HPA's curve\" '$TMP/s' && grep -Eq 'unserved at equal h: [0-9.]+x' '$TMP/s'"
+check "--sweep with the curve: every point's vs_hpa_curve in the JSON" python3 - "$TMP/s.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+pts = j["sweep"]["points"]
+assert len(pts) == 2 and all("vs_hpa_curve" in p for p in pts), pts
+auto = pts[1]  # warm_standby=auto is the config itself: the configured run's readings
+assert auto["vs_hpa_curve"] == j["vs_hpa_curve"], (auto["vs_hpa_curve"], j["vs_hpa_curve"])
+PY
+
 # One target: today's behaviour (no curve), the same baseline as the curve's 80% point.
 "$BIN" backtest --config.file "$CONFIG" --trace "$NASA" --mask auto --baseline-target 0.8 --json "$TMP/one.json" >"$TMP/one" 2>&1; rc=$?
 LOG=$TMP/one
