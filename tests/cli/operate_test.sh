@@ -76,6 +76,33 @@ check "the override survived the kill" bash -c "curl -s -H 'Authorization: Beare
 check "the state was restored (logged)" grep -q "state restored" "$TMP/run2.log"
 check "the restarted controller keeps 5 active" wait_for 10 at5
 
+# Per-server calls: protect one active server (never drained or replaced), replace another by hand.
+api GET /api/v1/pools/web "$READ" >"$TMP/pool6"
+A=$(json '[s["name"] for s in d["servers"] if s["state"] == "active"][0]' <"$TMP/pool6")
+B=$(json '[s["name"] for s in d["servers"] if s["state"] == "active"][1]' <"$TMP/pool6")
+api PUT "/api/v1/pools/web/servers/$A/protect" "" '{"reason": "heap profile"}' >/dev/null
+check "PUT protect without a token is 401" test "$CODE" = 401
+api PUT "/api/v1/pools/web/servers/$A/protect" "$READ" '{"reason": "heap profile"}' >/dev/null
+check "PUT protect with a read token is 403" test "$CODE" = 403
+api PUT "/api/v1/pools/web/servers/$A/protect" "$ADMIN" '{"reason": "heap profile", "ttl": "1h"}' >/dev/null
+check "PUT protect with an admin token is accepted" test "$CODE" = 200
+api POST "/api/v1/pools/web/servers/$A/replace" "$ADMIN" '{"reason": "kernel update"}' >"$TMP/e409"
+check "POST replace of a protected server is 409 saying so" bash -c "[ '$CODE' = 409 ] && grep -q 'is protected (heap profile' '$TMP/e409'"
+api POST "/api/v1/pools/web/servers/$B/replace" "$READ" '{"reason": "kernel update"}' >/dev/null
+check "POST replace with a read token is 403" test "$CODE" = 403
+api POST "/api/v1/pools/web/servers/$B/replace" "$ADMIN" '{"reason": "kernel update"}' >/dev/null
+check "POST replace with an admin token is accepted" test "$CODE" = 200
+replaced() {
+  api GET /api/v1/pools/web "$READ" >"$TMP/pool7"
+  json "d['replace_requests'] == {} and '$B' not in [s['name'] for s in d['servers'] if s['state'] == 'active'] and d['counts']['active'] == 5" <"$TMP/pool7" | grep -q True
+}
+check "the replaced server leaves, the request ends, 5 stay active" wait_for 15 replaced
+api GET "/api/v1/events?pool=web&limit=200" "$READ" >"$TMP/events3"
+check "the events tell the replacement from the request to its end" \
+  bash -c "grep -q 'replacement of $B asked by alice' '$TMP/events3' && grep -q 'replace $B: asked by alice (kernel update)' '$TMP/events3' && grep -q 'replacement of $B asked by alice done' '$TMP/events3'"
+protected_active() { json "[s['state'] for s in d['servers'] if s['name'] == '$A'][0]" <"$TMP/pool7" | grep -q active; }
+check "the protected server is still active" protected_active
+
 # A change that cannot be saved is refused (503), never acknowledged and then lost: the save's temp
 # file is made impossible (a directory in its place), so every save fails until it is removed.
 BLOCK="$TMP/state/warmpool.state.tmp-$PID"
@@ -93,6 +120,9 @@ check "restarts after kill -9 with the store failing" start "$TMP/run2b.log"
 check "the acknowledged override is back, the refused one never was" \
   bash -c "curl -s -H 'Authorization: Bearer $READ' http://127.0.0.1:$PORT/api/v1/pools/web | grep -q 'launch at 14:00' && ! curl -s -H 'Authorization: Bearer $READ' http://127.0.0.1:$PORT/api/v1/pools/web | grep -q 'not durable'"
 check "/-/ready is 200 again" wait_for 10 bash -c "curl -sf http://127.0.0.1:$PORT/-/ready >/dev/null"
+api GET /api/v1/pools/web "$READ" >"$TMP/pool8"
+protection_kept() { json "d['protected']['$A']['reason']" <"$TMP/pool8" | grep -q 'heap profile'; }
+check "the protection survived the kill" protection_kept
 api DELETE /api/v1/pools/web/override "$ADMIN" >/dev/null
 check "DELETE override is accepted" test "$CODE" = 200
 api GET "/api/v1/events?pool=web&limit=50" "$READ" >"$TMP/events2"
