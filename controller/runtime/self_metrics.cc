@@ -137,7 +137,11 @@ struct SelfMetrics::Impl {
       "The cap in force on requests one server takes at once (the rest queue, then 503); 0 = none.");
   Family<Counter>& replacements = Register<Counter>(
       &registry, "warmpool_replacements_total",
-      "Replacements of sick servers begun (health:): a standby promoted in its place, it drained and retired.");
+      "Replacements begun (sick by health:, past max_lifetime, or asked by an operator): a standby promoted in its "
+      "place, then it drained and retired.");
+  Family<Gauge>& protected_servers = Register<Gauge>(
+      &registry, "warmpool_protected_servers",
+      "Servers an operator protected (PUT .../servers/{server}/protect): never drained or replaced.");
   Family<Gauge>& replacing = Register<Gauge>(&registry, "warmpool_replacing",
                                              "Servers whose replacement is under way.");
   Family<Gauge>& breaker = Register<Gauge>(
@@ -220,11 +224,13 @@ void SelfMetrics::Impl::Observe(const std::string& pool, const TickResult& tick,
   if (spec.health.enabled && spec.health.probe.enabled) {
     C(probe_failures, s, p).Increment(static_cast<double>(tick.probe_failures.size()));
   }
-  if (spec.health.enabled) {
-    C(replacements, s, p).Increment(static_cast<double>(tick.decision.replacements_started.size()));
-    G(replacing, s, p).Set(static_cast<double>(tick.decision.replacing.size()));
-    G(breaker, s, p).Set(tick.decision.replacement_breaker_open ? 1 : 0);
-  }
+  // An operator's replacement needs no health: settings.
+  C(replacements, s, p).Increment(static_cast<double>(tick.decision.replacements_started.size()));
+  G(replacing, s, p).Set(static_cast<double>(tick.decision.replacing.size()));
+  if (spec.health.enabled) G(breaker, s, p).Set(tick.decision.replacement_breaker_open ? 1 : 0);
+  int protecting = 0;
+  for (const auto& entry : controls.protect) protecting += !entry.second.Expired(tick.decision.at);
+  G(protected_servers, s, p).Set(protecting);
   G(desired, s, p).Set(tick.decision.desired);
   G(recommended, s, p).Set(tick.decision.raw_recommendation);
   const std::string policy = tick.decision.policy.empty() ? "none" : tick.decision.policy;
