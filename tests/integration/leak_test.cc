@@ -127,9 +127,10 @@ struct Stack {
     spec.health.metrics.push_back(memory);
   }
 
-  void Start() {
+  void Start(bool dry_run = false) {
     std::vector<std::string> errors;
-    pool = std::make_unique<PoolController>(spec, CreatePolicies(spec, &errors), provider.get(), metrics.get());
+    pool = std::make_unique<PoolController>(spec, CreatePolicies(spec, &errors), provider.get(), metrics.get(),
+                                            dry_run);
     REQUIRE(errors.empty());
     REQUIRE(WaitFor([&] { return Tick().observed.CountHealthy(ServerState::kActive) == 3; }, 10s));
   }
@@ -277,4 +278,28 @@ TEST_CASE("lifetime: max_lifetime cycles a 3-server pool one at a time with no d
   INFO(replaced.size());
   CHECK(replaced.size() >= 3);
   CHECK(min_serving >= 3);
+}
+
+TEST_CASE("leak: dry-run shows the replacement in the decision and the plan, and changes nothing") {
+  Stack s({{"a", 0.02}});
+  s.Start(/*dry_run=*/true);
+  TickResult t;
+  bool shown = false;
+  for (int i = 0; i < 100 && !shown; ++i) {
+    std::this_thread::sleep_for(200ms);
+    t = s.Tick();
+    shown = !t.decision.replacements_started.empty();
+  }
+  INFO(t.decision.reason << " / " << t.plan.Summary());
+  REQUIRE(shown);
+  CHECK(t.decision.replacements_started[0].rfind("replace a: memory ", 0) == 0);
+  CHECK(t.plan.promote == Names{"d"});
+  CHECK(t.applied.dry_run);
+  for (int i = 0; i < 10; ++i) {  // the plan stays a plan: d is never promoted, a never drained
+    std::this_thread::sleep_for(200ms);
+    t = s.Tick();
+    CHECK(t.decision.replacing == Names{"a"});
+  }
+  CHECK(Row(*s.haproxy, "d")->InMaintenance());
+  CHECK_FALSE(Row(*s.haproxy, "a")->InMaintenance());
 }
