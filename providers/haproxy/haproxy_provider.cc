@@ -356,6 +356,11 @@ ProviderMemory HAProxyProvider::Memory() const {
   if (!draining_since_.empty()) m["draining_since"] = draining_since_;
   if (!promoted_at_.empty()) m["promoted_at"] = promoted_at_;
   for (const std::string& name : retired_) m["retired"][name] = 0;
+  // Retirements still to be run again (a restart before the first Observe), without exec; with exec
+  // they are remembered as machines retiring, below.
+  if (!exec_) {
+    for (const std::string& name : resume_retire_) m["retiring"][name] = 0;
+  }
   if (exec_) {
     for (const auto& [name, machine] : exec_->machines()) {
       switch (machine.state) {
@@ -378,6 +383,7 @@ void HAProxyProvider::Restore(const ProviderMemory& memory) {
       if (kind == "draining_since") draining_since_[name] = at;
       if (kind == "promoted_at") promoted_at_[name] = at;
       if (kind == "retired") retired_.insert(name);
+      if (kind == "retiring") resume_retire_.insert(name);
       if (!exec_) continue;
       const HAProxySlot* slot = Slot(name);
       if (kind == "machine_ready") exec_->Adopt(name, slot ? slot->address : "", at);

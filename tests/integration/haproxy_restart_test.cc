@@ -121,6 +121,39 @@ TEST_CASE(
   CHECK(r.provider_events.size() == 1);
 }
 
+TEST_CASE("haproxy: a retirement cut short is remembered without exec through a second restart, then done") {
+  Backend a("a"), b("b");
+  const int port = PickFreePort();
+  auto h = StartHAProxy(Cfg(port, {"a " + a.address() + " " + kCheck, "b " + b.address() + " " + kCheck + " disabled"}));
+  REQUIRE(h);
+  testing::SystemClock clock;
+  ScalePlan plan;
+  plan.retire = {"b"};
+  // Killed inside Apply: the next process is handed the plan, and killed again before its first Observe.
+  auto first = MakeProvider(h->socket_path, &clock);
+  first->Interrupted(plan, clock.Now());
+  const ProviderMemory memory = first->Memory();
+  CHECK(memory.count("retiring") == 1);
+  auto second = MakeProvider(h->socket_path, &clock);
+  second->Restore(memory);
+  CHECK(second->Memory() == memory);
+  // The third one restores that memory and finishes the retirement at its first Observe.
+  auto third = MakeProvider(h->socket_path, &clock);
+  third->Restore(second->Memory());
+  Result<PoolState> seen = third->Observe();
+  REQUIRE(seen.ok());
+  const Server* sb = seen->Find("b");
+  REQUIRE(sb != nullptr);
+  CHECK(sb->state == ServerState::kCold);
+  CHECK(third->Memory().at("retired").count("b") == 1);
+  CHECK(third->Memory().count("retiring") == 0);
+  // The control: without the memory, b is a standby.
+  auto fresh = MakeProvider(h->socket_path, &clock);
+  Result<PoolState> control = fresh->Observe();
+  REQUIRE(control.ok());
+  CHECK(control->Find("b")->state == ServerState::kStandby);
+}
+
 namespace {
 
 // The exec provider's slots x and y, each machine a Backend the test runs; the commands log what they do.
