@@ -32,29 +32,71 @@ PoolSpec HealthPool() {
   return spec;
 }
 
+// A load of *value req/s, always fresh, that the test may change.
+class Load final : public MetricsSource {
+ public:
+  explicit Load(const double* value) : value_(value) {}
+  Result<MetricWindow> Fetch(const MetricQuery& q, TimeMs now) override {
+    MetricWindow w;
+    w.metric = q.name;
+    w.samples.push_back({now, *value_});
+    return w;
+  }
+
+ private:
+  const double* value_;
+};
+
+// In-process backends behind a real HAProxy: `active` in service, `standby` declared disabled; a
+// PoolController over them at `load` req/s (10 per server) with HealthPool() or
+// `spec`, started once every active server is healthy.
+struct HealthStack {
+  HealthStack(const std::vector<std::string>& active, const std::vector<std::string>& standby, double load_rps,
+              PoolSpec pool_spec = HealthPool())
+      : spec(std::move(pool_spec)), load(load_rps), metrics(&load) {
+    std::vector<std::string> lines;
+    for (const std::string& n : active) {
+      backends[n] = std::make_unique<Backend>(n);
+      lines.push_back(n + " " + backends[n]->address() + " " + kCheck);
+    }
+    for (const std::string& n : standby) {
+      backends[n] = std::make_unique<Backend>(n);
+      lines.push_back(n + " " + backends[n]->address() + " " + kCheck + " disabled");
+    }
+    haproxy = StartHAProxy(Cfg(PickFreePort(), lines));
+    REQUIRE(haproxy);
+    provider = MakeProvider(haproxy->socket_path, &clock);
+    std::vector<std::string> errors;
+    pool = std::make_unique<PoolController>(spec, CreatePolicies(spec, &errors), provider.get(), &metrics);
+    REQUIRE(errors.empty());
+    const int n = static_cast<int>(active.size());
+    REQUIRE(WaitFor([&] { return Tick().observed.CountHealthy(ServerState::kActive) == n; }, 10s));
+  }
+  TickResult Tick() { return pool->RunOnce(clock.Now()); }
+  void Kill(const std::string& name) { backends.at(name).reset(); }  // its port closes: checks fail
+
+  PoolSpec spec;
+  double load;
+  Load metrics;
+  std::map<std::string, std::unique_ptr<Backend>> backends;
+  std::unique_ptr<HAProxy> haproxy;
+  SystemClock clock;
+  std::unique_ptr<HAProxyProvider> provider;
+  std::unique_ptr<PoolController> pool;
+};
+
 }  // namespace
 
 TEST_CASE("replace: a backend that dies while active is replaced after grace, and never promoted again") {
-  auto a = std::make_unique<Backend>("a"), b = std::make_unique<Backend>("b"), c = std::make_unique<Backend>("c");
-  const int port = PickFreePort();
-  auto h = StartHAProxy(Cfg(port, {"a " + a->address() + " " + kCheck, "b " + b->address() + " " + kCheck,
-                                   "c " + c->address() + " " + kCheck + " disabled"}));
-  REQUIRE(h);
-  SystemClock clock;
-  auto provider = MakeProvider(h->socket_path, &clock);
-  FixedMetrics metrics(20);
-  PoolSpec spec = HealthPool();
-  std::vector<std::string> errors;
-  PoolController pool(spec, CreatePolicies(spec, &errors), provider.get(), &metrics);
-  REQUIRE(errors.empty());
-  REQUIRE(WaitFor([&] { return pool.RunOnce(clock.Now()).observed.CountHealthy(ServerState::kActive) == 2; }, 10s));
-
-  b.reset();  // the machine dies: its port closes, HAProxy's checks fail
+  HealthStack st({"a", "b"}, {"c"}, 20);
+  SystemClock& clock = st.clock;
+  HAProxy* h = st.haproxy.get();
+  st.Kill("b");  // the machine dies: its port closes, HAProxy's checks fail
   std::string reason, started;
   TimeMs down_seen = 0, replaced_at = 0;
   for (int i = 0; i < 80 && replaced_at == 0; ++i) {
     std::this_thread::sleep_for(100ms);
-    const TickResult t = pool.RunOnce(clock.Now());
+    const TickResult t = st.Tick();
     const Server* sb = t.observed.Find("b");
     if (down_seen == 0 && sb && sb->health == Health::kUnhealthy) down_seen = clock.Now();
     if (!t.decision.replacements_started.empty()) {
@@ -87,7 +129,7 @@ TEST_CASE("replace: a backend that dies while active is replaced after grace, an
   INFO("last tick: " << last);
   REQUIRE(WaitFor(
       [&] {
-        const TickResult t = pool.RunOnce(clock.Now());
+        const TickResult t = st.Tick();
         const Server* sb = t.observed.Find("b");
         retired = retired || (sb && sb->state == ServerState::kCold);
         last = t.plan.Summary() + " / " + t.decision.reason + " / b " + (sb ? StateName(sb->state) : "-") + " / " +
@@ -98,33 +140,21 @@ TEST_CASE("replace: a backend that dies while active is replaced after grace, an
   CHECK_FALSE(Row(*h, "c")->InMaintenance());
   CHECK(Row(*h, "b")->InMaintenance());
   for (int i = 0; i < 5; ++i) {
-    const TickResult t = pool.RunOnce(clock.Now());
+    const TickResult t = st.Tick();
     CHECK(t.observed.Find("b")->state != ServerState::kActive);
     CHECK(t.observed.CountHealthy(ServerState::kActive) == 2);
   }
 }
 
 TEST_CASE("replace: when most of the pool dies at once, the breaker keeps every server and says why") {
-  auto a = std::make_unique<Backend>("a"), b = std::make_unique<Backend>("b"), c = std::make_unique<Backend>("c");
-  auto d = std::make_unique<Backend>("d");
-  const int port = PickFreePort();
-  auto h = StartHAProxy(Cfg(port, {"a " + a->address() + " " + kCheck, "b " + b->address() + " " + kCheck,
-                                   "c " + c->address() + " " + kCheck, "d " + d->address() + " " + kCheck + " disabled"}));
-  REQUIRE(h);
-  SystemClock clock;
-  auto provider = MakeProvider(h->socket_path, &clock);
-  FixedMetrics metrics(30);
-  PoolSpec spec = HealthPool();
-  std::vector<std::string> errors;
-  PoolController pool(spec, CreatePolicies(spec, &errors), provider.get(), &metrics);
-  REQUIRE(WaitFor([&] { return pool.RunOnce(clock.Now()).observed.CountHealthy(ServerState::kActive) == 3; }, 10s));
-
-  a.reset();  // a bad build everywhere: two of three die
-  b.reset();
+  HealthStack st({"a", "b", "c"}, {"d"}, 30);
+  HAProxy* h = st.haproxy.get();
+  st.Kill("a");  // a bad build everywhere: two of three die
+  st.Kill("b");
   bool open = false;
   for (int i = 0; i < 60 && !open; ++i) {
     std::this_thread::sleep_for(100ms);
-    const TickResult t = pool.RunOnce(clock.Now());
+    const TickResult t = st.Tick();
     CHECK(t.decision.replacements_started.empty());
     CHECK(t.plan.drain.empty());
     open = t.decision.replacement_breaker_open;
@@ -159,47 +189,23 @@ TEST_CASE("probe: an HTTP GET of the standby's address, its status compared, in 
 }
 
 TEST_CASE("probe: a standby whose machine died is never promoted, and is retired") {
-  auto a = std::make_unique<Backend>("a"), b = std::make_unique<Backend>("b");
-  auto c = std::make_unique<Backend>("c"), d = std::make_unique<Backend>("d");
-  const int port = PickFreePort();
-  auto h = StartHAProxy(Cfg(port, {"a " + a->address() + " " + kCheck, "b " + b->address() + " " + kCheck,
-                                   "c " + c->address() + " " + kCheck + " disabled",
-                                   "d " + d->address() + " " + kCheck + " disabled"}));
-  REQUIRE(h);
-  SystemClock clock;
-  auto provider = MakeProvider(h->socket_path, &clock);
-  double load = 20;
-  class Load final : public MetricsSource {
-   public:
-    explicit Load(double* v) : v_(v) {}
-    Result<MetricWindow> Fetch(const MetricQuery& q, TimeMs now) override {
-      MetricWindow w;
-      w.metric = q.name;
-      w.samples.push_back({now, *v_});
-      return w;
-    }
-   private:
-    double* v_;
-  } metrics(&load);
   PoolSpec spec = HealthPool();
   spec.warm_standby = 2;
   spec.health.probe.enabled = true;
   spec.health.probe.timeout = 500;
   spec.health.probe.interval = 200;
-  std::vector<std::string> errors;
-  PoolController pool(spec, CreatePolicies(spec, &errors), provider.get(), &metrics);
-  pool.SetProber(CreateProber(spec.health.probe));
-  REQUIRE(WaitFor([&] { return pool.RunOnce(clock.Now()).observed.CountHealthy(ServerState::kActive) == 2; }, 10s));
-  TickResult t = pool.RunOnce(clock.Now());
+  HealthStack st({"a", "b"}, {"c", "d"}, 20, spec);
+  st.pool->SetProber(CreateProber(spec.health.probe));
+  TickResult t = st.Tick();
   CHECK(t.observed.Find("c")->health == Health::kHealthy);  // probed: it answers
   CHECK(t.probe_failures.empty());
 
-  c.reset();  // the standby's machine dies while it waits
+  st.Kill("c");  // the standby's machine dies while it waits
   std::string failure;
   bool retired = false;
   for (int i = 0; i < 20 && !retired; ++i) {
     std::this_thread::sleep_for(100ms);
-    t = pool.RunOnce(clock.Now());
+    t = st.Tick();
     if (!t.probe_failures.empty()) failure = t.probe_failures[0];
     retired = std::find(t.plan.retire.begin(), t.plan.retire.end(), "c") != t.plan.retire.end();
   }
@@ -210,11 +216,11 @@ TEST_CASE("probe: a standby whose machine died is never promoted, and is retired
   CHECK(t.plan.reason.find("retire 1 unhealthy standby") != std::string::npos);
 
   // The load rises: the healthy standby is promoted, never the dead one.
-  load = 30;
+  st.load = 30;
   bool promoted = false;
   for (int i = 0; i < 30 && !promoted; ++i) {
     std::this_thread::sleep_for(100ms);
-    t = pool.RunOnce(clock.Now());
+    t = st.Tick();
     CHECK(std::find(t.plan.promote.begin(), t.plan.promote.end(), "c") == t.plan.promote.end());
     promoted = std::find(t.plan.promote.begin(), t.plan.promote.end(), "d") != t.plan.promote.end();
   }
