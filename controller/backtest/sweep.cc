@@ -120,7 +120,10 @@ Status ApplySweepSetting(const std::string& key, const std::string& value, PoolS
     p.path = "--sweep warm";
     p.values[key.substr(5)] = value;
     std::vector<std::string> errors;
+    // Reading a setting turns warm_standby: auto on; a point's warm_standby (a count, or auto) decides.
+    const bool enabled = spec->warm_auto.enabled;
     if (!ReadWarmAutoSpec(p, &spec->warm_auto, &errors)) return Bad(key, value, errors.front());
+    spec->warm_auto.enabled = enabled;
     return Status::Ok();
   }
   if (key == "min_active") return set_int(&spec->min_active);

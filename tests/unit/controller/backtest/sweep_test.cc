@@ -85,6 +85,27 @@ TEST_CASE("sweep: settings reach the pool, its policies and the interval") {
   CHECK(ApplySweepSetting("targt", "1", &s, &interval).message().find("unknown key") != std::string::npos);
 }
 
+TEST_CASE("sweep: a warm.SETTING keeps the point's warm_standby, a count or auto, in either order") {
+  PoolSpec s = Pool();
+  s.warm_auto.enabled = true;
+  s.warm_auto.server_capacity = 10;
+  DurationMs interval = 15 * kSecond;
+  // warm_standby=0 then warm.quantile=0.99 (the grid's order when warm_standby comes first): no warm pool.
+  CHECK(ApplySweepSetting("warm_standby", "0", &s, &interval).ok());
+  CHECK(ApplySweepSetting("warm.quantile", "0.99", &s, &interval).ok());
+  CHECK_FALSE(s.warm_auto.enabled);
+  CHECK(s.warm_standby == 0);
+  CHECK(s.warm_auto.quantile == 0.99);
+  // The setting first, then auto: auto with the setting.
+  CHECK(ApplySweepSetting("warm.quantile", "0.95", &s, &interval).ok());
+  CHECK(ApplySweepSetting("warm_standby", "auto", &s, &interval).ok());
+  CHECK(s.warm_auto.enabled);
+  CHECK(s.warm_auto.quantile == 0.95);
+  // Without a warm_standby axis, the config's auto stays on.
+  CHECK(ApplySweepSetting("warm.max", "5", &s, &interval).ok());
+  CHECK(s.warm_auto.enabled);
+}
+
 TEST_CASE("sweep: the Pareto front of unserved requests vs server-hours") {
   std::vector<SweepPoint> pts = {Point(100, 10), Point(50, 12),  Point(60, 13),
                                  Point(0, 20),   Point(100, 11), Point(50, 12)};
