@@ -84,7 +84,7 @@ CLI::App* AddBacktestCommand(CLI::App* cli, BacktestArgs* a) {
                  "Set capacity_per_server to the trace's peak / N, so that the peak needs N servers (1 .. "
                  "max_active); every target_per_server and warm_standby.auto.server_capacity are scaled "
                  "alike, and runs start with the servers the first point needs (unless the model sets "
-                 "initial_active). Says what it changed");
+                 "initial_active). Says what it changed. A --sweep's target values are taken as given");
   bt->add_option("--threads", a->threads, "Threads for the runs (default 0: one per core)")
       ->check(CLI::NonNegativeNumber);
   return bt;

@@ -106,6 +106,28 @@ TEST_CASE("sweep: a warm.SETTING keeps the point's warm_standby, a count or auto
   CHECK(s.warm_auto.enabled);
 }
 
+TEST_CASE("sweep: the front read on HPA's curve, ratios or the side of its range") {
+  // HPA's curve through (hours, unserved) = (80, 99) and (90, 9): at 85 h it leaves 10^1.5 - 1 = 30.62.
+  std::vector<HpaCurvePoint> curve(2);
+  curve[0].target = 0.7, curve[0].summary = Point(9, 90).summary;
+  curve[1].target = 0.8, curve[1].summary = Point(99, 80).summary;
+  SweepResult sw;
+  sw.axes = {{"warm_standby", {"0", "1", "2"}}};
+  sw.points = {Point(15.31, 85), Point(500, 70), Point(1, 95)};
+  for (size_t i = 0; i < sw.points.size(); ++i) sw.points[i].settings = {{"warm_standby", std::to_string(i)}};
+  sw.front = {1, 0, 2};
+  const std::string text = FrontVsCurveText(sw, curve);
+  CHECK(text.find("Pareto front against HPA's curve") != std::string::npos);
+  CHECK(text.find("unserved at equal h: 0.5x") != std::string::npos);  // 15.31 / 30.62
+  CHECK(text.find("h at equal unserved: 0.") != std::string::npos);
+  CHECK(text.find("unserved at equal h: outside (fewer h)") != std::string::npos);  // 70 h < 80
+  CHECK(text.find("h at equal unserved: outside (more unserved)") != std::string::npos);  // 500 > 99
+  CHECK(text.find("unserved at equal h: outside (more h)") != std::string::npos);  // 95 h > 90
+  CHECK(text.find("h at equal unserved: outside (fewer unserved)") != std::string::npos);  // 1 < 9
+  CHECK(text.find("warm_standby=2") != std::string::npos);
+  CHECK(FrontVsCurveText(sw, {}).empty());
+}
+
 TEST_CASE("sweep: the Pareto front of unserved requests vs server-hours") {
   std::vector<SweepPoint> pts = {Point(100, 10), Point(50, 12),  Point(60, 13),
                                  Point(0, 20),   Point(100, 11), Point(50, 12)};
