@@ -828,8 +828,11 @@ def leak_bench(args):
     for mode, horizon in modes:
         rs = results[mode]
         fails = sum(1 for r in rs if r["margin"] is None)
-        print(f"  {mode:<9} (horizon {horizon}): threshold crossed -> out of rotation {stats(r['detect'] for r in rs)}; "
-              f"margin before the crash {stats(r['margin'] for r in rs)}; fell over {fails}, "
+        due = "" if mode == "threshold" else (
+            f"; the trend rule's moment (crossing due within {horizon}) -> out of rotation "
+            f"{stats(None if r['detect'] is None else r['detect'] + seconds(horizon) for r in rs)}")
+        print(f"  {mode:<9} (horizon {horizon}): threshold crossed -> out of rotation {stats(r['detect'] for r in rs)}"
+              f"{due}; margin before the crash {stats(r['margin'] for r in rs)}; fell over {fails}, "
               f"runs with load errors {sum(1 for r in rs if r['bad'])}")
         ok = ok and fails == 0
     return 0 if ok else 1
