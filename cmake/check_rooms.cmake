@@ -29,6 +29,7 @@ set(_rooms
   "controller/config/|warmpool/ controller/config/ controller/files/ controller/api/tokens.h controller/sources/registry.h policies/ providers/registry.h|yaml-cpp/"
   "controller/state/|warmpool/ controller/state/ policies/|nlohmann/"
   "controller/api/|warmpool/ controller/api/ controller/http/server.h controller/log/|nlohmann/ openssl/"
+  "controller/cluster/|warmpool/ controller/cluster/ controller/http/client.h controller/files/ controller/log/log.h|nlohmann/"
   "controller/runtime/|warmpool/ controller/runtime/ controller/api/control_plane.h controller/state/ controller/log/ controller/sources/registry.h policies/ providers/registry.h|prometheus/"
   "controller/backtest/|warmpool/ controller/backtest/backtest.h controller/backtest/score.h controller/backtest/capacity_model.h controller/backtest/hpa_baseline.h controller/backtest/oracle.h controller/backtest/compare.h controller/backtest/sweep.h controller/backtest/parallel.h controller/backtest/curve.h controller/sources/trace/ policies/ providers/simulated/|"
   "controller/backtest/report/|warmpool/ controller/backtest/|nlohmann/"

@@ -1,0 +1,301 @@
+#include "controller/cluster/member.h"
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+#include <utility>
+
+#include "controller/cluster/rendezvous.h"
+
+namespace warmpool {
+namespace {
+
+class SteadyClock final : public Clock {
+ public:
+  TimeMs Now() const override {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+};
+
+}  // namespace
+
+DurationMs DefaultFencingMargin(DurationMs ttl) { return std::max<DurationMs>(ttl / 5, kSecond); }
+
+TimeMs FenceDeadline(TimeMs last_renewal, DurationMs ttl, DurationMs margin) {
+  return last_renewal + ttl - margin;
+}
+
+bool WithinFence(TimeMs now, TimeMs last_renewal, DurationMs ttl, DurationMs margin) {
+  return now < FenceDeadline(last_renewal, ttl, margin);
+}
+
+const Clock& MonotonicClock() {
+  static const SteadyClock clock;
+  return clock;
+}
+
+Status CheckClusterMemberOptions(const ClusterMemberOptions& o) {
+  std::vector<std::string> errors;
+  if (o.name.empty()) errors.push_back("cluster.member: must not be empty");
+  if (o.name.find('/') != std::string::npos) {
+    errors.push_back("cluster.member: must not contain '/', got \"" + o.name + "\"");
+  }
+  if (std::any_of(o.name.begin(), o.name.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
+    errors.push_back("cluster.member: must not contain control characters");
+  }
+  if (o.lease_ttl < 2 * kSecond || o.lease_ttl > kHour) {
+    errors.push_back("cluster.lease_ttl: must be between 2s and 1h, got " + FormatDuration(o.lease_ttl));
+  }
+  const DurationMs margin = o.fencing_margin > 0 ? o.fencing_margin : DefaultFencingMargin(o.lease_ttl);
+  if (o.fencing_margin < 0 || margin >= o.lease_ttl) {
+    errors.push_back("cluster.fencing_margin: must be below lease_ttl (" + FormatDuration(o.lease_ttl) +
+                     "), got " + FormatDuration(margin));
+  }
+  if (errors.empty()) return Status::Ok();
+  std::string text = errors[0];
+  for (size_t i = 1; i < errors.size(); ++i) text += "; " + errors[i];
+  return Status::InvalidArgument(text);
+}
+
+ClusterMember::ClusterMember(std::unique_ptr<EtcdClient> etcd, ClusterMemberOptions options,
+                             const Clock* clock)
+    : etcd_(std::move(etcd)),
+      options_(std::move(options)),
+      margin_(options_.fencing_margin > 0 ? options_.fencing_margin
+                                          : DefaultFencingMargin(options_.lease_ttl)),
+      clock_(clock) {}
+
+ClusterMember::~ClusterMember() = default;
+
+std::string ClusterMember::MemberKey() const { return etcd_->prefix() + "/members/" + options_.name; }
+std::string ClusterMember::OwnerKey(const std::string& pool) const {
+  return etcd_->prefix() + "/owners/" + pool;
+}
+
+Status ClusterMember::NotJoined() const {
+  return Status::FailedPrecondition("cluster: member \"" + options_.name +
+                                    "\" has not joined (or lost its lease)");
+}
+
+void ClusterMember::LoseLease() {
+  joined_ = false;  // first: MayApply is false from here on
+  last_renewal_ = 0;
+  lease_id_ = 0;
+  lease_ = 0;
+  std::lock_guard<std::mutex> lock(owned_mu_);
+  owned_.clear();
+}
+
+Status ClusterMember::Join() {
+  std::lock_guard<std::mutex> lock(call_mu_);
+  if (joined_) return Status::Ok();
+  const TimeMs start = clock_->Now();
+  Result<EtcdLease> lease = etcd_->LeaseGrant(options_.lease_ttl);
+  if (!lease.ok()) return lease.status();
+  Result<EtcdTxnResult> created = etcd_->CreateIfAbsent(MemberKey(), options_.info, lease->id);
+  if (!created.ok()) {
+    etcd_->LeaseRevoke(lease->id);  // best effort: it would expire anyway
+    return created.status();
+  }
+  if (!created->succeeded && (!created->current || created->current->lease != lease->id)) {
+    etcd_->LeaseRevoke(lease->id);
+    std::string holder = "a live member";
+    if (created->current) {
+      holder += " (lease " + std::to_string(created->current->lease) + ", registered at revision " +
+                std::to_string(created->current->create_revision) + ")";
+    }
+    return Status::FailedPrecondition(
+        "cluster: the member name \"" + options_.name + "\" is taken by " + holder + " under " + MemberKey() +
+        ": each replica needs its own cluster.member; a restarted replica waits for its previous lease to "
+        "expire (at most " +
+        FormatDuration(lease->ttl_seconds * kSecond) + ")");
+  }
+  lease_ = lease->id;
+  {
+    std::lock_guard<std::mutex> owned_lock(owned_mu_);
+    owned_.clear();
+  }
+  ttl_ = lease->ttl_seconds * kSecond;
+  last_renewal_ = start;  // the grant left after `start`: etcd's expiry is later than start + ttl
+  lease_id_ = lease->id;
+  joined_ = true;
+  return Status::Ok();
+}
+
+Status ClusterMember::Renew() {
+  std::lock_guard<std::mutex> lock(call_mu_);
+  if (!joined_) return NotJoined();
+  const TimeMs start = clock_->Now();
+  Result<int64_t> ttl = etcd_->LeaseKeepAlive(lease_);
+  if (!ttl.ok()) {
+    if (ttl.status().code() == Status::Code::kNotFound) {
+      const int64_t lost = lease_;
+      LoseLease();
+      return Status::NotFound("cluster: member \"" + options_.name + "\" lost its lease " +
+                              std::to_string(lost) + " (" + ttl.status().message() +
+                              "); it owns nothing now and must join again");
+    }
+    return ttl.status();
+  }
+  ttl_ = *ttl * kSecond;
+  last_renewal_ = start;
+  return Status::Ok();
+}
+
+Status ClusterMember::Leave() {
+  std::lock_guard<std::mutex> lock(call_mu_);
+  if (!joined_) return Status::Ok();
+  const int64_t lease = lease_;
+  LoseLease();
+  Status s = etcd_->LeaseRevoke(lease);
+  if (s.code() == Status::Code::kNotFound) return Status::Ok();  // expired already: the keys are gone
+  return s;
+}
+
+bool ClusterMember::MayApply(TimeMs now) const {
+  if (!joined_) return false;  // read first: Join() stores the renewal and the ttl before it
+  return WithinFence(now, last_renewal_, ttl_, margin_);
+}
+
+TimeMs ClusterMember::fence_deadline() const {
+  return joined_ ? FenceDeadline(last_renewal_, ttl_, margin_) : 0;
+}
+TimeMs ClusterMember::last_renewal() const { return joined_ ? last_renewal_.load() : 0; }
+bool ClusterMember::joined() const { return joined_; }
+int64_t ClusterMember::lease_id() const { return lease_id_; }
+DurationMs ClusterMember::lease_ttl() const { return ttl_; }
+DurationMs ClusterMember::fencing_margin() const { return margin_; }
+
+Result<std::vector<std::string>> ClusterMember::Members() {
+  std::lock_guard<std::mutex> lock(call_mu_);
+  const std::string prefix = etcd_->prefix() + "/members/";
+  Result<EtcdRange> range = etcd_->RangePrefix(prefix);
+  if (!range.ok()) return range.status();
+  std::vector<std::string> names;
+  for (const EtcdKeyValue& kv : range->kvs) names.push_back(kv.key.substr(prefix.size()));
+  return names;
+}
+
+Result<bool> ClusterMember::TryOwn(const std::string& pool) {
+  std::lock_guard<std::mutex> lock(call_mu_);
+  if (!joined_) return NotJoined();
+  Result<EtcdTxnResult> r = etcd_->CreateIfAbsent(OwnerKey(pool), options_.name, lease_);
+  if (!r.ok()) {
+    if (r.status().code() == Status::Code::kNotFound) {  // "requested lease not found"
+      LoseLease();
+      return Status::NotFound("cluster: member \"" + options_.name + "\" lost its lease (" +
+                              r.status().message() + "); it owns nothing now and must join again");
+    }
+    return r.status();
+  }
+  std::lock_guard<std::mutex> owned_lock(owned_mu_);
+  if (r->succeeded) {
+    owned_[pool] = r->revision;
+    return true;
+  }
+  if (r->current && r->current->lease == lease_) {  // ours: created by an attempt whose answer was lost
+    owned_[pool] = r->current->mod_revision;
+    return true;
+  }
+  owned_.erase(pool);
+  return false;
+}
+
+Status ClusterMember::Release(const std::string& pool) {
+  std::lock_guard<std::mutex> lock(call_mu_);
+  int64_t revision = 0;
+  {
+    std::lock_guard<std::mutex> owned_lock(owned_mu_);
+    auto it = owned_.find(pool);
+    if (it == owned_.end()) return Status::Ok();
+    revision = it->second;
+  }
+  Result<EtcdTxnResult> r = etcd_->DeleteIfModRevision(OwnerKey(pool), revision);
+  if (!r.ok()) return r.status();
+  std::lock_guard<std::mutex> owned_lock(owned_mu_);
+  owned_.erase(pool);  // deleted, or no longer ours anyway
+  return Status::Ok();
+}
+
+std::vector<std::string> ClusterMember::OwnedPools() const {
+  std::lock_guard<std::mutex> lock(owned_mu_);
+  std::vector<std::string> pools;
+  for (const auto& entry : owned_) pools.push_back(entry.first);
+  return pools;
+}
+
+Result<std::map<std::string, std::string>> ClusterMember::Owners() {
+  std::lock_guard<std::mutex> lock(call_mu_);
+  const std::string prefix = etcd_->prefix() + "/owners/";
+  Result<EtcdRange> range = etcd_->RangePrefix(prefix);
+  if (!range.ok()) return range.status();
+  std::map<std::string, std::string> owners;
+  std::map<std::string, int64_t> mine;
+  for (const EtcdKeyValue& kv : range->kvs) {
+    const std::string pool = kv.key.substr(prefix.size());
+    owners[pool] = kv.value;
+    if (joined_ && kv.lease == lease_) mine[pool] = kv.mod_revision;
+  }
+  std::lock_guard<std::mutex> owned_lock(owned_mu_);
+  owned_ = std::move(mine);
+  return owners;
+}
+
+std::string ClusterMember::endpoint_in_use() const {
+  std::lock_guard<std::mutex> lock(call_mu_);
+  return etcd_->endpoint_in_use();
+}
+
+Result<ClusterMember::BalanceResult> ClusterMember::Balance(const std::vector<std::string>& pools) {
+  BalanceResult out;
+  Result<std::vector<std::string>> members = Members();
+  if (!members.ok()) return members.status();
+  out.members = std::move(members).value();
+  if (std::find(out.members.begin(), out.members.end(), options_.name) == out.members.end()) {
+    // Our registration is gone while the lease may live (deleted by hand): register again, or the
+    // others would wait forever for the pools this member still holds.
+    std::lock_guard<std::mutex> lock(call_mu_);
+    if (!joined_) return NotJoined();
+    Result<EtcdTxnResult> r = etcd_->CreateIfAbsent(MemberKey(), options_.info, lease_);
+    if (!r.ok()) {
+      if (r.status().code() == Status::Code::kNotFound) LoseLease();
+      return r.status();
+    }
+    if (!r->succeeded && (!r->current || r->current->lease != lease_)) {
+      return Status::FailedPrecondition("cluster: the member name \"" + options_.name +
+                                        "\" was taken by another live member meanwhile");
+    }
+    out.members.push_back(options_.name);
+    std::sort(out.members.begin(), out.members.end());
+  }
+  std::vector<std::string> share = Assign(pools, out.members)[options_.name];
+  const std::set<std::string> wanted(share.begin(), share.end());
+  for (const std::string& pool : OwnedPools()) {
+    if (wanted.count(pool)) continue;
+    Status s = Release(pool);
+    if (s.ok()) {
+      out.released.push_back(pool);
+    } else if (out.error.ok()) {
+      out.error = s;
+    }
+  }
+  const std::vector<std::string> owned = OwnedPools();
+  const std::set<std::string> had(owned.begin(), owned.end());
+  for (const std::string& pool : share) {
+    if (had.count(pool)) continue;
+    Result<bool> r = TryOwn(pool);
+    if (!r.ok()) {
+      if (!joined_) return r.status();  // the lease is gone
+      if (out.error.ok()) out.error = r.status();
+      continue;
+    }
+    (*r ? out.taken : out.waiting).push_back(pool);
+  }
+  out.owned = OwnedPools();
+  return out;
+}
+
+}  // namespace warmpool
