@@ -133,6 +133,12 @@ int RunController(const RunOptions& opts) {
   }
   std::unique_ptr<App> app = std::move(created).value();
   const GlobalSpec& global = app->config().global;
+  if (global.cluster.enabled) {
+    // The app's cluster half is in place (runtime/membership.h); its etcd membership is not wired yet.
+    Log(LogLevel::kError, "cannot start",
+        {{"file", opts.config_file}, {"error", "cluster: is not supported by this build yet; remove it to run one process"}});
+    return 1;
+  }
 
   // Durable state: overrides, pauses and behavior history survive a restart (kill -9 included).
   std::unique_ptr<FileStateStore> store;

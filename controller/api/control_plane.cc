@@ -100,6 +100,13 @@ void ControlPlane::RestoreControls(std::map<std::string, PoolControls> controls)
   ++version_;
 }
 
+void ControlPlane::SetPoolControls(const std::string& pool, PoolControls controls) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!std::count(pools_.begin(), pools_.end(), pool)) return;
+  controls_[pool] = std::move(controls);
+  ++version_;
+}
+
 warmpool::Status ControlPlane::Change(const std::string& pool,
                             const std::function<warmpool::Status(PoolControls*, Event*)>& change) {
   std::lock_guard<std::mutex> serial(change_mu_);
@@ -227,6 +234,7 @@ void ControlPlane::Publish(PoolStatus status) {
   std::vector<Event> done;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (status.elsewhere) ever_observed_[status.pool] = true;  // not this member's to observe
     if (status.observed) {
       ever_observed_[status.pool] = true;
       if (auto it = controls_.find(status.pool); it != controls_.end()) {

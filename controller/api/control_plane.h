@@ -35,6 +35,10 @@ struct PoolStatus {
   ScalePlan plan;
   ApplyResult applied;
   std::vector<std::string> metric_errors;
+  // Cluster mode (GlobalSpec::cluster): the member acting on the pool ("" in a single process), and
+  // whether that is another member (this one then only shows the pool and takes operators' changes).
+  std::string owner;
+  bool elsewhere = false;
 };
 
 // One entry of the decision and action log.
@@ -65,6 +69,8 @@ class ControlPlane {
   PoolControls Controls(const std::string& pool, TimeMs now);
   std::map<std::string, PoolControls> AllControls() const;
   void RestoreControls(std::map<std::string, PoolControls> controls);  // from the state store
+  // One pool's controls as another cluster member saved them (no event: that member recorded it).
+  void SetPoolControls(const std::string& pool, PoolControls controls);
   // Each changes the pool's controls, calls on_change to persist them, and records an event. An
   // operator's change is acknowledged only once durable: when on_change fails, the change is taken
   // back and kUnavailable says why. kNotFound for an unknown pool (or, to clear, no override).
@@ -92,7 +98,8 @@ class ControlPlane {
   void Publish(PoolStatus status);
   std::optional<PoolStatus> Status(const std::string& pool) const;
   std::vector<PoolStatus> Statuses() const;  // in config order
-  // True once every pool's latest tick observed its provider at least once since start.
+  // True once every pool's latest tick observed its provider at least once since start (a pool another
+  // cluster member acts on counts as observed).
   bool Ready() const;
 
   // --- events ---

@@ -114,6 +114,8 @@ Json PoolObject(const PoolView& v) {
   j["ticked_at"] = TimeOrNull(s.at);
   j["observed"] = s.observed;
   j["observe_error"] = StringOrNull(s.observe_error);
+  j["owner"] = StringOrNull(s.owner);  // cluster mode: the member acting on the pool
+  j["elsewhere"] = s.elsewhere;        // ...and it is another member
   j["limits"] = Json{{"min_active", s.min_active},
                      {"max_active", s.max_active},
                      {"warm_standby", s.warm_standby},

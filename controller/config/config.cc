@@ -16,6 +16,7 @@
 #include <memory>
 #include <set>
 
+#include "controller/config/cluster.h"
 #include "controller/config/health.h"
 #include "controller/config/tokens_file.h"
 #include "controller/config/yaml.h"
@@ -657,6 +658,9 @@ void ReadConfig(const YAML::Node& root, const std::string& base_dir, Config* con
     }
     s.Finish();
   }
+  if (const YAML::Node* cluster = m.Get("cluster")) {
+    config_internal::ReadCluster(*cluster, base_dir, &config->global.cluster, errors);
+  }
   if (const YAML::Node* source = m.Get("metrics_source")) {
     PluginSpec* spec = &config->global.metrics_source;
     ReadPlugin(*source, "metrics_source", /*named=*/false, base_dir, spec, errors);
@@ -678,6 +682,7 @@ void ReadConfig(const YAML::Node& root, const std::string& base_dir, Config* con
       }
     }
   }
+  config_internal::CheckClusterAgainst(config->global, errors);
   m.Finish();
 }
 

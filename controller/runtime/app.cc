@@ -92,6 +92,7 @@ Status App::Reload(const Config& config) {
   metrics_ = std::move(next.metrics_);
   pools_ = std::move(next.pools_);
   WriteAheadOfApply();
+  SetFences();
   if (services_.control_plane) services_.control_plane->SetPools(config_.pools);
   return Status::Ok();
 }
@@ -186,25 +187,32 @@ std::vector<TickResult> App::TickAll(TimeMs now) {
   std::vector<TickResult> results;
   results.reserve(pools_.size());
   ControlPlane* cp = services_.control_plane;
+  std::set<std::string> acting;
+  if (services_.membership) acting = BalanceCluster(now);
   for (Pool& pool : pools_) {
     const PoolSpec& spec = pool.controller->spec();
+    if (services_.membership && acting.count(spec.name) == 0) {
+      PublishElsewhere(spec.name, now);
+      continue;
+    }
     const PoolControls controls = cp ? cp->Controls(spec.name, now) : PoolControls{};
     const auto started = std::chrono::steady_clock::now();
     results.push_back(pool.controller->RunOnce(now, controls));
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const TickResult& tick = results.back();
     LogTick(spec.name, tick);
-    if (spec.health.enabled && tick.status.ok()) Replacements(spec.name, tick, pool.controller->dry_run());
+    if (tick.status.ok()) Replacements(spec.name, tick, pool.controller->dry_run());  // an operator's needs no health:
     if (services_.metrics) {
       services_.metrics->ObserveTick(spec.name, tick, controls, spec, seconds, pool.controller->dry_run());
     }
-    if (cp) Publish(cp, spec, tick, pool.controller->dry_run());
+    if (cp) Publish(cp, spec, tick, pool.controller->dry_run(), services_.membership);
   }
-  if (services_.state) {
+  if (services_.state || services_.membership) {
     {
       std::lock_guard<std::mutex> lock(state_mu_);
       for (Pool& pool : pools_) {
         const std::string& name = pool.controller->spec().name;
+        if (services_.membership && owned_.count(name) == 0) continue;
         saved_behavior_[name] = pool.controller->decider().behavior_history();
         applying_.erase(name);  // applied: what it changed is in the provider's memory now
         ProviderMemory memory = pool.provider->Memory();
@@ -272,6 +280,7 @@ Status App::RestoreLearned() {
 Status App::Attach(Services services) {
   services_ = services;
   if (services_.control_plane) services_.control_plane->SetPools(config_.pools);
+  SetFences();
   if (services_.learned) {
     if (Status st = RestoreLearned(); !st.ok()) return st;
   }
@@ -324,6 +333,10 @@ Status App::Attach(Services services) {
 }
 
 Status App::SaveState() {
+  if (services_.membership) {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    return SaveCluster();
+  }
   if (!services_.state) return Status::Ok();
   std::lock_guard<std::mutex> lock(state_mu_);
   PersistedState state;
@@ -339,9 +352,11 @@ Status App::SaveState() {
   return st;
 }
 
-void App::Publish(ControlPlane* cp, const PoolSpec& spec, const TickResult& tick, bool dry_run) {
+void App::Publish(ControlPlane* cp, const PoolSpec& spec, const TickResult& tick, bool dry_run,
+                  const Membership* membership) {
   PoolStatus s;
   s.pool = spec.name;
+  if (membership) s.owner = membership->Name();
   s.at = tick.decision.at;
   s.observed = tick.status.ok();
   if (!s.observed) s.observe_error = tick.status.ToString();

@@ -7,10 +7,12 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "controller/api/control_plane.h"
+#include "controller/runtime/membership.h"
 #include "controller/runtime/pool_controller.h"
 #include "controller/runtime/self_metrics.h"
 #include "controller/state/codec.h"
@@ -51,6 +53,10 @@ class App {
     SelfMetrics* metrics = nullptr;
     StateStore* state = nullptr;
     StateStore* learned = nullptr;  // what the pools learned (controller/state/codec.h), saved once a minute
+    // Cluster mode (runtime/membership.h): the app ticks only the pools this member owns, loads a
+    // pool's state when it takes the pool over, saves each owned pool's state and every operator's
+    // change there instead of `state`, and fences every Apply. Null: one process, every pool.
+    Membership* membership = nullptr;
   };
   // Restores the state and learned documents. An error (a file this user cannot read, or not a
   // regular file) means the controller must not start: starting fresh would drop what it holds. A
@@ -77,7 +83,24 @@ class App {
   // Logs and records (events) the replacements begun this tick and the breaker's changes.
   void Replacements(const std::string& pool, const TickResult& tick, bool dry_run);
   std::map<std::string, bool> breaker_open_;  // by pool, as last logged
-  static void Publish(ControlPlane* cp, const PoolSpec& spec, const TickResult& tick, bool dry_run);
+
+  // --- cluster mode (Services::membership), controller/runtime/app_cluster.cc ---
+  void SetFences();
+  // Balances the pools over the members, releases and takes over pools, and reads every pool's
+  // controls. Returns the pools this member acts on this tick.
+  std::set<std::string> BalanceCluster(TimeMs now);
+  bool TakeOver(Pool& pool, TimeMs now);     // loads the pool's state; false: cannot act on it yet
+  void LetGo(const std::string& pool, TimeMs now, const std::string& why);
+  void RefreshControls();
+  Status SaveCluster();  // SaveState's cluster half; REQUIRES state_mu_ held
+  void PublishElsewhere(const std::string& pool, TimeMs now);
+  void ClusterEvent(const std::string& pool, TimeMs now, const std::string& reason, const std::string& result);
+  std::set<std::string> owned_;                     // the pools this member acts on (guarded by state_mu_)
+  std::map<std::string, int64_t> state_revision_;   // of each owned pool's state document
+  std::map<std::string, int64_t> controls_revision_;  // of each pool's controls document, as last read or written
+  std::map<std::string, std::string> controls_text_;  // ...and its text
+  static void Publish(ControlPlane* cp, const PoolSpec& spec, const TickResult& tick, bool dry_run,
+                      const Membership* membership);
 
   const Clock* clock_;
   bool force_dry_run_;

@@ -195,8 +195,21 @@ TickResult PoolController::RunOnce(TimeMs now, const PoolControls& controls) {
 
   // 4. Act (or only record, in dry-run).
   if (!out.plan.empty()) {
-    if (before_apply_ && !dry_run()) before_apply_(out.plan, now);
-    out.applied = actuator_->Apply(out.plan);
+    if (fence_ && !dry_run()) out.fenced = fence_(now);
+    if (!out.fenced.empty()) {
+      const Status refused = Status::FailedPrecondition("not applied: " + out.fenced);
+      auto refuse = [&](const char* kind, const std::vector<std::string>& servers) {
+        for (const std::string& s : servers) out.applied.actions.push_back({kind, s, refused});
+      };
+      refuse("promote", out.plan.promote);
+      refuse("drain", out.plan.drain);
+      refuse("provision", out.plan.provision);
+      refuse("retire", out.plan.retire);
+      out.decision.reason += (out.decision.reason.empty() ? "" : "; ") + std::string("not applied: ") + out.fenced;
+    } else {
+      if (before_apply_ && !dry_run()) before_apply_(out.plan, now);
+      out.applied = actuator_->Apply(out.plan);
+    }
   }
   out.applied.dry_run = dry_run();
   decider_.Applied(out.applied);

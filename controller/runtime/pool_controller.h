@@ -35,6 +35,7 @@ struct TickResult {
   std::vector<std::string> metrics_on_fallback;      // metrics whose values came from their fallback
   std::vector<std::string> metrics_floor_only;       // metrics that could only raise the pool this tick
   std::vector<std::string> probe_failures;           // standbys that failed a probe this tick, with why
+  std::string fenced;  // why this tick's plan was not applied (PoolController::SetFence); "" when it was
   Decision decision;
   ScalePlan plan;
   ApplyResult applied;
@@ -70,6 +71,11 @@ class PoolController {
   void SetProber(std::unique_ptr<Prober> prober) { prober_ = std::move(prober); }
   using BeforeApply = std::function<void(const ScalePlan& plan, TimeMs now)>;
   void SetBeforeApply(BeforeApply hook) { before_apply_ = std::move(hook); }
+  // Asked just before every Apply (never in dry-run): "" when this process may change the pool now,
+  // or why not (a cluster member whose lease is not fresh: runtime/membership.h). A plan it refuses is
+  // decided and reported but not applied: every action fails with the reason, and it spends no budget.
+  using Fence = std::function<std::string(TimeMs now)>;
+  void SetFence(Fence fence) { fence_ = std::move(fence); }
 
   // One tick. `controls` (an operator's override and pauses) act on the decision before planning.
   TickResult RunOnce(TimeMs now, const PoolControls& controls = {});
@@ -92,6 +98,7 @@ class PoolController {
   std::optional<ShedLimits> shed_applied_;  // what the balancer has, as far as we know
   ShedLimits shed_reported_;                // what the last tick reported in force
   BeforeApply before_apply_;
+  Fence fence_;
   std::unique_ptr<Prober> prober_;
   struct Probed {
     TimeMs at = 0;

@@ -177,6 +177,21 @@ struct SelfMetrics::Impl {
   Family<Counter>& state_save_errors = Register<Counter>(
       &registry, "warmpool_state_save_errors_total",
       "Saves of the state file (overrides, pauses, behavior history) that failed.");
+  Family<Gauge>& pool_owned = Register<Gauge>(
+      &registry, "warmpool_pool_owned",
+      "Cluster mode: 1 while this member acts on the pool (it holds its ownership and its lease is fresh).");
+  Family<Counter>& handovers = Register<Counter>(
+      &registry, "warmpool_cluster_handovers_total",
+      "Cluster mode: pools this member took over (direction acquired) or let go (released).");
+  Family<Counter>& fencing_stops = Register<Counter>(
+      &registry, "warmpool_fencing_stops_total",
+      "Plans not applied because this member's lease was not fresh (cluster mode's fence).");
+  Family<Gauge>& cluster_members =
+      Register<Gauge>(&registry, "warmpool_cluster_members", "Cluster mode: the live members this one sees.");
+  Family<Counter>& lease_renewal_failures = Register<Counter>(
+      &registry, "warmpool_lease_renewal_failures_total",
+      "Cluster mode: renewals of this member's lease that failed (etcd unreachable, the lease expired).");
+  uint64_t renewal_failures_seen = 0;
   Family<Gauge>& state_save_failing = Register<Gauge>(
       &registry, "warmpool_state_save_failing",
       "1 while the state file's last save failed: operators' changes are refused (503) until it works.");
@@ -224,6 +239,7 @@ void SelfMetrics::Impl::Observe(const std::string& pool, const TickResult& tick,
   if (spec.health.enabled && spec.health.probe.enabled) {
     C(probe_failures, s, p).Increment(static_cast<double>(tick.probe_failures.size()));
   }
+  if (!tick.fenced.empty()) C(fencing_stops, s, p).Increment();
   // An operator's replacement needs no health: settings.
   C(replacements, s, p).Increment(static_cast<double>(tick.decision.replacements_started.size()));
   G(replacing, s, p).Set(static_cast<double>(tick.decision.replacing.size()));
@@ -300,6 +316,26 @@ void SelfMetrics::StateSaved(bool ok) {
   Counter& errors = impl_->state_save_errors.Add({});
   if (!ok) errors.Increment();
   impl_->state_save_failing.Add({}).Set(ok ? 0 : 1);
+}
+
+void SelfMetrics::HandOver(const std::string& pool, bool acquired) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  try {
+    impl_->pool_owned.Add({{"pool", pool}}).Set(acquired ? 1 : 0);
+    impl_->handovers.Add({{"pool", pool}, {"direction", acquired ? "acquired" : "released"}}).Increment();
+  } catch (const std::exception& e) {
+    Log(LogLevel::kError, "self metrics not updated", {{"pool", pool}, {"error", e.what()}});
+  }
+}
+
+void SelfMetrics::ClusterObserved(int members, uint64_t renewal_failures) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->cluster_members.Add({}).Set(members);
+  Counter& failures = impl_->lease_renewal_failures.Add({});
+  if (renewal_failures > impl_->renewal_failures_seen) {
+    failures.Increment(static_cast<double>(renewal_failures - impl_->renewal_failures_seen));
+    impl_->renewal_failures_seen = renewal_failures;
+  }
 }
 
 void SelfMetrics::HttpRefused(const std::string& kind) {

@@ -25,6 +25,7 @@
 #ifndef WARMPOOL_CONTROLLER_RUNTIME_SELF_METRICS_H_
 #define WARMPOOL_CONTROLLER_RUNTIME_SELF_METRICS_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -48,6 +49,11 @@ class SelfMetrics {
   // A save of the state file succeeded or failed: warmpool_state_save_errors_total counts failures,
   // warmpool_state_save_failing is 1 until a save succeeds.
   void StateSaved(bool ok);
+  // Cluster mode: this member took `pool` over (acquired) or let it go. warmpool_pool_owned{pool} is 1
+  // while it acts on it; warmpool_cluster_handovers_total{pool,direction} counts both.
+  void HandOver(const std::string& pool, bool acquired);
+  // Cluster mode: the live members, and the lease renewals that failed so far.
+  void ClusterObserved(int members, uint64_t renewal_failures);
   // The API's HTTP server refused or cut a request or connection of `kind`.
   void HttpRefused(const std::string& kind);
   void SetHttpConnections(size_t open);

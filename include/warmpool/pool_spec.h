@@ -122,6 +122,21 @@ struct WebSpec {
   DurationMs idle_timeout = 60 * kSecond;
 };
 
+// `cluster:` (docs/configuration.md, "cluster"): several replicas share the pools through etcd, each
+// pool acted on by one member at a time. Absent: one process, its state in state.file.
+struct ClusterSpec {
+  bool enabled = false;
+  std::vector<std::string> endpoints;  // etcd client URLs (http:// or https://), tried in order
+  std::string prefix = "/warmpool";    // every key lives under it
+  std::string username;                // etcd authentication, with the password read from password_file
+  std::string password;
+  std::string tls_ca_file;
+  bool tls_insecure_skip_verify = false;
+  DurationMs timeout = 2 * kSecond;       // one etcd request
+  DurationMs lease_ttl = 10 * kSecond;    // a member silent this long loses its pools
+  std::string member;                     // this replica's name; "" = the host name
+};
+
 struct GlobalSpec {
   DurationMs interval = 15 * kSecond;  // one tick per pool per interval
   std::string log_format = "text";     // text | json
@@ -129,6 +144,7 @@ struct GlobalSpec {
   PluginSpec metrics_source;  // type "prometheus" or "trace"
   WebSpec web;
   std::string state_file;  // overrides, pauses and behavior history survive restarts here ("" = none)
+  ClusterSpec cluster;
 };
 
 struct Config {
