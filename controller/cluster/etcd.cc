@@ -38,11 +38,21 @@ std::string Reason(const Status& s, const std::string& endpoint) {
     const size_t colon = m.find(": ", at + endpoint.size());
     if (colon != std::string::npos) m.erase(0, colon + 2);
   }
-  if (m.rfind("connect: ", 0) == 0) m.erase(0, 9);
+  for (std::string_view head : {"cannot connect: ", "connect: "}) {
+    if (m.rfind(head, 0) == 0) m.erase(0, head.size());
+  }
   if (!m.empty() && m[0] >= 'A' && m[0] <= 'Z' && (m.size() < 2 || (m[1] >= 'a' && m[1] <= 'z'))) {
     m[0] = static_cast<char>(m[0] - 'A' + 'a');
   }
   return m;
+}
+
+// The failure of a request sent on a connection that turned out to be closed: nothing came back.
+bool StaleConnection(const Status& s) {
+  const std::string& m = s.message();
+  return s.code() == Status::Code::kUnavailable &&
+         (m.find("end of stream") != std::string::npos || m.find("reset by peer") != std::string::npos ||
+          m.find("Broken pipe") != std::string::npos);
 }
 
 }  // namespace
@@ -171,6 +181,12 @@ struct EtcdClient::Impl {
       const size_t i = (current + k) % n;
       const std::string& endpoint = config.endpoints[i];
       Result<HttpResponse> r = Exchange(i, path, body);
+      if (!r.ok() && StaleConnection(r.status())) {
+        // A kept-alive connection the server closed (or a member that just died): the HttpClient
+        // retries only GET on a new connection, and every call here is a POST. Each is safe to send
+        // again (see etcd.h on lost answers), so once more on a new connection before moving on.
+        r = Exchange(i, path, body);
+      }
       std::string reason;
       if (!r.ok()) {
         const Status::Code code = r.status().code();

@@ -6,7 +6,8 @@
 // Endpoints and failover: every call goes to the endpoint that answered last (the first one at the
 // start), and when that one cannot answer -- connection refused or reset, a timeout, HTTP 5xx, etcd's
 // "no leader", "request timed out" or "too many requests" -- to the next ones in order, each at most
-// once. When none answers, the error is kUnavailable and names every endpoint tried with its reason:
+// once (a request whose kept-alive connection turned out closed is first sent again on a new one). When none
+// answers, the error is kUnavailable and names every endpoint tried with its reason:
 //   "etcd: no endpoint answered: http://127.0.0.1:1 (connection refused), http://10.0.0.2:2379 (...)"
 // A worst-case call therefore takes endpoints x http.timeout: keep http.timeout well under the lease
 // TTL / 3 (a renewal's period) divided by the number of endpoints.
