@@ -282,6 +282,18 @@ Result<EtcdTxnResult> EtcdClient::PutIfModRevision(const std::string& key, const
       "/v3/kv/txn", etcd_json::TxnBody(key, "MOD", mod_revision, true, value, lease), etcd_json::ParseTxn);
 }
 
+Result<EtcdTxnResult> EtcdClient::PutIfModRevisionWhileHeld(const std::string& key, const std::string& value,
+                                                            int64_t mod_revision,
+                                                            const std::string& guard_key,
+                                                            int64_t guard_lease) {
+  if (guard_lease == 0 || guard_key.empty()) {
+    return Status::InvalidArgument("etcd: PutIfModRevisionWhileHeld needs a guard key and its lease");
+  }
+  return impl_->Call<EtcdTxnResult>(
+      "/v3/kv/txn", etcd_json::TxnBody(key, "MOD", mod_revision, true, value, 0, guard_key, guard_lease),
+      etcd_json::ParseTxn);
+}
+
 Result<EtcdTxnResult> EtcdClient::DeleteIfModRevision(const std::string& key, int64_t mod_revision) {
   if (mod_revision <= 0) return Status::InvalidArgument("etcd: DeleteIfModRevision needs a revision > 0");
   return impl_->Call<EtcdTxnResult>("/v3/kv/txn", etcd_json::TxnBody(key, "MOD", mod_revision, false, "", 0),

@@ -81,6 +81,9 @@ struct EtcdTxnResult {
   int64_t revision = 0;    // the store's revision after the txn: the write's own when succeeded
   // When !succeeded: the key as it is now (nullopt: absent). Empty when succeeded.
   std::optional<EtcdKeyValue> current;
+  // When a guarded write (PutIfModRevisionWhileHeld) did not succeed: the guard key as it is now
+  // (nullopt: absent). Its lease says whether the guard or the revision failed.
+  std::optional<EtcdKeyValue> guard;
 };
 
 struct EtcdLease {
@@ -135,6 +138,13 @@ class EtcdClient {
   // not exist). A writer holding a stale revision fails, and learns what is there now.
   Result<EtcdTxnResult> PutIfModRevision(const std::string& key, const std::string& value,
                                          int64_t mod_revision, int64_t lease = 0);
+  // As PutIfModRevision, and only while `guard_key` is bound to `guard_lease`: an owner's write of
+  // its pool's documents, guarded by its ownership key, so a member that lost the pool (its lease
+  // expired, the key deleted, another member owns it now) writes nothing, whatever revision it holds.
+  // REQUIRES: guard_lease != 0.
+  Result<EtcdTxnResult> PutIfModRevisionWhileHeld(const std::string& key, const std::string& value,
+                                                  int64_t mod_revision, const std::string& guard_key,
+                                                  int64_t guard_lease);
   // Deletes only if the key's mod_revision is still `mod_revision`. REQUIRES: mod_revision > 0.
   Result<EtcdTxnResult> DeleteIfModRevision(const std::string& key, int64_t mod_revision);
 

@@ -194,13 +194,21 @@ std::string PutBody(std::string_view key, std::string_view value, int64_t lease)
 }
 
 std::string TxnBody(std::string_view key, std::string_view target, int64_t revision, bool then_put,
-                    std::string_view value, int64_t lease) {
+                    std::string_view value, int64_t lease, std::string_view guard_key, int64_t guard_lease) {
   // The compare's field is named after its target: "create_revision" for CREATE, "mod_revision" for MOD.
   const std::string field = target == "CREATE" ? "create_revision" : "mod_revision";
-  json compare = {{"key", B64(key)},
-                  {"result", "EQUAL"},
-                  {"target", std::string(target)},
-                  {field, std::to_string(revision)}};
+  json compares = json::array({json{{"key", B64(key)},
+                                    {"result", "EQUAL"},
+                                    {"target", std::string(target)},
+                                    {field, std::to_string(revision)}}});
+  json otherwise = json::array({json{{"request_range", {{"key", B64(key)}}}}});
+  if (!guard_key.empty()) {
+    compares.push_back({{"key", B64(guard_key)},
+                        {"result", "EQUAL"},
+                        {"target", "LEASE"},
+                        {"lease", std::to_string(guard_lease)}});
+    otherwise.push_back({{"request_range", {{"key", B64(guard_key)}}}});
+  }
   json then;
   if (then_put) {
     json put = {{"key", B64(key)}, {"value", B64(value)}};
@@ -209,11 +217,7 @@ std::string TxnBody(std::string_view key, std::string_view target, int64_t revis
   } else {
     then = {{"request_delete_range", {{"key", B64(key)}}}};
   }
-  json otherwise = {{"request_range", {{"key", B64(key)}}}};
-  return json{{"compare", json::array({compare})},
-              {"success", json::array({then})},
-              {"failure", json::array({otherwise})}}
-      .dump();
+  return json{{"compare", compares}, {"success", json::array({then})}, {"failure", otherwise}}.dump();
 }
 
 std::string LeaseGrantBody(int64_t ttl_seconds) { return json{{"TTL", std::to_string(ttl_seconds)}}.dump(); }
@@ -268,18 +272,20 @@ Result<EtcdTxnResult> ParseTxn(std::string_view body, std::string_view endpoint)
   auto succeeded = j->find("succeeded");
   r.succeeded = succeeded != j->end() && succeeded->is_boolean() && succeeded->get<bool>();
   if (r.succeeded) return r;
-  // The failure branch is one range of the key: what holds it now.
+  // The failure branch ranges the key (what holds it now), then the guard key of a guarded write.
   auto responses = j->find("responses");
-  if (responses == j->end() || !responses->is_array() || responses->size() != 1) {
+  if (responses == j->end() || !responses->is_array() || responses->empty() || responses->size() > 2) {
     return Unexpected(endpoint, "txn: the failed compare's range is missing", body);
   }
-  auto range = (*responses)[0].find("response_range");
-  if (range == (*responses)[0].end() || !range->is_object()) {
-    return Unexpected(endpoint, "txn: no response_range", body);
+  for (size_t i = 0; i < responses->size(); ++i) {
+    auto range = (*responses)[i].find("response_range");
+    if (range == (*responses)[i].end() || !range->is_object()) {
+      return Unexpected(endpoint, "txn: no response_range", body);
+    }
+    std::optional<std::vector<EtcdKeyValue>> kvs = ParseKvs(*range);
+    if (!kvs) return Unexpected(endpoint, "txn: response_range", body);
+    if (!kvs->empty()) (i == 0 ? r.current : r.guard) = std::move(kvs->front());
   }
-  std::optional<std::vector<EtcdKeyValue>> kvs = ParseKvs(*range);
-  if (!kvs) return Unexpected(endpoint, "txn: response_range", body);
-  if (!kvs->empty()) r.current = std::move(kvs->front());
   return r;
 }
 

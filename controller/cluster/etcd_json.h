@@ -35,11 +35,13 @@ std::string PrefixEnd(std::string_view prefix);
 // Request bodies. Int64s are written as JSON strings, which the gateway accepts for every int64 field.
 std::string RangeBody(std::string_view key, std::string_view range_end);
 std::string PutBody(std::string_view key, std::string_view value, int64_t lease);
-// A txn: if the key's `target` ("CREATE" or "MOD") revision equals `revision`, then `then_put` (a put
-// of value/lease) or, when !then_put, a delete; else a range of the key, so a failed compare tells
-// what holds the key.
+// A txn: if the key's `target` ("CREATE" or "MOD") revision equals `revision` -- and, with a
+// `guard_key`, if that key is bound to `guard_lease` (target LEASE; an absent key has lease 0) --
+// then `then_put` (a put of value/lease) or, when !then_put, a delete; else a range of the key (and
+// of the guard key), so a failed compare tells what holds them.
 std::string TxnBody(std::string_view key, std::string_view target, int64_t revision, bool then_put,
-                    std::string_view value, int64_t lease);
+                    std::string_view value, int64_t lease, std::string_view guard_key = "",
+                    int64_t guard_lease = 0);
 std::string LeaseGrantBody(int64_t ttl_seconds);
 std::string LeaseIdBody(int64_t id);  // keepalive, revoke
 std::string AuthenticateBody(std::string_view name, std::string_view password);

@@ -220,6 +220,29 @@ Status ClusterMember::Release(const std::string& pool) {
   return Status::Ok();
 }
 
+Result<int64_t> ClusterMember::PutOwned(const std::string& pool, const std::string& key,
+                                        const std::string& value, int64_t mod_revision) {
+  std::lock_guard<std::mutex> lock(call_mu_);
+  if (!joined_) return NotJoined();
+  Result<EtcdTxnResult> r =
+      etcd_->PutIfModRevisionWhileHeld(key, value, mod_revision, OwnerKey(pool), lease_);
+  if (!r.ok()) return r.status();
+  if (r->succeeded) return r->revision;
+  if (!r->guard || r->guard->lease != lease_) {
+    {
+      std::lock_guard<std::mutex> owned_lock(owned_mu_);
+      owned_.erase(pool);
+    }
+    return Status::FailedPrecondition("cluster: member \"" + options_.name + "\" no longer owns pool \"" +
+                                      pool +
+                                      "\" (owner: " + (r->guard ? r->guard->value : std::string("none")) +
+                                      "); " + key + " was not written");
+  }
+  return Status::FailedPrecondition("cluster: " + key + " changed meanwhile (revision " +
+                                    std::to_string(r->current ? r->current->mod_revision : 0) + ", not " +
+                                    std::to_string(mod_revision) + ")");
+}
+
 std::vector<std::string> ClusterMember::OwnedPools() const {
   std::lock_guard<std::mutex> lock(owned_mu_);
   std::vector<std::string> pools;

@@ -122,6 +122,15 @@ class ClusterMember {
   // The pools this member believes it owns (created under its current lease, not released), sorted.
   // It acts on one only while MayApply(now) as well.
   std::vector<std::string> OwnedPools() const;
+  // Writes a document of a pool this member owns (its state, e.g. <prefix>/state/<pool>; not bound to
+  // the lease, so it outlives the owner) with compare-and-swap on the document's revision (0: it must
+  // not exist), and only while <prefix>/owners/<pool> is still bound to this member's lease: a member
+  // that lost the pool writes nothing, whatever revision it read. Returns the new revision.
+  // kFailedPrecondition when not written, saying why: "cluster: member \"a\" no longer owns pool
+  // \"web\" (owner: b)" (the pool is dropped from OwnedPools()), or "cluster: <key> changed meanwhile
+  // (revision 12, not 9)". kFailedPrecondition when not joined.
+  Result<int64_t> PutOwned(const std::string& pool, const std::string& key, const std::string& value,
+                           int64_t mod_revision);
   // Every ownership key in etcd: pool -> owner's name. Also brings OwnedPools() in line with etcd:
   // a key of this member's lease that was lost (deleted by hand) is dropped, one it holds is added.
   Result<std::map<std::string, std::string>> Owners();

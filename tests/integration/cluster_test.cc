@@ -215,6 +215,8 @@ TEST_CASE(
   REQUIRE(b->Join().ok());
   REQUIRE(a->TryOwn("web").value());
   CHECK_FALSE(b->TryOwn("web").value());
+  Result<int64_t> state = a->PutOwned("web", "/fence/state/web", "a's state", 0);
+  REQUIRE_MESSAGE(state.ok(), state.status().ToString());
   const TimeMs a_renewed = a->last_renewal();
   // b renews on its own thread as a replica does (every ttl/3); a has stopped (frozen, or cut off).
   std::atomic<bool> stop{false};
@@ -260,6 +262,12 @@ TEST_CASE(
   CHECK(key_gone - a_fenced >= a->fencing_margin() - 100);  // at least the margin, less a sample
   CHECK(b_owns - a_renewed >= ttl);
   CHECK(b_owns - a_renewed <= ttl + 2500);
+  // a, waking, writes the state at the revision it read: refused by etcd, since the pool is b's now.
+  Status stale = a->PutOwned("web", "/fence/state/web", "a's stale state", *state).status();
+  CHECK(stale.code() == Status::Code::kFailedPrecondition);
+  CHECK(stale.message().find("no longer owns pool \"web\" (owner: b)") != std::string::npos);
+  CHECK(reader->Range("/fence/state/web")->kvs[0].value == "a's state");
+  CHECK(b->PutOwned("web", "/fence/state/web", "b's state", *state).ok());
   // a learns it lost the lease at its next renewal, and may not apply until it joins again.
   CHECK(a->Renew().code() == Status::Code::kNotFound);
   CHECK_FALSE(a->joined());

@@ -105,6 +105,20 @@ TEST_CASE("etcd json: range, txn, lease and status answers as etcd 3.4 writes th
   CHECK(ok->succeeded);
   CHECK(ok->revision == 3);
 
+  // A guarded write whose guard key is gone (its lease revoked): the key, then no guard.
+  Result<EtcdTxnResult> guarded = ParseTxn(
+      R"({"header":{"cluster_id":"15118495548433857066","member_id":"13668033151171901709","revision":"4",)"
+      R"("raft_term":"2"},"responses":[{"response_range":{"header":{"revision":"4"},"kvs":[{"key":"L3Mvd2Vi",)"
+      R"("create_revision":"3","mod_revision":"3","version":"1","value":"c3RhdGU="}],"count":"1"}},)"
+      R"({"response_range":{"header":{"revision":"4"}}}]})",
+      kEp);
+  REQUIRE(guarded.ok());
+  CHECK_FALSE(guarded->succeeded);
+  CHECK(guarded->current->key == "/s/web");
+  CHECK_FALSE(guarded->guard.has_value());
+  CHECK(TxnBody("/s", "MOD", 3, true, "v", 0, "/o", 9)
+            .find(R"({"key":"L28=","lease":"9","result":"EQUAL","target":"LEASE"})") != std::string::npos);
+
   Result<EtcdLease> lease = ParseLeaseGrant(kGrant, kEp);
   REQUIRE(lease.ok());
   CHECK(lease->id == 2324035804695984645LL);

@@ -89,34 +89,46 @@ class FakeEtcd {
       return Ok({});
     }
     if (p == "/v3/kv/txn") {
-      const json& c = in["compare"][0];
-      const std::string key = B64Decode(c["key"]);
-      auto it = kvs.find(key);
-      const bool create = c["target"] == "CREATE";
-      const int64_t have = it == kvs.end() ? 0 : (create ? it->second.create : it->second.mod);
-      const int64_t want = std::stoll(c.value(create ? "create_revision" : "mod_revision", "0"));
-      if (have == want) {
+      bool holds = true;
+      for (const json& c : in["compare"]) {
+        auto it = kvs.find(B64Decode(c["key"]));
+        const std::string target = c["target"];
+        const std::string field = target == "CREATE" ? "create_revision"
+                                  : target == "MOD"  ? "mod_revision"
+                                                     : "lease";
+        int64_t have = 0;
+        if (it != kvs.end())
+          have = target == "CREATE" ? it->second.create : target == "MOD" ? it->second.mod : it->second.lease;
+        if (have != std::stoll(c.value(field, "0"))) holds = false;
+      }
+      if (holds) {
         const json& op = in["success"][0];
+        json answer = json::object();
         if (op.contains("request_put")) {
+          const std::string key = B64Decode(op["request_put"]["key"]);
           const int64_t lease = std::stoll(op["request_put"].value("lease", "0"));
           if (lease != 0 && !leases.count(lease))
             return Error(404, 5, "etcdserver: requested lease not found");
           Put(key, B64Decode(op["request_put"].value("value", "")), lease);
-          json answer = json::object();
           answer["response_put"]["header"] = Header();
-          return Ok({{"succeeded", true}, {"responses", json::array({answer})}});
+        } else {
+          kvs.erase(B64Decode(op["request_delete_range"]["key"]));
+          ++revision;
+          answer["response_delete_range"]["deleted"] = "1";
         }
-        kvs.erase(key);
-        ++revision;
-        json answer = json::object();
-        answer["response_delete_range"]["deleted"] = "1";
         return Ok({{"succeeded", true}, {"responses", json::array({answer})}});
       }
-      json range = {{"header", Header()}};
-      if (it != kvs.end()) range["kvs"] = json::array({KvJson(it->first, it->second)}), range["count"] = "1";
-      json answer = json::object();
-      answer["response_range"] = range;
-      return Ok({{"responses", json::array({answer})}});
+      json responses = json::array();
+      for (const json& op : in["failure"]) {
+        auto it = kvs.find(B64Decode(op["request_range"]["key"]));
+        json range = {{"header", Header()}};
+        if (it != kvs.end())
+          range["kvs"] = json::array({KvJson(it->first, it->second)}), range["count"] = "1";
+        json answer = json::object();
+        answer["response_range"] = range;
+        responses.push_back(answer);
+      }
+      return Ok({{"responses", responses}});
     }
     if (p == "/v3/maintenance/status") return Ok({{"leader", "42"}, {"version", "3.4.23"}});
     return Error(404, 5, "Not Found");

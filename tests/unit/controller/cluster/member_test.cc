@@ -233,3 +233,35 @@ TEST_CASE(
   CHECK_FALSE(lost.ok());
   CHECK_FALSE(a->joined());
 }
+
+TEST_CASE("cluster member: PutOwned writes a pool's document only while the pool is still its own") {
+  World w;
+  auto a = w.Member("a"), b = w.Member("b");
+  REQUIRE(a->Join().ok());
+  REQUIRE(b->Join().ok());
+  REQUIRE(a->TryOwn("web").value());
+  Result<int64_t> first = a->PutOwned("web", "/warmpool/state/web", "v1", 0);
+  REQUIRE(first.ok());
+  Result<int64_t> second = a->PutOwned("web", "/warmpool/state/web", "v2", *first);
+  REQUIRE(second.ok());
+  // A stale revision.
+  Status stale = a->PutOwned("web", "/warmpool/state/web", "v3", *first).status();
+  CHECK(stale.code() == Status::Code::kFailedPrecondition);
+  CHECK(stale.message() == "cluster: /warmpool/state/web changed meanwhile (revision " +
+                               std::to_string(*second) + ", not " + std::to_string(*first) + ")");
+  // b does not own the pool: even at the right revision it writes nothing.
+  Status not_owner = b->PutOwned("web", "/warmpool/state/web", "b's", *second).status();
+  CHECK(not_owner.code() == Status::Code::kFailedPrecondition);
+  CHECK(not_owner.message() ==
+        "cluster: member \"b\" no longer owns pool \"web\" (owner: a); /warmpool/state/web was not written");
+  // a's lease expires while it is frozen; b takes the pool; a's write at the revision it read fails.
+  w.clock.Advance(5 * kSecond);
+  REQUIRE(b->Renew().ok());  // b keeps its lease alive, a does not
+  w.clock.Advance(5 * kSecond);
+  REQUIRE(b->TryOwn("web").value());
+  Status lost = a->PutOwned("web", "/warmpool/state/web", "stale owner", *second).status();
+  CHECK(lost.code() == Status::Code::kFailedPrecondition);
+  CHECK(lost.message().find("no longer owns pool \"web\" (owner: b)") != std::string::npos);
+  CHECK(w.etcd.kvs.at("/warmpool/state/web").value == "v2");
+  CHECK(b->PutOwned("web", "/warmpool/state/web", "b's", *second).ok());
+}
