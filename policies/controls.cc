@@ -4,7 +4,7 @@
 
 namespace warmpool {
 
-void ApplyControls(const PoolControls& controls, const PoolSpec& spec, TimeMs now, Decision* d) {
+void ApplyControls(const PoolControls& controls, const PoolSpec& spec, TimeMs now, Decision* d, int swapping) {
   const int before = d->desired;
   if (controls.override && !controls.override->Expired(now)) {
     const Override& o = *controls.override;
@@ -25,11 +25,13 @@ void ApplyControls(const PoolControls& controls, const PoolSpec& spec, TimeMs no
                  (d->desired != before ? " -> " + std::to_string(d->desired) : " (no change)");
     d->policy = "override";
   }
-  if (controls.pause.scale_up && d->desired > d->current) {
+  // Swapping a serving server being replaced for another is not a scale-up: the hold leaves room for it.
+  const int up_hold = d->current + std::max(0, swapping);
+  if (controls.pause.scale_up && d->desired > up_hold) {
     d->reason += "; scale-up paused" +
                  (controls.pause.reason.empty() ? "" : " (" + controls.pause.reason + ")") + ", holding at " +
-                 std::to_string(d->current);
-    d->desired = d->current;
+                 std::to_string(up_hold) + (swapping > 0 ? " (" + std::to_string(swapping) + " being replaced)" : "");
+    d->desired = up_hold;
   }
   if (controls.pause.scale_down && d->desired < d->current) {
     d->reason += "; scale-down paused" +

@@ -82,7 +82,7 @@ void PoolDecider::DecideOnce(const std::map<std::string, MetricWindow>& windows,
   Recommend(windows, pool, current, now, explain);
   out_.decision = warmpool::Decide(spec_, std::move(out_.decision.recommendations), behavior_, current, now,
                                    explain, bounds);
-  ApplyControls(controls, spec_, now, &out_.decision);
+  ApplyControls(controls, spec_, now, &out_.decision, swapping_);
 }
 
 const PoolDecider::Outcome& PoolDecider::Decide(const std::map<std::string, MetricWindow>& windows,
@@ -93,9 +93,29 @@ const PoolDecider::Outcome& PoolDecider::Decide(const std::map<std::string, Metr
     counts_ = CountServers(pool);
     counted_version_ = pool.servers_version;
   }
+  // Replacement first (policies/replace.h): the active servers being replaced are leaving, and are not
+  // counted below, so that a hold (a pause, a scale-down limit) keeps the servers that stay, not the ones
+  // on their way out with their replacements on top.
+  ReplaceOutcome replaced;
+  const bool replacement = spec_.health.enabled || !controls.replace.empty() || !replacing_.empty();
+  if (replacement) {
+    ReplaceSignals signals;
+    signals.metrics = server_windows;
+    signals.stale_after = spec_.stale_after;
+    signals.controls = &controls;
+    replaced = FindReplacements(spec_.health, pool, now, &replacing_, signals);
+  }
+  int leaving = 0;
+  swapping_ = 0;
+  for (const auto& [name, r] : replacing_) {
+    const Server* s = pool.Find(name);
+    if (s == nullptr || s->state != ServerState::kActive) continue;
+    ++leaving;
+    swapping_ += s->Serving();
+  }
   // What the policies and the stabilization compare against (PoolSpec::count_provisioning).
   const int current =
-      counts_.active + (spec_.count_provisioning ? counts_.provisioning + counts_.standby : 0);
+      counts_.active - leaving + (spec_.count_provisioning ? counts_.provisioning + counts_.standby : 0);
 
   // The Kubernetes HPA's first recommendation: this decider's first tick, finding no recommendation
   // within the scale-down window (a new pool, a start without a state file, or a downtime longer than
@@ -129,21 +149,20 @@ const PoolDecider::Outcome& PoolDecider::Decide(const std::map<std::string, Metr
   stabilization_.Add(out_.decision.at, out_.decision.raw_recommendation);  // what RecordDecision appended
   last_desired_ = out_.decision.desired;
 
-  if (spec_.health.enabled || !controls.replace.empty() || !replacing_.empty()) {
-    ReplaceSignals signals;
-    signals.metrics = server_windows;
-    signals.stale_after = spec_.stale_after;
-    signals.controls = &controls;
-    const ReplaceOutcome r = FindReplacements(spec_.health, pool, now, &replacing_, signals);
+  if (replacement) {
+    const ReplaceOutcome& r = replaced;
     if (!r.reason.empty()) out_.decision.reason += (out_.decision.reason.empty() ? "" : "; ") + r.reason;
+    if (leaving > 0) {
+      out_.decision.reason += "; " + std::to_string(leaving) + " active being replaced, not counted";
+    }
     out_.decision.replacing.clear();
-    for (const auto& [name, replacement] : replacing_) out_.decision.replacing.push_back(name);
+    for (const auto& [name, replacement_of] : replacing_) out_.decision.replacing.push_back(name);
     out_.decision.replacements_started = r.started;
     out_.decision.replacement_breaker_open = r.breaker_open;
   }
   // What the plan must not touch, and what it replaces, by name.
   std::set<std::string> replacing_names, protect;
-  for (const auto& [name, replacement] : replacing_) replacing_names.insert(name);
+  for (const auto& [name, r] : replacing_) replacing_names.insert(name);
   if (!controls.protect.empty()) protect = ProtectedServers(controls, now);
 
   int warm = spec_.warm_standby;

@@ -124,6 +124,7 @@ class PoolDecider {
   };
   PlanKey planned_;
   Replacements replacing_;  // the replacements under way (policies/replace.h)
+  int swapping_ = 0;         // this tick: serving active servers being replaced
   struct StartFloor {
     TimeMs until;  // the sizer's first tick + recent
     int standbys;  // standby + provisioning servers seen on that tick

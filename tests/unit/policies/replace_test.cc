@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "policies/planner.h"
+#include "policies/pool_decider.h"
 
 using namespace warmpool;
 
@@ -296,4 +297,52 @@ TEST_CASE("planner: a protected server is never drained, even when it would be n
   const ScalePlan p = Plan(spec, pool, 1, o);
   CHECK(p.drain.empty());
   CHECK(p.reason.find("2 more not drained: protected") != std::string::npos);
+}
+
+namespace {
+
+// A pool that wants 3 active servers (a fixed policy), no behavior limits, one warm standby.
+PoolSpec FixedThree() {
+  PoolSpec spec;
+  spec.name = "web";
+  spec.min_active = 1;
+  spec.max_active = 5;
+  spec.warm_standby = 1;
+  spec.max_total = 8;
+  spec.behavior.scale_up.limits.clear();
+  spec.behavior.scale_down.limits.clear();
+  spec.behavior.scale_down.stabilization_window = 0;
+  spec.policies = {PluginSpec{"fixed", "three", Params{"p0", "", {{"count", "3"}}}}};
+  return spec;
+}
+
+}  // namespace
+
+TEST_CASE("decider: a replacement under a pause swaps one server for another, and never grows the pool") {
+  for (const char* paused : {"scale_down", "scale_up"}) {
+    CAPTURE(std::string(paused));
+    PoolSpec spec = FixedThree();
+    std::vector<std::string> errors;
+    PoolDecider decider(spec, CreatePolicies(spec, &errors));
+    REQUIRE(errors.empty());
+    PoolControls controls;
+    (std::string(paused) == "scale_down" ? controls.pause.scale_down : controls.pause.scale_up) = true;
+    controls.replace["web-3"] = ReplaceRequest{kNow - kSecond, "leaking", "alice"};
+    // Tick 1: web-3 is being replaced: the 2 that stay are the current count, web-4 is promoted.
+    PoolDecider::Outcome o = decider.Decide({}, Pool({Up("web-1"), Up("web-2"), Up("web-3"), Standby("web-4"), Standby("web-5")}),
+                                            controls, kNow);
+    CAPTURE(o.decision.reason);
+    CHECK(o.decision.current == 2);
+    CHECK(o.decision.desired == 3);
+    CHECK(o.plan.promote == Names{"web-4"});
+    CHECK(o.plan.drain.empty());
+    // Tick 2: web-4 serves: web-3 leaves, and nothing more is promoted, paused or not.
+    o = decider.Decide({}, Pool({Up("web-1"), Up("web-2"), Up("web-3"), Up("web-4"), Standby("web-5")}), controls,
+                       kNow + 15 * kSecond);
+    CHECK(o.decision.current == 3);
+    CHECK(o.decision.desired == 3);
+    CHECK(o.plan.promote.empty());
+    CHECK(o.plan.drain == Names{"web-3"});
+    CHECK(o.decision.reason.find("1 active being replaced, not counted") != std::string::npos);
+  }
 }
