@@ -10,7 +10,9 @@ namespace warmpool {
 HAProxyCounterSource::HAProxyCounterSource(HAProxyCounterSpec spec)
     : spec_(std::move(spec)),
       client_(spec_.socket, spec_.timeout),
-      command_("show stat " + spec_.proxy + (spec_.side == "frontend" ? " 1 -1" : " 2 -1")),
+      // Every proxy of that kind, the row picked by name: `show stat <name>` resolves a name a frontend
+      // and a backend share to the frontend.
+      command_(std::string("show stat -1 ") + (spec_.side == "frontend" ? "1" : "2") + " -1"),
       svname_(spec_.side == "frontend" ? "FRONTEND" : "BACKEND"),
       origin_("haproxy " + spec_.proxy + " " + spec_.side + " " + spec_.counter) {}
 

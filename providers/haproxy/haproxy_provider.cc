@@ -212,7 +212,9 @@ std::vector<std::string> HAProxyProvider::TakeEvents() {
 
 Result<HAProxyProvider::Snapshot> HAProxyProvider::Read(bool with_stats) const {
   std::vector<std::string> commands = {"show servers state " + spec_.backend};
-  if (with_stats) commands.push_back("show stat " + spec_.backend + " 4 -1");
+  // Every proxy's servers, filtered by name below: `show stat <name>` resolves a name that a frontend
+  // and a backend share to the frontend, which has no servers (every drain then waited its timeout).
+  if (with_stats) commands.push_back("show stat -1 4 -1");
   Result<std::vector<std::string>> replies = client_.Call(commands);
   if (!replies.ok()) return replies.status();
   Snapshot snap;
@@ -222,7 +224,9 @@ Result<HAProxyProvider::Snapshot> HAProxyProvider::Read(bool with_stats) const {
   if (with_stats) {
     Result<std::vector<haproxy::ServerStat>> stats = haproxy::ParseShowStat((*replies)[1]);
     if (!stats.ok()) return client_.Error(stats.status().code(), commands[1], stats.status().message());
-    for (haproxy::ServerStat& s : *stats) snap.stats[s.name] = std::move(s);
+    for (haproxy::ServerStat& s : *stats) {
+      if (s.backend == spec_.backend) snap.stats[s.name] = std::move(s);
+    }
   }
   return snap;
 }

@@ -112,10 +112,15 @@ TEST_CASE("haproxy: promotion_grace ends, and a server that never comes UP is un
 }
 
 TEST_CASE("haproxy: drain lets an in-flight request finish, takes no new ones, then goes to maintenance") {
+  // Twice: with the frontend named as the backend too ("web"), which `show stat web` resolves to the
+  // frontend: the sessions must still be read from the backend's servers.
+  for (const char* frontend : {"fe", "web"}) {
+  CAPTURE(std::string(frontend));
   Backend a("a"), slow("slow", 1200ms);
   const int port = PickFreePort();
-  auto h = StartHAProxy(
-      Cfg(port, {"a " + a.address() + " " + kCheck + " disabled", "slow " + slow.address() + " " + kCheck}));
+  std::string cfg = Cfg(port, {"a " + a.address() + " " + kCheck + " disabled", "slow " + slow.address() + " " + kCheck});
+  cfg.replace(cfg.find("frontend fe"), 11, std::string("frontend ") + frontend);
+  auto h = StartHAProxy(cfg);
   REQUIRE(h);
   SystemClock clock;
   auto p = MakeProvider(h->socket_path, &clock);
@@ -139,6 +144,7 @@ TEST_CASE("haproxy: drain lets an in-flight request finish, takes no new ones, t
   REQUIRE(WaitState(*p, "slow", ServerState::kStandby, 3s));
   CHECK(Row(*h, "slow")->InMaintenance());
   CHECK(p->TakeEvents().back() == "drain web/slow: no sessions left, now in maintenance (standby)");
+  }
 }
 
 TEST_CASE("haproxy: drain_timeout puts a server in maintenance with a request still in flight") {
