@@ -408,7 +408,12 @@ void App::Replacements(const std::string& pool, const TickResult& tick, bool dry
     e.at = tick.decision.at;
     e.pool = pool;
     e.kind = "replace";
+    e.from = tick.decision.current;
+    e.to = tick.decision.desired;
+    e.direction = DirectionName(tick.decision.direction);
+    e.policy = tick.decision.policy;
     e.reason = reason;
+    e.plan = tick.plan.Summary();
     e.result = dry_run ? "dry run: not done" : result;
     cp->Record(std::move(e));
   };
