@@ -4,6 +4,9 @@
 // the pool dies at once, the breaker keeps every server and says why. A standby whose machine dies while
 // it waits fails Warmpool's probe, is never promoted, and is retired.
 #include <doctest/doctest.h>
+#include <signal.h>
+
+#include <cstdlib>
 
 #include <algorithm>
 #include <chrono>
@@ -225,4 +228,69 @@ TEST_CASE("probe: a standby whose machine died is never promoted, and is retired
     promoted = std::find(t.plan.promote.begin(), t.plan.promote.end(), "d") != t.plan.promote.end();
   }
   CHECK(promoted);
+}
+
+TEST_CASE("probe: with exec, a standby whose machine died is retired and provisioned afresh, never promoted") {
+  // Slot c's machine is the demo's backend, started and stopped by the demo's machine.sh (the exec
+  // provider's provision and retire commands).
+  TempDir state;
+  REQUIRE(setenv("DEMO_STATE", state.path().c_str(), 1) == 0);
+  Backend a("a"), b("b");
+  const int c_port = PickFreePort();
+  auto h = StartHAProxy(Cfg(PickFreePort(), {"a " + a.address() + " " + kCheck, "b " + b.address() + " " + kCheck}));
+  REQUIRE(h);
+  SystemClock clock;
+  const std::string machine = WARMPOOL_SOURCE_DIR "/examples/demo/machine.sh";
+  auto provider = MakeProvider(h->socket_path, &clock,
+                               {{"servers[0].name", "c"},
+                                {"servers[0].address", "127.0.0.1:" + std::to_string(c_port)},
+                                {"server_options", kCheck},
+                                {"exec.provision", machine + " start"},
+                                {"exec.retire", machine + " stop"},
+                                {"exec.timeout", "10s"}});
+  FixedMetrics metrics(20);
+  PoolSpec spec = HealthPool();
+  spec.health.probe.enabled = true;
+  spec.health.probe.timeout = 500;
+  spec.health.probe.interval = 200;
+  std::vector<std::string> errors;
+  PoolController pool(spec, CreatePolicies(spec, &errors), provider.get(), &metrics);
+  REQUIRE(errors.empty());
+  pool.SetProber(CreateProber(spec.health.probe));
+  auto c_standby = [&] {
+    const TickResult t = pool.RunOnce(clock.Now());
+    CHECK(std::find(t.plan.promote.begin(), t.plan.promote.end(), "c") == t.plan.promote.end());
+    const Server* c = t.observed.Find("c");
+    return c != nullptr && c->state == ServerState::kStandby && c->health == Health::kHealthy;
+  };
+  REQUIRE(WaitFor(c_standby, 20s));  // provisioned: machine.sh started its backend
+  const std::string pidfile = state.path() + "/c.pid";
+  const std::string first_pid = ReadFile(pidfile);
+  REQUIRE_FALSE(first_pid.empty());
+
+  REQUIRE(kill(std::stoi(first_pid), SIGKILL) == 0);  // the standby's machine dies while it waits
+  bool retired = false, failed = false;
+  std::string last;
+  INFO("last tick: " << last);
+  REQUIRE(WaitFor(
+      [&] {
+        const TickResult t = pool.RunOnce(clock.Now());
+        CHECK(std::find(t.plan.promote.begin(), t.plan.promote.end(), "c") == t.plan.promote.end());
+        failed = failed || !t.probe_failures.empty();
+        retired = retired || std::find(t.plan.retire.begin(), t.plan.retire.end(), "c") != t.plan.retire.end();
+        const Server* c = t.observed.Find("c");
+        last = t.plan.Summary() + " / " + (c ? StateName(c->state) : "-");
+        return retired && c != nullptr && c->state == ServerState::kStandby && c->health == Health::kHealthy;
+      },
+      30s));
+  CHECK(failed);
+  const std::string second_pid = ReadFile(pidfile);
+  CHECK_FALSE(second_pid.empty());
+  CHECK(second_pid != first_pid);  // a fresh machine
+  HttpReply reply = HttpGet(c_port, "/health").value_or(HttpReply{});
+  CHECK(reply.status == 200);
+  ScalePlan stop;
+  stop.retire = {"c"};
+  provider->Apply(stop);  // machine.sh stop: no process left behind
+  unsetenv("DEMO_STATE");
 }
