@@ -289,8 +289,6 @@ TEST_CASE("probe: with exec, a standby whose machine died is retired and provisi
   CHECK(second_pid != first_pid);  // a fresh machine
   HttpReply reply = HttpGet(c_port, "/health").value_or(HttpReply{});
   CHECK(reply.status == 200);
-  ScalePlan stop;
-  stop.retire = {"c"};
-  provider->Apply(stop);  // machine.sh stop: no process left behind
+  kill(std::stoi(second_pid), SIGTERM);  // no machine left behind
   unsetenv("DEMO_STATE");
 }
