@@ -235,6 +235,14 @@ TEST_CASE("probe: with exec, a standby whose machine died is retired and provisi
   // provider's provision and retire commands).
   TempDir state;
   REQUIRE(setenv("DEMO_STATE", state.path().c_str(), 1) == 0);
+  struct StopMachine {  // whatever happens, no machine is left behind
+    std::string pidfile;
+    ~StopMachine() {
+      const std::string pid = ReadFile(pidfile);
+      if (!pid.empty()) kill(std::stoi(pid), SIGTERM);
+      unsetenv("DEMO_STATE");
+    }
+  } stop_machine{state.path() + "/c.pid"};
   Backend a("a"), b("b");
   const int c_port = PickFreePort();
   auto h = StartHAProxy(Cfg(PickFreePort(), {"a " + a.address() + " " + kCheck, "b " + b.address() + " " + kCheck}));
@@ -289,6 +297,4 @@ TEST_CASE("probe: with exec, a standby whose machine died is retired and provisi
   CHECK(second_pid != first_pid);  // a fresh machine
   HttpReply reply = HttpGet(c_port, "/health").value_or(HttpReply{});
   CHECK(reply.status == 200);
-  kill(std::stoi(second_pid), SIGTERM);  // no machine left behind
-  unsetenv("DEMO_STATE");
 }
