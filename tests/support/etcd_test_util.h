@@ -17,6 +17,11 @@
 
 namespace warmpool::testing {
 
+// Server TLS for the client URLs (https://): PEM files, and the CA a client verifies them with.
+struct EtcdTlsFiles {
+  std::string cert_file, key_file, ca_file;
+};
+
 struct EtcdNode {
   std::string name;
   int client_port = 0;
@@ -24,16 +29,22 @@ struct EtcdNode {
   std::unique_ptr<TempDir> dir;
   std::unique_ptr<Process> process;
   bool alive = false;  // started and not killed
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(client_port); }
+  bool https = false;
+  std::string url() const {
+    return (https ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(client_port);
+  }
   std::string peer_url() const { return "http://127.0.0.1:" + std::to_string(peer_port); }
 };
 
 class EtcdCluster {
  public:
-  // Starts `n` members and waits (up to 30 s) until every one answers /health with a leader.
-  // nullptr when they did not; the logs then went to stderr. `extra_args` go to every member.
-  static std::unique_ptr<EtcdCluster> Start(int n = 3, const std::vector<std::string>& extra_args = {}) {
+  // Starts `n` members and waits (up to 30 s) until every one names a leader. nullptr when they did
+  // not; the logs then went to stderr. `extra_args` go to every member; with `tls`, the client URLs
+  // are https:// with that certificate (peers stay plain http on loopback).
+  static std::unique_ptr<EtcdCluster> Start(int n = 3, const std::vector<std::string>& extra_args = {},
+                                            const EtcdTlsFiles* tls = nullptr) {
     auto c = std::unique_ptr<EtcdCluster>(new EtcdCluster());
+    if (tls) c->tls_ = *tls;
     std::string initial;
     for (int i = 0; i < n; ++i) {
       EtcdNode node;
@@ -42,6 +53,7 @@ class EtcdCluster {
       node.peer_port = PickFreePort();
       while (node.peer_port == node.client_port) node.peer_port = PickFreePort();
       node.dir = std::make_unique<TempDir>();
+      node.https = tls != nullptr;
       initial += (initial.empty() ? "" : ",") + node.name + "=" + node.peer_url();
       c->nodes_.push_back(std::move(node));
     }
@@ -66,11 +78,22 @@ class EtcdCluster {
     return out;
   }
 
-  // GET /health answers {"health":"true"} (the member has a leader and serves reads).
+  // The member answers /v3/maintenance/status naming a leader.
   bool Healthy(size_t i) const {
     if (!nodes_[i].alive) return false;
-    auto r = HttpGet(nodes_[i].client_port, "/health", std::chrono::milliseconds(1000));
-    return r && r->status == 200 && r->body.find("\"true\"") != std::string::npos;
+    auto status = MemberStatus(i);
+    return status.ok() && status->leader != 0;
+  }
+  // /v3/maintenance/status of member `i`, asked through the project's etcd client.
+  Result<EtcdEndpointStatus> MemberStatus(size_t i) const {
+    EtcdConfig config;
+    config.endpoints = {nodes_[i].url()};
+    config.http.connect_timeout = 1000;
+    config.http.timeout = 2000;
+    config.http.tls_ca_file = tls_.ca_file;
+    auto client = EtcdClient::Create(config);
+    if (!client.ok()) return client.status();
+    return (*client)->EndpointStatus(0);
   }
   bool WaitHealthy(std::chrono::milliseconds timeout) const {
     return WaitFor(
@@ -90,12 +113,7 @@ class EtcdCluster {
     uint64_t leader_id = 0;
     for (size_t i = 0; i < nodes_.size(); ++i) {
       if (!nodes_[i].alive) continue;
-      EtcdConfig config;
-      config.endpoints = {nodes_[i].url()};
-      config.http.timeout = 2000;
-      auto client = EtcdClient::Create(config);
-      if (!client.ok()) return -1;
-      auto status = (*client)->EndpointStatus(0);
+      auto status = MemberStatus(i);
       if (!status.ok() || status->leader == 0) return -1;
       if (leader_id != 0 && status->leader != leader_id) return -1;
       leader_id = status->leader;
@@ -119,8 +137,9 @@ class EtcdCluster {
 
   // Runs etcdctl against member `i` (for test set-up, e.g. users and `auth enable`); true on exit 0.
   bool Etcdctl(size_t i, const std::string& args) const {
-    const std::string cmd = "ETCDCTL_API=3 etcdctl --endpoints=" + nodes_[i].url() + " " + args + " >>" +
-                            nodes_[i].dir->path() + "/etcdctl.log 2>&1";
+    const std::string cacert = tls_.ca_file.empty() ? "" : " --cacert=" + tls_.ca_file;
+    const std::string cmd = "ETCDCTL_API=3 etcdctl --endpoints=" + nodes_[i].url() + cacert + " " + args +
+                            " >>" + nodes_[i].dir->path() + "/etcdctl.log 2>&1";
     return std::system(cmd.c_str()) == 0;
   }
 
@@ -153,6 +172,10 @@ class EtcdCluster {
                                      "--logger=zap",
                                      "--log-outputs=stderr",
                                      "--log-level=warn"};
+    if (n.https) {
+      argv.push_back("--cert-file=" + tls_.cert_file);
+      argv.push_back("--key-file=" + tls_.key_file);
+    }
     argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
     n.process = Process::Start(argv, n.dir->path() + "/etcd-" + std::to_string(++launches_) + ".log");
     n.alive = n.process != nullptr;
@@ -163,6 +186,7 @@ class EtcdCluster {
   std::string initial_cluster_;
   std::string token_;
   std::vector<std::string> extra_args_;
+  EtcdTlsFiles tls_;
   int launches_ = 0;
 };
 
