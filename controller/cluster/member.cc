@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <set>
 #include <utility>
 
@@ -158,6 +159,15 @@ Status ClusterMember::Leave() {
 bool ClusterMember::MayApply(TimeMs now) const {
   if (!joined_) return false;  // read first: Join() stores the renewal and the ttl before it
   return WithinFence(now, last_renewal_, ttl_, margin_);
+}
+
+std::string ClusterMember::FenceReason(TimeMs now) const {
+  if (!joined_) return "not joined (no lease)";
+  if (MayApply(now)) return "";
+  char age[32];
+  std::snprintf(age, sizeof age, "%.1fs", static_cast<double>(now - last_renewal_) / kSecond);
+  return std::string("lease last renewed ") + age + " ago (ttl " + FormatDuration(ttl_) + ", margin " +
+         FormatDuration(margin_) + ")";
 }
 
 TimeMs ClusterMember::fence_deadline() const {

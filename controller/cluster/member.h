@@ -100,6 +100,9 @@ class ClusterMember {
 
   // The fencing rule: joined and now < FenceDeadline(last renewal, granted ttl, margin).
   bool MayApply(TimeMs now) const;
+  // Why MayApply(now) is false, for a decision's reason and the logs; "" when it is true:
+  //   "lease last renewed 8.2s ago (ttl 10s, margin 2s)", "not joined (no lease)".
+  std::string FenceReason(TimeMs now) const;
   TimeMs fence_deadline() const;  // 0 when not joined
   TimeMs last_renewal() const;    // the clock's reading of the last successful renewal; 0 when not joined
   bool joined() const;

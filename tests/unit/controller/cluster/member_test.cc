@@ -67,6 +67,7 @@ TEST_CASE("fencing: MayApply holds until the last renewal + ttl - margin, and a 
   World w;
   auto a = w.Member("a");
   CHECK_FALSE(a->MayApply(w.clock.Now()));  // not joined
+  CHECK(a->FenceReason(w.clock.Now()) == "not joined (no lease)");
   const TimeMs start = w.clock.Now();
   REQUIRE(a->Join().ok());
   CHECK(a->joined());
@@ -75,6 +76,8 @@ TEST_CASE("fencing: MayApply holds until the last renewal + ttl - margin, and a 
   CHECK(a->MayApply(start));
   CHECK(a->MayApply(start + 8 * kSecond - 1));
   CHECK_FALSE(a->MayApply(start + 8 * kSecond));
+  CHECK(a->FenceReason(start + 8 * kSecond - 1).empty());
+  CHECK(a->FenceReason(start + 8 * kSecond + 200) == "lease last renewed 8.2s ago (ttl 10s, margin 2s)");
   w.clock.Advance(3 * kSecond);
   REQUIRE(a->Renew().ok());
   CHECK(a->last_renewal() == start + 3 * kSecond);
