@@ -85,6 +85,9 @@ int main(int argc, char** argv) {
       "--web.listen-address", run_opts.web_listen_address,
       "Address of the REST API and /metrics, host:port (default: the config's web.listen_address, "
       "127.0.0.1:9900; \"off\" disables it)");
+  run->add_option("--cluster.member", run_opts.cluster_member,
+                  "This replica's name in the cluster (default: the config's cluster.member, else the host "
+                  "name); only with cluster: in the config");
   run->add_option("--max-ticks", run_opts.max_ticks,
                   "Stop after this many ticks (default: run until signalled)")
       ->check(CLI::NonNegativeNumber);

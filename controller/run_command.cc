@@ -1,5 +1,7 @@
 #include "controller/run_command.h"
 
+#include <unistd.h>
+
 #include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -15,6 +17,7 @@
 #include <thread>
 
 #include "controller/api/api.h"
+#include "controller/cluster_membership.h"
 #include "controller/config/config.h"
 #include "controller/config/tokens_file.h"
 #include "controller/http/server.h"
@@ -133,11 +136,33 @@ int RunController(const RunOptions& opts) {
   }
   std::unique_ptr<App> app = std::move(created).value();
   const GlobalSpec& global = app->config().global;
-  if (global.cluster.enabled) {
-    // The app's cluster half is in place (runtime/membership.h); its etcd membership is not wired yet.
-    Log(LogLevel::kError, "cannot start",
-        {{"file", opts.config_file}, {"error", "cluster: is not supported by this build yet; remove it to run one process"}});
+  // Cluster mode: this replica joins (in the background, retrying while etcd cannot be reached) and
+  // acts only on the pools it owns; the pools' state lives in etcd instead of a state file.
+  std::unique_ptr<Membership> membership;
+  if (!opts.cluster_member.empty() && !global.cluster.enabled) {
+    Log(LogLevel::kError, "cannot start", {{"error", "--cluster.member: the config has no cluster:"}});
     return 1;
+  }
+  if (global.cluster.enabled) {
+    std::string name = !opts.cluster_member.empty() ? opts.cluster_member : global.cluster.member;
+    if (name.empty()) {
+      char host[256] = {0};
+      if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') {
+        Log(LogLevel::kError, "cannot start", {{"error", "cluster.member: not set, and the host name is unknown"}});
+        return 1;
+      }
+      name = host;
+    }
+    Result<std::unique_ptr<Membership>> started = StartEtcdMembership(
+        global.cluster, name, !opts.web_listen_address.empty() ? opts.web_listen_address : global.web.listen_address);
+    if (!started.ok()) {
+      Log(LogLevel::kError, "cannot start", {{"file", opts.config_file}, {"error", started.status().message()}});
+      return 1;
+    }
+    membership = std::move(started).value();
+    std::string endpoints;
+    for (const std::string& e : global.cluster.endpoints) endpoints += (endpoints.empty() ? "" : ", ") + e;
+    Log(LogLevel::kInfo, "cluster: joining", {{"member", name}, {"endpoints", endpoints}, {"prefix", global.cluster.prefix}});
   }
 
   // Durable state: overrides, pauses and behavior history survive a restart (kill -9 included).
@@ -162,7 +187,8 @@ int RunController(const RunOptions& opts) {
   }
   ControlPlane control_plane;
   SelfMetrics self_metrics(opts.version);
-  if (Status st = app->Attach({&control_plane, &self_metrics, store.get(), learned.get()}); !st.ok()) {
+  if (Status st = app->Attach({&control_plane, &self_metrics, store.get(), learned.get(), membership.get()});
+      !st.ok()) {
     Log(LogLevel::kError, "cannot start", {{"state_file", global.state_file}, {"error", st.message()}});
     return 1;
   }

@@ -14,6 +14,7 @@ struct RunOptions {
   std::string log_level;           // overrides global.log_level when set
   long max_ticks = 0;              // stop after this many ticks (0 = run until signalled); for tests
   std::string web_listen_address;  // overrides web.listen_address when set ("off" disables the API)
+  std::string cluster_member;      // overrides cluster.member when set
   std::string version;             // for warmpool_build_info
 };
 

@@ -27,6 +27,7 @@ enum class RouteId {
   kDeleteProtect,
   kPostReplace,
   kEvents,
+  kCluster,
   kHealthy,
   kReady,
   kReload,
@@ -52,6 +53,7 @@ const std::vector<RouteDef>& Table() {
       {{"DELETE", "/api/v1/pools/{pool}/servers/{server}/protect", ApiAccess::kAdmin, {}}, RouteId::kDeleteProtect},
       {{"POST", "/api/v1/pools/{pool}/servers/{server}/replace", ApiAccess::kAdmin, {}}, RouteId::kPostReplace},
       {{"GET", "/api/v1/events", ApiAccess::kRead, {"pool", "since", "limit"}}, RouteId::kEvents},
+      {{"GET", "/api/v1/cluster", ApiAccess::kRead, {}}, RouteId::kCluster},
       {{"GET", "/-/healthy", ApiAccess::kOpen, {}}, RouteId::kHealthy},
       {{"GET", "/-/ready", ApiAccess::kOpen, {}}, RouteId::kReady},
       {{"POST", "/-/reload", ApiAccess::kAdmin, {}}, RouteId::kReload},
@@ -235,6 +237,7 @@ HttpServerResponse Api::Dispatch(const HttpServerRequest& request, std::string* 
     case RouteId::kDeleteProtect: return DeleteProtect(pool, server, who);
     case RouteId::kPostReplace: return PostReplace(pool, server, request, who);
     case RouteId::kEvents: return GetEvents(request);
+    case RouteId::kCluster: return JsonResponse(200, api_internal::ClusterJson(cp_->Cluster(), cp_->Pools()));
     case RouteId::kHealthy: return JsonResponse(200, api_internal::StatusJson("healthy"));
     case RouteId::kReady: {
       if (const std::string store = cp_->StoreError(); !store.empty()) {

@@ -219,6 +219,17 @@ warmpool::Status ControlPlane::RequestReplace(const std::string& pool, const std
   });
 }
 
+void ControlPlane::SetCluster(ClusterStatus cluster) {
+  std::lock_guard<std::mutex> lock(mu_);
+  cluster_ = std::move(cluster);
+  ++version_;
+}
+
+ClusterStatus ControlPlane::Cluster() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return cluster_;
+}
+
 void ControlPlane::SetStoreError(std::string error) {
   std::lock_guard<std::mutex> lock(mu_);
   if (store_error_ != error) ++version_;
@@ -285,6 +296,7 @@ std::vector<PoolStatus> ControlPlane::Statuses() const {
 bool ControlPlane::Ready() const {
   std::lock_guard<std::mutex> lock(mu_);
   if (pools_.empty()) return false;
+  if (cluster_.enabled && !cluster_.joined) return false;  // a member is ready once it has joined
   for (const std::string& p : pools_) {
     auto it = ever_observed_.find(p);
     if (it == ever_observed_.end() || !it->second) return false;

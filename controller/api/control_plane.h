@@ -41,6 +41,21 @@ struct PoolStatus {
   bool elsewhere = false;
 };
 
+// Cluster mode: the cluster as this member sees it (GET /api/v1/cluster).
+struct ClusterStatus {
+  bool enabled = false;
+  std::string member;
+  bool joined = false;
+  bool may_apply = false;
+  DurationMs lease_age = 0, lease_ttl = 0;
+  std::vector<std::string> members;
+  std::map<std::string, std::string> owners;  // pool -> member
+  std::string endpoint;
+  uint64_t renewal_failures = 0;
+  std::string error;
+  TimeMs at = 0;
+};
+
 // One entry of the decision and action log.
 struct Event {
   uint64_t seq = 0;  // increasing, assigned by Record
@@ -88,6 +103,10 @@ class ControlPlane {
   warmpool::Status ClearProtect(const std::string& pool, const std::string& server, const std::string& by, TimeMs now);
   warmpool::Status RequestReplace(const std::string& pool, const std::string& server, ReplaceRequest r);
 
+  // Cluster mode: published by the app after every tick.
+  void SetCluster(ClusterStatus cluster);
+  ClusterStatus Cluster() const;
+
   // What the state store last said: "" when its last save succeeded. /-/ready is 503 while it fails.
   void SetStoreError(std::string error);
   std::string StoreError() const;
@@ -125,6 +144,7 @@ class ControlPlane {
   std::vector<std::string> pools_;
   std::map<std::string, PoolControls> controls_;
   std::string store_error_;
+  ClusterStatus cluster_;
   std::mutex change_mu_;  // one operator's change (and its save) at a time
   warmpool::Status Change(const std::string& pool,
                           const std::function<warmpool::Status(PoolControls*, Event*)>& change);

@@ -38,6 +38,8 @@ std::string ProtectJson(const std::string& pool, const std::string& server, cons
 // {"pool", "server", "replace"}
 std::string ReplaceJson(const std::string& pool, const std::string& server, const ReplaceRequest& r);
 std::string StatusJson(const std::string& status, const std::string& error = "");     // {"status", "error"?}
+// GET /api/v1/cluster: {"enabled", "member", ..., "members": [{"name", "pools"}], "unowned": [...]}.
+std::string ClusterJson(const ClusterStatus& cluster, const std::vector<std::string>& pools);
 
 // --- requests (api_requests.cc) ---
 

@@ -201,6 +201,37 @@ std::string EventsJson(const std::vector<Event>& events) {
   return Dump(nlohmann::ordered_json{{"events", std::move(list)}});
 }
 
+std::string ClusterJson(const ClusterStatus& c, const std::vector<std::string>& pools) {
+  using Json = nlohmann::ordered_json;
+  Json j;
+  j["enabled"] = c.enabled;
+  if (!c.enabled) return Dump(j);
+  j["member"] = c.member;
+  j["joined"] = c.joined;
+  j["may_apply"] = c.may_apply;
+  j["lease_age_seconds"] = static_cast<double>(c.lease_age) / 1000.0;
+  j["lease_ttl_seconds"] = static_cast<double>(c.lease_ttl) / 1000.0;
+  j["endpoint"] = StringOrNull(c.endpoint);
+  j["renewal_failures"] = c.renewal_failures;
+  j["error"] = StringOrNull(c.error);
+  j["at"] = TimeOrNull(c.at);
+  Json members = Json::array();
+  for (const std::string& m : c.members) {
+    Json owned = Json::array();
+    for (const auto& [pool, owner] : c.owners) {
+      if (owner == m) owned.push_back(pool);
+    }
+    members.push_back(Json{{"name", m}, {"pools", std::move(owned)}});
+  }
+  j["members"] = std::move(members);
+  Json unowned = Json::array();
+  for (const std::string& p : pools) {
+    if (c.owners.count(p) == 0) unowned.push_back(p);
+  }
+  j["unowned"] = std::move(unowned);  // pools no member holds right now (a hand-over under way)
+  return Dump(j);
+}
+
 std::string StatusJson(const std::string& status, const std::string& error) {
   nlohmann::ordered_json j{{"status", status}};
   if (!error.empty()) j["error"] = error;

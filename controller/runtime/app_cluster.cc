@@ -71,6 +71,24 @@ std::set<std::string> App::BalanceCluster(TimeMs now) {
     owned_ = acting;
   }
   RefreshControls();
+  const Membership::View v = m->Describe();
+  if (services_.control_plane) {
+    ClusterStatus c;
+    c.enabled = true;
+    c.member = v.member;
+    c.joined = v.joined;
+    c.may_apply = v.may_apply;
+    c.lease_age = v.lease_age;
+    c.lease_ttl = v.lease_ttl;
+    c.members = v.members;
+    c.owners = v.owners;
+    c.endpoint = v.endpoint;
+    c.renewal_failures = v.renewal_failures;
+    c.error = v.error;
+    c.at = now;
+    services_.control_plane->SetCluster(std::move(c));
+  }
+  if (services_.metrics) services_.metrics->ClusterObserved(static_cast<int>(v.members.size()), v.renewal_failures);
   return acting;
 }
 

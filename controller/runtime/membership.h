@@ -37,6 +37,21 @@ class Membership {
   // Why not, for the decision ("lease last renewed 9.1s ago (ttl 10s, margin 2s)"); "" when it may.
   virtual std::string FenceReason(TimeMs now) const = 0;
 
+  // What GET /api/v1/cluster shows, as this member sees it now.
+  struct View {
+    std::string member;                         // this one
+    bool joined = false;                        // it holds a lease
+    bool may_apply = false;                     // its fence
+    DurationMs lease_age = 0;                   // since its last successful renewal
+    DurationMs lease_ttl = 0;
+    std::vector<std::string> members;           // live members
+    std::map<std::string, std::string> owners;  // pool -> the member that owns it
+    std::string endpoint;                       // the etcd endpoint that answered last
+    uint64_t renewal_failures = 0;              // since start
+    std::string error;                          // the last error talking to the cluster, "" when none
+  };
+  virtual View Describe() = 0;
+
   // A pool's document of `kind` ("state": what its owner keeps; "controls": what operators set, on
   // any member) and its revision; revision 0 and an empty text when there is none.
   struct Document {

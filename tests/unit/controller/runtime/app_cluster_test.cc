@@ -43,6 +43,14 @@ class FakeMember final : public Membership {
   std::string FenceReason(TimeMs now) const override {
     return MayApply(now) ? "" : "lease of " + name_ + " not renewed in time";
   }
+  View Describe() override {
+    View v;
+    v.member = name_;
+    v.joined = true;
+    v.may_apply = c_->fresh[name_];
+    v.owners = c_->owner;
+    return v;
+  }
   Result<Document> Load(const std::string& pool, const std::string& kind) override {
     auto it = c_->docs.find({pool, kind});
     return it == c_->docs.end() ? Document{} : it->second;
