@@ -112,6 +112,7 @@ struct EtcdClient::Impl {
   EtcdConfig config;
   std::vector<std::unique_ptr<HttpClient>> clients;
   std::vector<std::string> tokens;  // per endpoint: etcd's simple tokens are known only to their member
+  std::vector<char> auth_off;       // per endpoint: it said "authentication is not enabled"
   size_t current = 0;               // the endpoint that answered last
   std::string in_use;
 
@@ -119,7 +120,7 @@ struct EtcdClient::Impl {
   // token is no longer valid). A transport failure is returned as the status.
   Result<HttpResponse> Exchange(size_t i, const std::string& path, const std::string& body) {
     for (int attempt = 0; attempt < 2; ++attempt) {
-      if (!config.username.empty() && tokens[i].empty()) {
+      if (!config.username.empty() && tokens[i].empty() && !auth_off[i]) {
         Status s = Authenticate(i);
         if (!s.ok()) return s;
       }
@@ -131,9 +132,11 @@ struct EtcdClient::Impl {
       request.body = body;
       Result<HttpResponse> r = clients[i]->Do(request);
       if (!r.ok()) return r;
-      if (attempt == 0 && !config.username.empty() && r->status == 401 &&
-          etcd_json::ErrorCode(r->body) == kGrpcUnauthenticated) {
-        tokens[i].clear();  // expired (--auth-token-ttl) or the member restarted: ask for a new one
+      const bool token_refused = r->status == 401 && etcd_json::ErrorCode(r->body) == kGrpcUnauthenticated;
+      const bool token_missing = auth_off[i] && r->body.find("user name is empty") != std::string::npos;
+      if (attempt == 0 && !config.username.empty() && (token_refused || token_missing)) {
+        tokens[i].clear();  // expired (--auth-token-ttl), the member restarted, or auth was enabled since
+        auth_off[i] = 0;
         continue;
       }
       return r;
@@ -161,7 +164,10 @@ struct EtcdClient::Impl {
         return Status::Unavailable(etcd_json::ErrorStatus(r->status, r->body, endpoint).message());
       }
       // "authentication is not enabled": a username configured ahead of `etcdctl auth enable` works.
-      if (r->body.find("authentication is not enabled") != std::string::npos) return Status::Ok();
+      if (r->body.find("authentication is not enabled") != std::string::npos) {
+        auth_off[i] = 1;
+        return Status::Ok();
+      }
       return etcd_json::ErrorStatus(r->status, r->body, endpoint);
     }
     Result<std::string> token = etcd_json::ParseAuthToken(r->body, endpoint);
@@ -235,6 +241,7 @@ Result<std::unique_ptr<EtcdClient>> EtcdClient::CreateWithClients(
   impl->config = config;
   impl->clients = std::move(clients);
   impl->tokens.resize(impl->clients.size());
+  impl->auth_off.resize(impl->clients.size(), 0);
   return std::unique_ptr<EtcdClient>(new EtcdClient(std::move(impl)));
 }
 

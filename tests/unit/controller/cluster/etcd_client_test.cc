@@ -3,6 +3,7 @@
 // config check, and failover over scripted endpoints.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <functional>
 #include <string>
 #include <vector>
@@ -338,4 +339,38 @@ TEST_CASE("etcd client: authenticates per endpoint and again when etcd forgets t
   Status s = (*bad)->Range("/k").status();
   CHECK(s.code() == Status::Code::kInvalidArgument);
   CHECK(s.message() == "etcd http://a:1: etcdserver: authentication failed, invalid user ID or password");
+}
+
+TEST_CASE("etcd client: a username before auth is enabled works, and authenticates once auth is on") {
+  int authentications = 0;
+  bool enabled = false;
+  std::vector<std::unique_ptr<HttpClient>> clients;
+  clients.push_back(std::make_unique<Scripted>(
+      [&](const HttpRequest& r) -> Result<HttpResponse> {
+        if (r.path_and_query == "/v3/auth/authenticate") {
+          ++authentications;
+          if (!enabled) {
+            return HttpResponse{400, R"({"error":"etcdserver: authentication is not enabled","code":9})", ""};
+          }
+          return HttpResponse{200, R"({"header":{"revision":"4"},"token":"t.1"})", ""};
+        }
+        const bool has_token = std::any_of(r.headers.begin(), r.headers.end(),
+                                           [](const auto& h) { return h.first == "Authorization"; });
+        if (enabled && !has_token) {
+          return HttpResponse{400, R"({"error":"etcdserver: user name is empty","code":3})", ""};
+        }
+        return HttpResponse{200, kRangeEmpty, ""};
+      },
+      nullptr));
+  EtcdConfig config = Config({"http://a:1"});
+  config.username = "warmpool";
+  config.password = "s3cret";
+  auto client = EtcdClient::CreateWithClients(config, std::move(clients));
+  REQUIRE(client.ok());
+  REQUIRE((*client)->Range("/k").ok());
+  REQUIRE((*client)->Range("/k").ok());
+  CHECK(authentications == 1);  // asked once, then no more
+  enabled = true;               // etcdctl auth enable
+  REQUIRE((*client)->Range("/k").ok());
+  CHECK(authentications == 2);
 }
