@@ -88,7 +88,10 @@ std::set<std::string> App::BalanceCluster(TimeMs now) {
     c.at = now;
     services_.control_plane->SetCluster(std::move(c));
   }
-  if (services_.metrics) services_.metrics->ClusterObserved(static_cast<int>(v.members.size()), v.renewal_failures);
+  if (services_.metrics) {
+    services_.metrics->ClusterObserved(static_cast<int>(v.members.size()), v.renewal_failures);
+    for (const std::string& name : names) services_.metrics->SetOwned(name, acting.count(name) != 0);
+  }
   return acting;
 }
 

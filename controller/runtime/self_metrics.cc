@@ -328,6 +328,15 @@ void SelfMetrics::HandOver(const std::string& pool, bool acquired) {
   }
 }
 
+void SelfMetrics::SetOwned(const std::string& pool, bool owned) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  try {
+    impl_->pool_owned.Add({{"pool", pool}}).Set(owned ? 1 : 0);
+  } catch (const std::exception& e) {
+    Log(LogLevel::kError, "self metrics not updated", {{"pool", pool}, {"error", e.what()}});
+  }
+}
+
 void SelfMetrics::ClusterObserved(int members, uint64_t renewal_failures) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   impl_->cluster_members.Add({}).Set(members);

@@ -52,6 +52,9 @@ class SelfMetrics {
   // Cluster mode: this member took `pool` over (acquired) or let it go. warmpool_pool_owned{pool} is 1
   // while it acts on it; warmpool_cluster_handovers_total{pool,direction} counts both.
   void HandOver(const std::string& pool, bool acquired);
+  // Cluster mode: whether this member acts on `pool` now (set for every pool of the config every tick,
+  // so that "no member owns it" reads as every member's 0).
+  void SetOwned(const std::string& pool, bool owned);
   // Cluster mode: the live members, and the lease renewals that failed so far.
   void ClusterObserved(int members, uint64_t renewal_failures);
   // The API's HTTP server refused or cut a request or connection of `kind`.

@@ -93,6 +93,11 @@ std::string RenderEverything() {
   m.HttpRefused("internal");
   m.SetHttpConnections(3);
   m.StateSaved(false);
+  // Cluster mode's series.
+  m.HandOver("web", true);
+  m.SetOwned("web", true);
+  m.ClusterObserved(3, 1);
+  t.fenced = "lease not renewed";
   t.applied.dry_run = true;
   spec.name = "api";
   m.ObserveTick("api", t, {}, spec, 0.2, true);
@@ -156,7 +161,7 @@ TEST_CASE("promtool check rules accepts the alert rules") {
   const Run r = Shell("promtool check rules " + kRules);
   INFO(r.output);
   CHECK(r.exit_code == 0);
-  CHECK(r.output.find("SUCCESS: 19 rules found") != std::string::npos);
+  CHECK(r.output.find("SUCCESS: 21 rules found") != std::string::npos);
 }
 
 TEST_CASE("promtool checks and unit-tests the per-server alert rules (node_exporter, HAProxy's exporter)") {
