@@ -225,11 +225,18 @@ std::vector<TickResult> App::TickAll(TimeMs now) {
     }
     SaveState();
   }
-  if (services_.learned && FloorDiv(now, kMinute) != learned_saved_minute_) SaveLearned(now);
+  if ((services_.learned || services_.membership) && FloorDiv(now, kMinute) != learned_saved_minute_) {
+    SaveLearned(now);
+  }
   return results;
 }
 
 void App::SaveLearned(TimeMs now) {
+  if (services_.membership) {
+    learned_saved_minute_ = FloorDiv(now, kMinute);
+    SaveLearnedCluster(now);
+    return;
+  }
   if (!services_.learned) return;
   learned_saved_minute_ = FloorDiv(now, kMinute);
   LearnedState state;
@@ -251,30 +258,26 @@ Status App::RestoreLearned() {
   std::optional<LearnedState> learned =
       LoadDocument(services_.learned, &DecodeLearned, "learned state not restored, learning afresh", &fatal);
   if (!learned) return fatal;
-  for (Pool& pool : pools_) {
-    const std::string& name = pool.controller->spec().name;
-    if (auto h = learned->histories.find(name); h != learned->histories.end()) {
-      const int restored = pool.controller->decider().RestorePolicyHistories(h->second);
-      const int saved = static_cast<int>(h->second.size());
-      Log(restored == saved ? LogLevel::kInfo : LogLevel::kWarn,
-          restored == saved
-              ? "policy histories restored"
-              : "policy histories not all restored: a policy's type, name or parameters changed",
-          {{"pool", name},
-           {"restored", restored},
-           {"saved", saved},
-           {"saved_at", FormatTime(learned->saved_at)}});
-    }
-    auto it = learned->seasonal.find(name);
-    if (it == learned->seasonal.end()) continue;
-    const bool ok = pool.controller->decider().RestoreSeasonalRecord(it->second);
-    Log(ok ? LogLevel::kInfo : LogLevel::kWarn,
-        ok ? "seasonal record restored" : "seasonal record not restored: learned with another season or step",
-        {{"pool", name},
-         {"steps", static_cast<int>(it->second.steps.size())},
-         {"saved_at", FormatTime(learned->saved_at)}});
-  }
+  for (Pool& pool : pools_) RestoreLearnedPool(pool, *learned);
   return Status::Ok();
+}
+
+void App::RestoreLearnedPool(Pool& pool, const LearnedState& learned) {
+  const std::string& name = pool.controller->spec().name;
+  if (auto h = learned.histories.find(name); h != learned.histories.end()) {
+    const int restored = pool.controller->decider().RestorePolicyHistories(h->second);
+    const int saved = static_cast<int>(h->second.size());
+    Log(restored == saved ? LogLevel::kInfo : LogLevel::kWarn,
+        restored == saved ? "policy histories restored"
+                          : "policy histories not all restored: a policy's type, name or parameters changed",
+        {{"pool", name}, {"restored", restored}, {"saved", saved}, {"saved_at", FormatTime(learned.saved_at)}});
+  }
+  auto it = learned.seasonal.find(name);
+  if (it == learned.seasonal.end()) return;
+  const bool ok = pool.controller->decider().RestoreSeasonalRecord(it->second);
+  Log(ok ? LogLevel::kInfo : LogLevel::kWarn,
+      ok ? "seasonal record restored" : "seasonal record not restored: learned with another season or step",
+      {{"pool", name}, {"steps", static_cast<int>(it->second.steps.size())}, {"saved_at", FormatTime(learned.saved_at)}});
 }
 
 Status App::Attach(Services services) {

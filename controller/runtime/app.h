@@ -93,6 +93,8 @@ class App {
   void LetGo(const std::string& pool, TimeMs now, const std::string& why);
   void RefreshControls();
   Status SaveCluster();  // SaveState's cluster half; REQUIRES state_mu_ held
+  void SaveLearnedCluster(TimeMs now);  // SaveLearned's: each owned pool's learned document
+  std::map<std::string, int64_t> learned_revision_;  // of each owned pool's learned document
   void PublishElsewhere(const std::string& pool, TimeMs now);
   void ClusterEvent(const std::string& pool, TimeMs now, const std::string& reason, const std::string& result);
   std::set<std::string> owned_;                     // the pools this member acts on (guarded by state_mu_)
@@ -114,6 +116,7 @@ class App {
   std::map<std::string, PersistedState::Applying> applying_;            // plans being applied, by pool
   int64_t learned_saved_minute_ = std::numeric_limits<int64_t>::min();  // of the last learned save
   Status RestoreLearned();
+  void RestoreLearnedPool(Pool& pool, const LearnedState& learned);
 };
 
 // Logs one tick in the house format: pool, current, desired, direction, policy, reason, plan, result.

@@ -12,6 +12,7 @@ namespace {
 
 constexpr const char* kState = "state";
 constexpr const char* kControls = "controls";
+constexpr const char* kLearned = "learned";
 
 // The controls document of one pool: the state document with only its controls, saved_at 0 so that
 // the same controls always read the same.
@@ -132,6 +133,22 @@ bool App::TakeOver(Pool& pool, TimeMs now) {
       restored += ", its interrupted plan taken over";
     }
   }
+  // What the pool learned (warm_standby: auto's seasons, predictive policies' histories), saved once a
+  // minute by its owner.
+  if (Result<Membership::Document> learned = m->Load(name, kLearned); !learned.ok()) {
+    Log(LogLevel::kWarn, "the pool's learned state could not be read, learning afresh",
+        {{"pool", name}, {"error", learned.status().message()}});
+  } else {
+    learned_revision_[name] = learned->revision;
+    if (!learned->text.empty()) {
+      if (Result<LearnedState> decoded = DecodeLearned(learned->text); decoded.ok()) {
+        RestoreLearnedPool(pool, *decoded);
+      } else {
+        Log(LogLevel::kError, "the pool's learned state in the cluster cannot be read, learning afresh",
+            {{"pool", name}, {"error", decoded.status().message()}});
+      }
+    }
+  }
   saved_behavior_[name] = pool.controller->decider().behavior_history();
   ProviderMemory memory = pool.provider->Memory();
   if (memory.empty()) {
@@ -149,6 +166,7 @@ void App::LetGo(const std::string& pool, TimeMs now, const std::string& why) {
   {
     std::lock_guard<std::mutex> lock(state_mu_);
     state_revision_.erase(pool);
+    learned_revision_.erase(pool);
     saved_behavior_.erase(pool);
     saved_memory_.erase(pool);
     applying_.erase(pool);
@@ -228,6 +246,26 @@ Status App::SaveCluster() {
   if (cp) cp->SetStoreError(result.ok() ? "" : result.message());
   if (services_.metrics) services_.metrics->StateSaved(result.ok());
   return result;
+}
+
+void App::SaveLearnedCluster(TimeMs now) {
+  Membership* m = services_.membership;
+  std::lock_guard<std::mutex> lock(state_mu_);
+  for (Pool& pool : pools_) {
+    const std::string& name = pool.controller->spec().name;
+    if (owned_.count(name) == 0) continue;
+    LearnedState state;
+    state.saved_at = now;
+    if (auto r = pool.controller->decider().SeasonalRecord()) state.seasonal[name] = std::move(*r);
+    if (auto h = pool.controller->decider().PolicyHistories(); !h.empty()) state.histories[name] = std::move(h);
+    if (state.seasonal.empty() && state.histories.empty()) continue;
+    Result<int64_t> revision = m->Save(name, kLearned, EncodeLearned(state), learned_revision_[name]);
+    if (!revision.ok()) {
+      Log(LogLevel::kError, "learned state not saved", {{"pool", name}, {"error", revision.status().message()}});
+      continue;
+    }
+    learned_revision_[name] = *revision;
+  }
 }
 
 void App::PublishElsewhere(const std::string& pool, TimeMs now) {

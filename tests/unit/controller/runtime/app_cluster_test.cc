@@ -76,15 +76,15 @@ class FakeMember final : public Membership {
   FakeCluster* c_;
 };
 
-// Two pools on simulated providers, fed by the Clarknet trace.
-Config TwoPools() {
+// Two pools on simulated providers, fed by the Clarknet trace; `warm` is each pool's warm_standby.
+Config TwoPools(const std::string& warm = "1") {
   std::string text =
       "global: {interval: 1s}\n"
       "metrics_source: {type: trace, file: " WARMPOOL_TRACES_DIR "/clarknet-http-1995-1h.csv.gz}\n"
       "pools:\n";
   for (const char* name : {"web", "api"}) {
     text += std::string("  - name: ") + name +
-            "\n    min_active: 1\n    max_active: 10\n    warm_standby: 1\n    metrics: [{name: rps}]\n"
+            "\n    min_active: 1\n    max_active: 10\n    warm_standby: " + warm + "\n    metrics: [{name: rps}]\n"
             "    policies: [{type: target_tracking, metric: rps, target_per_server: 0.5}]\n"
             "    provider: {type: simulated, initial_active: 1, initial_standby: 1, promotion_delay: 0s}\n";
   }
@@ -95,8 +95,9 @@ Config TwoPools() {
 }
 
 struct Member {
-  Member(const std::string& name, FakeCluster* cluster, ManualClock* clock) : membership(name, cluster) {
-    Result<std::unique_ptr<App>> created = App::Create(TwoPools(), clock, false);
+  Member(const std::string& name, FakeCluster* cluster, ManualClock* clock, const std::string& warm = "1")
+      : membership(name, cluster) {
+    Result<std::unique_ptr<App>> created = App::Create(TwoPools(warm), clock, false);
     REQUIRE(created.ok());
     app = std::move(created).value();
     cp.on_change = [this] { return app->SaveState(); };
@@ -215,4 +216,35 @@ TEST_CASE("cluster app: an operator's change on any member reaches the owner, an
   clock.Set(clock.Now() + 15 * kSecond);
   ra = a.Tick(clock.Now());
   CHECK(ra["web"].decision.desired == 6);  // b's change stands
+}
+
+TEST_CASE("cluster app: what a pool learned is kept in the cluster once a minute and follows the pool") {
+  REQUIRE(InitLogging("text", "off").ok());
+  FakeCluster cluster;
+  cluster.owner = {{"web", "a"}, {"api", "a"}};
+  ManualClock clock(8 * kHour);
+  const std::string warm = "{auto: {server_capacity: 0.5, horizon: 5m, season: 1h, step: 1m, seasons: 2}}";
+  Member a("a", &cluster, &clock, warm), b("b", &cluster, &clock, warm);
+  for (int i = 0; i < 12; ++i) {  // three minutes
+    clock.Set(clock.Now() + 15 * kSecond);
+    a.Tick(clock.Now());
+    b.Tick(clock.Now());
+  }
+  REQUIRE(cluster.docs.count({"web", "learned"}) == 1);
+  const int64_t saved_by_a = cluster.docs[{"web", "learned"}].revision;
+  Result<LearnedState> learned = DecodeLearned(cluster.docs[{"web", "learned"}].text);
+  REQUIRE(learned.ok());
+  CHECK(learned->seasonal.count("web") == 1);
+  // web moves to b, which restores it and saves it next minute over a's revision.
+  cluster.owner["web"] = "b";
+  for (int i = 0; i < 5; ++i) {
+    clock.Set(clock.Now() + 15 * kSecond);
+    a.Tick(clock.Now());
+    b.Tick(clock.Now());
+  }
+  CHECK(cluster.docs[{"web", "learned"}].revision > saved_by_a);
+  learned = DecodeLearned(cluster.docs[{"web", "learned"}].text);
+  REQUIRE(learned.ok());
+  REQUIRE(learned->seasonal.count("web") == 1);
+  CHECK(learned->seasonal.at("web").steps.size() >= 4);  // a's minutes and b's
 }
