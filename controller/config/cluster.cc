@@ -143,11 +143,6 @@ void CheckClusterAgainst(const GlobalSpec& global, std::vector<std::string>* err
   if (!global.state_file.empty()) {
     errors->push_back("state.file: not used with cluster: the state is kept in etcd under cluster.etcd.prefix");
   }
-  if (global.interval * 2 > global.cluster.lease_ttl) {
-    errors->push_back("global.interval: must be at most half of cluster.lease_ttl (" +
-                      FormatDuration(global.cluster.lease_ttl) + "), so a member renews and ticks within it, got " +
-                      FormatDuration(global.interval));
-  }
 }
 
 }  // namespace warmpool::config_internal

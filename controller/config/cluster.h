@@ -17,8 +17,8 @@ namespace warmpool::config_internal {
 void ReadCluster(const YAML::Node& node, const std::string& base_dir, ClusterSpec* cluster,
                  std::vector<std::string>* errors);
 
-// What `cluster` rules out elsewhere in the config (state.file: the state lives in etcd; an interval
-// as long as the lease), appended as errors with their paths.
+// What `cluster` rules out elsewhere in the config (state.file: the state lives in etcd), appended as
+// errors with their paths.
 void CheckClusterAgainst(const GlobalSpec& global, std::vector<std::string>* errors);
 
 }  // namespace warmpool::config_internal
