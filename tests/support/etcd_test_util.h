@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -49,9 +50,8 @@ class EtcdCluster {
     for (int i = 0; i < n; ++i) {
       EtcdNode node;
       node.name = "etcd" + std::to_string(i);
-      node.client_port = PickFreePort();
-      node.peer_port = PickFreePort();
-      while (node.peer_port == node.client_port) node.peer_port = PickFreePort();
+      node.client_port = c->FreshPort();
+      node.peer_port = c->FreshPort();
       node.dir = std::make_unique<TempDir>();
       node.https = tls != nullptr;
       initial += (initial.empty() ? "" : ",") + node.name + "=" + node.peer_url();
@@ -157,6 +157,20 @@ class EtcdCluster {
  private:
   EtcdCluster() = default;
 
+  // A free port that no member of this cluster uses yet (PickFreePort may hand one out twice).
+  int FreshPort() {
+    for (;;) {
+      const int port = PickFreePort();
+      bool used = port == 0;
+      for (const EtcdNode& n : nodes_) used = used || n.client_port == port || n.peer_port == port;
+      for (int p : picked_) used = used || p == port;
+      if (!used) {
+        picked_.push_back(port);
+        return port;
+      }
+    }
+  }
+
   bool Launch(size_t i, const std::string& state) {
     EtcdNode& n = nodes_[i];
     std::vector<std::string> argv = {"etcd",
@@ -187,6 +201,7 @@ class EtcdCluster {
   std::string token_;
   std::vector<std::string> extra_args_;
   EtcdTlsFiles tls_;
+  std::vector<int> picked_;
   int launches_ = 0;
 };
 
