@@ -44,12 +44,14 @@ class Replica {
           const std::vector<std::string>* pools)
       : name_(std::move(name)), ttl_(ttl), tick_(tick), pools_(pools) {
     auto client = EtcdClient::Create(TestEtcdConfig(endpoints, "/bench"));
-    if (!client.ok()) {
+    auto lease_client = EtcdClient::Create(TestEtcdConfig(endpoints, "/bench"));
+    if (!client.ok() || !lease_client.ok()) {
       std::fprintf(stderr, "%s\n", client.status().ToString().c_str());
       std::exit(1);
     }
-    member_ = std::make_unique<ClusterMember>(std::move(client).value(),
-                                              ClusterMemberOptions{name_, ttl, 0, name_}, &MonotonicClock());
+    member_ =
+        std::make_unique<ClusterMember>(std::move(client).value(), ClusterMemberOptions{name_, ttl, 0, name_},
+                                        &MonotonicClock(), std::move(lease_client).value());
     started_ = Now();
     thread_ = std::thread([this] { Run(); });
   }

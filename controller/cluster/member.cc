@@ -62,8 +62,11 @@ Status CheckClusterMemberOptions(const ClusterMemberOptions& o) {
 }
 
 ClusterMember::ClusterMember(std::unique_ptr<EtcdClient> etcd, ClusterMemberOptions options,
-                             const Clock* clock)
+                             const Clock* clock, std::unique_ptr<EtcdClient> lease_etcd)
     : etcd_(std::move(etcd)),
+      own_lease_etcd_(std::move(lease_etcd)),
+      lease_etcd_(own_lease_etcd_ ? own_lease_etcd_.get() : etcd_.get()),
+      lease_mu_(own_lease_etcd_ ? &own_lease_mu_ : &call_mu_),
       options_(std::move(options)),
       margin_(options_.fencing_margin > 0 ? options_.fencing_margin
                                           : DefaultFencingMargin(options_.lease_ttl)),
@@ -81,28 +84,27 @@ Status ClusterMember::NotJoined() const {
                                     "\" has not joined (or lost its lease)");
 }
 
-void ClusterMember::LoseLease() {
-  joined_ = false;  // first: MayApply is false from here on
-  last_renewal_ = 0;
-  lease_id_ = 0;
-  lease_ = 0;
+void ClusterMember::LoseLease(int64_t lease) {
+  int64_t expected = lease;
+  // Only that lease: a Join() on the lease thread may have replaced it meanwhile.
+  if (lease == 0 || !lease_id_.compare_exchange_strong(expected, 0)) return;
   std::lock_guard<std::mutex> lock(owned_mu_);
-  owned_.clear();
+  if (lease_id_ == 0) owned_.clear();
 }
 
 Status ClusterMember::Join() {
-  std::lock_guard<std::mutex> lock(call_mu_);
-  if (joined_) return Status::Ok();
+  std::lock_guard<std::mutex> lock(*lease_mu_);
+  if (joined()) return Status::Ok();
   const TimeMs start = clock_->Now();
-  Result<EtcdLease> lease = etcd_->LeaseGrant(options_.lease_ttl);
+  Result<EtcdLease> lease = lease_etcd_->LeaseGrant(options_.lease_ttl);
   if (!lease.ok()) return lease.status();
-  Result<EtcdTxnResult> created = etcd_->CreateIfAbsent(MemberKey(), options_.info, lease->id);
+  Result<EtcdTxnResult> created = lease_etcd_->CreateIfAbsent(MemberKey(), options_.info, lease->id);
   if (!created.ok()) {
-    etcd_->LeaseRevoke(lease->id);  // best effort: it would expire anyway
+    lease_etcd_->LeaseRevoke(lease->id);  // best effort: it would expire anyway
     return created.status();
   }
   if (!created->succeeded && (!created->current || created->current->lease != lease->id)) {
-    etcd_->LeaseRevoke(lease->id);
+    lease_etcd_->LeaseRevoke(lease->id);
     std::string holder = "a live member";
     if (created->current) {
       holder += " (lease " + std::to_string(created->current->lease) + ", registered at revision " +
@@ -114,27 +116,26 @@ Status ClusterMember::Join() {
         "expire (at most " +
         FormatDuration(lease->ttl_seconds * kSecond) + ")");
   }
-  lease_ = lease->id;
   {
     std::lock_guard<std::mutex> owned_lock(owned_mu_);
     owned_.clear();
   }
   ttl_ = lease->ttl_seconds * kSecond;
   last_renewal_ = start;  // the grant left after `start`: etcd's expiry is later than start + ttl
-  lease_id_ = lease->id;
-  joined_ = true;
+  lease_id_ = lease->id;  // last: MayApply reads it first
   return Status::Ok();
 }
 
 Status ClusterMember::Renew() {
-  std::lock_guard<std::mutex> lock(call_mu_);
-  if (!joined_) return NotJoined();
+  std::lock_guard<std::mutex> lock(*lease_mu_);
+  const int64_t lease = lease_id_;
+  if (lease == 0) return NotJoined();
   const TimeMs start = clock_->Now();
-  Result<int64_t> ttl = etcd_->LeaseKeepAlive(lease_);
+  Result<int64_t> ttl = lease_etcd_->LeaseKeepAlive(lease);
   if (!ttl.ok()) {
     if (ttl.status().code() == Status::Code::kNotFound) {
-      const int64_t lost = lease_;
-      LoseLease();
+      const int64_t lost = lease;
+      LoseLease(lost);
       return Status::NotFound("cluster: member \"" + options_.name + "\" lost its lease " +
                               std::to_string(lost) + " (" + ttl.status().message() +
                               "); it owns nothing now and must join again");
@@ -147,22 +148,22 @@ Status ClusterMember::Renew() {
 }
 
 Status ClusterMember::Leave() {
-  std::lock_guard<std::mutex> lock(call_mu_);
-  if (!joined_) return Status::Ok();
-  const int64_t lease = lease_;
-  LoseLease();
-  Status s = etcd_->LeaseRevoke(lease);
+  std::lock_guard<std::mutex> lock(*lease_mu_);
+  const int64_t lease = lease_id_;
+  if (lease == 0) return Status::Ok();
+  LoseLease(lease);
+  Status s = lease_etcd_->LeaseRevoke(lease);
   if (s.code() == Status::Code::kNotFound) return Status::Ok();  // expired already: the keys are gone
   return s;
 }
 
 bool ClusterMember::MayApply(TimeMs now) const {
-  if (!joined_) return false;  // read first: Join() stores the renewal and the ttl before it
+  if (!joined()) return false;  // read first: Join() stores the renewal and the ttl before the lease
   return WithinFence(now, last_renewal_, ttl_, margin_);
 }
 
 std::string ClusterMember::FenceReason(TimeMs now) const {
-  if (!joined_) return "not joined (no lease)";
+  if (!joined()) return "not joined (no lease)";
   if (MayApply(now)) return "";
   char age[32];
   std::snprintf(age, sizeof age, "%.1fs", static_cast<double>(now - last_renewal_) / kSecond);
@@ -171,10 +172,10 @@ std::string ClusterMember::FenceReason(TimeMs now) const {
 }
 
 TimeMs ClusterMember::fence_deadline() const {
-  return joined_ ? FenceDeadline(last_renewal_, ttl_, margin_) : 0;
+  return joined() ? FenceDeadline(last_renewal_, ttl_, margin_) : 0;
 }
-TimeMs ClusterMember::last_renewal() const { return joined_ ? last_renewal_.load() : 0; }
-bool ClusterMember::joined() const { return joined_; }
+TimeMs ClusterMember::last_renewal() const { return joined() ? last_renewal_.load() : 0; }
+bool ClusterMember::joined() const { return lease_id_ != 0; }
 int64_t ClusterMember::lease_id() const { return lease_id_; }
 DurationMs ClusterMember::lease_ttl() const { return ttl_; }
 DurationMs ClusterMember::fencing_margin() const { return margin_; }
@@ -191,27 +192,26 @@ Result<std::vector<std::string>> ClusterMember::Members() {
 
 Result<bool> ClusterMember::TryOwn(const std::string& pool) {
   std::lock_guard<std::mutex> lock(call_mu_);
-  if (!joined_) return NotJoined();
-  Result<EtcdTxnResult> r = etcd_->CreateIfAbsent(OwnerKey(pool), options_.name, lease_);
+  const int64_t lease = lease_id_;
+  if (lease == 0) return NotJoined();
+  Result<EtcdTxnResult> r = etcd_->CreateIfAbsent(OwnerKey(pool), options_.name, lease);
   if (!r.ok()) {
     if (r.status().code() == Status::Code::kNotFound) {  // "requested lease not found"
-      LoseLease();
+      LoseLease(lease);
       return Status::NotFound("cluster: member \"" + options_.name + "\" lost its lease (" +
                               r.status().message() + "); it owns nothing now and must join again");
     }
     return r.status();
   }
   std::lock_guard<std::mutex> owned_lock(owned_mu_);
-  if (r->succeeded) {
-    owned_[pool] = r->revision;
-    return true;
+  const bool ours = r->succeeded || (r->current && r->current->lease == lease);  // or an earlier attempt's
+  if (!ours) {
+    owned_.erase(pool);
+    return false;
   }
-  if (r->current && r->current->lease == lease_) {  // ours: created by an attempt whose answer was lost
-    owned_[pool] = r->current->mod_revision;
-    return true;
-  }
-  owned_.erase(pool);
-  return false;
+  if (lease_id_ != lease) return NotJoined();  // the lease was lost meanwhile: the key goes with it
+  owned_[pool] = r->succeeded ? r->revision : r->current->mod_revision;
+  return true;
 }
 
 Status ClusterMember::Release(const std::string& pool) {
@@ -233,12 +233,12 @@ Status ClusterMember::Release(const std::string& pool) {
 Result<int64_t> ClusterMember::PutOwned(const std::string& pool, const std::string& key,
                                         const std::string& value, int64_t mod_revision) {
   std::lock_guard<std::mutex> lock(call_mu_);
-  if (!joined_) return NotJoined();
-  Result<EtcdTxnResult> r =
-      etcd_->PutIfModRevisionWhileHeld(key, value, mod_revision, OwnerKey(pool), lease_);
+  const int64_t lease = lease_id_;
+  if (lease == 0) return NotJoined();
+  Result<EtcdTxnResult> r = etcd_->PutIfModRevisionWhileHeld(key, value, mod_revision, OwnerKey(pool), lease);
   if (!r.ok()) return r.status();
   if (r->succeeded) return r->revision;
-  if (!r->guard || r->guard->lease != lease_) {
+  if (!r->guard || r->guard->lease != lease) {
     {
       std::lock_guard<std::mutex> owned_lock(owned_mu_);
       owned_.erase(pool);
@@ -267,13 +267,14 @@ Result<std::map<std::string, std::string>> ClusterMember::Owners() {
   if (!range.ok()) return range.status();
   std::map<std::string, std::string> owners;
   std::map<std::string, int64_t> mine;
+  const int64_t lease = lease_id_;
   for (const EtcdKeyValue& kv : range->kvs) {
     const std::string pool = kv.key.substr(prefix.size());
     owners[pool] = kv.value;
-    if (joined_ && kv.lease == lease_) mine[pool] = kv.mod_revision;
+    if (lease != 0 && kv.lease == lease) mine[pool] = kv.mod_revision;
   }
   std::lock_guard<std::mutex> owned_lock(owned_mu_);
-  owned_ = std::move(mine);
+  if (lease_id_ == lease) owned_ = std::move(mine);  // unless the lease changed meanwhile
   return owners;
 }
 
@@ -291,13 +292,14 @@ Result<ClusterMember::BalanceResult> ClusterMember::Balance(const std::vector<st
     // Our registration is gone while the lease may live (deleted by hand): register again, or the
     // others would wait forever for the pools this member still holds.
     std::lock_guard<std::mutex> lock(call_mu_);
-    if (!joined_) return NotJoined();
-    Result<EtcdTxnResult> r = etcd_->CreateIfAbsent(MemberKey(), options_.info, lease_);
+    const int64_t lease = lease_id_;
+    if (lease == 0) return NotJoined();
+    Result<EtcdTxnResult> r = etcd_->CreateIfAbsent(MemberKey(), options_.info, lease);
     if (!r.ok()) {
-      if (r.status().code() == Status::Code::kNotFound) LoseLease();
+      if (r.status().code() == Status::Code::kNotFound) LoseLease(lease);
       return r.status();
     }
-    if (!r->succeeded && (!r->current || r->current->lease != lease_)) {
+    if (!r->succeeded && (!r->current || r->current->lease != lease)) {
       return Status::FailedPrecondition("cluster: the member name \"" + options_.name +
                                         "\" was taken by another live member meanwhile");
     }
@@ -321,7 +323,7 @@ Result<ClusterMember::BalanceResult> ClusterMember::Balance(const std::vector<st
     if (had.count(pool)) continue;
     Result<bool> r = TryOwn(pool);
     if (!r.ok()) {
-      if (!joined_) return r.status();  // the lease is gone
+      if (!joined()) return r.status();  // the lease is gone
       if (out.error.ok()) out.error = r.status();
       continue;
     }

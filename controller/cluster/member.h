@@ -73,12 +73,16 @@ struct ClusterMemberOptions {
 Status CheckClusterMemberOptions(const ClusterMemberOptions& options);
 
 // Thread-safe: Renew() may run on its own thread while the ticking thread calls MayApply(), TryOwn()
-// and the rest. Calls that talk to etcd take turns (one EtcdClient); MayApply(), OwnedPools() and the
-// accessors never wait for them.
+// and the rest. The lease's calls (Join, Renew, Leave) take turns on the lease client, the others on
+// the main client; MayApply(), OwnedPools() and the accessors never wait for either.
 class ClusterMember {
  public:
   // REQUIRES: CheckClusterMemberOptions(options).ok(); `clock` outlives this object.
-  ClusterMember(std::unique_ptr<EtcdClient> etcd, ClusterMemberOptions options, const Clock* clock);
+  // `lease_etcd` (optional, a second client of the same config) carries Join(), Renew() and Leave()
+  // on a connection of their own, so a renewal never waits behind the ticking thread's calls (a
+  // Balance() over many pools, a slow etcd): recommended. Without it, they share `etcd` and take turns.
+  ClusterMember(std::unique_ptr<EtcdClient> etcd, ClusterMemberOptions options, const Clock* clock,
+                std::unique_ptr<EtcdClient> lease_etcd = nullptr);
   ~ClusterMember();
   ClusterMember(const ClusterMember&) = delete;
   ClusterMember& operator=(const ClusterMember&) = delete;
@@ -163,22 +167,26 @@ class ClusterMember {
   std::string OwnerKey(const std::string& pool) const;  // <prefix>/owners/<pool>
 
  private:
-  // The lease is gone: not joined, nothing owned, fenced at once. REQUIRES: call_mu_ held.
-  void LoseLease();
+  // `lease` is gone: not joined, nothing owned, fenced at once. Nothing when the member's lease is
+  // another by now (a Join on the lease thread replaced it).
+  void LoseLease(int64_t lease);
   Status NotJoined() const;
 
   std::unique_ptr<EtcdClient> etcd_;
+  std::unique_ptr<EtcdClient> own_lease_etcd_;  // may be null
+  std::mutex own_lease_mu_;
+  mutable std::mutex call_mu_;    // one call at a time on etcd_
+  EtcdClient* const lease_etcd_;  // own_lease_etcd_, or etcd_ when there is none
+  std::mutex* const lease_mu_;    // own_lease_mu_, or call_mu_ when they share a client
   const ClusterMemberOptions options_;
   const DurationMs margin_;
   const Clock* clock_;
 
-  mutable std::mutex call_mu_;  // one etcd call at a time; guards lease_
-  int64_t lease_ = 0;
   mutable std::mutex owned_mu_;           // taken briefly, never across a call
   std::map<std::string, int64_t> owned_;  // pool -> the mod_revision of its ownership key
 
-  // Read without mu_ by MayApply and the accessors.
-  std::atomic<bool> joined_{false};
+  // Read without a lock by MayApply and the accessors. lease_id_ != 0 is "joined": Join() stores it
+  // last, after the renewal and the ttl, and MayApply reads it first.
   std::atomic<TimeMs> last_renewal_{0};
   std::atomic<DurationMs> ttl_{0};
   std::atomic<int64_t> lease_id_{0};

@@ -60,7 +60,8 @@ std::unique_ptr<ClusterMember> Member(const std::vector<std::string>& endpoints,
   options.name = name;
   options.lease_ttl = ttl;
   options.info = name;
-  return std::make_unique<ClusterMember>(Client(endpoints, prefix), options, &MonotonicClock());
+  return std::make_unique<ClusterMember>(Client(endpoints, prefix), options, &MonotonicClock(),
+                                         Client(endpoints, prefix));
 }
 
 TimeMs Now() { return MonotonicClock().Now(); }

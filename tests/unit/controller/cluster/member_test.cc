@@ -24,7 +24,7 @@ struct World {
   bool down[2] = {false, false};
   int lose[2] = {0, 0};
 
-  std::unique_ptr<ClusterMember> Member(const std::string& name, DurationMs ttl = 10 * kSecond) {
+  std::unique_ptr<EtcdClient> Client() {
     EtcdConfig config;
     config.endpoints = {"http://e0:2379", "http://e1:2379"};
     std::vector<std::unique_ptr<HttpClient>> clients;
@@ -34,11 +34,17 @@ struct World {
     }
     auto client = EtcdClient::CreateWithClients(config, std::move(clients));
     REQUIRE(client.ok());
+    return std::move(client).value();
+  }
+  // With `lease_client`, the member's lease has a client of its own (as recommended); without, one
+  // client carries everything.
+  std::unique_ptr<ClusterMember> Member(const std::string& name, DurationMs ttl = 10 * kSecond,
+                                        bool lease_client = true) {
     ClusterMemberOptions options;
     options.name = name;
     options.lease_ttl = ttl;
     options.info = "{\"api\":\"" + name + ":8080\"}";
-    return std::make_unique<ClusterMember>(std::move(client).value(), options, &clock);
+    return std::make_unique<ClusterMember>(Client(), options, &clock, lease_client ? Client() : nullptr);
   }
 };
 
@@ -131,7 +137,7 @@ TEST_CASE("fencing: a member cut off from etcd stops before its lease expires an
 
 TEST_CASE("cluster member: a name held by a live lease is refused, and free again after Leave") {
   World w;
-  auto a = w.Member("replica-1"), twin = w.Member("replica-1");
+  auto a = w.Member("replica-1", 10 * kSecond, false), twin = w.Member("replica-1");
   REQUIRE(a->Join().ok());
   const size_t leases = w.etcd.leases.size();
   Status s = twin->Join();
@@ -150,7 +156,7 @@ TEST_CASE("cluster member: a name held by a live lease is refused, and free agai
 
 TEST_CASE("cluster member: TryOwn, Release, a lost answer, and Owners() reconciling") {
   World w;
-  auto a = w.Member("a"), b = w.Member("b");
+  auto a = w.Member("a", 10 * kSecond, false), b = w.Member("b", 10 * kSecond, false);
   REQUIRE(a->Join().ok());
   REQUIRE(b->Join().ok());
   CHECK(a->Members().value() == std::vector<std::string>{"a", "b"});
