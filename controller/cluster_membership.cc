@@ -15,6 +15,7 @@ namespace warmpool {
 namespace {
 
 constexpr DurationMs kMaxJoinBackoff = 10 * kSecond;
+constexpr DurationMs kWatchEvery = 250;  // how often the members and owners are looked at
 
 class EtcdMembership final : public Membership {
  public:
@@ -37,6 +38,11 @@ class EtcdMembership final : public Membership {
   }
 
   std::string Name() const override { return member_->name(); }
+
+  void OnChange(std::function<void()> wake) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    on_change_ = std::move(wake);
+  }
 
   std::set<std::string> Balance(const std::vector<std::string>& pools, TimeMs) override {
     if (!member_->joined()) return {};
@@ -135,14 +141,19 @@ class EtcdMembership final : public Membership {
     error_ = message;
   }
 
-  // Joins (with backoff while it fails), then renews every ttl/3; a lost lease joins again.
+  // Joins (with backoff while it fails), then renews every ttl/3; a lost lease joins again. Between
+  // renewals it looks at the members and owners every kWatchEvery and wakes the controller when they
+  // change (a member gone, a pool let go), so a pool waiting for this member is taken at once.
   void Run() {
     DurationMs backoff = 500;
+    TimeMs renewed = MonotonicClock().Now();
     std::unique_lock<std::mutex> lock(mu_);
     while (!stop_) {
       lock.unlock();
-      DurationMs wait = ttl_ / 3;
-      if (!member_->joined()) {
+      DurationMs wait = std::min<DurationMs>(ttl_ / 3, kWatchEvery);
+      if (member_->joined() && MonotonicClock().Now() - renewed < ttl_ / 3) {
+        Watch();
+      } else if (!member_->joined()) {
         Status st = member_->Join();
         if (st.ok()) {
           Log(LogLevel::kInfo, "cluster: joined", {{"member", member_->name()}, {"lease_ttl", FormatDuration(member_->lease_ttl())},
@@ -161,10 +172,35 @@ class EtcdMembership final : public Membership {
         Error(st.code() == Status::Code::kNotFound ? "cluster: lease lost, joining again" : "cluster: lease not renewed",
               st.message());
         wait = std::min<DurationMs>(wait, 1000);
+      } else {
+        renewed = MonotonicClock().Now();
       }
       lock.lock();
       wake_.wait_for(lock, std::chrono::milliseconds(wait), [this] { return stop_; });
     }
+  }
+
+  // Members and owners as last seen by Run(); a change calls on_change_.
+  void Watch() {
+    std::string seen;
+    {
+      std::lock_guard<std::mutex> lock(docs_mu_);
+      Result<EtcdRange> members = docs_->RangePrefix(docs_->prefix() + "/members/");
+      Result<EtcdRange> owners = docs_->RangePrefix(docs_->prefix() + "/owners/");
+      if (!members.ok() || !owners.ok()) return;
+      for (const EtcdKeyValue& kv : members->kvs) seen += kv.key + "\n";
+      for (const EtcdKeyValue& kv : owners->kvs) seen += kv.key + "=" + kv.value + "\n";
+    }
+    std::function<void()> wake;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (seen == watched_) return;
+      const bool first = watched_.empty();
+      watched_ = seen;
+      if (first) return;
+      wake = on_change_;
+    }
+    if (wake) wake();
   }
 
   std::unique_ptr<ClusterMember> member_;
@@ -177,6 +213,8 @@ class EtcdMembership final : public Membership {
   std::vector<std::string> members_;
   uint64_t renewal_failures_ = 0;
   std::string error_;
+  std::string watched_;
+  std::function<void()> on_change_;
   std::thread thread_;  // last: started once everything above exists
 };
 

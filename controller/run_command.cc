@@ -35,6 +35,7 @@ struct Signals {
   std::condition_variable cv;
   bool stop = false;
   bool reload = false;
+  bool tick = false;  // cluster mode: tick now (the members or owners changed)
   int last = 0;
 };
 
@@ -138,6 +139,7 @@ int RunController(const RunOptions& opts) {
   const GlobalSpec& global = app->config().global;
   // Cluster mode: this replica joins (in the background, retrying while etcd cannot be reached) and
   // acts only on the pools it owns; the pools' state lives in etcd instead of a state file.
+  Signals signals;  // before the membership, whose thread may wake the loop until it is destroyed
   std::unique_ptr<Membership> membership;
   if (!opts.cluster_member.empty() && !global.cluster.enabled) {
     Log(LogLevel::kError, "cannot start", {{"error", "--cluster.member: the config has no cluster:"}});
@@ -194,7 +196,13 @@ int RunController(const RunOptions& opts) {
   }
   control_plane.on_change = [&app] { return app->SaveState(); };
 
-  Signals signals;
+  if (membership) {
+    membership->OnChange([&signals] {
+      std::lock_guard<std::mutex> lock(signals.mu);
+      signals.tick = true;
+      signals.cv.notify_all();
+    });
+  }
   std::thread signal_thread(SignalThread, set, &signals);
   control_plane.on_reload = [&signals] {  // POST /-/reload: the same as SIGHUP
     std::lock_guard<std::mutex> lock(signals.mu);
@@ -277,11 +285,15 @@ int RunController(const RunOptions& opts) {
     Wake WaitUntil(TimeMs deadline) override {
       std::unique_lock<std::mutex> lock(s_->mu);
       s_->cv.wait_until(lock, std::chrono::system_clock::time_point(std::chrono::milliseconds(deadline)),
-                        [&] { return s_->stop || s_->reload; });
+                        [&] { return s_->stop || s_->reload || s_->tick; });
       if (s_->stop) return Wake::kStop;
       if (s_->reload) {
         s_->reload = false;
         return Wake::kReload;
+      }
+      if (s_->tick) {
+        s_->tick = false;
+        return Wake::kTick;
       }
       return Wake::kDeadline;
     }

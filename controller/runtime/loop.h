@@ -12,9 +12,10 @@ namespace warmpool {
 
 class Waiter {
  public:
-  enum class Wake { kDeadline, kStop, kReload };
+  enum class Wake { kDeadline, kStop, kReload, kTick };
   virtual ~Waiter() = default;
-  // Blocks until `deadline` (by the loop's clock), a stop, or a reload request.
+  // Blocks until `deadline` (by the loop's clock), a stop, a reload request, or a request to tick now
+  // (cluster mode: the members or the owners changed, so a pool may be waiting for this member).
   virtual Wake WaitUntil(TimeMs deadline) = 0;
 };
 
@@ -24,7 +25,8 @@ struct LoopOptions {
 };
 
 // Ticks `app` at clock.Now(), then every app->interval() (measured from the previous tick's
-// deadline, so it does not drift; after a stall it skips ahead instead of bursting).
+// deadline, so it does not drift; after a stall it skips ahead instead of bursting). A kTick wake
+// ticks at once, between the deadlines, and keeps the schedule.
 // Returns the number of ticks.
 long RunLoop(App* app, const Clock& clock, Waiter* waiter, const LoopOptions& options);
 

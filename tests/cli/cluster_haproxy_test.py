@@ -50,6 +50,44 @@ def in_service(sock):
     return out
 
 
+def start_stack(binary, src, tmp, etcd, procs, ttl_s=TTL_S, tick_s=TICK_S):
+    """HAProxy with 6 backends (2 in service) and 3 replicas sharing pool web; returns (socket, replicas)."""
+    ports = {f"web-{i}": free_port() for i in range(1, 7)}
+    for name, port in ports.items():
+        procs.append(subprocess.Popen(["python3", f"{src}/examples/demo/backend.py", "--port", str(port),
+                                       "--name", name, "--delay-ms", "5"],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    sock = os.path.join(tmp, "haproxy.sock")
+    with open(os.path.join(tmp, "haproxy.cfg"), "w") as f:
+        f.write(f"global\n  stats socket {sock} mode 600 level admin\n"
+                "defaults\n  mode http\n  timeout connect 1s\n  timeout client 10s\n  timeout server 10s\n"
+                f"frontend web\n  bind 127.0.0.1:{free_port()}\n  default_backend web\n"
+                "backend web\n  balance roundrobin\n  option httpchk GET /health\n"
+                "  default-server check inter 200ms rise 2 fall 2\n")
+        for i, (name, port) in enumerate(ports.items()):
+            f.write(f"  server {name} 127.0.0.1:{port}{' disabled' if i >= 2 else ''}\n")
+    procs.append(subprocess.Popen(["haproxy", "-db", "-f", os.path.join(tmp, "haproxy.cfg")],
+                                  stdout=open(os.path.join(tmp, "haproxy.log"), "w"), stderr=subprocess.STDOUT))
+    check(wait(lambda: in_service(sock) == {"web-1", "web-2"}, 10), "HAProxy serves with web-1 and web-2, 4 standbys")
+    check(wait(lambda: etcd.leader() is not None, 20), "a 3-member etcd cluster elects a leader")
+    endpoints = ", ".join(etcd.url(m) for m in etcd.names)
+    config = os.path.join(tmp, "warmpool.yaml")
+    with open(config, "w") as f:
+        f.write(f"global: {{interval: {tick_s}s, log_level: info}}\n"
+                f"cluster: {{etcd: {{endpoints: [{endpoints}], timeout: 1s}}, lease_ttl: {ttl_s}s}}\n"
+                "web: {tokens_file: tokens.yaml}\n"
+                "pools:\n"
+                "  - name: web\n    min_active: 2\n    max_active: 6\n    warm_standby: 0\n"
+                "    policies: [{type: fixed, count: 2}]\n"
+                "    behavior: {scale_down: {stabilization_window: 0s}}\n"
+                f"    provider: {{type: haproxy, socket: {sock}, backend: web, drain_timeout: 2s}}\n")
+    with open(os.path.join(tmp, "tokens.yaml"), "w") as f:
+        f.write("tokens:\n  - {name: alice, role: admin, token: " + ADMIN + "}\n")
+    os.chmod(os.path.join(tmp, "tokens.yaml"), 0o600)
+    replicas = [Replica(binary, config, tmp, n) for n in ("warmpool-1", "warmpool-2", "warmpool-3")]
+    return sock, replicas, config
+
+
 def main():
     binary, src = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     for tool in ("etcd", "haproxy"):
@@ -59,39 +97,7 @@ def main():
     etcd = Etcd(tmp)
     procs, replicas = [], []
     try:
-        ports = {f"web-{i}": free_port() for i in range(1, 7)}
-        for name, port in ports.items():
-            procs.append(subprocess.Popen(["python3", f"{src}/examples/demo/backend.py", "--port", str(port),
-                                           "--name", name, "--delay-ms", "5"],
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        sock = os.path.join(tmp, "haproxy.sock")
-        with open(os.path.join(tmp, "haproxy.cfg"), "w") as f:
-            f.write(f"global\n  stats socket {sock} mode 600 level admin\n"
-                    "defaults\n  mode http\n  timeout connect 1s\n  timeout client 10s\n  timeout server 10s\n"
-                    f"frontend web\n  bind 127.0.0.1:{free_port()}\n  default_backend web\n"
-                    "backend web\n  balance roundrobin\n  option httpchk GET /health\n"
-                    "  default-server check inter 200ms rise 2 fall 2\n")
-            for i, (name, port) in enumerate(ports.items()):
-                f.write(f"  server {name} 127.0.0.1:{port}{' disabled' if i >= 2 else ''}\n")
-        procs.append(subprocess.Popen(["haproxy", "-db", "-f", os.path.join(tmp, "haproxy.cfg")],
-                                      stdout=open(os.path.join(tmp, "haproxy.log"), "w"), stderr=subprocess.STDOUT))
-        check(wait(lambda: in_service(sock) == {"web-1", "web-2"}, 10), "HAProxy serves with web-1 and web-2, 4 standbys")
-        check(wait(lambda: etcd.leader() is not None, 20), "a 3-member etcd cluster elects a leader")
-        endpoints = ", ".join(etcd.url(m) for m in etcd.names)
-        config = os.path.join(tmp, "warmpool.yaml")
-        with open(config, "w") as f:
-            f.write(f"global: {{interval: {TICK_S}s, log_level: info}}\n"
-                    f"cluster: {{etcd: {{endpoints: [{endpoints}], timeout: 1s}}, lease_ttl: {TTL_S}s}}\n"
-                    "web: {tokens_file: tokens.yaml}\n"
-                    "pools:\n"
-                    "  - name: web\n    min_active: 2\n    max_active: 6\n    warm_standby: 0\n"
-                    "    policies: [{type: fixed, count: 2}]\n"
-                    "    behavior: {scale_down: {stabilization_window: 0s}}\n"
-                    f"    provider: {{type: haproxy, socket: {sock}, backend: web, drain_timeout: 2s}}\n")
-        with open(os.path.join(tmp, "tokens.yaml"), "w") as f:
-            f.write("tokens:\n  - {name: alice, role: admin, token: " + ADMIN + "}\n")
-        os.chmod(os.path.join(tmp, "tokens.yaml"), 0o600)
-        replicas = [Replica(binary, config, tmp, n) for n in ("warmpool-1", "warmpool-2", "warmpool-3")]
+        sock, replicas, config = start_stack(binary, src, tmp, etcd, procs)
         by_name = {r.name: r for r in replicas}
         o = wait(lambda: (lambda x: x if x and "web" in x else None)(owners(replicas[0])), 20)
         check(o is not None, "pool web has an owner")

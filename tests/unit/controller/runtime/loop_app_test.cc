@@ -150,6 +150,22 @@ TEST_CASE("loop: max_ticks, and a reload wake calls reload and keeps the same de
   CHECK(waiter.deadlines[0] == waiter.deadlines[1]);  // woken early, waited again for the same tick
 }
 
+TEST_CASE("loop: a tick wake ticks at once, between deadlines, and keeps the schedule") {
+  ManualClock clock(0);
+  auto app = App::Create(MustParse(ConfigText(10)), &clock, false);
+  REQUIRE(app.ok());
+  using W = Waiter::Wake;
+  ManualWaiter waiter(&clock, {W::kTick, W::kDeadline});
+  LoopOptions opts;
+  opts.max_ticks = 4;
+  CHECK(RunLoop(app->get(), clock, &waiter, opts) == 4);
+  // Ticks at 0, an extra one at 0 (woken), then at 15 s and 30 s: the schedule did not move.
+  REQUIRE(waiter.deadlines.size() == 3);
+  CHECK(waiter.deadlines[0] == 15'000);
+  CHECK(waiter.deadlines[1] == 15'000);
+  CHECK(waiter.deadlines[2] == 30'000);
+}
+
 TEST_CASE("app: reload keeps the pool's servers and history when the provider is unchanged") {
   ManualClock clock(0);
   auto created = App::Create(MustParse(ConfigText(10)), &clock, false);
