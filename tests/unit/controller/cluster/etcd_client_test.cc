@@ -374,3 +374,35 @@ TEST_CASE("etcd client: a username before auth is enabled works, and authenticat
   REQUIRE((*client)->Range("/k").ok());
   CHECK(authentications == 2);
 }
+
+TEST_CASE("etcd client: a kept-alive connection found closed is retried once on the same endpoint") {
+  std::vector<HttpRequest> log;
+  int calls = 0;
+  std::vector<std::unique_ptr<HttpClient>> clients;
+  clients.push_back(std::make_unique<Scripted>(
+      [&](const HttpRequest&) -> Result<HttpResponse> {
+        if (++calls == 1)
+          return Status::Unavailable("POST http://a:1/v3/kv/range: read: malformed response (end of stream)");
+        return HttpResponse{200, kRangeEmpty, ""};
+      },
+      &log));
+  clients.push_back(std::make_unique<Scripted>(
+      [](const HttpRequest&) -> Result<HttpResponse> { return Status::Internal("never asked"); }, &log));
+  auto client = EtcdClient::CreateWithClients(Config({"http://a:1", "http://b:2"}), std::move(clients));
+  REQUIRE(client.ok());
+  REQUIRE((*client)->Range("/k").ok());
+  CHECK(log.size() == 2);
+  CHECK((*client)->endpoint_in_use() == "http://a:1");
+  // Timeouts are named as the HTTP client says them, after the endpoint.
+  std::vector<std::unique_ptr<HttpClient>> slow;
+  slow.push_back(std::make_unique<Scripted>(
+      [](const HttpRequest&) -> Result<HttpResponse> {
+        return Status::DeadlineExceeded("POST http://c:3/v3/lease/keepalive: could not connect within 500ms");
+      },
+      nullptr));
+  auto timed_out = EtcdClient::CreateWithClients(Config({"http://c:3"}), std::move(slow));
+  REQUIRE(timed_out.ok());
+  Status s = (*timed_out)->LeaseKeepAlive(1).status();
+  CHECK(s.code() == Status::Code::kUnavailable);
+  CHECK(s.message() == "etcd: no endpoint answered: http://c:3 (could not connect within 500ms)");
+}

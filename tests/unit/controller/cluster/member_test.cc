@@ -274,3 +274,19 @@ TEST_CASE("cluster member: PutOwned writes a pool's document only while the pool
   CHECK(w.etcd.kvs.at("/warmpool/state/web").value == "v2");
   CHECK(b->PutOwned("web", "/warmpool/state/web", "b's", *second).ok());
 }
+
+TEST_CASE("cluster member: etcd unreachable at Join names every endpoint, and a later Join succeeds") {
+  World w;
+  auto a = w.Member("a");
+  w.down[0] = w.down[1] = true;
+  Status s = a->Join();
+  CHECK(s.code() == Status::Code::kUnavailable);
+  CHECK(
+      s.message() ==
+      "etcd: no endpoint answered: http://e0:2379 (connection refused), http://e1:2379 (connection refused)");
+  CHECK_FALSE(a->joined());
+  CHECK_FALSE(a->MayApply(w.clock.Now()));
+  w.down[0] = w.down[1] = false;
+  REQUIRE(a->Join().ok());
+  CHECK(a->MayApply(w.clock.Now()));
+}
