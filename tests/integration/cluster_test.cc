@@ -483,3 +483,36 @@ TEST_CASE("cluster: etcd over https, the server verified with tls.ca_file, and r
   MESSAGE(refused.message());
   CHECK(member->Leave().ok());
 }
+
+TEST_CASE(
+    "cluster: etcd lost mid-run, owners stop acting within the TTL, and resume with their pools when it "
+    "returns") {
+  auto etcd = StartEtcd();
+  const DurationMs ttl = 3 * kSecond;
+  auto a = Member(etcd->endpoints(), "/outage", "a", ttl);
+  REQUIRE(a->Join().ok());
+  REQUIRE(a->TryOwn("web").value());
+  for (size_t i = 0; i < etcd->size(); ++i) etcd->Kill(i);
+  const TimeMs lost = Now();
+  // Renewals fail, naming every endpoint; the fence closes on its own.
+  Status renew = a->Renew();
+  CHECK(renew.code() == Status::Code::kUnavailable);
+  for (const std::string& e : etcd->endpoints()) CHECK(renew.message().find(e + " (") != std::string::npos);
+  REQUIRE(WaitFor([&] { return !a->MayApply(Now()); }, milliseconds(ttl)));
+  MESSAGE("fenced " << Now() - lost << " ms after etcd was lost: " << a->FenceReason(Now()));
+  std::this_thread::sleep_for(milliseconds(ttl + 1000));  // past the TTL: still fenced, still joined locally
+  CHECK_FALSE(a->MayApply(Now()));
+  CHECK(a->joined());
+  // etcd comes back (same data dirs): a new leader extends every lease it finds, so the member's
+  // lease, registration and ownership survived the outage, and its next renewal opens the fence.
+  for (size_t i = 0; i < etcd->size(); ++i) REQUIRE(etcd->Restart(i));
+  REQUIRE_MESSAGE(etcd->WaitHealthy(seconds(30)), etcd->Logs());
+  Status back = Status::Unavailable("not tried");
+  REQUIRE(WaitFor([&] { return (back = a->Renew()).ok(); }, seconds(15)));
+  CHECK(a->MayApply(Now()));
+  CHECK(a->OwnedPools() == std::vector<std::string>{"web"});
+  Result<std::map<std::string, std::string>> owners = a->Owners();
+  REQUIRE(owners.ok());
+  CHECK(*owners == std::map<std::string, std::string>{{"web", "a"}});
+  CHECK(a->Members().value() == std::vector<std::string>{"a"});
+}
