@@ -46,6 +46,15 @@ class EtcdMembership final : public Membership {
 
   std::set<std::string> Balance(const std::vector<std::string>& pools, TimeMs) override {
     if (!member_->joined()) return {};
+    // A new lease (the old one was lost while this thread waited on etcd) is a new life: the first
+    // balance after it owns nothing, so the controller lets every pool go before it takes any back
+    // and loads its state afresh.
+    const int64_t lease = member_->lease_id();
+    if (lease != balanced_lease_) {
+      const bool first = balanced_lease_ == 0;
+      balanced_lease_ = lease;
+      if (!first) return {};
+    }
     Result<ClusterMember::BalanceResult> r = member_->Balance(pools);
     if (!r.ok()) {
       Error("cluster: pools not balanced", r.status().message());
@@ -214,6 +223,7 @@ class EtcdMembership final : public Membership {
   uint64_t renewal_failures_ = 0;
   std::string error_;
   std::string watched_;
+  int64_t balanced_lease_ = 0;  // the lease of the last Balance (the loop's thread only)
   std::function<void()> on_change_;
   std::thread thread_;  // last: started once everything above exists
 };

@@ -226,8 +226,13 @@ void ControlPlane::SetCluster(ClusterStatus cluster) {
 }
 
 ClusterStatus ControlPlane::Cluster() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return cluster_;
+  ClusterStatus c;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    c = cluster_;
+  }
+  if (c.enabled && fence_now) c.may_apply = fence_now();
+  return c;
 }
 
 void ControlPlane::SetStoreError(std::string error) {

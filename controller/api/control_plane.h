@@ -103,9 +103,11 @@ class ControlPlane {
   warmpool::Status ClearProtect(const std::string& pool, const std::string& server, const std::string& by, TimeMs now);
   warmpool::Status RequestReplace(const std::string& pool, const std::string& server, ReplaceRequest r);
 
-  // Cluster mode: published by the app after every tick.
+  // Cluster mode: published by the app after every tick. Cluster() reads may_apply live from
+  // `fence_now` when set (a tick stuck on an unreachable etcd must not show a stale fence).
   void SetCluster(ClusterStatus cluster);
   ClusterStatus Cluster() const;
+  std::function<bool()> fence_now;
 
   // What the state store last said: "" when its last save succeeded. /-/ready is 503 while it fails.
   void SetStoreError(std::string error);

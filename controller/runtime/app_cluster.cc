@@ -27,6 +27,10 @@ std::string ControlsText(const std::string& pool, const PoolControls& controls) 
 void App::SetFences() {
   Membership* m = services_.membership;
   if (m == nullptr) return;
+  if (services_.control_plane && !services_.control_plane->fence_now) {
+    const Clock* clock = clock_;
+    services_.control_plane->fence_now = [m, clock] { return m->MayApply(clock->Now()); };
+  }
   for (Pool& pool : pools_) {
     pool.controller->SetFence([m](TimeMs now) { return m->MayApply(now) ? std::string() : m->FenceReason(now); });
   }

@@ -8,7 +8,9 @@ pool web, all on 127.0.0.1.
     ticks, and HAProxy ends with exactly 5 servers in service: no promotion lost, none done twice;
   - the new owner frozen (SIGSTOP) past its TTL while a change is asked of another member: the change
     is carried out by the member that takes the pool over, and when the frozen one wakes (SIGCONT) it
-    changes nothing at HAProxy until it owns the pool again.
+    changes nothing at HAProxy until it owns the pool again;
+  - etcd lost (every member frozen): the owner stops acting within the lease's TTL, and acts again
+    once etcd is back.
 
     cluster_haproxy_test.py WARMPOOL SOURCE_DIR
 """
@@ -144,6 +146,24 @@ def main():
             now = in_service(sock)
             stable = stable and now == before
         check(stable, f"the woken stale owner changed nothing at HAProxy ({sorted(before or [])})")
+
+        # etcd lost mid-run (every member frozen): the owner stops acting within the lease's TTL, and
+        # takes the pool back when etcd returns.
+        o = wait(lambda: (lambda x: x if x and "web" in x else None)(owners(rest)), 20)
+        holder = by_name[o["web"]] if o else rest
+        for m in etcd.names:
+            if etcd.procs[m].poll() is None: etcd.procs[m].send_signal(signal.SIGSTOP)
+        lost_at = time.time()
+        fenced = wait(lambda: (lambda c: c is not None and not c.get("may_apply"))(
+            get(holder.port, "/api/v1/cluster")[1]), TTL_S + 2, 0.1)
+        check(fenced and time.time() - lost_at <= TTL_S,
+              f"with etcd gone, {holder.name} stops acting within the lease's TTL ({time.time() - lost_at:.1f} s)")
+        for m in etcd.names:
+            if etcd.procs[m].poll() is None: etcd.procs[m].send_signal(signal.SIGCONT)
+        back = wait(lambda: (lambda x: x if x and "web" in x else None)(owners(holder)), 30)
+        code, _ = get(holder.port, "/api/v1/pools/web/override", ADMIN, "PUT", {"active": 4, "reason": "etcd is back"})
+        four = wait(lambda: (lambda s: s is not None and len(s) == 4)(in_service(sock)), 15, 0.2)
+        check(back is not None and code == 200 and four, "when etcd returns, the pool is owned and acted on again")
     finally:
         for r in replicas: r.stop()
         for p in procs:
