@@ -245,12 +245,16 @@ Result<std::unique_ptr<Membership>> StartEtcdMembership(const ClusterSpec& spec,
   if (!client.ok()) return client.status();
   Result<std::unique_ptr<EtcdClient>> docs = EtcdClient::Create(config);
   if (!docs.ok()) return docs.status();
+  // The lease's own connection: a renewal never waits behind a Balance over many pools.
+  Result<std::unique_ptr<EtcdClient>> lease = EtcdClient::Create(config);
+  if (!lease.ok()) return lease.status();
   ClusterMemberOptions options;
   options.name = member;
   options.lease_ttl = spec.lease_ttl;
   options.info = info;
   if (Status st = CheckClusterMemberOptions(options); !st.ok()) return st;
-  auto m = std::make_unique<ClusterMember>(std::move(client).value(), options, &MonotonicClock());
+  auto m = std::make_unique<ClusterMember>(std::move(client).value(), options, &MonotonicClock(),
+                                           std::move(lease).value());
   return std::unique_ptr<Membership>(
       std::make_unique<EtcdMembership>(std::move(m), std::move(docs).value(), spec.lease_ttl));
 }
