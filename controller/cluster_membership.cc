@@ -78,10 +78,7 @@ class EtcdMembership final : public Membership {
   std::string FenceReason(TimeMs) const override {
     const TimeMs now = MonotonicClock().Now();
     if (member_->MayApply(now)) return "";
-    if (!member_->joined()) return "not an owner: " + member_->name() + " holds no lease (joining the cluster)";
-    return "not an owner any more: " + member_->name() + "'s lease was last renewed " +
-           FormatDuration(now - member_->last_renewal()) + " ago (ttl " + FormatDuration(member_->lease_ttl()) +
-           ", margin " + FormatDuration(member_->fencing_margin()) + ")";
+    return "not an owner now (" + member_->name() + ": " + member_->FenceReason(now) + ")";
   }
 
   View Describe() override {
@@ -236,7 +233,7 @@ Result<std::unique_ptr<Membership>> StartEtcdMembership(const ClusterSpec& spec,
   config.endpoints = spec.endpoints;
   config.prefix = spec.prefix;
   config.username = spec.username;
-  config.password = spec.password;
+  config.password_file = spec.password_file;
   config.http.timeout = spec.timeout;
   config.http.connect_timeout = std::min<DurationMs>(spec.timeout, kSecond);
   config.http.tls_ca_file = spec.tls_ca_file;

@@ -1,5 +1,6 @@
 #include "controller/config/cluster.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "controller/config/yaml.h"
@@ -89,15 +90,10 @@ void ReadCluster(const YAML::Node& node, const std::string& base_dir, ClusterSpe
       const bool user = e.String("username", &cluster->username);
       std::string password_file;
       if (e.String("password_file", &password_file)) {
-        Result<std::string> secret = ReadWholeFile(Resolve(base_dir, password_file), kMaxSecretBytes);
-        if (!secret.ok()) {
+        // Readable now; the client reads it again at every authentication, so a rotated file is used.
+        cluster->password_file = Resolve(base_dir, password_file);
+        if (Result<std::string> secret = ReadWholeFile(cluster->password_file, kMaxSecretBytes); !secret.ok()) {
           e.Error("password_file", secret.status().message());
-        } else {
-          cluster->password = *secret;
-          while (!cluster->password.empty() &&
-                 (cluster->password.back() == '\n' || cluster->password.back() == '\r')) {
-            cluster->password.pop_back();
-          }
         }
         if (!user) e.Error("password_file", "needs username");
       } else if (user) {
@@ -131,8 +127,12 @@ void ReadCluster(const YAML::Node& node, const std::string& base_dir, ClusterSpe
   if (m.String("member", &cluster->member) && !IsMemberName(cluster->member)) {
     m.Error("member", "must be 1 to 64 letters, digits, '.', '_' or '-', got " + Quote(cluster->member));
   }
-  if (cluster->timeout >= cluster->lease_ttl) {
-    m.Error("etcd.timeout", "must be shorter than lease_ttl (" + FormatDuration(cluster->lease_ttl) + "), got " +
+  // A call tries every endpoint in turn: all of them timing out must still leave two more renewals
+  // within the lease.
+  const int64_t tries = std::max<int64_t>(1, static_cast<int64_t>(cluster->endpoints.size()));
+  if (cluster->timeout * tries > cluster->lease_ttl / 3) {
+    m.Error("etcd.timeout", "times the " + std::to_string(tries) + " endpoint(s) must be at most a third of lease_ttl (" +
+                                FormatDuration(cluster->lease_ttl) + "): a renewal tries each in turn; got " +
                                 FormatDuration(cluster->timeout));
   }
   m.Finish();

@@ -128,11 +128,11 @@ struct ClusterSpec {
   bool enabled = false;
   std::vector<std::string> endpoints;  // etcd client URLs (http:// or https://), tried in order
   std::string prefix = "/warmpool";    // every key lives under it
-  std::string username;                // etcd authentication, with the password read from password_file
-  std::string password;
+  std::string username;                // etcd authentication, with the password in password_file
+  std::string password_file;           // resolved; read again at every authentication (rotation works)
   std::string tls_ca_file;
   bool tls_insecure_skip_verify = false;
-  DurationMs timeout = 2 * kSecond;       // one etcd request
+  DurationMs timeout = kSecond;           // one etcd request (each endpoint is tried in turn)
   DurationMs lease_ttl = 10 * kSecond;    // a member silent this long loses its pools
   std::string member;                     // this replica's name; "" = the host name
 };

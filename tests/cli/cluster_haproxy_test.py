@@ -76,7 +76,7 @@ def start_stack(binary, src, tmp, etcd, procs, ttl_s=TTL_S, tick_s=TICK_S):
     config = os.path.join(tmp, "warmpool.yaml")
     with open(config, "w") as f:
         f.write(f"global: {{interval: {tick_s}s, log_level: info}}\n"
-                f"cluster: {{etcd: {{endpoints: [{endpoints}], timeout: 1s}}, lease_ttl: {ttl_s}s}}\n"
+                f"cluster: {{etcd: {{endpoints: [{endpoints}], timeout: 400ms}}, lease_ttl: {ttl_s}s}}\n"
                 "web: {tokens_file: tokens.yaml}\n"
                 "pools:\n"
                 "  - name: web\n    min_active: 2\n    max_active: 6\n    warm_standby: 0\n"

@@ -154,7 +154,7 @@ def main():
         with open(config, "w") as f:
             f.write(f"global: {{interval: {TICK_S}s, log_level: info}}\n"
                     f"metrics_source: {{type: trace, file: {src}/examples/traces/clarknet-http-1995-1h.csv.gz, speed: 1}}\n"
-                    f"cluster: {{etcd: {{endpoints: [{endpoints}], timeout: 1s}}, lease_ttl: {TTL_S}s}}\n"
+                    f"cluster: {{etcd: {{endpoints: [{endpoints}], timeout: 400ms}}, lease_ttl: {TTL_S}s}}\n"
                     "web: {tokens_file: tokens.yaml}\n"
                     "pools:\n")
             for i in range(POOLS):

@@ -34,7 +34,7 @@ TEST_CASE("config: cluster, its defaults and every key") {
   CHECK(c.endpoints == std::vector<std::string>{"http://127.0.0.1:2379"});
   CHECK(c.prefix == "/warmpool");
   CHECK(c.lease_ttl == 10 * kSecond);
-  CHECK(c.timeout == 2 * kSecond);
+  CHECK(c.timeout == kSecond);
   CHECK(c.member.empty());  // the host name, filled in by run
 
   load = Parse(OnePool({}, "global: {interval: 2s}\n"
@@ -70,7 +70,7 @@ TEST_CASE("config: cluster, what is refused names its path") {
   CHECK(Starts(load, "cluster.etcd.endpoints[4]: must be a URL, got "));
   CHECK(Has(load, "cluster.etcd.prefix: must start with / and not end with one, with no space, e.g. /warmpool, got \"warmpool\""));
   CHECK(Has(load, "cluster.etcd.username: needs password_file"));
-  CHECK(Has(load, "cluster.etcd.timeout: must be shorter than lease_ttl (10s), got 20s"));
+  CHECK(Has(load, "cluster.etcd.timeout: times the 1 endpoint(s) must be at most a third of lease_ttl (10s): a renewal tries each in turn; got 20s"));
 
   load = Parse(OnePool({}, "cluster: {etcd: {endpoints: [], password_file: /nonexistent/secret}}\n"));
   INFO(Joined(load.errors));
