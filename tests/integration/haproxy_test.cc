@@ -240,7 +240,7 @@ TEST_CASE("haproxy: errors name the socket, the command and HAProxy's reply") {
   CHECK(s.status().code() == Status::Code::kUnavailable);
   CHECK(s.status().message() ==
         "haproxy " + h->dir->path() +
-            "/missing.sock: \"show servers state web; show stat web 4 -1\": connect: No such "
+            "/missing.sock: \"show servers state web; show stat -1 4 -1\": connect: No such "
             "file or directory");
   CHECK(RuntimeClient("127.0.0.1:1", 500).Call("show info").status().message() ==
         "haproxy 127.0.0.1:1: \"show info\": connect: Connection refused");
