@@ -97,17 +97,17 @@ const PoolDecider::Outcome& PoolDecider::Decide(const std::map<std::string, Metr
   // counted below, so that a hold (a pause, a scale-down limit) keeps the servers that stay, not the ones
   // on their way out with their replacements on top.
   ReplaceOutcome replaced;
-  const bool replacement = spec_.health.enabled || !controls.replace.empty() || !replacing_.empty();
+  const bool replacement = spec_.health.enabled || !controls.replace.empty() || !replace_.under_way.empty();
   if (replacement) {
     ReplaceSignals signals;
     signals.metrics = server_windows;
     signals.stale_after = spec_.stale_after;
     signals.controls = &controls;
-    replaced = FindReplacements(spec_.health, pool, now, &replacing_, signals);
+    replaced = FindReplacements(spec_.health, pool, now, &replace_, signals);
   }
   int leaving = 0;
   swapping_ = 0;
-  for (const auto& [name, r] : replacing_) {
+  for (const auto& [name, r] : replace_.under_way) {
     const Server* s = pool.Find(name);
     if (s == nullptr || s->state != ServerState::kActive) continue;
     ++leaving;
@@ -156,13 +156,13 @@ const PoolDecider::Outcome& PoolDecider::Decide(const std::map<std::string, Metr
       out_.decision.reason += "; " + std::to_string(leaving) + " active being replaced, not counted";
     }
     out_.decision.replacing.clear();
-    for (const auto& [name, replacement_of] : replacing_) out_.decision.replacing.push_back(name);
+    for (const auto& [name, replacement_of] : replace_.under_way) out_.decision.replacing.push_back(name);
     out_.decision.replacements_started = r.started;
     out_.decision.replacement_breaker_open = r.breaker_open;
   }
   // What the plan must not touch, and what it replaces, by name.
   std::set<std::string> replacing_names, protect;
-  for (const auto& [name, r] : replacing_) replacing_names.insert(name);
+  for (const auto& [name, r] : replace_.under_way) replacing_names.insert(name);
   if (!controls.protect.empty()) protect = ProtectedServers(controls, now);
 
   int warm = spec_.warm_standby;

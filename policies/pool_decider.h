@@ -123,7 +123,7 @@ class PoolDecider {
     bool operator==(const PlanKey&) const = default;
   };
   PlanKey planned_;
-  Replacements replacing_;  // the replacements under way (policies/replace.h)
+  ReplaceMemory replace_;  // the replacements under way and the breaker (policies/replace.h)
   int swapping_ = 0;         // this tick: serving active servers being replaced
   struct StartFloor {
     TimeMs until;  // the sizer's first tick + recent

@@ -49,9 +49,10 @@ std::set<std::string> ProtectedServers(const PoolControls& controls, TimeMs now)
   return out;
 }
 
-ReplaceOutcome FindReplacements(const HealthSpec& spec, const PoolState& pool, TimeMs now, Replacements* replacing,
+ReplaceOutcome FindReplacements(const HealthSpec& spec, const PoolState& pool, TimeMs now, ReplaceMemory* memory,
                                 const ReplaceSignals& signals) {
   ReplaceOutcome out;
+  Replacements* replacing = &memory->under_way;
   const std::set<std::string> protect =
       signals.controls != nullptr ? ProtectedServers(*signals.controls, now) : std::set<std::string>{};
   // Done or moot: gone, cold, retired; DOWN and healthy again; protected; without `health:`, anything
@@ -130,15 +131,25 @@ ReplaceOutcome FindReplacements(const HealthSpec& spec, const PoolState& pool, T
   for (const auto& [name, r] : *replacing) under_way += r.cause != ReplaceCause::kOperator;
   const int budget = std::max(1, spec.max_parallel) - under_way;
 
+  // The breaker holds for breaker_hold after the last tick that found too many sick.
+  const bool held = memory->breaker_tripped >= 0 && now - memory->breaker_tripped < spec.breaker_hold;
   if (!sick.empty()) {
     // The breaker counts every active server that is sick, within its grace or already being replaced
     // too: servers dying together cross their grace a tick apart.
+    const std::string counted = std::to_string(sick_active) + " of " + std::to_string(active) + " active servers sick";
+    const std::string share = FormatNumber(spec.breaker_fraction * 100) + "%";
+    std::string open;
     if (active > 0 && static_cast<double>(sick_active) > spec.breaker_fraction * active) {
+      memory->breaker_tripped = now;
+      open = "replacement breaker open: " + counted + " (more than " + share + ")";
+    } else if (held) {
+      open = "replacement breaker open: " + counted + " now, more than " + share + " " +
+             FormatDuration(now - memory->breaker_tripped) + " ago (held for breaker_hold " +
+             FormatDuration(spec.breaker_hold) + ")";
+    }
+    if (!open.empty()) {
       out.breaker_open = true;
-      Append(&out.reason, "replacement breaker open: " + std::to_string(sick_active) + " of " +
-                              std::to_string(active) + " active servers sick (more than " +
-                              FormatNumber(spec.breaker_fraction * 100) +
-                              "%), replacing none: more of the same would not help");
+      Append(&out.reason, open + ", replacing none: more of the same would not help");
       for (const std::string& r : out.started) Append(&out.reason, r);
       return out;
     }
@@ -160,7 +171,7 @@ ReplaceOutcome FindReplacements(const HealthSpec& spec, const PoolState& pool, T
   }
 
   // Lifetime: one at a time, only when nothing else is being replaced.
-  if (spec.max_lifetime > 0 && under_way == 0) {
+  if (spec.max_lifetime > 0 && under_way == 0 && !held) {
     const Server* oldest = nullptr;
     for (const Server& s : pool.servers) {
       if (!s.Serving() || now - s.since < spec.max_lifetime || protect.count(s.name) != 0) continue;

@@ -9,7 +9,9 @@
 //   breaker      when more than breaker_fraction of the active servers are sick at once (DOWN within
 //                their grace too: servers dying together cross it a tick apart; a bad build
 //                everywhere), replacing them with more of the same helps nobody: none is replaced, and
-//                the outcome says so;
+//                the outcome says so; once open it holds for breaker_hold after the last tick that found
+//                too many sick, so a signal that flickers (a trend fit dipping under its R^2 for a tick)
+//                neither closes it nor lets one more through;
 //   lifetime     with max_lifetime, the active server serving longest, once past it, when nothing else
 //                is being replaced (one at a time);
 //   operator     a server an operator asked to replace (PoolControls::replace) is, at once, outside
@@ -46,6 +48,12 @@ struct Replacement {
 };
 using Replacements = std::map<std::string, Replacement>;  // by server name
 
+// What FindReplacements keeps from tick to tick (the caller holds it).
+struct ReplaceMemory {
+  Replacements under_way;
+  TimeMs breaker_tripped = -1;  // the last tick that found more than breaker_fraction sick; -1: none
+};
+
 // The inputs beyond the pool and its spec; each may be absent.
 struct ReplaceSignals {
   const ServerWindows* metrics = nullptr;  // per-server windows of spec.metrics, by metric then server
@@ -60,9 +68,9 @@ struct ReplaceOutcome {
   std::string reason;  // "replace web-3: DOWN for 45s (grace 30s)", "replacement breaker open: ...", or ""
 };
 
-// Updates `replacing` (the replacements under way, kept by the caller from tick to tick) and returns
-// what changed and why. Without spec.enabled only an operator's requests are acted on.
-ReplaceOutcome FindReplacements(const HealthSpec& spec, const PoolState& pool, TimeMs now, Replacements* replacing,
+// Updates `memory` (the replacements under way and the breaker) and returns what changed and why.
+// Without spec.enabled only an operator's requests are acted on.
+ReplaceOutcome FindReplacements(const HealthSpec& spec, const PoolState& pool, TimeMs now, ReplaceMemory* memory,
                                 const ReplaceSignals& signals = {});
 
 // The servers of `controls` protected at `now` (expired protections left out).

@@ -101,6 +101,7 @@ void ReadHealth(const YAML::Node& node, const std::string& path, HealthSpec* hea
     m.Error("breaker_fraction", "must be between 0 and 1 (a share of the active servers), got " +
                                     FormatNumber(health->breaker_fraction));
   }
+  m.Duration("breaker_hold", &health->breaker_hold, /*positive=*/false);
   if (const YAML::Node* probe = m.Get("probe")) ReadProbe(*probe, m.PathOf("probe"), &health->probe, errors);
   if (const YAML::Node* metrics = m.Get("metrics")) {
     ReadServerMetrics(*metrics, m.PathOf("metrics"), &health->metrics, errors);

@@ -62,6 +62,7 @@ struct HealthSpec {
   DurationMs grace = 30 * kSecond;  // an active server the balancer has had DOWN this long is sick
   int max_parallel = 1;             // replacements under way at once (at least one, whatever the pool's size)
   double breaker_fraction = 0.5;    // more than this share of the active servers sick at once: replace none
+  DurationMs breaker_hold = kMinute;  // ...and for this long after the last tick that found so many
   ProbeSpec probe;                  // Warmpool's own check of the standbys (warmpool/probe.h)
   std::vector<ServerMetricSpec> metrics;  // per-server signals with their limits and trend rule
   DurationMs max_lifetime = 0;      // an active server serving longer than this is replaced; 0: never

@@ -56,59 +56,77 @@ HealthSpec Health30s() {
 }  // namespace
 
 TEST_CASE("replace: an active server DOWN past grace is replaced, not before, and the reason says why") {
-  Replacements replacing;
+  ReplaceMemory memory;
+  Replacements& replacing = memory.under_way;
   ReplaceOutcome r = FindReplacements(Health30s(), Pool({Up("web-1"), Down("web-2", 29 * kSecond), Up("web-3")}),
-                                      kNow, &replacing);
+                                      kNow, &memory);
   CHECK(r.started.empty());
   CHECK(r.reason.empty());
-  r = FindReplacements(Health30s(), Pool({Up("web-1"), Down("web-2", 45 * kSecond), Up("web-3")}), kNow, &replacing);
+  r = FindReplacements(Health30s(), Pool({Up("web-1"), Down("web-2", 45 * kSecond), Up("web-3")}), kNow, &memory);
   CHECK(r.started == Names{"replace web-2: DOWN for 45s (grace 30s)"});
   CHECK(r.reason == "replace web-2: DOWN for 45s (grace 30s)");
   CHECK(Keys(replacing) == Names{"web-2"});
   CHECK(replacing["web-2"].cause == ReplaceCause::kDown);
   // Under way: not started again; done once it is gone, cold, retired, or healthy again.
-  r = FindReplacements(Health30s(), Pool({Up("web-1"), Down("web-2", 50 * kSecond), Up("web-3")}), kNow, &replacing);
+  r = FindReplacements(Health30s(), Pool({Up("web-1"), Down("web-2", 50 * kSecond), Up("web-3")}), kNow, &memory);
   CHECK(r.started.empty());
   CHECK(replacing.count("web-2") == 1);
-  FindReplacements(Health30s(), Pool({Up("web-1"), Up("web-3")}), kNow, &replacing);
+  FindReplacements(Health30s(), Pool({Up("web-1"), Up("web-3")}), kNow, &memory);
   CHECK(replacing.empty());
   // Off: nothing, and nothing remembered.
   replacing = {{"web-9", Replacement{}}};
   HealthSpec off;
-  CHECK(FindReplacements(off, Pool({Down("web-2", kMinute)}), kNow, &replacing).started.empty());
+  CHECK(FindReplacements(off, Pool({Down("web-2", kMinute)}), kNow, &memory).started.empty());
   CHECK(replacing.empty());
 }
 
 TEST_CASE("replace: at least one at a time in a small pool, at most max_parallel, the longest sick first") {
   HealthSpec h = Health30s();
   h.breaker_fraction = 0.9;
-  Replacements replacing;
+  ReplaceMemory memory;
+  Replacements& replacing = memory.under_way;
   // A 3-server pool with one sick: a 20% repair limit elsewhere would never let it heal.
-  ReplaceOutcome r = FindReplacements(h, Pool({Up("a"), Up("b"), Down("c", kMinute)}), kNow, &replacing);
+  ReplaceOutcome r = FindReplacements(h, Pool({Up("a"), Up("b"), Down("c", kMinute)}), kNow, &memory);
   CHECK(r.started.size() == 1);
   replacing.clear();
   h.max_parallel = 2;
   r = FindReplacements(h, Pool({Up("a"), Down("b", 2 * kMinute), Down("c", kMinute), Down("d", 3 * kMinute), Up("e")}),
-                       kNow, &replacing);
+                       kNow, &memory);
   CHECK(r.started == Names{"replace d: DOWN for 3m (grace 30s)", "replace b: DOWN for 2m (grace 30s)"});
   CHECK(r.reason.find("1 more sick, waiting for the replacements under way (max_parallel 2)") != std::string::npos);
   r = FindReplacements(h, Pool({Up("a"), Down("b", 2 * kMinute), Down("c", kMinute), Down("d", 3 * kMinute), Up("e")}),
-                       kNow, &replacing);
+                       kNow, &memory);
   CHECK(r.started.empty());  // both slots taken
 }
 
 TEST_CASE("replace: the breaker opens when more than breaker_fraction is sick, and replaces none") {
-  Replacements replacing;
+  ReplaceMemory memory;
+  Replacements& replacing = memory.under_way;
   ReplaceOutcome r = FindReplacements(
-      Health30s(), Pool({Down("a", kMinute), Down("b", kMinute), Down("c", kMinute), Up("d")}), kNow, &replacing);
+      Health30s(), Pool({Down("a", kMinute), Down("b", kMinute), Down("c", kMinute), Up("d")}), kNow, &memory);
   CHECK(r.breaker_open);
   CHECK(r.started.empty());
   CHECK(replacing.empty());
   CHECK(r.reason ==
         "replacement breaker open: 3 of 4 active servers sick (more than 50%), replacing none: more of the same "
         "would not help");
-  r = FindReplacements(Health30s(), Pool({Down("a", kMinute), Down("b", kMinute), Up("c"), Up("d")}), kNow, &replacing);
-  CHECK_FALSE(r.breaker_open);  // 2 of 4 is not more than half
+  // 2 of 4 is not more than half, but the breaker holds for breaker_hold after it last found too many:
+  // a signal that flickers lets nothing through.
+  r = FindReplacements(Health30s(), Pool({Down("a", kMinute), Down("b", kMinute), Up("c"), Up("d")}),
+                       kNow + 59 * kSecond, &memory);
+  CHECK(r.breaker_open);
+  CHECK(r.started.empty());
+  CHECK(r.reason ==
+        "replacement breaker open: 2 of 4 active servers sick now, more than 50% 59s ago (held for breaker_hold 1m), "
+        "replacing none: more of the same would not help");
+  r = FindReplacements(Health30s(), Pool({Down("a", kMinute), Down("b", kMinute), Up("c"), Up("d")}),
+                       kNow + kMinute, &memory);
+  CHECK_FALSE(r.breaker_open);
+  CHECK(r.started.size() == 1);
+  // Never tripped: 2 of 4 is replaced at once.
+  ReplaceMemory fresh;
+  r = FindReplacements(Health30s(), Pool({Down("a", kMinute), Down("b", kMinute), Up("c"), Up("d")}), kNow, &fresh);
+  CHECK_FALSE(r.breaker_open);
   CHECK(r.started.size() == 1);
 }
 
@@ -168,27 +186,28 @@ TEST_CASE("replace: a server past a metric's limit, or reaching it within the ho
   windows["memory"]["web-3"] = Rising(0.6, 0.05);  // 0.85 in 5m
   ReplaceSignals signals;
   signals.metrics = &windows;
-  Replacements replacing;
+  ReplaceMemory memory;
+  Replacements& replacing = memory.under_way;
   HealthSpec h = WithMemory(10 * kMinute);
   h.max_parallel = 2;
   h.breaker_fraction = 0.9;  // 2 of 3 sick
-  ReplaceOutcome r = FindReplacements(h, pool, kNow, &replacing, signals);
+  ReplaceOutcome r = FindReplacements(h, pool, kNow, &memory, signals);
   CHECK(r.started == Names{"replace web-2: memory 0.91 > 0.85", "replace web-3: memory 0.6 rising 0.05/min reaches 0.85 in 5m"});
   CHECK(replacing["web-2"].cause == ReplaceCause::kMetric);
   // A metric-sick server is healthy at the balancer: it stays under way until it is gone.
-  r = FindReplacements(h, pool, kNow + kSecond, &replacing, signals);
+  r = FindReplacements(h, pool, kNow + kSecond, &memory, signals);
   CHECK(r.started.empty());
   CHECK(Keys(replacing) == Names{"web-2", "web-3"});
   // Without the trend rule, only the one past the limit; a server with no window is not judged.
   replacing.clear();
   windows["memory"].erase("web-1");
-  r = FindReplacements(WithMemory(0), pool, kNow, &replacing, signals);
+  r = FindReplacements(WithMemory(0), pool, kNow, &memory, signals);
   CHECK(r.started == Names{"replace web-2: memory 0.91 > 0.85"});
   // A standby past the limit is replaced too (retired by the planner, refilled behind).
   replacing.clear();
   windows["memory"]["web-4"] = Rising(0.95, 0);
   windows["memory"].erase("web-2");
-  r = FindReplacements(WithMemory(0), pool, kNow, &replacing, signals);
+  r = FindReplacements(WithMemory(0), pool, kNow, &memory, signals);
   CHECK(r.started == Names{"replace web-4: memory 0.95 > 0.85"});
 }
 
@@ -197,8 +216,8 @@ TEST_CASE("replace: every server leaking opens the breaker: more of the same wou
   for (const char* n : {"a", "b", "c"}) windows["memory"][n] = Rising(0.9, 0.01);
   ReplaceSignals signals;
   signals.metrics = &windows;
-  Replacements replacing;
-  const ReplaceOutcome r = FindReplacements(WithMemory(kMinute), Pool({Up("a"), Up("b"), Up("c")}), kNow, &replacing, signals);
+  ReplaceMemory memory;
+  const ReplaceOutcome r = FindReplacements(WithMemory(kMinute), Pool({Up("a"), Up("b"), Up("c")}), kNow, &memory, signals);
   CHECK(r.breaker_open);
   CHECK(r.started.empty());
   CHECK(r.sick.size() == 3);
@@ -211,19 +230,20 @@ TEST_CASE("replace: an operator's request is acted on at once, and a protected s
   controls.protect["web-2"] = Protection{kNow - kSecond, 0, "debugging", "bob"};
   ReplaceSignals signals;
   signals.controls = &controls;
-  Replacements replacing;
+  ReplaceMemory memory;
+  Replacements& replacing = memory.under_way;
   const PoolState pool = Pool({Up("web-1"), Down("web-2", kMinute), Up("web-3"), Up("web-4"), Standby("web-5")});
-  ReplaceOutcome r = FindReplacements(Health30s(), pool, kNow, &replacing, signals);
+  ReplaceOutcome r = FindReplacements(Health30s(), pool, kNow, &memory, signals);
   CHECK(r.started == Names{"replace web-1: asked by alice (kernel update)"});
   CHECK(replacing["web-1"].cause == ReplaceCause::kOperator);
   CHECK(r.reason.find("sick but protected, not replaced: web-2") != std::string::npos);
   // Without `health:` too: an operator's request needs no health settings.
   replacing.clear();
-  r = FindReplacements(HealthSpec{}, pool, kNow, &replacing, signals);
+  r = FindReplacements(HealthSpec{}, pool, kNow, &memory, signals);
   CHECK(r.started == Names{"replace web-1: asked by alice (kernel update)"});
   // Protecting a server being replaced stops its replacement.
   controls.protect["web-1"] = Protection{kNow, 0, "", "bob"};
-  r = FindReplacements(HealthSpec{}, pool, kNow, &replacing, signals);
+  r = FindReplacements(HealthSpec{}, pool, kNow, &memory, signals);
   CHECK(replacing.empty());
   CHECK(r.reason.find("web-1 protected: its replacement stopped") != std::string::npos);
   // An expired protection protects nothing.
@@ -234,17 +254,17 @@ TEST_CASE("replace: an operator's request is acted on at once, and a protected s
 TEST_CASE("replace: max_lifetime replaces the longest serving, one at a time, only when nothing else is") {
   HealthSpec h = Health30s();
   h.max_lifetime = kHour;
-  Replacements replacing;
+  ReplaceMemory memory;
   PoolState pool = Pool({S("a", ServerState::kActive, Health::kHealthy, kNow - 2 * kHour),
                          S("b", ServerState::kActive, Health::kHealthy, kNow - 3 * kHour),
                          S("c", ServerState::kActive, Health::kHealthy, kNow - kMinute), Standby("d")});
-  ReplaceOutcome r = FindReplacements(h, pool, kNow, &replacing);
+  ReplaceOutcome r = FindReplacements(h, pool, kNow, &memory);
   CHECK(r.started == Names{"replace b: serving for 3h (max_lifetime 1h)"});
-  r = FindReplacements(h, pool, kNow, &replacing);
+  r = FindReplacements(h, pool, kNow, &memory);
   CHECK(r.started.empty());  // one at a time
   // b gone: a is next.
   pool.servers.erase(pool.servers.begin() + 1);
-  r = FindReplacements(h, pool, kNow, &replacing);
+  r = FindReplacements(h, pool, kNow, &memory);
   CHECK(r.started == Names{"replace a: serving for 2h (max_lifetime 1h)"});
 }
 

@@ -27,9 +27,10 @@ TEST_CASE("config: health, its defaults, its probe and what is refused") {
   CHECK(h.grace == 30 * kSecond);
   CHECK(h.max_parallel == 1);
   CHECK(h.breaker_fraction == 0.5);
+  CHECK(h.breaker_hold == kMinute);
   CHECK_FALSE(h.probe.enabled);
 
-  load = Parse(OnePool({{"health", "{grace: 1m, max_parallel: 3, breaker_fraction: 0.3, "
+  load = Parse(OnePool({{"health", "{grace: 1m, max_parallel: 3, breaker_fraction: 0.3, breaker_hold: 5m, "
                                    "probe: {path: /ready, status: 204, timeout: 500ms, interval: 5s}}"}}));
   INFO(Joined(load.errors));
   REQUIRE(load.ok());
@@ -37,6 +38,7 @@ TEST_CASE("config: health, its defaults, its probe and what is refused") {
   CHECK(h.grace == kMinute);
   CHECK(h.max_parallel == 3);
   CHECK(h.breaker_fraction == 0.3);
+  CHECK(h.breaker_hold == 5 * kMinute);
   CHECK(h.probe.enabled);
   CHECK(h.probe.path == "/ready");
   CHECK(h.probe.status == 204);
