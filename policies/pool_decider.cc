@@ -47,6 +47,9 @@ PoolDecider::PoolDecider(PoolSpec spec, std::vector<std::unique_ptr<Policy>> pol
   if (spec_.warm_auto.enabled && spec_.warm_auto.server_capacity > 0) {
     sizer_ = std::make_unique<WarmPoolSizer>(spec_.warm_auto);
   }
+  if (spec_.surge.enabled && spec_.surge.server_capacity > 0 && spec_.surge.window > 0) {
+    surge_ = std::make_unique<SurgeDetector>(spec_.surge);
+  }
   policy_history_.resize(policies_.size());
   for (const auto& policy : policies_) inputs_.push_back(policy->Inputs());
   stabilization_.Reset(spec_.behavior, behavior_);
@@ -76,12 +79,28 @@ void PoolDecider::Recommend(const std::map<std::string, MetricWindow>& windows, 
   }
 }
 
+void PoolDecider::ApplySurge(int current, bool explain) {
+  const SurgeDetector::Surge& surge = surge_->Current();
+  Decision& d = out_.decision;
+  if (explain && !surge.reason.empty()) d.reason += "; " + surge.reason;
+  d.surge = surge.active;
+  if (!surge.active) return;
+  // Every warm standby at once, and the servers for where the surge is heading (policies/surge.h).
+  const int wanted = std::min(std::max(surge.floor, current + counts_.standby), spec_.max_active);
+  if (wanted <= d.desired) return;
+  if (explain) d.reason += ": " + std::to_string(d.desired) + " -> " + std::to_string(wanted);
+  d.desired = wanted;
+  d.policy = "surge";
+  d.direction = wanted > current ? Direction::kUp : wanted < current ? Direction::kDown : Direction::kNone;
+}
+
 void PoolDecider::DecideOnce(const std::map<std::string, MetricWindow>& windows, const PoolState& pool,
                              const PoolControls& controls, int current, TimeMs now, bool explain,
                              const StabilizationBounds* bounds) {
   Recommend(windows, pool, current, now, explain);
   out_.decision = warmpool::Decide(spec_, std::move(out_.decision.recommendations), behavior_, current, now,
                                    explain, bounds);
+  if (surge_ != nullptr) ApplySurge(current, explain);
   ApplyControls(controls, spec_, now, &out_.decision, swapping_);
 }
 
@@ -132,6 +151,12 @@ const PoolDecider::Outcome& PoolDecider::Decide(const std::map<std::string, Metr
     }
   }
 
+  // The surge detector learns from this tick's load once (DecideOnce may run twice).
+  if (surge_ != nullptr) {
+    if (const MetricWindow* w = FindWindow(windows, spec_.surge.metric)) {
+      if (auto load = w->Latest(now, spec_.stale_after)) surge_->Observe(now, load->value);
+    }
+  }
   // Policies and Decide are pure: deciding again with reasons gives the same numbers.
   bool explain = explain_ == Explain::kEveryTick;
   // Stabilization's window extremes, kept as the recommendations come instead of walked (the same
@@ -311,6 +336,7 @@ void PoolDecider::CarryLearned(PoolDecider* old) {
       }
     }
   }
+  if (surge_ != nullptr && old->surge_ != nullptr && old->spec_.surge == spec_.surge) surge_ = std::move(old->surge_);
   if (sizer_ != nullptr && old->sizer_ != nullptr && old->spec_.warm_auto == spec_.warm_auto) {
     sizer_ = std::move(old->sizer_);
     last_warm_ = old->last_warm_;

@@ -1,7 +1,7 @@
 // PoolDecider: one pool's whole decision as ONE call, from (this tick's metric windows, the observed
 // pool, the operator's controls, the time) to (Decision, ScalePlan):
 //
-//   policies recommend -> Decide (combine, missing metrics, behavior, clamp) -> controls ->
+//   policies recommend -> Decide (combine, missing metrics, behavior, clamp) -> surge -> controls ->
 //   warm pool target (fixed, or warm_standby: auto) -> Plan
 //
 // It does no I/O and reads no clock: the same inputs in the same order give the same outputs, live, in
@@ -25,6 +25,7 @@
 #include "policies/behavior.h"
 #include "policies/planner.h"
 #include "policies/replace.h"
+#include "policies/surge.h"
 #include "policies/warm_pool_sizer.h"
 #include "warmpool/behavior.h"
 #include "warmpool/controls.h"
@@ -95,6 +96,8 @@ class PoolDecider {
   void DecideOnce(const std::map<std::string, MetricWindow>& windows, const PoolState& pool,
                   const PoolControls& controls, int current, TimeMs now, bool explain,
                   const StabilizationBounds* bounds);
+  // While a surge lasts: at least every warm standby and the surge's floor (policies/surge.h).
+  void ApplySurge(int current, bool explain);
   void RecordPolicies(const std::map<std::string, MetricWindow>& windows, TimeMs now);
   // warm_standby: auto (REQUIRES spec_.warm_auto.enabled). The sizer learns from the load each tick;
   // the last target is held while the load metric is missing.
@@ -132,6 +135,7 @@ class PoolDecider {
   std::optional<StartFloor> start_floor_;
   std::unique_ptr<WarmPoolSizer> sizer_;
   std::optional<int> last_warm_;
+  std::unique_ptr<SurgeDetector> surge_;  // surge: (policies/surge.h); null without it
 };
 
 // Creates the pool's policies from its spec. Returns an empty vector and appends errors on failure.

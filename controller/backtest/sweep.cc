@@ -10,6 +10,7 @@
 #include "controller/backtest/capacity_model.h"
 #include "controller/backtest/parallel.h"
 #include "policies/load_metric.h"
+#include "policies/surge.h"
 #include "policies/pool_decider.h"
 #include "policies/warm_pool_sizer.h"
 
@@ -124,6 +125,27 @@ Status ApplySweepSetting(const std::string& key, const std::string& value, PoolS
     const bool enabled = spec->warm_auto.enabled;
     if (!ReadWarmAutoSpec(p, &spec->warm_auto, &errors)) return Bad(key, value, errors.front());
     spec->warm_auto.enabled = enabled;
+    return Status::Ok();
+  }
+  if (key == "surge" || key.rfind("surge.", 0) == 0) {  // surge=on,off; surge.SETTING: policies/surge.h
+    if (spec->surge.server_capacity <= 0) {  // not in the config: from the load metric, as the config would
+      const LoadMetric load = FindLoadMetric(spec->policies);
+      if (load.per_server <= 0) return Bad(key, value, "the pool has no load metric with target_per_server for surge");
+      spec->surge.metric = load.metric;
+      spec->surge.server_capacity = load.per_server;
+    }
+    if (key == "surge") {
+      if (value != "on" && value != "off") return Bad(key, value, "must be on or off");
+      spec->surge.enabled = value == "on";
+      return Status::Ok();
+    }
+    Params p;
+    p.path = "--sweep surge";
+    p.values[key.substr(6)] = value;
+    std::vector<std::string> errors;
+    const bool enabled = spec->surge.enabled;  // a setting alone does not turn it on
+    if (!ReadSurgeSpec(p, &spec->surge, &errors)) return Bad(key, value, errors.front());
+    spec->surge.enabled = enabled;
     return Status::Ok();
   }
   if (key == "min_active") return set_int(&spec->min_active);

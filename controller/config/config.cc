@@ -24,6 +24,7 @@
 #include "controller/sources/registry.h"
 #include "policies/load_metric.h"
 #include "policies/registry.h"
+#include "policies/surge.h"
 #include "policies/warm_pool_sizer.h"
 #include "providers/registry.h"
 #include "warmpool/clock.h"
@@ -426,6 +427,56 @@ void ResolveWarmAuto(PoolSpec* pool, const std::string& path, Errors* errors) {
   }
 }
 
+// surge: `on` (every setting at its default) or a mapping of settings (policies/surge.h).
+void ReadSurge(const YAML::Node& node, const std::string& path, PoolSpec* pool, Errors* errors) {
+  Params params;
+  params.path = path;
+  if (node.IsScalar() && (node.Scalar() == "on" || node.Scalar() == "true")) {
+    pool->surge.enabled = true;
+    return;
+  }
+  if (node.IsScalar() && (node.Scalar() == "off" || node.Scalar() == "false")) return;
+  if (!node.IsNull()) {
+    if (!node.IsMap()) {
+      errors->push_back(path + ": must be on, off or a mapping of settings (window, lead, min_rise, ...), got " +
+                        Describe(node));
+      return;
+    }
+    YamlMap a(node, path, errors);
+    for (const auto& [key, value] : a.TakeRest()) Flatten(value, key, &params, errors);
+  }
+  ReadSurgeSpec(params, &pool->surge, errors);
+}
+
+// Fills surge's metric and server_capacity from the pool's load metric, as warm_standby.auto does.
+void ResolveSurge(PoolSpec* pool, const std::string& path, Errors* errors) {
+  SurgeSpec& s = pool->surge;
+  if (!s.enabled) return;
+  const std::string at = JoinPath(path, "surge");
+  const LoadMetric load = FindLoadMetric(pool->policies, s.metric);
+  if (s.metric.empty()) {
+    if (load.policy < 0) {
+      errors->push_back(JoinPath(at, "metric") +
+                        ": required (no target_tracking or predictive policy to take the load metric from)");
+      return;
+    }
+    s.metric = load.metric;
+  }
+  bool declared = false;
+  for (const MetricQuery& q : pool->metrics) declared = declared || q.name == s.metric;
+  if (!declared) {
+    errors->push_back(JoinPath(at, "metric") + ": no metric named " + Quote(s.metric) + " in " + path + ".metrics");
+  }
+  if (s.server_capacity <= 0) {
+    if (load.per_server <= 0) {
+      errors->push_back(JoinPath(at, "server_capacity") + ": required (what one server carries of " +
+                        Quote(s.metric) + "; no policy with target_per_server on it to take it from)");
+      return;
+    }
+    s.server_capacity = load.per_server;
+  }
+}
+
 void ReadPool(const YAML::Node& node, const std::string& path, const std::string& base_dir, PoolSpec* pool,
               Errors* errors) {
   YamlMap m(node, path, errors);
@@ -504,6 +555,7 @@ void ReadPool(const YAML::Node& node, const std::string& path, const std::string
   if (const YAML::Node* overload = m.Get("overload")) {
     ReadOverload(*overload, m.PathOf("overload"), base_dir, pool, errors);
   }
+  if (const YAML::Node* surge = m.Get("surge")) ReadSurge(*surge, m.PathOf("surge"), pool, errors);
   if (const YAML::Node* health = m.Get("health")) config_internal::ReadHealth(*health, m.PathOf("health"), &pool->health, errors);
   if (const YAML::Node* provider = m.Get("provider")) {
     ReadPlugin(*provider, m.PathOf("provider"), /*named=*/false, base_dir, &pool->provider, errors);
@@ -512,6 +564,7 @@ void ReadPool(const YAML::Node& node, const std::string& path, const std::string
   }
   m.Finish();
   ResolveWarmAuto(pool, path, errors);
+  ResolveSurge(pool, path, errors);
   ResolveFallbacks(pool);
   ResolveOverload(pool, path, errors);
   ValidatePoolPlugins(*pool, path, errors);

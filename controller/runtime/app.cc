@@ -431,6 +431,18 @@ void App::Replacements(const std::string& pool, const TickResult& tick, bool dry
     Log(was_open ? LogLevel::kError : LogLevel::kInfo, "replacement breaker", {{"pool", pool}, {"reason", reason}});
     record(reason, was_open ? "every sick server kept" : "replacing again");
   }
+  bool& was_surge = surge_[pool];
+  if (tick.decision.surge != was_surge) {
+    was_surge = tick.decision.surge;
+    // The surge's own part of the decision's reason ("surge: rps +225% in 15s ...").
+    std::string reason = was_surge ? "surge" : "surge over: back to the policies";
+    const std::string& all = tick.decision.reason;
+    const size_t at = all.find(was_surge ? "surge: " : "surge over: ");
+    if (at != std::string::npos) reason = all.substr(at, all.find("; ", at) - at);
+    Log(was_surge ? LogLevel::kWarn : LogLevel::kInfo, "surge", {{"pool", pool}, {"reason", reason},
+        {"desired", tick.decision.desired}, {"plan", tick.plan.Summary()}, {"dry_run", dry_run}});
+    record(reason, tick.applied.Summary());
+  }
 }
 
 void LogTick(const std::string& pool, const TickResult& tick) {

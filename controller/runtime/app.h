@@ -83,6 +83,7 @@ class App {
   // Logs and records (events) the replacements begun this tick and the breaker's changes.
   void Replacements(const std::string& pool, const TickResult& tick, bool dry_run);
   std::map<std::string, bool> breaker_open_;  // by pool, as last logged
+  std::map<std::string, bool> surge_;         // by pool, as last logged
 
   // --- cluster mode (Services::membership), controller/runtime/app_cluster.cc ---
   void SetFences();

@@ -147,6 +147,12 @@ struct SelfMetrics::Impl {
   Family<Gauge>& breaker = Register<Gauge>(
       &registry, "warmpool_replacement_breaker_open",
       "1 while more than health.breaker_fraction of the active servers are sick at once: none is replaced.");
+  Family<Gauge>& surge = Register<Gauge>(
+      &registry, "warmpool_surge",
+      "1 while the pool's load rises faster than anything in its record and the surge response holds its floor "
+      "(surge:).");
+  Family<Counter>& surges = Register<Counter>(&registry, "warmpool_surges_total",
+                                              "Surge responses begun (surge:): a rise beyond the pool's record.");
   Family<Counter>& probe_failures = Register<Counter>(
       &registry, "warmpool_standby_probe_failures_total",
       "Probes of standbys (health.probe) that failed: such a standby is never promoted, and is retired and replaced.");
@@ -244,6 +250,12 @@ void SelfMetrics::Impl::Observe(const std::string& pool, const TickResult& tick,
   C(replacements, s, p).Increment(static_cast<double>(tick.decision.replacements_started.size()));
   G(replacing, s, p).Set(static_cast<double>(tick.decision.replacing.size()));
   if (spec.health.enabled) G(breaker, s, p).Set(tick.decision.replacement_breaker_open ? 1 : 0);
+  if (spec.surge.enabled) {
+    Gauge& in_surge = G(surge, s, p);
+    Counter& begun = C(surges, s, p);
+    if (tick.decision.surge && in_surge.Value() == 0) begun.Increment();
+    in_surge.Set(tick.decision.surge ? 1 : 0);
+  }
   int protecting = 0;
   for (const auto& entry : controls.protect) protecting += !entry.second.Expired(tick.decision.at);
   G(protected_servers, s, p).Set(protecting);

@@ -37,6 +37,7 @@ struct Decision {
   std::vector<std::string> replacing;
   std::vector<std::string> replacements_started;
   bool replacement_breaker_open = false;
+  bool surge = false;  // a surge is under way (PoolSpec::surge): the decision is at least its floor
 };
 
 // The difference between desired and actual, as named actions.

@@ -34,6 +34,21 @@ struct WarmAutoSpec {
   bool operator==(const WarmAutoSpec&) const = default;
 };
 
+// `surge:` of a pool: the response to a rise faster than anything in its recent record (a flash crowd),
+// policies/surge.h.
+struct SurgeSpec {
+  bool enabled = false;
+  std::string metric;                // the load metric; "" = the first target_tracking/predictive policy's
+  double server_capacity = 0;        // metric one server carries; 0 = that policy's target_per_server
+  DurationMs window = kMinute;       // a rise is measured over this
+  DurationMs lead = 90 * kSecond;    // how far ahead to provision: the time a new server takes
+  double min_rise = 0.5;             // a surge rises at least this share of the load it rose from ...
+  double min_servers = 2;            // ... and at least this many servers' worth
+  DurationMs memory = 24 * kHour;    // ... and more than any rise over `window` in this much record
+  DurationMs hold = 2 * kMinute;     // it ends once the load has not risen that fast for this long
+  bool operator==(const SurgeSpec&) const = default;
+};
+
 // A plugin (policy, provider, metrics source) chosen by type, with its own settings.
 struct PluginSpec {
   std::string type;
@@ -75,6 +90,7 @@ struct PoolSpec {
   int max_active = 10;
   int warm_standby = 0;    // healthy standbys to keep ready behind the active servers (fixed)
   WarmAutoSpec warm_auto;  // enabled: the standby count follows the likely rise instead
+  SurgeSpec surge;         // enabled: a rise beyond the record is met at once (policies/surge.h)
   int max_total = 0;       // cap on provisioning+standby+active+draining; 0 = max_active + warm_standby
   DurationMs stale_after = 2 * kMinute;  // samples older than this count as missing
   bool dry_run = false;

@@ -70,6 +70,7 @@ std::string RenderEverything() {
   spec.warm_standby = 2;
   spec.health.enabled = true;
   spec.health.probe.enabled = true;
+  spec.surge.enabled = true;
   spec.metrics.resize(2);
   spec.metrics[0].name = "rps";
   spec.metrics[1].name = "latency";
@@ -161,7 +162,7 @@ TEST_CASE("promtool check rules accepts the alert rules") {
   const Run r = Shell("promtool check rules " + kRules);
   INFO(r.output);
   CHECK(r.exit_code == 0);
-  CHECK(r.output.find("SUCCESS: 21 rules found") != std::string::npos);
+  CHECK(r.output.find("SUCCESS: 22 rules found") != std::string::npos);
 }
 
 TEST_CASE("promtool checks and unit-tests the per-server alert rules (node_exporter, HAProxy's exporter)") {

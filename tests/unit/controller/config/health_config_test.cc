@@ -109,3 +109,41 @@ TEST_CASE("config: health.metrics and max_lifetime, their defaults and what is r
   REQUIRE(load.errors.size() == 1);
   CHECK(load.errors[0].rfind("pools[0].health.metrics: must be a sequence", 0) == 0);
 }
+
+TEST_CASE("config: surge, on with its defaults from the load metric, its settings, and what is refused") {
+  CHECK_FALSE(Parse(OnePool()).config.pools[0].surge.enabled);
+  ConfigLoad load = Parse(OnePool({{"surge", "on"}}));
+  INFO(Joined(load.errors));
+  REQUIRE(load.ok());
+  SurgeSpec s = load.config.pools[0].surge;
+  CHECK(s.enabled);
+  CHECK(s.metric == "rps");            // the target_tracking policy's metric ...
+  CHECK(s.server_capacity == 100);     // ... and its target_per_server
+  CHECK(s.window == kMinute);
+  CHECK(s.lead == 90 * kSecond);
+  CHECK_FALSE(Parse(OnePool({{"surge", "off"}})).config.pools[0].surge.enabled);
+
+  load = Parse(OnePool({{"surge", "{window: 30s, lead: 2m, min_rise: 1, min_servers: 4, memory: 7d, hold: 1m, "
+                                  "server_capacity: 80}"}}));
+  INFO(Joined(load.errors));
+  REQUIRE(load.ok());
+  s = load.config.pools[0].surge;
+  CHECK(s.window == 30 * kSecond);
+  CHECK(s.lead == 2 * kMinute);
+  CHECK(s.min_rise == 1);
+  CHECK(s.min_servers == 4);
+  CHECK(s.memory == 7 * 24 * kHour);
+  CHECK(s.hold == kMinute);
+  CHECK(s.server_capacity == 80);
+
+  load = Parse(OnePool({{"surge", "{metric: cpu, lead: 2h, colour: red}"}}));
+  INFO(Joined(load.errors));
+  CHECK(Has(load, "pools[0].surge.metric: no metric named \"cpu\" in pools[0].metrics"));
+  CHECK(Has(load, "pools[0].surge.lead: must be at most 1h, got 2h"));
+  bool colour = false;
+  for (const std::string& e : load.errors) colour |= e.rfind("pools[0].surge.colour", 0) == 0;
+  CHECK(colour);
+  load = Parse(OnePool({{"surge", "[1]"}}));
+  REQUIRE(load.errors.size() == 1);
+  CHECK(load.errors[0].rfind("pools[0].surge: must be on, off or a mapping", 0) == 0);
+}

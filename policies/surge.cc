@@ -1,0 +1,100 @@
+#include "policies/surge.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "warmpool/text.h"
+
+namespace warmpool {
+
+SurgeDetector::SurgeDetector(SurgeSpec spec) : spec_(std::move(spec)) {}
+
+void SurgeDetector::Observe(TimeMs t, double load) {
+  surge_.started = surge_.ended = false;
+  if (!std::isfinite(load)) return;
+  if (first_ < 0) first_ = t;
+
+  // The lowest load of the window, and the rise from it.
+  window_.push_back({t, load});
+  while (!lows_.empty() && lows_.back().load >= load) lows_.pop_back();
+  lows_.push_back({t, load});
+  while (window_.front().t < t - spec_.window) window_.pop_front();
+  while (lows_.front().t < t - spec_.window) lows_.pop_front();
+  const Point low = lows_.front();
+  const double rise = load - low.load;
+  const DurationMs took = t - low.t;
+
+  // The record: every rise over the window, once it is older than the window (the rises within it are
+  // this event's own), kept as a running maximum over `memory`.
+  fresh_.push_back({t, rise});
+  while (!fresh_.empty() && fresh_.front().t < t - spec_.window) {
+    const Rise r = fresh_.front();
+    fresh_.pop_front();
+    while (!record_.empty() && record_.back().rise <= r.rise) record_.pop_back();
+    record_.push_back(r);
+  }
+  while (!record_.empty() && record_.front().t < t - spec_.memory) record_.pop_front();
+  const double record = record_.empty() ? 0 : record_.front().rise;
+
+  const double cap = spec_.server_capacity;
+  const bool fast = took > 0 && rise >= spec_.min_servers * cap && rise >= spec_.min_rise * low.load;
+  const std::string& m = spec_.metric;
+  auto number = [](double v) { return FormatNumber(std::round(v * 10) / 10); };
+  auto rose = [&] {
+    return m + " " + (low.load > 0 ? "+" + FormatNumber(std::round(rise / low.load * 100)) + "%" : "+" + number(rise)) +
+           " in " + FormatDuration(took) + " (" + number(low.load) + " -> " + number(load) + ")";
+  };
+
+  if (!surge_.active && fast && rise > record) {
+    surge_.active = surge_.started = true;
+    peak_projection_ = 0;
+  }
+  if (!surge_.active) {
+    surge_.reason.clear();
+    return;
+  }
+  if (fast) {
+    last_fast_ = t;
+  } else if (t - last_fast_ >= spec_.hold) {
+    surge_.active = false;
+    surge_.ended = true;
+    surge_.floor = 0;
+    surge_.reason = "surge over: " + m + " has not risen by " + FormatNumber(spec_.min_rise * 100) + "% and " +
+                    FormatNumber(spec_.min_servers) + " servers' worth within " + FormatDuration(spec_.window) +
+                    " for " + FormatDuration(spec_.hold) + "; back to the policies";
+    return;
+  }
+  // Where the surge is heading when the servers ordered now are ready; never lower while it lasts.
+  const double projected = fast ? load + rise / static_cast<double>(took) * static_cast<double>(spec_.lead) : load;
+  peak_projection_ = std::max(peak_projection_, projected);
+  surge_.floor = static_cast<int>(std::ceil(peak_projection_ / cap - 1e-9));
+  if (fast) {
+    surge_.reason = "surge: " + rose() + (surge_.started ? ", beyond the record's largest rise (+" + number(record) + ")" : "") +
+                    ", provisioning for " + number(peak_projection_) + " in " + FormatDuration(spec_.lead) + " -> " +
+                    std::to_string(surge_.floor);
+  } else {
+    surge_.reason = "surge: holding " + std::to_string(surge_.floor) + " for " + number(peak_projection_) + " (" + m +
+                    " " + number(load) + ", not rising fast for " + FormatDuration(t - last_fast_) + " of hold " +
+                    FormatDuration(spec_.hold) + ")";
+  }
+}
+
+bool ReadSurgeSpec(const Params& params, SurgeSpec* spec, std::vector<std::string>* errors) {
+  ParamReader r(params);
+  spec->enabled = true;
+  spec->metric = r.String("metric", spec->metric);
+  spec->server_capacity = r.Number("server_capacity", spec->server_capacity, 0, 1e300);
+  if (r.Has("server_capacity") && spec->server_capacity <= 0) r.Error("server_capacity", "must be > 0");
+  spec->window = r.Duration("window", spec->window, kSecond);
+  if (spec->window > kHour) r.Error("window", "must be at most 1h, got " + FormatDuration(spec->window));
+  spec->lead = r.Duration("lead", spec->lead, 0);
+  if (spec->lead > kHour) r.Error("lead", "must be at most 1h, got " + FormatDuration(spec->lead));
+  spec->min_rise = r.Number("min_rise", spec->min_rise, 0, 1000);
+  spec->min_servers = r.Number("min_servers", spec->min_servers, 0, 100000);
+  spec->memory = r.Duration("memory", spec->memory, 0);
+  if (spec->memory > 30 * 24 * kHour) r.Error("memory", "must be at most 30d, got " + FormatDuration(spec->memory));
+  spec->hold = r.Duration("hold", spec->hold, 0);
+  return r.FinishInto(errors);
+}
+
+}  // namespace warmpool
