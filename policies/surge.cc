@@ -12,29 +12,42 @@ SurgeDetector::SurgeDetector(SurgeSpec spec) : spec_(std::move(spec)) {}
 void SurgeDetector::Observe(TimeMs t, double load) {
   surge_.started = surge_.ended = false;
   if (!std::isfinite(load)) return;
-  if (first_ < 0) first_ = t;
 
-  // The lowest load of the window, and the rise from it.
-  window_.push_back({t, load});
-  while (!lows_.empty() && lows_.back().load >= load) lows_.pop_back();
-  lows_.push_back({t, load});
-  while (window_.front().t < t - spec_.window) window_.pop_front();
-  while (lows_.front().t < t - spec_.window) lows_.pop_front();
-  const Point low = lows_.front();
+  // The lowest load of the window (a few ticks), and the rise from it.
+  points_.push_back({t, load});
+  size_t old = 0;
+  while (points_[old].t < t - spec_.window) ++old;  // the newest point is never old
+  if (old > 0) points_.DropFront(old);
+  Point low = points_.back();
+  for (const Point& p : points_) {
+    if (p.load < low.load) low = p;
+  }
   const double rise = load - low.load;
   const DurationMs took = t - low.t;
 
-  // The record: every rise over the window, once it is older than the window (the rises within it are
-  // this event's own), kept as a running maximum over `memory`.
-  fresh_.push_back({t, rise});
-  while (!fresh_.empty() && fresh_.front().t < t - spec_.window) {
-    const Rise r = fresh_.front();
-    fresh_.pop_front();
-    while (!record_.empty() && record_.back().rise <= r.rise) record_.pop_back();
-    record_.push_back(r);
+  // The record: every tick's rise, by bucket of time; a bucket enters the record two buckets later.
+  if (t >= now_end_) {  // a new bucket (one division per bucket, not per tick)
+    const int64_t id = t / spec_.window;
+    now_end_ = (id + 1) * spec_.window;
+    auto settle = [&](const Bucket& old_bucket) {
+      if (old_bucket.id < 0 || old_bucket.id > id - 2) return;
+      while (!record_.empty() && record_.back().max <= old_bucket.max) record_.pop_back();
+      record_.push_back(old_bucket);
+    };
+    settle(before_);
+    if (now_.id == id - 1) {
+      before_ = now_;
+    } else {
+      settle(now_);
+      before_ = Bucket{};
+    }
+    now_ = Bucket{id, rise};
+    size_t expired = 0;
+    const int64_t oldest = (t - spec_.memory) / spec_.window;
+    while (expired < record_.size() && record_[expired].id < oldest) ++expired;
+    if (expired > 0) record_.DropFront(expired);
   }
-  while (!record_.empty() && record_.front().t < t - spec_.memory) record_.pop_front();
-  const double record = record_.empty() ? 0 : record_.front().rise;
+  now_.max = std::max(now_.max, rise);
 
   const double cap = spec_.server_capacity;
   const bool fast = took > 0 && rise >= spec_.min_servers * cap && rise >= spec_.min_rise * low.load;
@@ -45,6 +58,7 @@ void SurgeDetector::Observe(TimeMs t, double load) {
            " in " + FormatDuration(took) + " (" + number(low.load) + " -> " + number(load) + ")";
   };
 
+  const double record = record_.empty() ? 0 : record_.front().max;
   if (!surge_.active && fast && rise > record) {
     surge_.active = surge_.started = true;
     peak_projection_ = 0;

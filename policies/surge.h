@@ -31,17 +31,22 @@
 // 650; the record's largest rise +40), provisioning for 1325 in 1m30s -> 15".
 //
 // The record starts empty (a new pool or a restart): until `memory` has passed, a rise is judged only
-// by min_rise and min_servers. Pure in the sense of policies: no I/O, no clock; Observe is fed each tick.
+// by min_rise and min_servers. It keeps the largest rise of each `window` of time; a window's enters the
+// record two windows later (the rises since are this event's own), and the record is their running
+// maximum over `memory`. Cost per tick: a scan of the window's few loads; memory: a few ticks' loads
+// and at most memory / window maxima (usually far fewer: only a descending run is kept). Pure in the
+// sense of policies: no I/O, no clock; Observe is fed each tick.
 #ifndef WARMPOOL_POLICIES_SURGE_H_
 #define WARMPOOL_POLICIES_SURGE_H_
 
-#include <deque>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "warmpool/params.h"
 #include "warmpool/pool_spec.h"
+#include "warmpool/sliding_vector.h"
 #include "warmpool/time.h"
 
 namespace warmpool {
@@ -70,17 +75,19 @@ class SurgeDetector {
     TimeMs t;
     double load;
   };
-  struct Rise {
-    TimeMs t;
-    double rise;
-  };
 
   SurgeSpec spec_;
-  std::deque<Point> window_;  // the loads of the last `window`, ascending in time
-  std::deque<Point> lows_;    // their running minimum (a monotonic deque: loads ascending)
-  std::deque<Rise> record_;   // the rises over `window` older than `window`, running maximum (descending)
-  std::deque<Rise> fresh_;    // the last `window` of rises, not yet in the record (this event's own)
-  TimeMs first_ = -1;         // the first observation: the record covers [first_, ...)
+  SlidingVector<Point> points_;  // the loads of the last `window` (a few ticks)
+  // The record: the largest rise of each `window` of time (a bucket). The bucket now and the one
+  // before hold this event's own rises; older ones enter `record_`, a running maximum over `memory`
+  // (ids ascending, maxima descending: its front is the record).
+  struct Bucket {
+    int64_t id = -1;  // t / window of the rises it holds; -1: none
+    double max = 0;
+  };
+  Bucket now_, before_;
+  TimeMs now_end_ = 0;  // where now_'s bucket ends
+  SlidingVector<Bucket> record_;
   TimeMs last_fast_ = 0;      // the last tick the load rose fast enough to keep a surge going
   double peak_projection_ = 0;
   Surge surge_;
