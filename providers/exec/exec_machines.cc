@@ -336,6 +336,11 @@ ExecSpec ReadExecSpec(ParamReader* reader, const std::string& prefix) {
   };
   spec.provision = command(prefix + "provision", "starts a machine");
   spec.retire = command(prefix + "retire", "stops a machine");
+  // Optional, together: a stopped tier of the warm pool (warm_standby.stopped) needs both.
+  if (reader->Has(prefix + "suspend") || reader->Has(prefix + "resume")) {
+    spec.suspend = command(prefix + "suspend", "suspends a standby's machine (the stopped tier)");
+    spec.resume = command(prefix + "resume", "resumes a suspended machine");
+  }
   spec.timeout = reader->Duration(prefix + "timeout", spec.timeout, 1);
   spec.working_dir = reader->String(prefix + "working_dir");
   return spec;

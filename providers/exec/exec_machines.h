@@ -29,6 +29,8 @@ namespace warmpool {
 struct ExecSpec {
   std::string provision;             // shell command; required
   std::string retire;                // shell command; required
+  std::string suspend;               // shell command; optional (with resume): a standby -> stopped
+  std::string resume;                // shell command; optional (with suspend): stopped -> running again
   DurationMs timeout = 2 * kMinute;  // a command running longer is killed (SIGTERM, then SIGKILL after 5 s)
   std::string working_dir;           // "" = the controller's
 };
