@@ -40,6 +40,7 @@ SweepPoint Point(double unserved, double hours) {
   SweepPoint p;
   p.summary.unserved_requests = unserved;
   p.summary.active_server_hours = hours;
+  p.summary.cost = hours;
   return p;
 }
 
