@@ -66,7 +66,7 @@ void PoolController::Shed(TimeMs now, const PoolControls& controls, TickResult* 
   const int active = out->observed.Count(ServerState::kActive);
   int total = 0;
   for (ServerState st : {ServerState::kProvisioning, ServerState::kStandby, ServerState::kActive,
-                         ServerState::kDraining}) {
+                         ServerState::kDraining, ServerState::kStopped}) {  // as max_total counts
     total += out->observed.Count(st);
   }
   in.at_max = active >= s.max_active || (total >= s.MaxTotal() && out->observed.Count(ServerState::kStandby) == 0);
