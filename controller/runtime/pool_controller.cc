@@ -205,6 +205,8 @@ TickResult PoolController::RunOnce(TimeMs now, const PoolControls& controls) {
       refuse("drain", out.plan.drain);
       refuse("provision", out.plan.provision);
       refuse("retire", out.plan.retire);
+      refuse("suspend", out.plan.suspend);
+      refuse("resume", out.plan.resume);
       out.decision.reason += (out.decision.reason.empty() ? "" : "; ") + std::string("not applied: ") + out.fenced;
     } else {
       if (before_apply_ && !dry_run()) before_apply_(out.plan, now);
