@@ -424,8 +424,8 @@ constexpr const char* kWarmForms =
 constexpr const char* kTierForms = "a count >= 0, auto, or {auto: {min: 0, max: 10, ...}}";
 
 // warm_standby: a count, `auto`, {auto: {...}} (the running tier alone), or the tiers
-// {running: N|auto|{auto: ...}, stopped: M|auto|{auto: ...}}.
-void ReadWarmStandby(YamlMap* m, PoolSpec* pool, Errors* errors) {
+// {running: N|auto|{auto: ...}, stopped: M|auto|{auto: ...}}. Returns whether it was the tiers.
+bool ReadWarmStandby(YamlMap* m, PoolSpec* pool, Errors* errors) {
   const YAML::Node* warm = m->Get("warm_standby");
   if (warm != nullptr && warm->IsMap() && !(*warm)["auto"] && ((*warm)["running"] || (*warm)["stopped"])) {
     YamlMap w(*warm, m->PathOf("warm_standby"), errors);
@@ -435,9 +435,10 @@ void ReadWarmStandby(YamlMap* m, PoolSpec* pool, Errors* errors) {
     pool->stopped_auto = StoppedAutoDefaults(WarmAutoSpec{});
     ReadWarmTier(&w, "stopped", kTierForms, &pool->warm_stopped, &pool->stopped_auto, errors);
     w.Finish();
-    return;
+    return true;
   }
   ReadWarmTier(m, "warm_standby", kWarmForms, &pool->warm_standby, &pool->warm_auto, errors);
+  return false;
 }
 
 // Fills an auto sizer's metric and server_capacity (warm_standby.auto, or warm_standby.stopped.auto
@@ -477,8 +478,10 @@ void ResolveAutoSpec(WarmAutoSpec* spec, const WarmAutoSpec* running, const std:
   }
 }
 
-void ResolveWarmAuto(PoolSpec* pool, const std::string& path, Errors* errors) {
-  ResolveAutoSpec(&pool->warm_auto, nullptr, JoinPath(path, "warm_standby.auto"), pool, path, errors);
+// `tiers`: warm_standby was written as {running: ..., stopped: ...} (errors name running.auto).
+void ResolveWarmAuto(PoolSpec* pool, const std::string& path, bool tiers, Errors* errors) {
+  ResolveAutoSpec(&pool->warm_auto, nullptr,
+                  JoinPath(path, tiers ? "warm_standby.running.auto" : "warm_standby.auto"), pool, path, errors);
   ResolveAutoSpec(&pool->stopped_auto, &pool->warm_auto, JoinPath(path, "warm_standby.stopped.auto"), pool, path,
                   errors);
   // A stopped tier needs a provider that can suspend and resume a machine: the simulated one, or the
@@ -508,7 +511,7 @@ void ReadPool(const YAML::Node& node, const std::string& path, const std::string
     m.Error("max_active", "must be >= min_active (" + std::to_string(pool->min_active) + "), got " +
                               std::to_string(pool->max_active));
   }
-  ReadWarmStandby(&m, pool, errors);
+  const bool warm_tiers = ReadWarmStandby(&m, pool, errors);
   if (m.Int("max_total", &pool->max_total, 0) && max_ok && pool->max_total > 0 &&
       pool->max_total < pool->max_active) {
     m.Error("max_total", "must be 0 or >= max_active (" + std::to_string(pool->max_active) + "), got " +
@@ -562,7 +565,7 @@ void ReadPool(const YAML::Node& node, const std::string& path, const std::string
     m.Error("provider", "required");
   }
   m.Finish();
-  ResolveWarmAuto(pool, path, errors);
+  ResolveWarmAuto(pool, path, warm_tiers, errors);
   ResolveFallbacks(pool);
   ResolveOverload(pool, path, errors);
   ValidatePoolPlugins(*pool, path, errors);

@@ -84,6 +84,8 @@ TEST_CASE("config: warm_standby tiers' errors name the path and the value") {
        "pools[0].warm_standby.stopped.auto.quantile:", false},
       {"unknown tier", OnePool({{"warm_standby", "{running: 1, frozen: 2}"}}),
        "pools[0].warm_standby.frozen: unknown key"},
+      {"running auto metric unknown", OnePool({{"warm_standby", "{running: {auto: {metric: cpu}}, stopped: 1}"}}),
+       "pools[0].warm_standby.running.auto.metric: no metric named \"cpu\" in pools[0].metrics"},
       {"stopped auto metric unknown",
        OnePool({{"warm_standby", "{stopped: {auto: {metric: cpu, server_capacity: 1}}}"}}),
        "pools[0].warm_standby.stopped.auto.metric: no metric named \"cpu\" in pools[0].metrics"},
