@@ -8,6 +8,7 @@
 #include "controller/backtest/compare.h"
 #include "controller/backtest/hpa_baseline.h"
 #include "controller/backtest/oracle.h"
+#include "policies/warm_pool_sizer.h"
 
 using namespace warmpool;
 
@@ -177,4 +178,31 @@ TEST_CASE("HPA baseline: never a stopped tier") {
   REQUIRE(hpa.ok());
   CHECK_FALSE(hpa->spec.HasStoppedTier());
   CHECK(hpa->spec.MaxStopped() == 0);
+}
+
+TEST_CASE("backtest tiers: stopped: auto sizes the stopped tier within its bounds, beyond the running tier") {
+  // Spikes to 45/s every 20 minutes from a base of 5/s: the 10-minute p99 rise is large, the running
+  // tier fixed at 1: the stopped tier is what the rise needs beyond the actives and the running one.
+  std::vector<double> rates(120, 5);
+  for (size_t i = 0; i < rates.size(); i += 20) rates[i + 10] = 45;
+  PoolSpec spec = Pool(1, 0);
+  spec.stopped_auto = StoppedAutoDefaults(WarmAutoSpec{});
+  spec.stopped_auto.enabled = true;
+  spec.stopped_auto.metric = "rps";
+  spec.stopped_auto.server_capacity = 10;
+  spec.stopped_auto.season = 0;
+  spec.stopped_auto.max = 3;
+  REQUIRE(spec.HasStoppedTier());
+  const BacktestResult r = Run(spec, PerMinute(rates), true);
+  int most = 0;
+  for (const BacktestTick& t : r.timeline) most = std::max(most, t.stopped);
+  CHECK(most >= 1);
+  CHECK(most <= 3);  // max
+  bool said = false;  // the decision says how it sized the tier, on the ticks that explain
+  for (const BacktestTick& t : r.timeline) said = said || t.reason.find("; stopped standby ") != std::string::npos;
+  CHECK(said);
+  CHECK(r.summary.stopped_server_hours > 0);
+  // A stopped tier fixed at 0 (the same pool otherwise) never stops anything.
+  const BacktestResult none = Run(Pool(1, 0), PerMinute(rates));
+  CHECK(none.summary.stopped_server_hours == 0);
 }
