@@ -21,7 +21,8 @@ const char* NameOf(Enum e, const char* const (&names)[N], const char* fallback) 
   return i < N ? names[i] : fallback;
 }
 
-constexpr const char* kStateNames[] = {"cold", "provisioning", "standby", "active", "draining", "stopped", "retired"};
+constexpr const char* kStateNames[] = {"cold",     "provisioning", "standby", "active",
+                                       "draining", "stopped",      "retired"};
 static_assert(std::size(kStateNames) == static_cast<size_t>(ServerState::kRetired) + 1);
 constexpr const char* kHealthNames[] = {"unknown", "healthy", "unhealthy"};
 static_assert(std::size(kHealthNames) == static_cast<size_t>(Health::kUnhealthy) + 1);

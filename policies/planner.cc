@@ -51,7 +51,8 @@ void AddReason(ScalePlan* plan, const std::string& why) {
 
 // Whether the plan is empty, from counts alone (most ticks): the full planner below would find
 // nothing to promote, drain, retire or provision. Keep in step with it.
-bool NothingToDo(const PoolSpec& spec, const ServerCounts& n, int desired, int warm_target, int stopped_target) {
+bool NothingToDo(const PoolSpec& spec, const ServerCounts& n, int desired, int warm_target,
+                 int stopped_target) {
   if (n.unhealthy_standby) return false;  // to retire
   if (desired != n.active) return false;
   const int ready = n.standby, warm = n.standby + n.provisioning + n.draining, target = warm_target;
@@ -91,7 +92,8 @@ ServerCounts CountServers(const PoolState& pool) {
 namespace {
 
 ScalePlan PlanInFull(const PoolSpec& spec, const PoolState& pool, int desired, int warm_standby,
-                     int stopped_standby, bool explain, const std::set<std::string>* replacing, const std::set<std::string>* protect) {
+                     int stopped_standby, bool explain, const std::set<std::string>* replacing,
+                     const std::set<std::string>* protect) {
   ScalePlan plan;
   std::vector<const Server*> active, standby, unhealthy_standby, cold, replaced, replaced_serving, stopped;
   int provisioning = 0, draining = 0;
@@ -216,7 +218,8 @@ ScalePlan PlanInFull(const PoolSpec& spec, const PoolState& pool, int desired, i
   const int n_resume = std::min(n_stopped, std::max(0, warm_target - warm));
   for (int i = 0; i < n_resume; ++i) plan.resume.push_back(stopped[static_cast<size_t>(i)]->name);
   if (n_resume > 0 && explain) {
-    AddReason(&plan, "resume " + std::to_string(n_resume) + " stopped standby (ready after the resume delay)");
+    AddReason(&plan,
+              "resume " + std::to_string(n_resume) + " stopped standby (ready after the resume delay)");
   }
   warm += n_resume;
   n_stopped -= n_resume;
@@ -227,7 +230,8 @@ ScalePlan PlanInFull(const PoolSpec& spec, const PoolState& pool, int desired, i
   const int surplus = std::max(0, std::min(warm - warm_target, n_ready - warm_target));
   int stopped_short = std::max(0, stopped_standby - n_stopped);
   const int n_suspend = std::min(surplus, stopped_short);
-  for (int i = 0; i < n_suspend; ++i) plan.suspend.push_back(ready[static_cast<size_t>(n_ready - 1 - i)]->name);
+  for (int i = 0; i < n_suspend; ++i)
+    plan.suspend.push_back(ready[static_cast<size_t>(n_ready - 1 - i)]->name);
   if (n_suspend > 0 && explain) {
     AddReason(&plan, "suspend " + std::to_string(n_suspend) + " surplus standby to keep " +
                          std::to_string(stopped_standby) + " stopped");
@@ -243,11 +247,13 @@ ScalePlan PlanInFull(const PoolSpec& spec, const PoolState& pool, int desired, i
   int over_total = total - spec.MaxTotal();
   const int stopped_surplus = std::max(0, n_stopped - stopped_standby);
   const int n_retire_stopped = std::min(n_stopped, std::max(stopped_surplus, over_total));
-  for (int i = 0; i < n_retire_stopped; ++i) plan.retire.push_back(stopped[stopped.size() - 1 - static_cast<size_t>(i)]->name);
+  for (int i = 0; i < n_retire_stopped; ++i)
+    plan.retire.push_back(stopped[stopped.size() - 1 - static_cast<size_t>(i)]->name);
   if (n_retire_stopped > 0 && explain) {
-    AddReason(&plan, "retire " + std::to_string(n_retire_stopped) + " surplus stopped" +
-                         (over_total > stopped_surplus ? " (over max_total " + std::to_string(spec.MaxTotal()) + ")"
-                                                       : ""));
+    AddReason(&plan,
+              "retire " + std::to_string(n_retire_stopped) + " surplus stopped" +
+                  (over_total > stopped_surplus ? " (over max_total " + std::to_string(spec.MaxTotal()) + ")"
+                                                : ""));
   }
   total -= n_retire_stopped;
   over_total -= n_retire_stopped;
@@ -256,7 +262,8 @@ ScalePlan PlanInFull(const PoolSpec& spec, const PoolState& pool, int desired, i
   // on the strength of servers that are not ready yet; beyond max_total, retire regardless.
   const int surplus_left = surplus - n_suspend;
   const int n_retire = std::min(n_ready_left, std::max(surplus_left, over_total));
-  for (int i = 0; i < n_retire; ++i) plan.retire.push_back(ready[static_cast<size_t>(n_ready_left - 1 - i)]->name);
+  for (int i = 0; i < n_retire; ++i)
+    plan.retire.push_back(ready[static_cast<size_t>(n_ready_left - 1 - i)]->name);
   if (n_retire > 0) {
     if (explain)
       AddReason(&plan, "retire " + std::to_string(n_retire) + " surplus standby" +
@@ -277,10 +284,11 @@ ScalePlan PlanInFull(const PoolSpec& spec, const PoolState& pool, int desired, i
                                                                     : NewServerName(pool, &taken));
     }
     if (explain)
-      AddReason(&plan, "provision " + std::to_string(n) + " to keep " + std::to_string(warm_target) + " warm" +
-                           (stopped_short > 0 ? " and " + std::to_string(stopped_standby) +
-                                                    " stopped (suspended once ready)"
-                                              : ""));
+      AddReason(&plan,
+                "provision " + std::to_string(n) + " to keep " + std::to_string(warm_target) + " warm" +
+                    (stopped_short > 0
+                         ? " and " + std::to_string(stopped_standby) + " stopped (suspended once ready)"
+                         : ""));
     if (n < want_new) {
       if (explain)
         AddReason(&plan, "max_total " + std::to_string(spec.MaxTotal()) + " reached, " +
@@ -306,8 +314,8 @@ ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired, const P
       return plan;
     }
   }
-  return PlanInFull(spec, pool, desired, warm_standby, stopped_standby, options.explain, replacing ? options.replacing : nullptr,
-                    protect ? options.protect : nullptr);
+  return PlanInFull(spec, pool, desired, warm_standby, stopped_standby, options.explain,
+                    replacing ? options.replacing : nullptr, protect ? options.protect : nullptr);
 }
 
 }  // namespace warmpool

@@ -44,7 +44,8 @@ ServerCounts CountServers(const PoolState& pool);
 
 struct PlanOptions {
   std::optional<int> warm_target;  // the standbys to keep (warm_standby: auto); unset: spec.warm_standby
-  std::optional<int> stopped_target;  // the stopped standbys to keep (stopped: auto); unset: spec.warm_stopped
+  std::optional<int>
+      stopped_target;              // the stopped standbys to keep (stopped: auto); unset: spec.warm_stopped
   bool explain = true;             // false: the plan's reason is left empty (the actions are the same)
   const ServerCounts* counts = nullptr;  // CountServers(pool), when the caller has it already
   // false: plan in full even when the counts show there is nothing to do (tests check that the

@@ -291,9 +291,10 @@ int PoolDecider::StoppedTarget(const std::map<std::string, MetricWindow>& window
       decision->reason += "; stopped standby " + std::to_string(stopped) + " (auto: " + spec.metric + " " +
                           FormatNumber(load->value) + " + likely rise " + FormatNumber(z.rise) + " within " +
                           FormatDuration(spec.horizon) + " (p" + FormatNumber(spec.quantile * 100) +
-                          ") needs " + std::to_string(z.needed) + ", less " + std::to_string(decision->desired) +
-                          " active and " + std::to_string(warm) + " running standby, within [" +
-                          std::to_string(spec.min) + ", " + std::to_string(spec.max) + "])";
+                          ") needs " + std::to_string(z.needed) + ", less " +
+                          std::to_string(decision->desired) + " active and " + std::to_string(warm) +
+                          " running standby, within [" + std::to_string(spec.min) + ", " +
+                          std::to_string(spec.max) + "])";
     }
   }
   if (!stopped_floor_) stopped_floor_ = StartFloor{now + spec.recent, pool.Count(ServerState::kStopped)};
@@ -363,7 +364,8 @@ void PoolDecider::CarryLearned(PoolDecider* old) {
     last_warm_ = old->last_warm_;
     start_floor_ = old->start_floor_;
   }
-  if (stopped_sizer_ != nullptr && old->stopped_sizer_ != nullptr && old->spec_.stopped_auto == spec_.stopped_auto) {
+  if (stopped_sizer_ != nullptr && old->stopped_sizer_ != nullptr &&
+      old->spec_.stopped_auto == spec_.stopped_auto) {
     stopped_sizer_ = std::move(old->stopped_sizer_);
     last_stopped_ = old->last_stopped_;
     stopped_floor_ = old->stopped_floor_;

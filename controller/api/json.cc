@@ -87,8 +87,8 @@ Json DecisionObject(const Decision& d) {
 }
 
 Json PlanObject(const ScalePlan& p) {
-  return Json{{"promote", p.promote}, {"drain", p.drain},     {"provision", p.provision},
-              {"retire", p.retire},   {"suspend", p.suspend}, {"resume", p.resume},
+  return Json{{"promote", p.promote}, {"drain", p.drain},      {"provision", p.provision},
+              {"retire", p.retire},   {"suspend", p.suspend},  {"resume", p.resume},
               {"reason", p.reason},   {"summary", p.Summary()}};
 }
 

@@ -193,8 +193,8 @@ std::string BacktestToText(const BacktestSummary& s) {
                 "  peak active          %d\n",
                 s.pool.c_str(), s.trace.c_str(), FormatTime(s.start).c_str(), FormatTime(s.end).c_str(),
                 s.ticks, s.total_requests, s.unserved_requests, s.unserved_percent(), s.overloaded_seconds,
-                s.active_server_hours, s.standby_server_hours, s.stopped_server_hours, s.cost, s.scale_events, s.direction_changes,
-                s.peak_active);
+                s.active_server_hours, s.standby_server_hours, s.stopped_server_hours, s.cost, s.scale_events,
+                s.direction_changes, s.peak_active);
   return buf;
 }
 

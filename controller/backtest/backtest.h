@@ -36,7 +36,9 @@ struct BacktestSummary {
   int direction_changes = 0;        // an up after a down, or a down after an up
   int peak_active = 0;
 
-  double total_server_hours() const { return active_server_hours + standby_server_hours + stopped_server_hours; }
+  double total_server_hours() const {
+    return active_server_hours + standby_server_hours + stopped_server_hours;
+  }
   double unserved_percent() const {
     return total_requests > 0 ? 100 * unserved_requests / total_requests : 0;
   }

@@ -214,15 +214,16 @@ std::string ComparisonToText(const Comparison& c) {
   };
   const std::vector<const BacktestSummary*> runs = RunSummaries(c);
   for (size_t i = 0; i < runs.size(); ++i) row(kRunNames[i], *runs[i]);
-  out += "  (hpa_baseline: target_tracking at " + Printf("%.4g%%", 100 * c.hpa_target) +
-         " of capacity, 15 s, HPA default behavior, no warm pool;\n"
-         "   oracle: the least cost serving all load with these delays; cost: hours priced by state, active = " +
-         Printf("%.4g", c.model.cost.active) + ", standby = " + Printf("%.4g", c.model.cost.standby) +
-         ", stopped = " + Printf("%.4g", c.model.cost.stopped) + "; flips: direction changes)\n";
+  out +=
+      "  (hpa_baseline: target_tracking at " + Printf("%.4g%%", 100 * c.hpa_target) +
+      " of capacity, 15 s, HPA default behavior, no warm pool;\n"
+      "   oracle: the least cost serving all load with these delays; cost: hours priced by state, active = " +
+      Printf("%.4g", c.model.cost.active) + ", standby = " + Printf("%.4g", c.model.cost.standby) +
+      ", stopped = " + Printf("%.4g", c.model.cost.stopped) + "; flips: direction changes)\n";
   if (c.hpa_curve.empty()) return out;
   out += "\nHPA's curve: the baseline at each target (a fraction of a server's capacity)\n";
-  std::snprintf(buf, sizeof buf, header_format, "target", "unserved req", "unserved%", "overload s", "active h",
-                "standby h", "stopped h", "total h", "cost", "scales", "flips");
+  std::snprintf(buf, sizeof buf, header_format, "target", "unserved req", "unserved%", "overload s",
+                "active h", "standby h", "stopped h", "total h", "cost", "scales", "flips");
   out += buf;
   for (size_t i = 0; i < c.hpa_curve.size(); ++i) {
     row(HpaLabel(c.hpa_curve[i].target), c.hpa_curve[i].summary);

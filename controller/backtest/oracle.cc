@@ -83,8 +83,8 @@ class Levels {
     const double keep = ms(gap) * cost_.standby;
     const double renew = ms(drain_ + promo_) * cost_.active + ms(lead_ - promo_) * cost_.standby;
     const DurationMs stopped_for = gap - drain_ - resume_ - promo_;
-    const double stop = ms(drain_ + promo_) * cost_.active + ms(resume_) * cost_.standby +
-                        ms(stopped_for) * cost_.stopped;
+    const double stop =
+        ms(drain_ + promo_) * cost_.active + ms(resume_) * cost_.standby + ms(stopped_for) * cost_.stopped;
     if (stopped_tier_ && stopped_for >= 0 && stop < keep && stop < renew) {
       active_ms_ += drain_ + promo_;  // drained, then promoted again after the resume
       standby_ms_ += resume_;

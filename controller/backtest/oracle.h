@@ -1,5 +1,6 @@
 // The oracle: the least cost (the fewest server-hours when every state costs the same) that serves all
-// of a trace's load, knowing the future, with the pool's delays. A lower bound no controller can beat, to say how far a policy is from the best.
+// of a trace's load, knowing the future, with the pool's delays. A lower bound no controller can beat, to say
+// how far a policy is from the best.
 //
 // Definition. c = capacity_per_server, L(t) = the load (linear between trace points, held over masked
 // spans exactly as the policies see it), over [T0, T1) = the trace's span.

@@ -133,7 +133,8 @@ Status ApplySweepSetting(const std::string& key, const std::string& value, PoolS
     spec->stopped_auto.enabled = false;
     return set_int(&spec->warm_stopped);
   }
-  if (key.rfind("stopped.", 0) == 0) {  // stopped.quantile, stopped.horizon, ...: of warm_standby.stopped.auto
+  if (key.rfind("stopped.", 0) ==
+      0) {  // stopped.quantile, stopped.horizon, ...: of warm_standby.stopped.auto
     if (spec->stopped_auto.server_capacity <= 0) {
       return Bad(key, value, "the pool's config has no warm_standby.stopped.auto settings");
     }
@@ -281,9 +282,8 @@ std::vector<size_t> ParetoFront(const std::vector<SweepPoint>& points) {
     }
     if (!dominated) front.push_back(i);
   }
-  std::stable_sort(front.begin(), front.end(), [&](size_t a, size_t b) {
-    return points[a].summary.cost < points[b].summary.cost;
-  });
+  std::stable_sort(front.begin(), front.end(),
+                   [&](size_t a, size_t b) { return points[a].summary.cost < points[b].summary.cost; });
   return front;
 }
 

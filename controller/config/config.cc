@@ -481,9 +481,10 @@ void ResolveAutoSpec(WarmAutoSpec* spec, const WarmAutoSpec* running, const std:
 // `tiers`: warm_standby was written as {running: ..., stopped: ...} (errors name running.auto).
 void ResolveWarmAuto(PoolSpec* pool, const std::string& path, bool tiers, Errors* errors) {
   ResolveAutoSpec(&pool->warm_auto, nullptr,
-                  JoinPath(path, tiers ? "warm_standby.running.auto" : "warm_standby.auto"), pool, path, errors);
-  ResolveAutoSpec(&pool->stopped_auto, &pool->warm_auto, JoinPath(path, "warm_standby.stopped.auto"), pool, path,
+                  JoinPath(path, tiers ? "warm_standby.running.auto" : "warm_standby.auto"), pool, path,
                   errors);
+  ResolveAutoSpec(&pool->stopped_auto, &pool->warm_auto, JoinPath(path, "warm_standby.stopped.auto"), pool,
+                  path, errors);
   // A stopped tier needs a provider that can suspend and resume a machine: the simulated one, or the
   // exec commands (providers/exec) behind the balancer.
   if (!pool->HasStoppedTier() || pool->provider.type.empty() || pool->provider.type == "simulated") return;
@@ -491,8 +492,8 @@ void ResolveWarmAuto(PoolSpec* pool, const std::string& path, bool tiers, Errors
     auto it = pool->provider.params.values.find(key);
     if (it == pool->provider.params.values.end() || it->second.empty()) {
       errors->push_back(JoinPath(path, "warm_standby.stopped") + ": a stopped tier needs the provider's " +
-                        "exec.suspend and exec.resume commands, and " + JoinPath(path, "provider") + "." + key +
-                        " is not set (provider " + Quote(pool->provider.type) + ")");
+                        "exec.suspend and exec.resume commands, and " + JoinPath(path, "provider") + "." +
+                        key + " is not set (provider " + Quote(pool->provider.type) + ")");
       return;
     }
   }

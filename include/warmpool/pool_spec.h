@@ -105,7 +105,8 @@ struct PoolSpec {
   Params overload_balancer;
   HealthSpec health;
   // For the backtest: capacity_per_server, promotion_delay, provisioning_delay, drain_delay,
-  // resume_delay, suspend_delay, cost (the simulated provider's parameters). type is "simulated" when set, "" when absent.
+  // resume_delay, cost (the simulated provider's parameters; suspending is immediate). type is
+  // "simulated" when set, "" when absent.
   PluginSpec capacity_model;
 
   // The most standbys the pool may want: warm_standby, or warm_auto.max.

@@ -169,7 +169,8 @@ void ExecMachines::AdoptStopped(const std::string& name, const std::string& addr
 
 Status ExecMachines::Suspend(const std::string& name, TimeMs now) {
   if (!CanSuspend()) {
-    return Status::FailedPrecondition("cannot suspend " + name + ": no exec.suspend and exec.resume commands");
+    return Status::FailedPrecondition("cannot suspend " + name +
+                                      ": no exec.suspend and exec.resume commands");
   }
   const State s = StateOf(name);
   if (s == State::kSuspending || s == State::kStopped) return Status::Ok();
@@ -287,9 +288,9 @@ Status ExecMachines::Start(const std::string& action, const std::string& name, c
   }
   run->pid = pid;
   m.state = action == "provision" ? State::kProvisioning
-            : action == "suspend"  ? State::kSuspending
-            : action == "resume"   ? State::kResuming
-                                   : State::kRetiring;
+            : action == "suspend" ? State::kSuspending
+            : action == "resume"  ? State::kResuming
+                                  : State::kRetiring;
   running_[name] = std::move(run);
   return Status::Ok();
 }

@@ -8,13 +8,12 @@
 // empty), WARMPOOL_ACTION ("provision", "retire", "suspend" or "resume"). Exit 0 = success.
 // suspend and resume (optional, for the warm pool's stopped tier) stop a ready machine cheaply and
 // start it again (a cloud's stop/start, SIGSTOP/SIGCONT, ...): a failed suspend leaves the machine
-// ready (running), a failed resume leaves it stopped; either is asked again by the next plan. stdout and stderr are kept
-// (last 4 KiB) and logged with the exit status.
-// Each command runs in its own process group, with stdin from /dev/null and no inherited descriptors;
-// a timeout or the destructor kills the whole group. Once the command itself exits, whatever it left
-// running in the background (a server it started) is the machine and is not touched, but its output
-// pipes are closed: such a process must redirect its own output (`server >server.log 2>&1 &`).
-// Not thread-safe: one caller (the provider's tick).
+// ready (running), a failed resume leaves it stopped; either is asked again by the next plan. stdout and
+// stderr are kept (last 4 KiB) and logged with the exit status. Each command runs in its own process group,
+// with stdin from /dev/null and no inherited descriptors; a timeout or the destructor kills the whole group.
+// Once the command itself exits, whatever it left running in the background (a server it started) is the
+// machine and is not touched, but its output pipes are closed: such a process must redirect its own output
+// (`server >server.log 2>&1 &`). Not thread-safe: one caller (the provider's tick).
 #ifndef WARMPOOL_PROVIDERS_EXEC_EXEC_MACHINES_H_
 #define WARMPOOL_PROVIDERS_EXEC_EXEC_MACHINES_H_
 

@@ -103,7 +103,8 @@ Status HAProxyProvider::Suspend(const Snapshot& snap, const std::string& name, T
     return Status::FailedPrecondition("cannot suspend " + Target(name) + ": it is in service (" +
                                       (row->Draining() ? "draining" : "active") + ")");
   }
-  if (retired_.count(name)) return Status::FailedPrecondition("cannot suspend " + Target(name) + ": it is retired");
+  if (retired_.count(name))
+    return Status::FailedPrecondition("cannot suspend " + Target(name) + ": it is retired");
   return exec_->Suspend(name, now);
 }
 

@@ -428,7 +428,8 @@ void HAProxyProvider::Interrupted(const ScalePlan& plan, TimeMs at) {
 }
 
 bool HAProxyProvider::Resume(const Snapshot& snap, TimeMs now) {
-  if (resume_provision_.empty() && resume_retire_.empty() && resume_suspend_.empty() && resume_resume_.empty()) {
+  if (resume_provision_.empty() && resume_retire_.empty() && resume_suspend_.empty() &&
+      resume_resume_.empty()) {
     return false;
   }
   bool changed = false;
@@ -461,8 +462,8 @@ bool HAProxyProvider::Resume(const Snapshot& snap, TimeMs now) {
     if (!row || !row->InMaintenance() || resume_retire_.count(name) || !exec_) continue;
     if (exec_->StateOf(name) == ExecMachines::State::kNone) exec_->Adopt(name, row->Address(), now);
     Status st = Suspend(snap, name, now);
-    Event("suspend " + Target(name) + ": interrupted by a restart, run again: " +
-          (st.ok() ? std::string("started") : st.message()));
+    Event("suspend " + Target(name) +
+          ": interrupted by a restart, run again: " + (st.ok() ? std::string("started") : st.message()));
   }
   for (const std::string& name : resume_resume_) {
     const haproxy::ServerStateRow* row = snap.Find(name);
@@ -472,8 +473,8 @@ bool HAProxyProvider::Resume(const Snapshot& snap, TimeMs now) {
       exec_->AdoptStopped(name, row->Address(), now);
     }
     Status st = ResumeMachine(snap, name, now);
-    Event("resume " + Target(name) + ": interrupted by a restart, run again: " +
-          (st.ok() ? std::string("started") : st.message()));
+    Event("resume " + Target(name) +
+          ": interrupted by a restart, run again: " + (st.ok() ? std::string("started") : st.message()));
   }
   resume_provision_.clear();
   resume_retire_.clear();

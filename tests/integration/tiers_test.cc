@@ -4,7 +4,6 @@
 // During a surge it is resumed, promoted (health-gated) only once the resume command has finished,
 // and serves through HAProxy.
 #include <doctest/doctest.h>
-
 #include <signal.h>
 
 #include <algorithm>
@@ -18,8 +17,8 @@
 #include <vector>
 
 #include "controller/runtime/pool_controller.h"
-#include "tests/support/harness.h"
 #include "tests/support/haproxy_test_util.h"
+#include "tests/support/harness.h"
 
 using namespace warmpool;
 using namespace warmpool::testing;
@@ -110,7 +109,8 @@ TEST_CASE("tiers: a stopped standby (SIGSTOPped) is resumed in a surge, promoted
   // Two standbys, one wanted running: the newer (by name among equals: c) is suspended into the
   // stopped tier by the exec command, which freezes its process. It stays in maintenance.
   bool stopped = false;
-  for (int i = 0; i < 50 && !stopped; ++i) stopped = tick().observed.Find("c")->state == ServerState::kStopped;
+  for (int i = 0; i < 50 && !stopped; ++i)
+    stopped = tick().observed.Find("c")->state == ServerState::kStopped;
   INFO("last tick: " << last);
   REQUIRE(stopped);
   CHECK(ReadFile(log).find("suspend c") != std::string::npos);
@@ -122,9 +122,11 @@ TEST_CASE("tiers: a stopped standby (SIGSTOPped) is resumed in a surge, promoted
   REQUIRE(memory.count("machine_stopped"));
   CHECK(memory.at("machine_stopped").count("c") == 1);
   {
-    std::unique_ptr<HAProxyProvider> restarted = MakeProvider(
-        haproxy->socket_path, &clock,
-        {{"exec.provision", "true"}, {"exec.retire", "true"}, {"exec.suspend", "true"}, {"exec.resume", "true"}});
+    std::unique_ptr<HAProxyProvider> restarted = MakeProvider(haproxy->socket_path, &clock,
+                                                              {{"exec.provision", "true"},
+                                                               {"exec.retire", "true"},
+                                                               {"exec.suspend", "true"},
+                                                               {"exec.resume", "true"}});
     restarted->Restore(memory);
     CHECK(Observed(*restarted, "c").state == ServerState::kStopped);
   }

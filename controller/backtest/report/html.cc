@@ -172,11 +172,11 @@ std::string SummaryTable(const Comparison& c) {
            labels[i] + "</td><td>" + Fmt("%.0f", s.unserved_requests) + "</td><td>" +
            Fmt("%.4f%%", s.unserved_percent()) + "</td><td>" + Fmt("%.0f s", s.overloaded_seconds) +
            "</td><td>" + Fmt("%.1f", s.active_server_hours) + "</td><td>" +
-           Fmt("%.1f", s.standby_server_hours) + "</td><td>" + Fmt("%.1f", s.stopped_server_hours) + "</td><td>" +
-           Fmt("%.1f", s.total_server_hours()) + "</td><td><b>" + Fmt("%.1f", s.cost) + "</b></td><td>" +
-           (oracle_cost > 0 ? Fmt("%.2fx", s.cost / oracle_cost) : "-") +
-           "</td><td>" + std::to_string(s.scale_events) + "</td><td>" + std::to_string(s.direction_changes) +
-           "</td><td>" + std::to_string(s.peak_active) + "</td></tr>\n";
+           Fmt("%.1f", s.standby_server_hours) + "</td><td>" + Fmt("%.1f", s.stopped_server_hours) +
+           "</td><td>" + Fmt("%.1f", s.total_server_hours()) + "</td><td><b>" + Fmt("%.1f", s.cost) +
+           "</b></td><td>" + (oracle_cost > 0 ? Fmt("%.2fx", s.cost / oracle_cost) : "-") + "</td><td>" +
+           std::to_string(s.scale_events) + "</td><td>" + std::to_string(s.direction_changes) + "</td><td>" +
+           std::to_string(s.peak_active) + "</td></tr>\n";
   }
   return out + "</table>\n";
 }
@@ -232,18 +232,20 @@ std::string CurveSection(const Comparison& c, const SweepResult* sw) {
     const size_t colon = line.find(": ");
     out += "<b>" + HtmlEscape(line.substr(0, colon)) + "</b>" + HtmlEscape(line.substr(colon)) + "<br>\n";
   }
-  out += "</p>\n<table class=\"sum\"><tr><th>target</th><th>unserved requests</th><th>unserved</th>"
-         "<th>total server-hours</th><th>cost</th><th>warmpool's unserved / this</th><th>warmpool's hours / this</th>"
-         "<th>warmpool's cost / this</th></tr>\n";
+  out +=
+      "</p>\n<table class=\"sum\"><tr><th>target</th><th>unserved requests</th><th>unserved</th>"
+      "<th>total server-hours</th><th>cost</th><th>warmpool's unserved / this</th>"
+      "<th>warmpool's hours / this</th><th>warmpool's cost / this</th></tr>\n";
   for (size_t i = 0; i < c.hpa_curve.size(); ++i) {
     const BacktestSummary& s = c.hpa_curve[i].summary;
     out += std::string(i == c.hpa_marked ? "<tr class=\"front\">" : "<tr>") + "<td>" +
            HtmlEscape(HpaLabel(c.hpa_curve[i].target)) + (i == c.hpa_marked ? " (the baseline above)" : "") +
-           "</td><td>" + Fmt("%.0f", s.unserved_requests) + "</td><td>" + Fmt("%.4f%%", s.unserved_percent()) +
-           "</td><td>" + Fmt("%.1f", s.total_server_hours()) + "</td><td>" + Fmt("%.1f", s.cost) + "</td><td>" +
+           "</td><td>" + Fmt("%.0f", s.unserved_requests) + "</td><td>" +
+           Fmt("%.4f%%", s.unserved_percent()) + "</td><td>" + Fmt("%.1f", s.total_server_hours()) +
+           "</td><td>" + Fmt("%.1f", s.cost) + "</td><td>" +
            RatioText(w.unserved_requests, s.unserved_requests) + "</td><td>" +
-           RatioText(w.total_server_hours(), s.total_server_hours()) + "</td><td>" + RatioText(w.cost, s.cost) +
-           "</td></tr>\n";
+           RatioText(w.total_server_hours(), s.total_server_hours()) + "</td><td>" +
+           RatioText(w.cost, s.cost) + "</td></tr>\n";
   }
   return out + "</table>\n";
 }
@@ -285,8 +287,8 @@ std::string SweepSection(const Comparison& c, const SweepResult& sw) {
     out += "<td>" + Fmt("%.0f", p.summary.unserved_requests) + "</td><td>" +
            Fmt("%.4f%%", p.summary.unserved_percent()) + "</td><td>" +
            Fmt("%.1f", p.summary.total_server_hours()) + "</td><td>" + Fmt("%.1f", p.summary.cost) +
-           "</td><td>" + std::to_string(p.summary.scale_events) + "</td><td>" + (p.pareto ? "\xe2\x98\x85" : "") +
-           "</td></tr>\n";
+           "</td><td>" + std::to_string(p.summary.scale_events) + "</td><td>" +
+           (p.pareto ? "\xe2\x98\x85" : "") + "</td></tr>\n";
   }
   return out + "</table>\n";
 }
@@ -336,9 +338,10 @@ std::string ComparisonToHtml(const Comparison& c, const SweepResult* sweep) {
          " requests/s each; a new server takes " + FormatDuration(c.model.provisioning_delay) +
          " to provision, a standby " + FormatDuration(c.model.promotion_delay) +
          " to start serving, a drain " + FormatDuration(c.model.drain_delay) + ", a stopped standby " +
-         FormatDuration(c.model.resume_delay) + " to resume. An hour costs " + Fmt("%g", c.model.cost.active) +
-         " active, " + Fmt("%g", c.model.cost.standby) + " standby (or provisioning), " +
-         Fmt("%g", c.model.cost.stopped) + " stopped (cost: active-server-hour equivalents)." +
+         FormatDuration(c.model.resume_delay) + " to resume. An hour costs " +
+         Fmt("%g", c.model.cost.active) + " active, " + Fmt("%g", c.model.cost.standby) +
+         " standby (or provisioning), " + Fmt("%g", c.model.cost.stopped) +
+         " stopped (cost: active-server-hour equivalents)." +
          (c.masked.empty() ? ""
                            : " " + std::to_string(c.masked.size()) +
                                  (c.masked.size() == 1 ? " collection gap (" : " collection gaps (") +

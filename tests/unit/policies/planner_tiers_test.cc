@@ -21,7 +21,9 @@ Server Standby(std::string n, TimeMs since = 0) { return Make(std::move(n), Serv
 Server Stopped(std::string n, TimeMs since = 0) {
   return Make(std::move(n), ServerState::kStopped, since, Health::kUnknown);
 }
-Server Provisioning(std::string n) { return Make(std::move(n), ServerState::kProvisioning, 0, Health::kUnknown); }
+Server Provisioning(std::string n) {
+  return Make(std::move(n), ServerState::kProvisioning, 0, Health::kUnknown);
+}
 
 PoolState Pool(std::vector<Server> servers) {
   PoolState p;
@@ -56,14 +58,16 @@ ScalePlan PlanBoth(const PoolSpec& spec, const PoolState& pool, int desired) {
 }  // namespace
 
 TEST_CASE("Plan tiers: a pool at both targets has nothing to do") {
-  const ScalePlan plan = PlanBoth(Spec(1, 2), Pool({Active("a1"), Standby("s1"), Stopped("x1"), Stopped("x2")}), 1);
+  const ScalePlan plan =
+      PlanBoth(Spec(1, 2), Pool({Active("a1"), Standby("s1"), Stopped("x1"), Stopped("x2")}), 1);
   CHECK(plan.empty());
   CHECK(plan.reason == "no change");
 }
 
 TEST_CASE("Plan tiers: scale up from running standbys first, then resume stopped ones, then provision") {
   // Four more wanted: one running standby, two stopped, then a new server for the last.
-  const ScalePlan plan = PlanBoth(Spec(1, 2), Pool({Active("a1"), Standby("s1", 5), Stopped("x1", 20), Stopped("x2", 10)}), 5);
+  const ScalePlan plan =
+      PlanBoth(Spec(1, 2), Pool({Active("a1"), Standby("s1", 5), Stopped("x1", 20), Stopped("x2", 10)}), 5);
   CAPTURE(plan.reason);
   CHECK(plan.promote == Names{"s1"});
   // The running tier wants its 1 back plus the 3 short: both stopped ones resumed (the longest
@@ -87,14 +91,16 @@ TEST_CASE("Plan tiers: a resumed standby is not promoted until it is ready") {
 
 TEST_CASE("Plan tiers: a surplus running standby is suspended while the stopped tier is short") {
   // Scale-in left three running standbys; the running tier wants 1, the stopped tier 2 (has 0).
-  const ScalePlan plan = PlanBoth(Spec(1, 2), Pool({Active("a1"), Standby("s1", 1), Standby("s2", 2), Standby("s3", 3)}), 1);
+  const ScalePlan plan =
+      PlanBoth(Spec(1, 2), Pool({Active("a1"), Standby("s1", 1), Standby("s2", 2), Standby("s3", 3)}), 1);
   CAPTURE(plan.reason);
   CHECK(plan.suspend == Names{"s3", "s2"});  // the most recently warmed first; the oldest stays running
   CHECK(plan.retire.empty());
   CHECK(plan.provision.empty());
   CHECK(Has(plan.reason, "suspend 2 surplus standby to keep 2 stopped"));
   // With the stopped tier full, the surplus is retired instead.
-  const ScalePlan full = PlanBoth(Spec(1, 1), Pool({Active("a1"), Standby("s1", 1), Standby("s2", 2), Stopped("x1")}), 1);
+  const ScalePlan full =
+      PlanBoth(Spec(1, 1), Pool({Active("a1"), Standby("s1", 1), Standby("s2", 2), Stopped("x1")}), 1);
   CHECK(full.suspend.empty());
   CHECK(full.retire == Names{"s2"});
 }
@@ -113,26 +119,30 @@ TEST_CASE("Plan tiers: the stopped tier is refilled by a new server, suspended o
 }
 
 TEST_CASE("Plan tiers: surplus stopped standbys are retired, the most recently stopped first") {
-  const ScalePlan plan = PlanBoth(Spec(0, 1), Pool({Active("a1"), Stopped("x1", 1), Stopped("x2", 3), Stopped("x3", 2)}), 1);
+  const ScalePlan plan =
+      PlanBoth(Spec(0, 1), Pool({Active("a1"), Stopped("x1", 1), Stopped("x2", 3), Stopped("x3", 2)}), 1);
   CHECK(plan.retire == Names{"x2", "x3"});
   CHECK(plan.resume.empty());
 }
 
 TEST_CASE("Plan tiers: the running tier short is refilled by resuming before provisioning") {
-  const ScalePlan plan = PlanBoth(Spec(2, 1), Pool({Active("a1"), Standby("s1"), Stopped("x1"), Stopped("x2")}), 1);
+  const ScalePlan plan =
+      PlanBoth(Spec(2, 1), Pool({Active("a1"), Standby("s1"), Stopped("x1"), Stopped("x2")}), 1);
   CHECK(plan.resume == Names{"x1"});
   CHECK(plan.provision.empty());  // the stopped tier keeps x2: at its target
 }
 
 TEST_CASE("Plan tiers: never past max_total, stopped servers counted, and over it stopped go first") {
   // max_total 4: 1 active + 1 standby + 2 stopped fill it; one more active wanted.
-  const ScalePlan plan = PlanBoth(Spec(1, 2, 4), Pool({Active("a1"), Standby("s1"), Stopped("x1"), Stopped("x2")}), 2);
+  const ScalePlan plan =
+      PlanBoth(Spec(1, 2, 4), Pool({Active("a1"), Standby("s1"), Stopped("x1"), Stopped("x2")}), 2);
   CHECK(plan.promote == Names{"s1"});
   CHECK(plan.resume == Names{"x1"});  // the running tier refilled from the stopped tier
   CHECK(plan.provision.empty());      // no room for the stopped tier's refill
   CHECK(Has(plan.reason, "max_total 4 reached"));
   // Over max_total (lowered by a reload): the stopped standbys are retired before running ones.
-  const ScalePlan over = PlanBoth(Spec(1, 2, 3), Pool({Active("a1"), Standby("s1"), Stopped("x1"), Stopped("x2")}), 1);
+  const ScalePlan over =
+      PlanBoth(Spec(1, 2, 3), Pool({Active("a1"), Standby("s1"), Stopped("x1"), Stopped("x2")}), 1);
   CHECK(over.retire == Names{"x2"});
   for (int desired = 0; desired <= 12; ++desired) {
     for (int max_total = 1; max_total <= 7; ++max_total) {
@@ -140,7 +150,8 @@ TEST_CASE("Plan tiers: never past max_total, stopped servers counted, and over i
       CAPTURE(max_total);
       const PoolState pool = Pool({Active("a1"), Standby("s1"), Stopped("x1"), Provisioning("p1")});
       const ScalePlan p = PlanBoth(Spec(2, 2, max_total), pool, desired);
-      const int after = pool.Total() - static_cast<int>(p.retire.size()) + static_cast<int>(p.provision.size());
+      const int after =
+          pool.Total() - static_cast<int>(p.retire.size()) + static_cast<int>(p.provision.size());
       if (pool.Total() >= max_total) {
         CHECK(p.provision.empty());
       } else {

@@ -66,8 +66,10 @@ std::string WaitForLine(const std::string& path) {
 
 bool Busy(const ExecMachines& m) {
   for (const auto& [name, machine] : m.machines()) {
-    if (machine.state == ExecMachines::State::kProvisioning || machine.state == ExecMachines::State::kRetiring ||
-        machine.state == ExecMachines::State::kSuspending || machine.state == ExecMachines::State::kResuming) {
+    if (machine.state == ExecMachines::State::kProvisioning ||
+        machine.state == ExecMachines::State::kRetiring ||
+        machine.state == ExecMachines::State::kSuspending ||
+        machine.state == ExecMachines::State::kResuming) {
       return true;
     }
   }
@@ -374,7 +376,8 @@ TEST_CASE("exec: ReadExecSpec") {
   CHECK(std::string(ExecStateName(ExecMachines::State::kRetiring)) == "retiring");
 }
 
-TEST_CASE("exec: suspend and resume run like provision, with the slot's environment, and failures keep the state") {
+TEST_CASE(
+    "exec: suspend and resume run like provision, with the slot's environment, and failures keep the state") {
   TempDir dir;
   const char* kEcho = R"(echo "$WARMPOOL_SERVER $WARMPOOL_ADDRESS $WARMPOOL_ACTION" >>)";
   ExecSpec spec = Spec("true", "true", dir);

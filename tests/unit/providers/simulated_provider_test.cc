@@ -567,7 +567,7 @@ TEST_CASE("simulated: a stopped standby serves only after its resume delay (and 
   resume.resume = {"web-2"};
   REQUIRE(p.Apply(resume).ok());
   CHECK(Get(p, "web-2").state == ServerState::kProvisioning);  // resuming: on its way, priced as running
-  CHECK_FALSE(p.Apply(PromotePlan({"web-2"})).ok());         // not ready yet
+  CHECK_FALSE(p.Apply(PromotePlan({"web-2"})).ok());           // not ready yet
   clock.Advance(20 * kSecond - 1);
   CHECK(Get(p, "web-2").state == ServerState::kProvisioning);
   clock.Advance(1);
@@ -612,8 +612,10 @@ TEST_CASE("simulated: suspend and resume are idempotent, and refused from the wr
 TEST_CASE("simulated: resume_delay and cost are read, with path-named errors") {
   SimulatedSpec spec;
   std::vector<std::string> errors;
-  Params params{"pools[0].capacity_model", "",
-                {{"resume_delay", "45s"}, {"cost.active", "1"}, {"cost.standby", "0.5"}, {"cost.stopped", "0.05"}}};
+  Params params{
+      "pools[0].capacity_model",
+      "",
+      {{"resume_delay", "45s"}, {"cost.active", "1"}, {"cost.standby", "0.5"}, {"cost.stopped", "0.05"}}};
   REQUIRE(ReadSimulatedSpec(params, &spec, &errors));
   CHECK(spec.resume_delay == 45 * kSecond);
   CHECK(spec.cost.standby == 0.5);

@@ -54,8 +54,8 @@ TEST_CASE("trace source: a window slid from the last one equals one fetched afre
 
 TEST_CASE("planner: the shortcut for a pool with nothing to do agrees with the full planner") {
   std::mt19937 rng(7);
-  const ServerState states[] = {ServerState::kActive, ServerState::kStandby, ServerState::kProvisioning,
-                                ServerState::kDraining, ServerState::kCold, ServerState::kRetired,
+  const ServerState states[] = {ServerState::kActive,   ServerState::kStandby, ServerState::kProvisioning,
+                                ServerState::kDraining, ServerState::kCold,    ServerState::kRetired,
                                 ServerState::kStopped};
   const Health healths[] = {Health::kHealthy, Health::kUnknown, Health::kUnhealthy};
   int empty = 0;

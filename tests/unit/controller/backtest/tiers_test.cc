@@ -34,8 +34,9 @@ PoolSpec Pool(int running, int stopped) {
   s.warm_standby = running;
   s.warm_stopped = stopped;
   s.metrics = {MetricQuery{"rps", "", 5 * kMinute, 15 * kSecond}};
-  s.policies = {PluginSpec{"target_tracking", "rps",
-                           Params{"pools[0].policies[0]", "", {{"metric", "rps"}, {"target_per_server", "8"}}}}};
+  s.policies = {
+      PluginSpec{"target_tracking", "rps",
+                 Params{"pools[0].policies[0]", "", {{"metric", "rps"}, {"target_per_server", "8"}}}}};
   s.provider = PluginSpec{"simulated", "",
                           Params{"pools[0].provider",
                                  "",
@@ -87,7 +88,8 @@ TEST_CASE("backtest tiers: hours per state and their cost, exactly, on a constan
   const std::string json = BacktestToJson(r);
   CHECK(json.find("\"stopped_server_hours\"") != std::string::npos);
   CHECK(json.find("\"cost\"") != std::string::npos);
-  CHECK(BacktestToText(s).find("  cost                 0.3 (active-server-hour equivalents)") != std::string::npos);
+  CHECK(BacktestToText(s).find("  cost                 0.3 (active-server-hour equivalents)") !=
+        std::string::npos);
 }
 
 TEST_CASE("backtest tiers: a surge is met by the running standby at once, the stopped one after its resume") {
@@ -197,9 +199,10 @@ TEST_CASE("backtest tiers: stopped: auto sizes the stopped tier within its bound
   int most = 0;
   for (const BacktestTick& t : r.timeline) most = std::max(most, t.stopped);
   CHECK(most >= 1);
-  CHECK(most <= 3);  // max
+  CHECK(most <= 3);   // max
   bool said = false;  // the decision says how it sized the tier, on the ticks that explain
-  for (const BacktestTick& t : r.timeline) said = said || t.reason.find("; stopped standby ") != std::string::npos;
+  for (const BacktestTick& t : r.timeline)
+    said = said || t.reason.find("; stopped standby ") != std::string::npos;
   CHECK(said);
   CHECK(r.summary.stopped_server_hours > 0);
   // A stopped tier fixed at 0 (the same pool otherwise) never stops anything.

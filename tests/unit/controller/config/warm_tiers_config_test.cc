@@ -58,7 +58,8 @@ TEST_CASE("config: warm_standby tiers, counts and auto") {
 
   // Both auto, the stopped tier's settings given.
   ConfigLoad both = Parse(OnePool(
-      {{"warm_standby", "{running: {auto: {max: 3, server_capacity: 80}}, stopped: {auto: {horizon: 15m, max: 6}}}"}}));
+      {{"warm_standby",
+        "{running: {auto: {max: 3, server_capacity: 80}}, stopped: {auto: {horizon: 15m, max: 6}}}"}}));
   const PoolSpec& r = OnlyPool(both);
   CHECK(r.warm_auto.enabled);
   CHECK(r.warm_auto.max == 3);
@@ -73,18 +74,23 @@ TEST_CASE("config: warm_standby tiers, counts and auto") {
 TEST_CASE("config: warm_standby tiers' errors name the path and the value") {
   CheckErrorCases({
       {"running a word", OnePool({{"warm_standby", "{running: lots}"}}),
-       "pools[0].warm_standby.running: must be a count >= 0, auto, or {auto: {min: 0, max: 10, ...}}, got \"lots\""},
+       "pools[0].warm_standby.running: must be a count >= 0, auto, or {auto: {min: 0, max: 10, ...}}, got "
+       "\"lots\""},
       {"stopped a word", OnePool({{"warm_standby", "{running: 1, stopped: autp}"}}),
-       "pools[0].warm_standby.stopped: must be a count >= 0, auto, or {auto: {min: 0, max: 10, ...}}, got \"autp\""},
-      {"stopped negative", OnePool({{"warm_standby", "{stopped: -2}"}}), "pools[0].warm_standby.stopped:", false},
+       "pools[0].warm_standby.stopped: must be a count >= 0, auto, or {auto: {min: 0, max: 10, ...}}, got "
+       "\"autp\""},
+      {"stopped negative", OnePool({{"warm_standby", "{stopped: -2}"}}),
+       "pools[0].warm_standby.stopped:", false},
       {"stopped a mapping without auto", OnePool({{"warm_standby", "{stopped: {max: 3}}"}}),
-       "pools[0].warm_standby.stopped.auto: required: stopped is a count >= 0, auto, or {auto: {min: 0, max: 10, "
+       "pools[0].warm_standby.stopped.auto: required: stopped is a count >= 0, auto, or {auto: {min: 0, max: "
+       "10, "
        "...}}"},
       {"stopped auto bad setting", OnePool({{"warm_standby", "{stopped: {auto: {quantile: 2}}}"}}),
        "pools[0].warm_standby.stopped.auto.quantile:", false},
       {"unknown tier", OnePool({{"warm_standby", "{running: 1, frozen: 2}"}}),
        "pools[0].warm_standby.frozen: unknown key"},
-      {"running auto metric unknown", OnePool({{"warm_standby", "{running: {auto: {metric: cpu}}, stopped: 1}"}}),
+      {"running auto metric unknown",
+       OnePool({{"warm_standby", "{running: {auto: {metric: cpu}}, stopped: 1}"}}),
        "pools[0].warm_standby.running.auto.metric: no metric named \"cpu\" in pools[0].metrics"},
       {"stopped auto metric unknown",
        OnePool({{"warm_standby", "{stopped: {auto: {metric: cpu, server_capacity: 1}}}"}}),
@@ -95,21 +101,25 @@ TEST_CASE("config: warm_standby tiers' errors name the path and the value") {
 TEST_CASE("config: a stopped tier needs a provider that can suspend and resume") {
   // haproxy without exec: refused, naming the key to add.
   CheckErrorCases({
-      {"haproxy without exec", OnePool({{"provider", "{" + kHaproxy + "}"}, {"warm_standby", "{running: 1, stopped: 2}"}}),
-       "pools[0].warm_standby.stopped: a stopped tier needs the provider's exec.suspend and exec.resume commands, "
+      {"haproxy without exec",
+       OnePool({{"provider", "{" + kHaproxy + "}"}, {"warm_standby", "{running: 1, stopped: 2}"}}),
+       "pools[0].warm_standby.stopped: a stopped tier needs the provider's exec.suspend and exec.resume "
+       "commands, "
        "and pools[0].provider.exec.suspend is not set (provider \"haproxy\")"},
       {"exec without suspend",
        OnePool({{"provider", "{" + kHaproxy + ", exec: {provision: p, retire: r}}"},
                 {"warm_standby", "{running: 1, stopped: auto}"}}),
-       "pools[0].warm_standby.stopped: a stopped tier needs the provider's exec.suspend and exec.resume commands, "
+       "pools[0].warm_standby.stopped: a stopped tier needs the provider's exec.suspend and exec.resume "
+       "commands, "
        "and pools[0].provider.exec.suspend is not set (provider \"haproxy\")"},
       {"suspend without resume",
        OnePool({{"provider", "{" + kHaproxy + ", exec: {provision: p, retire: r, suspend: s}}"}}),
        "pools[0].provider.exec.resume: required: the shell command that resumes a suspended machine"},
   });
   // With both commands, and without a stopped tier, haproxy is fine.
-  ConfigLoad ok = Parse(OnePool({{"provider", "{" + kHaproxy + ", exec: {provision: p, retire: r, suspend: s, resume: u}}"},
-                                 {"warm_standby", "{running: 1, stopped: 2}"}}));
+  ConfigLoad ok = Parse(
+      OnePool({{"provider", "{" + kHaproxy + ", exec: {provision: p, retire: r, suspend: s, resume: u}}"},
+               {"warm_standby", "{running: 1, stopped: 2}"}}));
   CHECK(OnlyPool(ok).warm_stopped == 2);
   ConfigLoad plain = Parse(OnePool({{"provider", "{" + kHaproxy + "}"}, {"warm_standby", "{running: 2}"}}));
   CHECK(OnlyPool(plain).warm_standby == 2);
@@ -117,7 +127,8 @@ TEST_CASE("config: a stopped tier needs a provider that can suspend and resume")
 
 TEST_CASE("config: capacity_model resume_delay and cost") {
   ConfigLoad ok = Parse(OnePool(
-      {{"capacity_model", "{capacity_per_server: 50, resume_delay: 20s, cost: {active: 1, standby: 0.8, stopped: 0.1}}"}}));
+      {{"capacity_model",
+        "{capacity_per_server: 50, resume_delay: 20s, cost: {active: 1, standby: 0.8, stopped: 0.1}}"}}));
   CHECK(ok.ok());
   CheckErrorCases({
       {"stopped dearer than standby", OnePool({{"capacity_model", "{cost: {standby: 0.5, stopped: 0.6}}"}}),
