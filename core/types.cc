@@ -21,7 +21,8 @@ const char* NameOf(Enum e, const char* const (&names)[N], const char* fallback) 
   return i < N ? names[i] : fallback;
 }
 
-constexpr const char* kStateNames[] = {"cold", "provisioning", "standby", "active", "draining", "retired"};
+constexpr const char* kStateNames[] = {"cold",     "provisioning", "standby", "active",
+                                       "draining", "stopped",      "retired"};
 static_assert(std::size(kStateNames) == static_cast<size_t>(ServerState::kRetired) + 1);
 constexpr const char* kHealthNames[] = {"unknown", "healthy", "unhealthy"};
 static_assert(std::size(kHealthNames) == static_cast<size_t>(Health::kUnhealthy) + 1);
@@ -78,6 +79,8 @@ std::string ScalePlan::Summary() const {
   AppendList(&out, "drain", drain);
   AppendList(&out, "provision", provision);
   AppendList(&out, "retire", retire);
+  AppendList(&out, "suspend", suspend);
+  AppendList(&out, "resume", resume);
   return out.empty() ? "no change" : out;
 }
 

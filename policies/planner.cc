@@ -51,12 +51,20 @@ void AddReason(ScalePlan* plan, const std::string& why) {
 
 // Whether the plan is empty, from counts alone (most ticks): the full planner below would find
 // nothing to promote, drain, retire or provision. Keep in step with it.
-bool NothingToDo(const PoolSpec& spec, const ServerCounts& n, int desired, int warm_target) {
+bool NothingToDo(const PoolSpec& spec, const ServerCounts& n, int desired, int warm_target,
+                 int stopped_target) {
   if (n.unhealthy_standby) return false;  // to retire
   if (desired != n.active) return false;
   const int ready = n.standby, warm = n.standby + n.provisioning + n.draining, target = warm_target;
+  if (n.stopped > 0 && warm < target) return false;  // to resume
   const int surplus = std::max(0, std::min(warm - target, ready - target));
-  const int n_retire = std::min(ready, std::max(surplus, n.total - spec.MaxTotal()));
+  const int stopped_short = std::max(0, stopped_target - n.stopped);
+  if (std::min(surplus, stopped_short) > 0) return false;  // to suspend
+  const int pending = std::max(0, warm - target) - surplus;
+  if (stopped_short > pending) return false;  // to provision for the stopped tier
+  const int over_total = n.total - spec.MaxTotal();
+  if (std::min(n.stopped, std::max(n.stopped - stopped_target, over_total)) > 0) return false;  // to retire
+  const int n_retire = std::min(ready, std::max(surplus, over_total));
   return n_retire == 0 && warm >= target;
 }
 
@@ -73,6 +81,7 @@ ServerCounts CountServers(const PoolState& pool) {
         break;
       case ServerState::kProvisioning: ++n.provisioning; break;
       case ServerState::kDraining: ++n.draining; break;
+      case ServerState::kStopped: ++n.stopped; break;
       default: break;
     }
     n.total += s.state != ServerState::kCold && s.state != ServerState::kRetired;
@@ -83,9 +92,10 @@ ServerCounts CountServers(const PoolState& pool) {
 namespace {
 
 ScalePlan PlanInFull(const PoolSpec& spec, const PoolState& pool, int desired, int warm_standby,
-                     bool explain, const std::set<std::string>* replacing, const std::set<std::string>* protect) {
+                     int stopped_standby, bool explain, const std::set<std::string>* replacing,
+                     const std::set<std::string>* protect) {
   ScalePlan plan;
-  std::vector<const Server*> active, standby, unhealthy_standby, cold, replaced, replaced_serving;
+  std::vector<const Server*> active, standby, unhealthy_standby, cold, replaced, replaced_serving, stopped;
   int provisioning = 0, draining = 0;
   TakenNames taken;  // filled only when a new name is needed
   for (const Server& s : pool.servers) {
@@ -107,6 +117,7 @@ ScalePlan PlanInFull(const PoolSpec& spec, const PoolState& pool, int desired, i
       case ServerState::kProvisioning: ++provisioning; break;
       case ServerState::kDraining: ++draining; break;
       case ServerState::kCold: cold.push_back(&s); break;
+      case ServerState::kStopped: stopped.push_back(&s); break;
       default: break;
     }
   }
@@ -125,6 +136,11 @@ ScalePlan PlanInFull(const PoolSpec& spec, const PoolState& pool, int desired, i
     return a->name > b->name;
   });
   std::sort(cold.begin(), cold.end(), [](const Server* a, const Server* b) { return a->name < b->name; });
+  // Resume order: the longest stopped first (retired from the other end).
+  std::sort(stopped.begin(), stopped.end(), [](const Server* a, const Server* b) {
+    if (a->since != b->since) return a->since < b->since;
+    return a->name < b->name;
+  });
 
   if (!plan.drain.empty() && explain) {
     AddReason(&plan, "drain " + std::to_string(plan.drain.size()) + " being replaced");
@@ -196,23 +212,70 @@ ScalePlan PlanInFull(const PoolSpec& spec, const PoolState& pool, int desired, i
   // The replaced servers leave the total as they go: those still active or draining count until then.
   int total = pool.Total() - static_cast<int>(plan.retire.size());
 
+  // Resume stopped standbys for what the running tier lacks (a shortfall first): ready after the
+  // resume delay, sooner than a new server.
+  int n_stopped = static_cast<int>(stopped.size());
+  const int n_resume = std::min(n_stopped, std::max(0, warm_target - warm));
+  for (int i = 0; i < n_resume; ++i) plan.resume.push_back(stopped[static_cast<size_t>(i)]->name);
+  if (n_resume > 0 && explain) {
+    AddReason(&plan,
+              "resume " + std::to_string(n_resume) + " stopped standby (ready after the resume delay)");
+  }
+  warm += n_resume;
+  n_stopped -= n_resume;
+
+  // Ready standbys beyond the running target: into the stopped tier while it is short (the most
+  // recently warmed first), else retired. Warm servers on their way beyond the target (provisioning,
+  // draining) will be standbys to suspend: they count toward the stopped tier already.
+  const int surplus = std::max(0, std::min(warm - warm_target, n_ready - warm_target));
+  int stopped_short = std::max(0, stopped_standby - n_stopped);
+  const int n_suspend = std::min(surplus, stopped_short);
+  for (int i = 0; i < n_suspend; ++i)
+    plan.suspend.push_back(ready[static_cast<size_t>(n_ready - 1 - i)]->name);
+  if (n_suspend > 0 && explain) {
+    AddReason(&plan, "suspend " + std::to_string(n_suspend) + " surplus standby to keep " +
+                         std::to_string(stopped_standby) + " stopped");
+  }
+  stopped_short -= n_suspend;
+  const int pending = std::max(0, warm - warm_target) - surplus;
+  stopped_short = std::max(0, stopped_short - pending);
+  const int n_ready_left = n_ready - n_suspend;
+  warm -= n_suspend;
+
+  // Stopped standbys beyond their target, and beyond max_total stopped before running ones: retired,
+  // the most recently stopped first.
+  int over_total = total - spec.MaxTotal();
+  const int stopped_surplus = std::max(0, n_stopped - stopped_standby);
+  const int n_retire_stopped = std::min(n_stopped, std::max(stopped_surplus, over_total));
+  for (int i = 0; i < n_retire_stopped; ++i)
+    plan.retire.push_back(stopped[stopped.size() - 1 - static_cast<size_t>(i)]->name);
+  if (n_retire_stopped > 0 && explain) {
+    AddReason(&plan,
+              "retire " + std::to_string(n_retire_stopped) + " surplus stopped" +
+                  (over_total > stopped_surplus ? " (over max_total " + std::to_string(spec.MaxTotal()) + ")"
+                                                : ""));
+  }
+  total -= n_retire_stopped;
+  over_total -= n_retire_stopped;
+
   // Retire surplus ready standbys, the most recently warmed first, but never below the warm target
   // on the strength of servers that are not ready yet; beyond max_total, retire regardless.
-  const int surplus = std::max(0, std::min(warm - warm_target, n_ready - warm_target));
-  const int over_total = total - spec.MaxTotal();
-  const int n_retire = std::min(n_ready, std::max(surplus, over_total));
-  for (int i = 0; i < n_retire; ++i) plan.retire.push_back(ready[static_cast<size_t>(n_ready - 1 - i)]->name);
+  const int surplus_left = surplus - n_suspend;
+  const int n_retire = std::min(n_ready_left, std::max(surplus_left, over_total));
+  for (int i = 0; i < n_retire; ++i)
+    plan.retire.push_back(ready[static_cast<size_t>(n_ready_left - 1 - i)]->name);
   if (n_retire > 0) {
     if (explain)
       AddReason(&plan, "retire " + std::to_string(n_retire) + " surplus standby" +
-                           (over_total >= n_retire && over_total > surplus
+                           (over_total >= n_retire && over_total > surplus_left
                                 ? " (over max_total " + std::to_string(spec.MaxTotal()) + ")"
                                 : ""));
   }
   warm -= n_retire;
   total -= n_retire;
 
-  int want_new = warm_target - warm;
+  const int want_running = std::max(0, warm_target - warm);
+  const int want_new = want_running + stopped_short;
   if (want_new > 0) {
     int room = std::max(0, spec.MaxTotal() - total);
     int n = std::min(want_new, room);
@@ -222,7 +285,10 @@ ScalePlan PlanInFull(const PoolSpec& spec, const PoolState& pool, int desired, i
     }
     if (explain)
       AddReason(&plan,
-                "provision " + std::to_string(n) + " to keep " + std::to_string(warm_target) + " warm");
+                "provision " + std::to_string(n) + " to keep " + std::to_string(warm_target) + " warm" +
+                    (stopped_short > 0
+                         ? " and " + std::to_string(stopped_standby) + " stopped (suspended once ready)"
+                         : ""));
     if (n < want_new) {
       if (explain)
         AddReason(&plan, "max_total " + std::to_string(spec.MaxTotal()) + " reached, " +
@@ -237,18 +303,19 @@ ScalePlan PlanInFull(const PoolSpec& spec, const PoolState& pool, int desired, i
 
 ScalePlan Plan(const PoolSpec& spec, const PoolState& pool, int desired, const PlanOptions& options) {
   const int warm_standby = options.warm_target.value_or(spec.warm_standby);
+  const int stopped_standby = options.stopped_target.value_or(spec.warm_stopped);
   const bool replacing = options.replacing != nullptr && !options.replacing->empty();
   const bool protect = options.protect != nullptr && !options.protect->empty();
   if (options.shortcut && !replacing) {
     const ServerCounts counts = options.counts != nullptr ? *options.counts : CountServers(pool);
-    if (NothingToDo(spec, counts, desired, warm_standby)) {
+    if (NothingToDo(spec, counts, desired, warm_standby, stopped_standby)) {
       ScalePlan plan;
       if (options.explain) plan.reason = "no change";
       return plan;
     }
   }
-  return PlanInFull(spec, pool, desired, warm_standby, options.explain, replacing ? options.replacing : nullptr,
-                    protect ? options.protect : nullptr);
+  return PlanInFull(spec, pool, desired, warm_standby, stopped_standby, options.explain,
+                    replacing ? options.replacing : nullptr, protect ? options.protect : nullptr);
 }
 
 }  // namespace warmpool

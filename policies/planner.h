@@ -7,7 +7,15 @@
 //   shortfall that no standby could cover, counting servers already provisioning or draining (they
 //   come back as standbys).
 // - Retire unhealthy standbys and any standby beyond the warm target (the most recently warmed first).
-// - Never let provisioning+standby+active+draining exceed max_total.
+// - The stopped tier (warm_standby.stopped): a shortfall no ready standby covers, and a running tier
+//   short of its target, resume stopped standbys first (the longest stopped first; they serve only
+//   after the resume delay, but sooner than a new server), then provision. A ready standby beyond the
+//   running target is suspended into the stopped tier while that tier is short (rather than retired);
+//   what the stopped tier still lacks is provisioned behind (the new server is suspended once ready:
+//   warm servers on their way beyond the running target count toward the stopped tier). Stopped
+//   standbys beyond their target are retired, the most recently stopped first.
+// - Never let provisioning+standby+active+draining+stopped exceed max_total (beyond it, stopped
+//   standbys are retired before running ones).
 // - Servers being replaced (policies/replace.h) are not counted: an active one that is not serving is
 //   drained at once, a serving one once the other servers serving are as many as desired (a standby
 //   took its place: the count of serving servers never drops below the desired one because of a
@@ -28,7 +36,7 @@ namespace warmpool {
 
 // What the planner's shortcut reads of a pool: its servers counted by state.
 struct ServerCounts {
-  int active = 0, standby = 0, provisioning = 0, draining = 0;
+  int active = 0, standby = 0, provisioning = 0, draining = 0, stopped = 0;
   int total = 0;                   // every server neither cold nor retired
   bool unhealthy_standby = false;  // one to retire
 };
@@ -36,6 +44,8 @@ ServerCounts CountServers(const PoolState& pool);
 
 struct PlanOptions {
   std::optional<int> warm_target;  // the standbys to keep (warm_standby: auto); unset: spec.warm_standby
+  std::optional<int>
+      stopped_target;              // the stopped standbys to keep (stopped: auto); unset: spec.warm_stopped
   bool explain = true;             // false: the plan's reason is left empty (the actions are the same)
   const ServerCounts* counts = nullptr;  // CountServers(pool), when the caller has it already
   // false: plan in full even when the counts show there is nothing to do (tests check that the

@@ -50,6 +50,9 @@ PoolDecider::PoolDecider(PoolSpec spec, std::vector<std::unique_ptr<Policy>> pol
   if (spec_.surge.enabled && spec_.surge.server_capacity > 0 && spec_.surge.window > 0) {
     surge_ = std::make_unique<SurgeDetector>(spec_.surge);
   }
+  if (spec_.stopped_auto.enabled && spec_.stopped_auto.server_capacity > 0) {
+    stopped_sizer_ = std::make_unique<WarmPoolSizer>(spec_.stopped_auto);
+  }
   policy_history_.resize(policies_.size());
   for (const auto& policy : policies_) inputs_.push_back(policy->Inputs());
   stabilization_.Reset(spec_.behavior, behavior_);
@@ -85,8 +88,10 @@ void PoolDecider::ApplySurge(int current, bool explain) {
   if (explain && !surge.reason.empty()) d.reason += "; " + surge.reason;
   d.surge = surge.active;
   if (!surge.active) return;
-  // Every warm standby at once, and the servers for where the surge is heading (policies/surge.h).
-  const int wanted = std::min(std::max(surge.floor, current + counts_.standby), spec_.max_active);
+  // Every warm standby at once, running or stopped (those are resumed), and the servers for where the
+  // surge is heading (policies/surge.h).
+  const int wanted =
+      std::min(std::max(surge.floor, current + counts_.standby + counts_.stopped), spec_.max_active);
   if (wanted <= d.desired) return;
   if (explain) d.reason += ": " + std::to_string(d.desired) + " -> " + std::to_string(wanted);
   d.desired = wanted;
@@ -193,13 +198,17 @@ const PoolDecider::Outcome& PoolDecider::Decide(const std::map<std::string, Metr
   int warm = spec_.warm_standby;
   if (spec_.warm_auto.enabled) warm = WarmTarget(windows, pool, now, explain);
   out_.decision.warm_standby = warm;
-  // The plan is a function of (pool, desired, warm target, explain): the same servers (a known
+  int stopped = spec_.warm_stopped;
+  if (spec_.stopped_auto.enabled) stopped = StoppedTarget(windows, pool, now, warm, explain);
+  out_.decision.warm_stopped = stopped;
+  // The plan is a function of (pool, desired, warm targets, explain): the same servers (a known
   // servers_version) asked for the same numbers get the same plan as last tick (most replay ticks).
-  const PlanKey key{pool.servers_version, out_.decision.desired, warm, explain};
+  const PlanKey key{pool.servers_version, out_.decision.desired, warm, stopped, explain};
   const bool by_name = !replacing_names.empty() || !protect.empty();
   if (key.servers_version == 0 || !(key == planned_) || by_name) {
     PlanOptions plan;
     plan.warm_target = warm;
+    plan.stopped_target = stopped;
     plan.explain = explain;
     plan.counts = &counts_;
     plan.replacing = &replacing_names;
@@ -287,6 +296,47 @@ int PoolDecider::WarmTarget(const std::map<std::string, MetricWindow>& windows, 
   return warm;
 }
 
+int PoolDecider::StoppedTarget(const std::map<std::string, MetricWindow>& windows, const PoolState& pool,
+                               TimeMs now, int warm, bool explain) {
+  const WarmAutoSpec& spec = spec_.stopped_auto;
+  Decision* decision = &out_.decision;
+  std::optional<Sample> load;
+  if (const MetricWindow* w = FindWindow(windows, spec.metric)) load = w->Latest(now, spec_.stale_after);
+  int stopped;
+  if (stopped_sizer_ == nullptr || !load) {
+    stopped = last_stopped_.value_or(spec.min);
+    if (explain) {
+      decision->reason += "; stopped standby " + std::to_string(stopped) + " (auto: " + spec.metric +
+                          (stopped_sizer_ == nullptr ? " has no server_capacity" : " missing or stale") +
+                          ", holding)";
+    }
+  } else {
+    stopped_sizer_->Observe(now, load->value);
+    const WarmPoolSizer::Size z = stopped_sizer_->Target(load->value, decision->desired, false);
+    stopped = std::clamp(z.needed - decision->desired - warm, spec.min, std::max(spec.min, spec.max));
+    if (explain) {
+      decision->reason += "; stopped standby " + std::to_string(stopped) + " (auto: " + spec.metric + " " +
+                          FormatNumber(load->value) + " + likely rise " + FormatNumber(z.rise) + " within " +
+                          FormatDuration(spec.horizon) + " (p" + FormatNumber(spec.quantile * 100) +
+                          ") needs " + std::to_string(z.needed) + ", less " +
+                          std::to_string(decision->desired) + " active and " + std::to_string(warm) +
+                          " running standby, within [" + std::to_string(spec.min) + ", " +
+                          std::to_string(spec.max) + "])";
+    }
+  }
+  if (!stopped_floor_) stopped_floor_ = StartFloor{now + spec.recent, pool.Count(ServerState::kStopped)};
+  if (now < stopped_floor_->until && stopped < stopped_floor_->standbys) {
+    stopped = std::min(stopped_floor_->standbys, std::max(spec.min, spec.max));
+    if (explain) {
+      decision->reason += "; keeping the " + std::to_string(stopped) +
+                          " stopped standbys found at start while learning (until " +
+                          FormatTime(stopped_floor_->until) + ")";
+    }
+  }
+  last_stopped_ = stopped;
+  return stopped;
+}
+
 std::optional<WarmPoolSizer::SeasonalRecord> PoolDecider::SeasonalRecord() const {
   if (!sizer_ || sizer_->spec().season <= 0) return std::nullopt;
   return sizer_->ExportSeasonal();
@@ -341,6 +391,12 @@ void PoolDecider::CarryLearned(PoolDecider* old) {
     sizer_ = std::move(old->sizer_);
     last_warm_ = old->last_warm_;
     start_floor_ = old->start_floor_;
+  }
+  if (stopped_sizer_ != nullptr && old->stopped_sizer_ != nullptr &&
+      old->spec_.stopped_auto == spec_.stopped_auto) {
+    stopped_sizer_ = std::move(old->stopped_sizer_);
+    last_stopped_ = old->last_stopped_;
+    stopped_floor_ = old->stopped_floor_;
   }
 }
 

@@ -103,6 +103,12 @@ class PoolDecider {
   // the last target is held while the load metric is missing.
   int WarmTarget(const std::map<std::string, MetricWindow>& windows, const PoolState& pool, TimeMs now,
                  bool explain);
+  // warm_standby.stopped: auto (REQUIRES spec_.stopped_auto.enabled): the servers its own sizer (its
+  // horizon and quantile) wants for load + rise, minus the active ones wanted and the running tier
+  // `warm`, within [min, max]; held while the load metric is missing, and kept at least at the stopped
+  // standbys found at start while it learns, as the running tier is.
+  int StoppedTarget(const std::map<std::string, MetricWindow>& windows, const PoolState& pool, TimeMs now,
+                    int warm, bool explain);
 
   PoolSpec spec_;
   std::vector<std::unique_ptr<Policy>> policies_;
@@ -121,7 +127,7 @@ class PoolDecider {
   // What out_.plan was planned for (servers_version 0: not known, plan again).
   struct PlanKey {
     uint64_t servers_version = 0;
-    int desired = 0, warm = 0;
+    int desired = 0, warm = 0, stopped = 0;
     bool explain = false;
     bool operator==(const PlanKey&) const = default;
   };
@@ -136,6 +142,10 @@ class PoolDecider {
   std::unique_ptr<WarmPoolSizer> sizer_;
   std::optional<int> last_warm_;
   std::unique_ptr<SurgeDetector> surge_;  // surge: (policies/surge.h); null without it
+  // The stopped tier's sizer (stopped: auto), its last target and its floor after a start.
+  std::unique_ptr<WarmPoolSizer> stopped_sizer_;
+  std::optional<int> last_stopped_;
+  std::optional<StartFloor> stopped_floor_;
 };
 
 // Creates the pool's policies from its spec. Returns an empty vector and appends errors on failure.

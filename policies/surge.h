@@ -20,7 +20,7 @@
 //
 // While a surge lasts, the decision is at least (policies/pool_decider.h, after behavior, before an
 // operator's controls, which still win: an override, a paused scale-up):
-//   - every warm standby promoted at once (desired >= active + ready standbys), and
+//   - every warm standby promoted at once (desired >= active + standbys; stopped ones are resumed), and
 //   - the servers for the load projected `lead` ahead at the surge's rate (the rise over the window
 //     divided by the time it took), so the servers provisioned now are the ones needed when they are
 //     ready: ceil((load + rate * lead) / server_capacity);

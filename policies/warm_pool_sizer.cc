@@ -206,6 +206,17 @@ WarmPoolSizer::Size WarmPoolSizer::Target(double load, int active, bool explain)
   return z;
 }
 
+WarmAutoSpec StoppedAutoDefaults(const WarmAutoSpec& running) {
+  WarmAutoSpec s;
+  s.metric = running.metric;
+  s.server_capacity = running.server_capacity;
+  s.horizon = 10 * kMinute;
+  s.quantile = 0.99;
+  s.min = 0;
+  s.max = 10;
+  return s;
+}
+
 bool ReadWarmAutoSpec(const Params& params, WarmAutoSpec* spec, std::vector<std::string>* errors) {
   ParamReader r(params);
   spec->enabled = true;

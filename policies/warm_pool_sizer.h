@@ -147,6 +147,12 @@ class WarmPoolSizer {
   bool any_ = false;
 };
 
+// warm_standby.stopped: auto's defaults: a longer horizon (10m: a new server's provisioning, where a
+// resume is the faster answer) and a higher quantile (0.99: the rarer, larger rises) than the running
+// tier's, on the same load metric and server capacity (taken from `running`, resolved or not); the
+// other settings at their defaults.
+WarmAutoSpec StoppedAutoDefaults(const WarmAutoSpec& running);
+
 // Reads `warm_standby.auto`'s settings (min, max, horizon, ...) from `params` into `spec` and checks
 // them; metric and server_capacity are read too but resolved by the config loader. Errors name paths.
 bool ReadWarmAutoSpec(const Params& params, WarmAutoSpec* spec, std::vector<std::string>* errors);

@@ -30,6 +30,7 @@ struct PoolStatus {
   std::string observe_error;  // why not, when !observed
   bool dry_run = false;
   int min_active = 0, max_active = 0, warm_standby = 0, max_total = 0;
+  int warm_stopped = 0;  // the stopped tier's target (this tick's, when auto-sized)
   PoolState state;
   Decision decision;  // with the policies' recommendations
   ScalePlan plan;

@@ -87,8 +87,9 @@ Json DecisionObject(const Decision& d) {
 }
 
 Json PlanObject(const ScalePlan& p) {
-  return Json{{"promote", p.promote}, {"drain", p.drain},   {"provision", p.provision},
-              {"retire", p.retire},   {"reason", p.reason}, {"summary", p.Summary()}};
+  return Json{{"promote", p.promote}, {"drain", p.drain},      {"provision", p.provision},
+              {"retire", p.retire},   {"suspend", p.suspend},  {"resume", p.resume},
+              {"reason", p.reason},   {"summary", p.Summary()}};
 }
 
 Json ResultObject(const ApplyResult& r) {
@@ -119,11 +120,13 @@ Json PoolObject(const PoolView& v) {
   j["limits"] = Json{{"min_active", s.min_active},
                      {"max_active", s.max_active},
                      {"warm_standby", s.warm_standby},
+                     {"warm_stopped", s.warm_stopped},
                      {"max_total", s.max_total}};
   j["counts"] = Json{{"active", st.Count(ServerState::kActive)},
                      {"standby", st.Count(ServerState::kStandby)},
                      {"provisioning", st.Count(ServerState::kProvisioning)},
                      {"draining", st.Count(ServerState::kDraining)},
+                     {"stopped", st.Count(ServerState::kStopped)},
                      {"cold", st.Count(ServerState::kCold)}};
   j["servers"] = ServersArray(st);
   j["decision"] = ticked ? DecisionObject(s.decision) : Json(nullptr);

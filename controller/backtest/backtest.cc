@@ -81,8 +81,8 @@ Result<BacktestResult> RunBacktestWithModel(const PoolSpec& spec, const Simulate
   // alone, which rarely change: computed again (by the same expressions) only when one of them does.
   struct SegmentHours {
     DurationMs ms = -1;
-    int act = -1, stby = -1;
-    double len = 0, act_h = 0, stby_h = 0, all_h = 0;
+    int act = -1, stby = -1, stop = -1;
+    double len = 0, act_h = 0, stby_h = 0, stop_h = 0, all_h = 0;
   } hours;
   BacktestTick row;                // reused: every field is set each tick
   const PoolControls no_controls;  // a backtest has no operator
@@ -111,6 +111,7 @@ Result<BacktestResult> RunBacktestWithModel(const PoolSpec& spec, const Simulate
     row.standby = n->of(ServerState::kStandby);
     row.provisioning = n->of(ServerState::kProvisioning);
     row.draining = n->of(ServerState::kDraining);
+    row.stopped = n->of(ServerState::kStopped);
     row.desired = desired;
     row.direction = tick.decision.direction;
     row.unserved = 0;
@@ -134,12 +135,14 @@ Result<BacktestResult> RunBacktestWithModel(const PoolSpec& spec, const Simulate
       const TimeMs b = std::min({mask.NextBoundary(a, tick_end), next_point_after(a), next});
       const int act = n->of(ServerState::kActive) + n->of(ServerState::kDraining);
       const int stby = n->of(ServerState::kStandby) + n->of(ServerState::kProvisioning);
-      if (b - a != hours.ms || act != hours.act || stby != hours.stby) {
-        hours.ms = b - a, hours.act = act, hours.stby = stby;
+      const int stop = n->of(ServerState::kStopped);
+      if (b - a != hours.ms || act != hours.act || stby != hours.stby || stop != hours.stop) {
+        hours.ms = b - a, hours.act = act, hours.stby = stby, hours.stop = stop;
         hours.len = static_cast<double>(b - a) / 1000.0;
         hours.act_h = act * hours.len / 3600.0;
         hours.stby_h = stby * hours.len / 3600.0;
-        hours.all_h = (act + stby) * hours.len / 3600.0;
+        hours.stop_h = stop * hours.len / 3600.0;
+        hours.all_h = (act + stby + stop) * hours.len / 3600.0;
       }
       const double len = hours.len;
       if (!mask.Inside(a)) {
@@ -153,6 +156,7 @@ Result<BacktestResult> RunBacktestWithModel(const PoolSpec& spec, const Simulate
       }
       s.active_server_hours += hours.act_h;
       s.standby_server_hours += hours.stby_h;
+      s.stopped_server_hours += hours.stop_h;
       row.server_hours += hours.all_h;
       if (b >= next) {  // a server changed state at b
         sim.AdvanceTo(b);
@@ -163,7 +167,13 @@ Result<BacktestResult> RunBacktestWithModel(const PoolSpec& spec, const Simulate
     s.unserved_requests += row.unserved;
     if (options.timeline) result.timeline.push_back(row);
   }
+  s.cost = BacktestCost(s, model.cost);
   return result;
+}
+
+double BacktestCost(const BacktestSummary& s, const SimulatedSpec::Cost& cost) {
+  return s.active_server_hours * cost.active + s.standby_server_hours * cost.standby +
+         s.stopped_server_hours * cost.stopped;
 }
 
 std::string BacktestToText(const BacktestSummary& s) {
@@ -176,13 +186,15 @@ std::string BacktestToText(const BacktestSummary& s) {
                 "  overloaded           %.0f s\n"
                 "  active server-hours  %.1f\n"
                 "  standby server-hours %.1f\n"
+                "  stopped server-hours %.1f\n"
+                "  cost                 %.1f (active-server-hour equivalents)\n"
                 "  scale events         %d\n"
                 "  direction changes    %d\n"
                 "  peak active          %d\n",
                 s.pool.c_str(), s.trace.c_str(), FormatTime(s.start).c_str(), FormatTime(s.end).c_str(),
                 s.ticks, s.total_requests, s.unserved_requests, s.unserved_percent(), s.overloaded_seconds,
-                s.active_server_hours, s.standby_server_hours, s.scale_events, s.direction_changes,
-                s.peak_active);
+                s.active_server_hours, s.standby_server_hours, s.stopped_server_hours, s.cost, s.scale_events,
+                s.direction_changes, s.peak_active);
   return buf;
 }
 

@@ -90,6 +90,11 @@ Result<CapacityFit> FitCapacity(const PoolSpec& spec, double peak, double first,
     fit.spec.surge.server_capacity = v * factor;
     scaled += ", surge.server_capacity " + Short(v) + " -> " + Short(v * factor);
   }
+  if (fit.spec.stopped_auto.server_capacity > 0) {
+    const double v = fit.spec.stopped_auto.server_capacity;
+    fit.spec.stopped_auto.server_capacity = v * factor;
+    scaled += ", warm_standby.stopped.auto.server_capacity " + Short(v) + " -> " + Short(v * factor);
+  }
   if (!scaled.empty()) fit.said += "; scaled alike (x" + Short(factor) + "): " + scaled.substr(2);
   if (params.values.count("initial_active") == 0) {
     const int need = static_cast<int>(std::ceil(std::max(0.0, first) / fit.capacity_per_server - 1e-9));

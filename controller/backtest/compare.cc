@@ -201,26 +201,29 @@ std::string ComparisonToText(const Comparison& c) {
     out += buf;
   }
   out += "\ncompared on the same trace and capacity model\n";
-  const char* header_format = "  %-13s %14s %10s %12s %10s %10s %10s %7s %7s\n";
-  const char* row_format = "  %-13s %14.0f %9.4f%% %12.0f %10.1f %10.1f %10.1f %7d %7d\n";
+  const char* header_format = "  %-13s %14s %10s %12s %10s %10s %10s %10s %10s %7s %7s\n";
+  const char* row_format = "  %-13s %14.0f %9.4f%% %12.0f %10.1f %10.1f %10.1f %10.1f %10.1f %7d %7d\n";
   std::snprintf(buf, sizeof buf, header_format, "run", "unserved req", "unserved%", "overload s", "active h",
-                "standby h", "total h", "scales", "flips");
+                "standby h", "stopped h", "total h", "cost", "scales", "flips");
   out += buf;
   auto row = [&](const std::string& name, const BacktestSummary& s) {
     std::snprintf(buf, sizeof buf, row_format, name.c_str(), s.unserved_requests, s.unserved_percent(),
-                  s.overloaded_seconds, s.active_server_hours, s.standby_server_hours, s.total_server_hours(),
-                  s.scale_events, s.direction_changes);
+                  s.overloaded_seconds, s.active_server_hours, s.standby_server_hours, s.stopped_server_hours,
+                  s.total_server_hours(), s.cost, s.scale_events, s.direction_changes);
     out += buf;
   };
   const std::vector<const BacktestSummary*> runs = RunSummaries(c);
   for (size_t i = 0; i < runs.size(); ++i) row(kRunNames[i], *runs[i]);
-  out += "  (hpa_baseline: target_tracking at " + Printf("%.4g%%", 100 * c.hpa_target) +
-         " of capacity, 15 s, HPA default behavior, no warm pool;\n"
-         "   oracle: the fewest server-hours serving all load with these delays; flips: direction changes)\n";
+  out +=
+      "  (hpa_baseline: target_tracking at " + Printf("%.4g%%", 100 * c.hpa_target) +
+      " of capacity, 15 s, HPA default behavior, no warm pool;\n"
+      "   oracle: the least cost serving all load with these delays; cost: hours priced by state, active = " +
+      Printf("%.4g", c.model.cost.active) + ", standby = " + Printf("%.4g", c.model.cost.standby) +
+      ", stopped = " + Printf("%.4g", c.model.cost.stopped) + "; flips: direction changes)\n";
   if (c.hpa_curve.empty()) return out;
   out += "\nHPA's curve: the baseline at each target (a fraction of a server's capacity)\n";
-  std::snprintf(buf, sizeof buf, header_format, "target", "unserved req", "unserved%", "overload s", "active h",
-                "standby h", "total h", "scales", "flips");
+  std::snprintf(buf, sizeof buf, header_format, "target", "unserved req", "unserved%", "overload s",
+                "active h", "standby h", "stopped h", "total h", "cost", "scales", "flips");
   out += buf;
   for (size_t i = 0; i < c.hpa_curve.size(); ++i) {
     row(HpaLabel(c.hpa_curve[i].target), c.hpa_curve[i].summary);

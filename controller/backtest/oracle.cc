@@ -21,10 +21,13 @@ void Emit(std::vector<OracleStep>* out, TimeMs t, int n) {
 // One server per level of needed(t), costed as oracle.h defines.
 class Levels {
  public:
-  Levels(const SimulatedSpec& m, TimeMs t0, bool events)
+  Levels(const SimulatedSpec& m, bool stopped_tier, TimeMs t0, bool events)
       : lead_(m.provisioning_delay + m.promotion_delay),
         promo_(m.promotion_delay),
         drain_(m.drain_delay),
+        resume_(m.resume_delay),
+        cost_(m.cost),
+        stopped_tier_(stopped_tier),
         t0_(t0),
         events_(events) {}
 
@@ -52,6 +55,7 @@ class Levels {
 
   double active_hours() const { return static_cast<double>(active_ms_) / kHour; }
   double standby_hours() const { return static_cast<double>(standby_ms_) / kHour; }
+  double stopped_hours() const { return static_cast<double>(stopped_ms_) / kHour; }
   // (time, +1 or -1) for each server coming into or out of existence, unsorted.
   std::vector<std::pair<TimeMs, int>>& events() { return events_list_; }
 
@@ -66,10 +70,26 @@ class Levels {
     standby_ms_ += std::max<DurationMs>(0, (t - promo_) - started);  // provisioning
     Exist(started, +1);
   }
+  // A gap between two intervals of a level, bridged the cheapest way (oracle.h): kept idle, stopped
+  // (drain, stopped, resume, promote), or retired and a new server led in.
   void TurnOn(size_t k, TimeMs t) {
     if (last_end_[k] < 0) {
       Lead(t);
-    } else if (const DurationMs gap = t - last_end_[k]; gap <= lead_ + drain_) {
+      on_since_[k] = t;
+      return;
+    }
+    const DurationMs gap = t - last_end_[k];
+    const auto ms = [](DurationMs d) { return static_cast<double>(d); };
+    const double keep = ms(gap) * cost_.standby;
+    const double renew = ms(drain_ + promo_) * cost_.active + ms(lead_ - promo_) * cost_.standby;
+    const DurationMs stopped_for = gap - drain_ - resume_ - promo_;
+    const double stop =
+        ms(drain_ + promo_) * cost_.active + ms(resume_) * cost_.standby + ms(stopped_for) * cost_.stopped;
+    if (stopped_tier_ && stopped_for >= 0 && stop < keep && stop < renew) {
+      active_ms_ += drain_ + promo_;  // drained, then promoted again after the resume
+      standby_ms_ += resume_;
+      stopped_ms_ += stopped_for;
+    } else if (keep <= renew) {
       standby_ms_ += gap;  // bridged: idle but kept
     } else {
       active_ms_ += drain_;
@@ -84,12 +104,14 @@ class Levels {
     on_since_[k] = -1;
   }
 
-  const DurationMs lead_, promo_, drain_;
+  const DurationMs lead_, promo_, drain_, resume_;
+  const SimulatedSpec::Cost cost_;
+  const bool stopped_tier_;
   const TimeMs t0_;
   const bool events_;
   std::vector<TimeMs> on_since_;  // per level (k - 1): serving since, or -1
   std::vector<TimeMs> last_end_;  // per level: end of its last interval, or -1 if never on
-  DurationMs active_ms_ = 0, standby_ms_ = 0;
+  DurationMs active_ms_ = 0, standby_ms_ = 0, stopped_ms_ = 0;
   std::vector<std::pair<TimeMs, int>> events_list_;
 };
 
@@ -147,7 +169,7 @@ OracleResult RunOracle(const PoolSpec& spec, const SimulatedSpec& model, const T
             &s.overloaded_seconds);
 
   std::vector<OracleStep> needed = OracleNeeded(*held, model.capacity_per_server, spec.min_active, hi);
-  Levels levels(model, s.start, want_steps);
+  Levels levels(model, spec.HasStoppedTier(), s.start, want_steps);
   int prev = 0;
   Direction last_dir = Direction::kNone;
   for (size_t i = 0; i < needed.size(); ++i) {
@@ -165,6 +187,8 @@ OracleResult RunOracle(const PoolSpec& spec, const SimulatedSpec& model, const T
   levels.Finish(s.end);
   s.active_server_hours = levels.active_hours();
   s.standby_server_hours = levels.standby_hours();
+  s.stopped_server_hours = levels.stopped_hours();
+  s.cost = BacktestCost(s, model.cost);
   if (!want_steps) return result;
 
   // Merge the serving steps with the existence events into one step function.

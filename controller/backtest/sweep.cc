@@ -113,6 +113,41 @@ Status ApplySweepSetting(const std::string& key, const std::string& value, PoolS
     spec->warm_auto.enabled = false;
     return set_int(&spec->warm_standby);
   }
+  if (key == "warm.running") return ApplySweepSetting("warm_standby", value, spec, interval);
+  if (key == "warm_stopped" || key == "warm.stopped") {  // the stopped tier: a count, or auto
+    if (value == "auto") {
+      if (spec->stopped_auto.server_capacity <= 0) {
+        // No stopped: auto in the config: its defaults on the running tier's (or the policy's) load.
+        WarmAutoSpec running = spec->warm_auto;
+        if (running.server_capacity <= 0) {
+          const LoadMetric load = FindLoadMetric(spec->policies);
+          running.metric = load.metric, running.server_capacity = load.per_server;
+        }
+        if (running.server_capacity <= 0) {
+          return Bad(key, value, "no load metric with a server capacity to size the stopped tier on");
+        }
+        spec->stopped_auto = StoppedAutoDefaults(running);
+      }
+      spec->stopped_auto.enabled = true;
+      return Status::Ok();
+    }
+    spec->stopped_auto.enabled = false;
+    return set_int(&spec->warm_stopped);
+  }
+  if (key.rfind("stopped.", 0) ==
+      0) {  // stopped.quantile, stopped.horizon, ...: of warm_standby.stopped.auto
+    if (spec->stopped_auto.server_capacity <= 0) {
+      return Bad(key, value, "the pool's config has no warm_standby.stopped.auto settings");
+    }
+    Params p;
+    p.path = "--sweep stopped";
+    p.values[key.substr(8)] = value;
+    std::vector<std::string> errors;
+    const bool enabled = spec->stopped_auto.enabled;
+    if (!ReadWarmAutoSpec(p, &spec->stopped_auto, &errors)) return Bad(key, value, errors.front());
+    spec->stopped_auto.enabled = enabled;
+    return Status::Ok();
+  }
   if (key.rfind("warm.", 0) == 0) {  // warm.quantile, warm.max, ...: a setting of warm_standby.auto
     if (spec->warm_auto.server_capacity <= 0) {
       return Bad(key, value, "the pool's config has no warm_standby.auto settings");
@@ -178,7 +213,8 @@ Status ApplySweepSetting(const std::string& key, const std::string& value, PoolS
   }
   return Bad(
       key, value,
-      "unknown key (known: target, horizon, tolerance, warm_standby, warm.SETTING, min_active, max_active, "
+      "unknown key (known: target, horizon, tolerance, warm_standby (or warm.running), warm_stopped (or "
+      "warm.stopped), warm.SETTING, stopped.SETTING, min_active, max_active, "
       "max_total, scale_up_window, scale_down_window, interval, POLICY.PARAM)");
 }
 
@@ -263,14 +299,13 @@ std::vector<size_t> ParetoFront(const std::vector<SweepPoint>& points) {
     for (size_t j = 0; j < points.size() && !dominated; ++j) {
       const BacktestSummary& q = points[j].summary;
       const double pu = p.unserved_requests, qu = q.unserved_requests;
-      const double ph = p.total_server_hours(), qh = q.total_server_hours();
+      const double ph = p.cost, qh = q.cost;  // hours priced by state: a stopped hour is cheaper
       dominated = qu <= pu && qh <= ph && (qu < pu || qh < ph);
     }
     if (!dominated) front.push_back(i);
   }
-  std::stable_sort(front.begin(), front.end(), [&](size_t a, size_t b) {
-    return points[a].summary.total_server_hours() < points[b].summary.total_server_hours();
-  });
+  std::stable_sort(front.begin(), front.end(),
+                   [&](size_t a, size_t b) { return points[a].summary.cost < points[b].summary.cost; });
   return front;
 }
 
@@ -287,9 +322,9 @@ std::string SweepToText(const SweepResult& sweep) {
       line += buf;
     }
     const BacktestSummary& s = p.summary;
-    std::snprintf(buf, sizeof buf, "%14.0f %9.4f%% %10.1f %10.1f %10.1f %7d\n", s.unserved_requests,
-                  s.unserved_percent(), s.active_server_hours, s.standby_server_hours, s.total_server_hours(),
-                  s.scale_events);
+    std::snprintf(buf, sizeof buf, "%14.0f %9.4f%% %10.1f %10.1f %10.1f %10.1f %10.1f %7d\n",
+                  s.unserved_requests, s.unserved_percent(), s.active_server_hours, s.standby_server_hours,
+                  s.stopped_server_hours, s.total_server_hours(), s.cost, s.scale_events);
     return line + buf;
   };
   std::string header = "    ";
@@ -298,12 +333,12 @@ std::string SweepToText(const SweepResult& sweep) {
                   a.key.c_str());
     header += buf;
   }
-  std::snprintf(buf, sizeof buf, "%14s %10s %10s %10s %10s %7s\n", "unserved req", "unserved%", "active h",
-                "standby h", "total h", "scales");
+  std::snprintf(buf, sizeof buf, "%14s %10s %10s %10s %10s %10s %10s %7s\n", "unserved req", "unserved%",
+                "active h", "standby h", "stopped h", "total h", "cost", "scales");
   header += buf;
   out += header;
   for (const SweepPoint& p : sweep.points) out += row(p, p.pareto);
-  out += "\nPareto front, unserved requests vs total server-hours (fewest hours first)\n" + header;
+  out += "\nPareto front, unserved requests vs cost (cheapest first)\n" + header;
   for (size_t i : sweep.front) out += row(sweep.points[i], true);
   return out;
 }

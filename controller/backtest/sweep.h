@@ -1,5 +1,5 @@
 // Parameter sweeps: backtest a pool over a grid of settings, in parallel, and find the Pareto front
-// of unserved requests vs server-hours.
+// of unserved requests vs cost (server-hours priced by state: BacktestSummary::cost).
 //
 //   --sweep 'target=0.6,0.7,0.8;warm_standby=0,1,2'   -> 3 x 3 = 9 runs
 //
@@ -10,6 +10,10 @@
 //   warm_standby, min_active, max_active, max_total        the pool's counts (warm_standby=auto: the
 //                       config's warm_standby.auto; a number: a fixed warm pool)
 //   warm.SETTING        a setting of warm_standby.auto (warm.quantile, warm.max, warm.season_share, ...)
+//   warm.running        the same as warm_standby (the running tier: a count, or auto)
+//   warm_stopped, warm.stopped   the stopped tier: a count, or auto (the config's stopped.auto, or its
+//                       defaults on the running tier's load metric: StoppedAutoDefaults)
+//   stopped.SETTING     a setting of warm_standby.stopped.auto (stopped.horizon, stopped.quantile, ...)
 //   scale_up_window, scale_down_window                     behavior stabilization windows
 //   interval            the tick interval
 //   POLICY.PARAM        any parameter of the policy named POLICY (e.g. rps.tolerance, forecast.step)
@@ -43,7 +47,7 @@ Status ApplySweepSetting(const std::string& key, const std::string& value, PoolS
 struct SweepPoint {
   std::vector<std::pair<std::string, std::string>> settings;  // key, value: one per axis
   BacktestSummary summary;
-  bool pareto = false;  // on the front of unserved requests vs total server-hours
+  bool pareto = false;  // on the front of unserved requests vs cost
 };
 
 struct SweepOptions {
@@ -67,8 +71,8 @@ std::vector<std::vector<std::pair<std::string, std::string>>> SweepGrid(const st
 Result<SweepResult> RunSweep(const PoolSpec& spec, std::shared_ptr<const Trace> trace,
                              const std::vector<SweepAxis>& axes, const SweepOptions& options);
 
-// Indices of the points no other point beats on both unserved requests and total server-hours
-// (at least as good on both, better on one), sorted by increasing server-hours.
+// Indices of the points no other point beats on both unserved requests and cost (at least as good on
+// both, better on one), sorted by increasing cost. (Every state priced 1: cost = total server-hours.)
 std::vector<size_t> ParetoFront(const std::vector<SweepPoint>& points);
 
 // A table of every point (Pareto points marked *), then the front.

@@ -379,8 +379,9 @@ void ResolveOverload(PoolSpec* pool, const std::string& path, Errors* errors) {
   }
 }
 
-// warm_standby.auto's settings: null (every default) or a mapping.
-void ReadWarmAuto(const YAML::Node& node, const std::string& path, PoolSpec* pool, Errors* errors) {
+// warm_standby.auto's (or warm_standby.stopped.auto's) settings: null (every default) or a mapping,
+// read over the defaults already in `spec`.
+void ReadWarmAuto(const YAML::Node& node, const std::string& path, WarmAutoSpec* spec, Errors* errors) {
   Params params;
   params.path = path;
   if (!node.IsNull()) {
@@ -392,15 +393,66 @@ void ReadWarmAuto(const YAML::Node& node, const std::string& path, PoolSpec* poo
     YamlMap a(node, path, errors);
     for (const auto& [key, value] : a.TakeRest()) Flatten(value, key, &params, errors);
   }
-  ReadWarmAutoSpec(params, &pool->warm_auto, errors);
+  ReadWarmAutoSpec(params, spec, errors);
 }
 
-// Fills warm_standby.auto's metric and server_capacity from the first target_tracking or predictive
-// policy when they are not given, and checks the metric is the pool's.
-void ResolveWarmAuto(PoolSpec* pool, const std::string& path, Errors* errors) {
-  WarmAutoSpec& w = pool->warm_auto;
+// One tier of warm_standby: a count, `auto` (every setting at its default), or {auto: {...}}.
+// `key` is the tier's key in `m` ("warm_standby" itself, or "running"/"stopped" under it).
+void ReadWarmTier(YamlMap* m, const std::string& key, const char* forms, int* count, WarmAutoSpec* spec,
+                  Errors* errors) {
+  const YAML::Node* warm = m->Get(key);
+  if (warm == nullptr) return;
+  if (warm->IsScalar() && warm->Scalar() == "auto") {
+    spec->enabled = true;
+  } else if (warm->IsMap()) {
+    YamlMap w(*warm, m->PathOf(key), errors);
+    if (const YAML::Node* settings = w.Get("auto")) {
+      ReadWarmAuto(*settings, w.PathOf("auto"), spec, errors);
+    } else {
+      w.Error("auto", std::string("required: ") + key + " is " + forms);
+    }
+    w.Finish();
+  } else if (warm->IsScalar() && !warm->Scalar().empty() &&
+             std::isalpha(static_cast<unsigned char>(warm->Scalar()[0]))) {
+    m->Error(key, std::string("must be ") + forms + ", got " + Quote(warm->Scalar()));
+  } else {
+    m->Int(key, count, 0);
+  }
+}
+
+constexpr const char* kWarmForms =
+    "a count >= 0, auto, {auto: {min: 0, max: 10, ...}}, or {running: N|auto, stopped: M|auto}";
+constexpr const char* kTierForms = "a count >= 0, auto, or {auto: {min: 0, max: 10, ...}}";
+
+// warm_standby: a count, `auto`, {auto: {...}} (the running tier alone), or the tiers
+// {running: N|auto|{auto: ...}, stopped: M|auto|{auto: ...}}. Returns whether it was the tiers.
+bool ReadWarmStandby(YamlMap* m, PoolSpec* pool, Errors* errors) {
+  const YAML::Node* warm = m->Get("warm_standby");
+  if (warm != nullptr && warm->IsMap() && !(*warm)["auto"] && ((*warm)["running"] || (*warm)["stopped"])) {
+    YamlMap w(*warm, m->PathOf("warm_standby"), errors);
+    ReadWarmTier(&w, "running", kTierForms, &pool->warm_standby, &pool->warm_auto, errors);
+    // The stopped tier's auto defaults differ from the running tier's (a longer horizon, a higher
+    // quantile); metric and server_capacity are resolved later.
+    pool->stopped_auto = StoppedAutoDefaults(WarmAutoSpec{});
+    ReadWarmTier(&w, "stopped", kTierForms, &pool->warm_stopped, &pool->stopped_auto, errors);
+    w.Finish();
+    return true;
+  }
+  ReadWarmTier(m, "warm_standby", kWarmForms, &pool->warm_standby, &pool->warm_auto, errors);
+  return false;
+}
+
+// Fills an auto sizer's metric and server_capacity (warm_standby.auto, or warm_standby.stopped.auto
+// at `at`) from the first target_tracking or predictive policy when they are not given (the stopped
+// tier: from the running tier's first, when it is auto), and checks the metric is the pool's.
+void ResolveAutoSpec(WarmAutoSpec* spec, const WarmAutoSpec* running, const std::string& at, PoolSpec* pool,
+                     const std::string& path, Errors* errors) {
+  WarmAutoSpec& w = *spec;
   if (!w.enabled) return;
-  const std::string at = JoinPath(path, "warm_standby.auto");
+  if (running != nullptr && running->enabled) {
+    if (w.metric.empty()) w.metric = running->metric;
+    if (w.server_capacity <= 0 && w.metric == running->metric) w.server_capacity = running->server_capacity;
+  }
   // The pool's load metric (policies/load_metric.h), on the metric given when it is.
   const LoadMetric load = FindLoadMetric(pool->policies, w.metric);
   if (w.metric.empty()) {
@@ -477,6 +529,27 @@ void ResolveSurge(PoolSpec* pool, const std::string& path, Errors* errors) {
   }
 }
 
+// `tiers`: warm_standby was written as {running: ..., stopped: ...} (errors name running.auto).
+void ResolveWarmAuto(PoolSpec* pool, const std::string& path, bool tiers, Errors* errors) {
+  ResolveAutoSpec(&pool->warm_auto, nullptr,
+                  JoinPath(path, tiers ? "warm_standby.running.auto" : "warm_standby.auto"), pool, path,
+                  errors);
+  ResolveAutoSpec(&pool->stopped_auto, &pool->warm_auto, JoinPath(path, "warm_standby.stopped.auto"), pool,
+                  path, errors);
+  // A stopped tier needs a provider that can suspend and resume a machine: the simulated one, or the
+  // exec commands (providers/exec) behind the balancer.
+  if (!pool->HasStoppedTier() || pool->provider.type.empty() || pool->provider.type == "simulated") return;
+  for (const char* key : {"exec.suspend", "exec.resume"}) {
+    auto it = pool->provider.params.values.find(key);
+    if (it == pool->provider.params.values.end() || it->second.empty()) {
+      errors->push_back(JoinPath(path, "warm_standby.stopped") + ": a stopped tier needs the provider's " +
+                        "exec.suspend and exec.resume commands, and " + JoinPath(path, "provider") + "." +
+                        key + " is not set (provider " + Quote(pool->provider.type) + ")");
+      return;
+    }
+  }
+}
+
 void ReadPool(const YAML::Node& node, const std::string& path, const std::string& base_dir, PoolSpec* pool,
               Errors* errors) {
   YamlMap m(node, path, errors);
@@ -490,25 +563,7 @@ void ReadPool(const YAML::Node& node, const std::string& path, const std::string
     m.Error("max_active", "must be >= min_active (" + std::to_string(pool->min_active) + "), got " +
                               std::to_string(pool->max_active));
   }
-  // warm_standby: a count, `auto` (every setting at its default), or {auto: {min: 0, max: 10, ...}}.
-  if (const YAML::Node* warm = m.Get("warm_standby");
-      warm != nullptr && warm->IsScalar() && warm->Scalar() == "auto") {
-    pool->warm_auto.enabled = true;
-  } else if (warm != nullptr && warm->IsMap()) {
-    YamlMap w(*warm, m.PathOf("warm_standby"), errors);
-    if (const YAML::Node* settings = w.Get("auto")) {
-      ReadWarmAuto(*settings, w.PathOf("auto"), pool, errors);
-    } else {
-      w.Error("auto", "required: warm_standby is a count, auto, or {auto: {min: 0, max: 10, ...}}");
-    }
-    w.Finish();
-  } else if (warm != nullptr && warm->IsScalar() &&
-             std::isalpha(static_cast<unsigned char>(warm->Scalar()[0]))) {
-    m.Error("warm_standby",
-            "must be a count >= 0, auto, or {auto: {min: 0, max: 10, ...}}, got " + Quote(warm->Scalar()));
-  } else {
-    m.Int("warm_standby", &pool->warm_standby, 0);
-  }
+  const bool warm_tiers = ReadWarmStandby(&m, pool, errors);
   if (m.Int("max_total", &pool->max_total, 0) && max_ok && pool->max_total > 0 &&
       pool->max_total < pool->max_active) {
     m.Error("max_total", "must be 0 or >= max_active (" + std::to_string(pool->max_active) + "), got " +
@@ -563,7 +618,7 @@ void ReadPool(const YAML::Node& node, const std::string& path, const std::string
     m.Error("provider", "required");
   }
   m.Finish();
-  ResolveWarmAuto(pool, path, errors);
+  ResolveWarmAuto(pool, path, warm_tiers, errors);
   ResolveSurge(pool, path, errors);
   ResolveFallbacks(pool);
   ResolveOverload(pool, path, errors);

@@ -368,6 +368,7 @@ void App::Publish(ControlPlane* cp, const PoolSpec& spec, const TickResult& tick
   s.max_active = spec.max_active;
   s.warm_standby =
       tick.status.ok() ? tick.decision.warm_standby : spec.warm_standby;  // auto: this tick's size
+  s.warm_stopped = tick.status.ok() ? tick.decision.warm_stopped : spec.warm_stopped;
   s.max_total = spec.MaxTotal();
   s.state = tick.observed;
   s.decision = tick.decision;

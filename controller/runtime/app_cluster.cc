@@ -287,6 +287,7 @@ void App::PublishElsewhere(const std::string& pool, TimeMs now) {
     s.min_active = spec.min_active;
     s.max_active = spec.max_active;
     s.warm_standby = spec.warm_standby;
+    s.warm_stopped = spec.warm_stopped;
     s.max_total = spec.MaxTotal();
   }
   cp->Publish(std::move(s));

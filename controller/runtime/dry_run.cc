@@ -12,8 +12,10 @@ ApplyResult DryRunProvider::Apply(const ScalePlan& plan) {
     for (const std::string& n : names) result.actions.push_back({kind, n, Status::Ok()});
   };
   record("promote", plan.promote);
+  record("resume", plan.resume);
   record("provision", plan.provision);
   record("drain", plan.drain);
+  record("suspend", plan.suspend);
   record("retire", plan.retire);
   return result;
 }

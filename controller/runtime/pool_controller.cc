@@ -66,7 +66,7 @@ void PoolController::Shed(TimeMs now, const PoolControls& controls, TickResult* 
   const int active = out->observed.Count(ServerState::kActive);
   int total = 0;
   for (ServerState st : {ServerState::kProvisioning, ServerState::kStandby, ServerState::kActive,
-                         ServerState::kDraining}) {
+                         ServerState::kDraining, ServerState::kStopped}) {  // as max_total counts
     total += out->observed.Count(st);
   }
   in.at_max = active >= s.max_active || (total >= s.MaxTotal() && out->observed.Count(ServerState::kStandby) == 0);
@@ -205,6 +205,8 @@ TickResult PoolController::RunOnce(TimeMs now, const PoolControls& controls) {
       refuse("drain", out.plan.drain);
       refuse("provision", out.plan.provision);
       refuse("retire", out.plan.retire);
+      refuse("suspend", out.plan.suspend);
+      refuse("resume", out.plan.resume);
       out.decision.reason += (out.decision.reason.empty() ? "" : "; ") + std::string("not applied: ") + out.fenced;
     } else {
       if (before_apply_ && !dry_run()) before_apply_(out.plan, now);

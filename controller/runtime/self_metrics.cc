@@ -28,7 +28,7 @@ using prometheus::Labels;
 
 namespace {
 
-constexpr const char* kActions[] = {"promote", "drain", "provision", "retire"};
+constexpr const char* kActions[] = {"promote", "drain", "provision", "retire", "suspend", "resume"};
 constexpr const char* kResults[] = {"ok", "error", "dry_run"};
 constexpr struct {
   ServerState state;
@@ -38,6 +38,7 @@ constexpr struct {
     {ServerState::kStandby, "standby"},
     {ServerState::kProvisioning, "provisioning"},
     {ServerState::kDraining, "draining"},
+    {ServerState::kStopped, "stopped"},  // the warm pool's stopped tier
     {ServerState::kCold, "cold"},
 };
 

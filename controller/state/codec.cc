@@ -308,14 +308,19 @@ Status Names(const Json& j, const std::string& path, std::vector<std::string>* o
   return Status::Ok();
 }
 
-// The plan a pool was applying: {"at": ms, "promote": [..], "drain": [..], "provision": [..], "retire": [..]}.
+// The plan a pool was applying: {"at": ms, "promote": [..], "drain": [..], "provision": [..], "retire": [..]}
+// and, when not empty, "suspend": [..] and "resume": [..] (the stopped tier; absent in older files).
 Status DecodeApplying(const Json& j, const std::string& path, PersistedState::Applying* a) {
-  Status st = CheckObject(j, path, {"at", "promote", "drain", "provision", "retire"});
+  Json required = j;  // suspend and resume are optional: the others are checked as always
+  if (required.is_object()) required.erase("suspend"), required.erase("resume");
+  Status st = CheckObject(required, path, {"at", "promote", "drain", "provision", "retire"});
   if (st.ok()) st = Time(j["at"], Key(path, "at"), &a->at);
   if (st.ok()) st = Names(j["promote"], Key(path, "promote"), &a->plan.promote);
   if (st.ok()) st = Names(j["drain"], Key(path, "drain"), &a->plan.drain);
   if (st.ok()) st = Names(j["provision"], Key(path, "provision"), &a->plan.provision);
   if (st.ok()) st = Names(j["retire"], Key(path, "retire"), &a->plan.retire);
+  if (st.ok() && j.contains("suspend")) st = Names(j["suspend"], Key(path, "suspend"), &a->plan.suspend);
+  if (st.ok() && j.contains("resume")) st = Names(j["resume"], Key(path, "resume"), &a->plan.resume);
   return st;
 }
 
@@ -480,6 +485,8 @@ std::string EncodeState(const PersistedState& state) {
                         {"drain", a.plan.drain},
                         {"provision", a.plan.provision},
                         {"retire", a.plan.retire}};
+      if (!a.plan.suspend.empty()) applying[pool]["suspend"] = a.plan.suspend;
+      if (!a.plan.resume.empty()) applying[pool]["resume"] = a.plan.resume;
     }
     j["applying"] = std::move(applying);
   }

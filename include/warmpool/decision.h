@@ -31,13 +31,14 @@ struct Decision {
   std::string policy;          // which policy's recommendation won ("" when holding)
   std::string reason;          // plain words, the whole chain
   std::vector<Recommendation> recommendations;
-  int warm_standby = 0;  // the warm pool target the plan keeps (warm_standby, or auto-sized)
+  int warm_standby = 0;  // the warm pool target the plan keeps (warm_standby, or auto-sized): running
   // Replacement of sick servers (PoolSpec::health): what is under way after this tick, what began in
   // it ("replace web-3: DOWN for 45s (grace 30s)"), and whether the breaker holds every replacement.
   std::vector<std::string> replacing;
   std::vector<std::string> replacements_started;
   bool replacement_breaker_open = false;
   bool surge = false;  // a surge is under way (PoolSpec::surge): the decision is at least its floor
+  int warm_stopped = 0;  // the stopped tier's target the plan keeps (warm_standby.stopped, or auto-sized)
 };
 
 // The difference between desired and actual, as named actions.
@@ -45,10 +46,15 @@ struct ScalePlan {
   std::vector<std::string> promote;    // standby -> active
   std::vector<std::string> drain;      // active -> draining
   std::vector<std::string> provision;  // cold/new -> provisioning (refills the warm pool)
-  std::vector<std::string> retire;     // standby/draining -> retired
+  std::vector<std::string> retire;     // standby/draining/stopped -> retired
+  std::vector<std::string> suspend;    // standby -> stopped (the stopped tier of the warm pool)
+  std::vector<std::string> resume;     // stopped -> provisioning (resuming) -> standby once ready
   std::string reason;
 
-  bool empty() const { return promote.empty() && drain.empty() && provision.empty() && retire.empty(); }
+  bool empty() const {
+    return promote.empty() && drain.empty() && provision.empty() && retire.empty() && suspend.empty() &&
+           resume.empty();
+  }
   std::string Summary() const;  // "promote [a,b]; provision [c]" or "no change"
 };
 

@@ -88,10 +88,16 @@ struct PoolSpec {
   std::string name;
   int min_active = 1;
   int max_active = 10;
-  int warm_standby = 0;    // healthy standbys to keep ready behind the active servers (fixed)
+  int warm_standby = 0;    // healthy standbys to keep ready behind the active servers (fixed): running
   WarmAutoSpec warm_auto;  // enabled: the standby count follows the likely rise instead
   SurgeSpec surge;         // enabled: a rise beyond the record is met at once (policies/surge.h)
-  int max_total = 0;       // cap on provisioning+standby+active+draining; 0 = max_active + warm_standby
+  // The stopped tier (`warm_standby: {running: N, stopped: M}`): standbys kept suspended, cheaper than
+  // running ones and ready only after the provider's resume delay. stopped_auto (`stopped: auto`): a
+  // second sizer on the same load at its own (longer) horizon and (higher) quantile; the tier is what
+  // it wants beyond the active servers and the running tier, within [min, max].
+  int warm_stopped = 0;
+  WarmAutoSpec stopped_auto;
+  int max_total = 0;  // cap on provisioning+standby+active+draining+stopped; 0 = max_active + both tiers' max
   DurationMs stale_after = 2 * kMinute;  // samples older than this count as missing
   bool dry_run = false;
   // The count the policies and the stabilization compare against includes the servers on their way in
@@ -114,13 +120,17 @@ struct PoolSpec {
   ShedSpec overload;
   Params overload_balancer;
   HealthSpec health;
-  // For the backtest: capacity_per_server, promotion_delay, provisioning_delay, drain_delay (the
-  // simulated provider's parameters). type is "simulated" when set, "" when absent.
+  // For the backtest: capacity_per_server, promotion_delay, provisioning_delay, drain_delay,
+  // resume_delay, cost (the simulated provider's parameters; suspending is immediate). type is
+  // "simulated" when set, "" when absent.
   PluginSpec capacity_model;
 
   // The most standbys the pool may want: warm_standby, or warm_auto.max.
   int MaxWarm() const { return warm_auto.enabled ? warm_auto.max : warm_standby; }
-  int MaxTotal() const { return max_total > 0 ? max_total : max_active + MaxWarm(); }
+  // The most stopped standbys the pool may want: warm_stopped, or stopped_auto.max.
+  int MaxStopped() const { return stopped_auto.enabled ? stopped_auto.max : warm_stopped; }
+  bool HasStoppedTier() const { return stopped_auto.enabled || warm_stopped > 0; }
+  int MaxTotal() const { return max_total > 0 ? max_total : max_active + MaxWarm() + MaxStopped(); }
 };
 
 // The REST API and /metrics (controller/api/api.h).

@@ -3,6 +3,10 @@
 // Lifecycle:
 //   cold --provision--> provisioning --ready--> standby (warm: running, healthy, no traffic)
 //   standby --promote--> active (in the balancer, serving) --drain--> draining --> standby or retired
+//   standby --suspend--> stopped (a stopped standby: the machine is suspended, cheap, not ready)
+//   stopped --resume--> provisioning (resuming: priced as running, not promotable until ready) --> standby
+// A resuming server is `provisioning`: like a new one it is on its way to a ready standby, costs a
+// running machine and must pass the health check before it may be promoted; only its delay differs.
 #ifndef WARMPOOL_SERVER_H_
 #define WARMPOOL_SERVER_H_
 
@@ -15,10 +19,10 @@
 
 namespace warmpool {
 
-enum class ServerState { kCold, kProvisioning, kStandby, kActive, kDraining, kRetired };
+enum class ServerState { kCold, kProvisioning, kStandby, kActive, kDraining, kStopped, kRetired };
 enum class Health { kUnknown, kHealthy, kUnhealthy };
 
-const char* StateName(ServerState s);  // "cold", "provisioning", ...
+const char* StateName(ServerState s);  // "cold", "provisioning", ..., "stopped", "retired"
 const char* HealthName(Health h);      // "unknown", "healthy", "unhealthy"
 
 struct Server {
@@ -43,7 +47,7 @@ struct PoolState {
 
   int Count(ServerState s) const;
   int CountHealthy(ServerState s) const;
-  // Everything that exists or is on its way: provisioning, standby, active, draining.
+  // Everything that exists or is on its way: provisioning, standby, active, draining, stopped.
   int Total() const;
   const Server* Find(std::string_view name) const;
 };

@@ -108,7 +108,7 @@ std::vector<std::string> ChildEnvironment(const std::vector<std::string>& extra)
 }  // namespace
 
 struct ExecMachines::Running {
-  std::string action;  // "provision" or "retire"
+  std::string action;  // "provision", "retire", "suspend" or "resume"
   std::string address;
   pid_t pid = -1;  // also the process group id
   TimeMs started = 0;
@@ -145,6 +145,9 @@ const char* ExecStateName(ExecMachines::State s) {
     case ExecMachines::State::kReady: return "ready";
     case ExecMachines::State::kFailed: return "failed";
     case ExecMachines::State::kRetiring: return "retiring";
+    case ExecMachines::State::kSuspending: return "suspending";
+    case ExecMachines::State::kStopped: return "stopped";
+    case ExecMachines::State::kResuming: return "resuming";
   }
   return "unknown";
 }
@@ -159,6 +162,36 @@ void ExecMachines::Adopt(const std::string& name, const std::string& address, Ti
   machines_[name] = Machine{State::kReady, address, now, ""};
 }
 
+void ExecMachines::AdoptStopped(const std::string& name, const std::string& address, TimeMs since) {
+  if (running_.count(name) != 0) return;
+  machines_[name] = Machine{State::kStopped, address, since, ""};
+}
+
+Status ExecMachines::Suspend(const std::string& name, TimeMs now) {
+  if (!CanSuspend()) {
+    return Status::FailedPrecondition("cannot suspend " + name +
+                                      ": no exec.suspend and exec.resume commands");
+  }
+  const State s = StateOf(name);
+  if (s == State::kSuspending || s == State::kStopped) return Status::Ok();
+  if (s != State::kReady) {
+    return Status::FailedPrecondition("cannot suspend " + name + ": its machine is " + ExecStateName(s));
+  }
+  return Start("suspend", name, machines_[name].address, now);
+}
+
+Status ExecMachines::Resume(const std::string& name, TimeMs now) {
+  if (!CanSuspend()) {
+    return Status::FailedPrecondition("cannot resume " + name + ": no exec.suspend and exec.resume commands");
+  }
+  const State s = StateOf(name);
+  if (s == State::kResuming || s == State::kReady) return Status::Ok();
+  if (s != State::kStopped) {
+    return Status::FailedPrecondition("cannot resume " + name + ": its machine is " + ExecStateName(s));
+  }
+  return Start("resume", name, machines_[name].address, now);
+}
+
 Status ExecMachines::Provision(const std::string& name, const std::string& address, TimeMs now) {
   State s = StateOf(name);
   if (s == State::kProvisioning || s == State::kReady) return Status::Ok();
@@ -171,8 +204,12 @@ Status ExecMachines::Provision(const std::string& name, const std::string& addre
 Status ExecMachines::Retire(const std::string& name, const std::string& address, TimeMs now) {
   State s = StateOf(name);
   if (s == State::kNone || s == State::kRetiring) return Status::Ok();
-  if (s == State::kProvisioning) {
-    return Status::FailedPrecondition("cannot retire " + name + ": its provision command is still running");
+  if (s == State::kProvisioning || s == State::kSuspending || s == State::kResuming) {
+    return Status::FailedPrecondition("cannot retire " + name + ": its " +
+                                      (s == State::kProvisioning ? "provision"
+                                       : s == State::kSuspending ? "suspend"
+                                                                 : "resume") +
+                                      " command is still running");
   }
   // A failed machine is retired too: its provision may have left something half-made.
   return Start("retire", name, address.empty() ? machines_[name].address : address, now);
@@ -184,7 +221,8 @@ Status ExecMachines::Start(const std::string& action, const std::string& name, c
   m.address = address;
   m.since = now;
   auto fail = [&](std::string why) {
-    m.state = State::kFailed;
+    // A suspend that never started leaves the machine running; a resume, stopped.
+    m.state = action == "suspend" ? State::kReady : action == "resume" ? State::kStopped : State::kFailed;
     m.last_error = action + " " + name + ": could not start: " + why;
     return Status::Internal(m.last_error);
   };
@@ -204,7 +242,10 @@ Status ExecMachines::Start(const std::string& action, const std::string& name, c
   run->err.fd = err[0];
 
   // Everything the child needs is built before the spawn: posix_spawn is safe in a threaded process.
-  const std::string& command = action == "provision" ? spec_.provision : spec_.retire;
+  const std::string& command = action == "provision" ? spec_.provision
+                               : action == "suspend" ? spec_.suspend
+                               : action == "resume"  ? spec_.resume
+                                                     : spec_.retire;
   std::vector<std::string> env =
       ChildEnvironment({"WARMPOOL_POOL=" + pool_, "WARMPOOL_SERVER=" + name, "WARMPOOL_ADDRESS=" + address,
                         "WARMPOOL_ACTION=" + action});
@@ -246,7 +287,10 @@ Status ExecMachines::Start(const std::string& action, const std::string& name, c
     return fail(why);
   }
   run->pid = pid;
-  m.state = action == "provision" ? State::kProvisioning : State::kRetiring;
+  m.state = action == "provision" ? State::kProvisioning
+            : action == "suspend" ? State::kSuspending
+            : action == "resume"  ? State::kResuming
+                                  : State::kRetiring;
   running_[name] = std::move(run);
   return Status::Ok();
 }
@@ -305,14 +349,21 @@ std::vector<std::string> ExecMachines::Poll(TimeMs now) {
     m.since = now;
     if (failure.empty()) {
       lines.push_back(who + (run.address.empty() ? "" : " (" + run.address + ")") + ": ok in " + took);
-      if (run.action == "provision") {
+      if (run.action == "provision" || run.action == "resume") {
         m.state = State::kReady;
+        m.last_error.clear();
+      } else if (run.action == "suspend") {
+        m.state = State::kStopped;
         m.last_error.clear();
       } else {
         machines_.erase(name);  // retired and forgotten: the slot is cold again
       }
     } else {
-      m.state = State::kFailed;
+      // A failed suspend leaves a running machine (ready), a failed resume a stopped one: the next
+      // plan asks again. A failed provision or retire leaves something unknown: failed (cold).
+      m.state = run.action == "suspend"  ? State::kReady
+                : run.action == "resume" ? State::kStopped
+                                         : State::kFailed;
       m.last_error = who + ": " + failure;
       lines.push_back(m.last_error);
     }
@@ -336,6 +387,11 @@ ExecSpec ReadExecSpec(ParamReader* reader, const std::string& prefix) {
   };
   spec.provision = command(prefix + "provision", "starts a machine");
   spec.retire = command(prefix + "retire", "stops a machine");
+  // Optional, together: a stopped tier of the warm pool (warm_standby.stopped) needs both.
+  if (reader->Has(prefix + "suspend") || reader->Has(prefix + "resume")) {
+    spec.suspend = command(prefix + "suspend", "suspends a standby's machine (the stopped tier)");
+    spec.resume = command(prefix + "resume", "resumes a suspended machine");
+  }
   spec.timeout = reader->Duration(prefix + "timeout", spec.timeout, 1);
   spec.working_dir = reader->String(prefix + "working_dir");
   return spec;

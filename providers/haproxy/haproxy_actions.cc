@@ -1,4 +1,4 @@
-// HAProxyProvider: Apply and its four actions. Every action is idempotent and reads the state it
+// HAProxyProvider: Apply and its six actions. Every action is idempotent and reads the state it
 // acts on from one `show servers state` taken at the start of Apply.
 #include "providers/haproxy/haproxy_provider.h"
 
@@ -12,6 +12,9 @@ const char* ExecWord(ExecMachines::State s) {
     case ExecMachines::State::kReady: return "ready";
     case ExecMachines::State::kFailed: return "failed";
     case ExecMachines::State::kRetiring: return "retiring";
+    case ExecMachines::State::kSuspending: return "being suspended";
+    case ExecMachines::State::kStopped: return "stopped (resume it first)";
+    case ExecMachines::State::kResuming: return "still resuming";
   }
   return "unknown";
 }
@@ -29,10 +32,12 @@ ApplyResult HAProxyProvider::Apply(const ScalePlan& plan) {
       result.actions.push_back({kind, name, std::move(st)});
     }
   };
-  // Capacity first: promotions and provisioning before drains and retirements.
+  // Capacity first: promotions, resumptions and provisioning before drains, suspensions, retirements.
   run("promote", plan.promote, &HAProxyProvider::Promote);
+  run("resume", plan.resume, &HAProxyProvider::ResumeMachine);
   run("provision", plan.provision, &HAProxyProvider::Provision);
   run("drain", plan.drain, &HAProxyProvider::Drain);
+  run("suspend", plan.suspend, &HAProxyProvider::Suspend);
   run("retire", plan.retire, &HAProxyProvider::Retire);
   return result;
 }
@@ -83,6 +88,36 @@ Status HAProxyProvider::Drain(const Snapshot& snap, const std::string& name, Tim
   draining_since_[name] = now;
   promoted_at_.erase(name);
   return Status::Ok();
+}
+
+// A standby's machine is suspended: the server stays in maintenance (it takes no traffic either way)
+// and is a stopped standby while exec says so.
+Status HAProxyProvider::Suspend(const Snapshot& snap, const std::string& name, TimeMs now) {
+  const haproxy::ServerStateRow* row = snap.Find(name);
+  if (!row) return Missing("suspend", name);
+  if (!exec_) {
+    return Status::FailedPrecondition("cannot suspend " + Target(name) +
+                                      ": the provider has no exec.suspend and exec.resume commands");
+  }
+  if (!row->InMaintenance()) {
+    return Status::FailedPrecondition("cannot suspend " + Target(name) + ": it is in service (" +
+                                      (row->Draining() ? "draining" : "active") + ")");
+  }
+  if (retired_.count(name))
+    return Status::FailedPrecondition("cannot suspend " + Target(name) + ": it is retired");
+  return exec_->Suspend(name, now);
+}
+
+// A stopped standby's machine is resumed; the server stays in maintenance and is a standby once the
+// resume command exits 0, promoted (health-gated, probed) like any other.
+Status HAProxyProvider::ResumeMachine(const Snapshot& snap, const std::string& name, TimeMs now) {
+  const haproxy::ServerStateRow* row = snap.Find(name);
+  if (!row) return Missing("resume", name);
+  if (!exec_) {
+    return Status::FailedPrecondition("cannot resume " + Target(name) +
+                                      ": the provider has no exec.suspend and exec.resume commands");
+  }
+  return exec_->Resume(name, now);
 }
 
 Status HAProxyProvider::Register(const HAProxySlot& slot) {

@@ -325,6 +325,9 @@ Server HAProxyProvider::ToServer(const haproxy::ServerStateRow& row, TimeMs now)
         case ExecMachines::State::kReady: break;
         case ExecMachines::State::kProvisioning: s.state = ServerState::kProvisioning; break;
         case ExecMachines::State::kRetiring: s.state = ServerState::kRetired; break;
+        case ExecMachines::State::kSuspending:
+        case ExecMachines::State::kStopped: s.state = ServerState::kStopped; break;
+        case ExecMachines::State::kResuming: s.state = ServerState::kProvisioning; break;  // resuming
         case ExecMachines::State::kNone:
         case ExecMachines::State::kFailed: s.state = ServerState::kCold; break;
       }
@@ -371,12 +374,17 @@ ProviderMemory HAProxyProvider::Memory() const {
         case ExecMachines::State::kReady: m["machine_ready"][name] = machine.since; break;
         case ExecMachines::State::kProvisioning: m["machine_provisioning"][name] = machine.since; break;
         case ExecMachines::State::kRetiring: m["machine_retiring"][name] = machine.since; break;
+        case ExecMachines::State::kStopped: m["machine_stopped"][name] = machine.since; break;
+        case ExecMachines::State::kSuspending: m["machine_suspending"][name] = machine.since; break;
+        case ExecMachines::State::kResuming: m["machine_resuming"][name] = machine.since; break;
         default: break;  // failed: cold either way; the planner provisions it again
       }
     }
     // Still to be run again (a restart before the first Observe): remembered as they were.
     for (const std::string& name : resume_provision_) m["machine_provisioning"].emplace(name, 0);
     for (const std::string& name : resume_retire_) m["machine_retiring"].emplace(name, 0);
+    for (const std::string& name : resume_suspend_) m["machine_suspending"].emplace(name, 0);
+    for (const std::string& name : resume_resume_) m["machine_resuming"].emplace(name, 0);
   }
   return m;
 }
@@ -393,6 +401,17 @@ void HAProxyProvider::Restore(const ProviderMemory& memory) {
       if (kind == "machine_ready") exec_->Adopt(name, slot ? slot->address : "", at);
       if (kind == "machine_provisioning") resume_provision_.insert(name);
       if (kind == "machine_retiring") resume_retire_.insert(name);
+      // A stopped machine is stopped still; a suspend or resume whose outcome was not seen runs again
+      // (from the state it started in).
+      if (kind == "machine_stopped") exec_->AdoptStopped(name, slot ? slot->address : "", at);
+      if (kind == "machine_suspending") {
+        exec_->Adopt(name, slot ? slot->address : "", at);
+        resume_suspend_.insert(name);
+      }
+      if (kind == "machine_resuming") {
+        exec_->AdoptStopped(name, slot ? slot->address : "", at);
+        resume_resume_.insert(name);
+      }
     }
   }
 }
@@ -403,11 +422,16 @@ void HAProxyProvider::Interrupted(const ScalePlan& plan, TimeMs at) {
   for (const std::string& name : plan.retire) resume_retire_.insert(name);
   if (exec_) {
     for (const std::string& name : plan.provision) resume_provision_.insert(name);
+    for (const std::string& name : plan.suspend) resume_suspend_.insert(name);
+    for (const std::string& name : plan.resume) resume_resume_.insert(name);
   }
 }
 
 bool HAProxyProvider::Resume(const Snapshot& snap, TimeMs now) {
-  if (resume_provision_.empty() && resume_retire_.empty()) return false;
+  if (resume_provision_.empty() && resume_retire_.empty() && resume_suspend_.empty() &&
+      resume_resume_.empty()) {
+    return false;
+  }
   bool changed = false;
   for (const std::string& name : resume_retire_) {
     const haproxy::ServerStateRow* row = snap.Find(name);
@@ -431,8 +455,31 @@ bool HAProxyProvider::Resume(const Snapshot& snap, TimeMs now) {
           (st.ok() ? std::string("started") : st.message()));
     changed = true;
   }
+  // Suspensions and resumptions whose outcome was not seen: asked again (the commands are idempotent).
+  // Interrupted() names them from the plan: the machine is adopted in the state the action starts from.
+  for (const std::string& name : resume_suspend_) {
+    const haproxy::ServerStateRow* row = snap.Find(name);
+    if (!row || !row->InMaintenance() || resume_retire_.count(name) || !exec_) continue;
+    if (exec_->StateOf(name) == ExecMachines::State::kNone) exec_->Adopt(name, row->Address(), now);
+    Status st = Suspend(snap, name, now);
+    Event("suspend " + Target(name) +
+          ": interrupted by a restart, run again: " + (st.ok() ? std::string("started") : st.message()));
+  }
+  for (const std::string& name : resume_resume_) {
+    const haproxy::ServerStateRow* row = snap.Find(name);
+    if (!row || !row->InMaintenance() || resume_retire_.count(name) || !exec_) continue;
+    const ExecMachines::State was = exec_->StateOf(name);
+    if (was == ExecMachines::State::kNone || was == ExecMachines::State::kReady) {
+      exec_->AdoptStopped(name, row->Address(), now);
+    }
+    Status st = ResumeMachine(snap, name, now);
+    Event("resume " + Target(name) +
+          ": interrupted by a restart, run again: " + (st.ok() ? std::string("started") : st.message()));
+  }
   resume_provision_.clear();
   resume_retire_.clear();
+  resume_suspend_.clear();
+  resume_resume_.clear();
   return changed;
 }
 

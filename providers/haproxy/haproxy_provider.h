@@ -12,6 +12,10 @@
 //                                          command runs, retired while the retire command runs).
 //                                          A cfg-declared server in maintenance is a standby whose
 //                                          machine the operator runs: exec adopts it as ready.
+//                                          With exec suspend/resume: stopped while its machine is
+//                                          being suspended or is suspended (remembered in Memory as
+//                                          "machine_stopped", so a restart keeps it stopped), and
+//                                          provisioning while the resume command runs.
 //                                          CMAINT alone is NOT maintenance: HAProxy 2.6 keeps it on a
 //                                          cfg `disabled` server after `state ready`.
 //   drain (FDRAIN|IDRAIN)               -> draining (health from op_state)
@@ -38,6 +42,10 @@
 //             maint; del server B/S` (Observe retries a `del` that failed, e.g. on open connections);
 //             cfg-declared servers: `state maint` and remembered as retired (cold). With exec, also
 //             ExecMachines::Retire.
+//   suspend   (exec only) a standby in maintenance: ExecMachines::Suspend; it stays in maintenance.
+//   resume    (exec only) ExecMachines::Resume; once the command exits 0 the server is a standby again,
+//             promoted like a provisioned one (health-gated by HAProxy's checks, probed when the pool
+//             has health.probe): promote refuses a server whose machine is not ready.
 // Not thread-safe: one caller (the pool's tick).
 #ifndef WARMPOOL_PROVIDERS_HAPROXY_HAPROXY_PROVIDER_H_
 #define WARMPOOL_PROVIDERS_HAPROXY_HAPROXY_PROVIDER_H_
@@ -94,8 +102,9 @@ class HAProxyProvider final : public Provider {
   // "draining_since" (drains we started: finished once idle, after a restart too), "promoted_at"
   // (health-gated promotions within their grace), "retired" (cfg-declared servers we retired, at 0),
   // and with exec the machines: "machine_ready" (restored as ready: a registered slot in maintenance
-  // is a standby, not cold), "machine_provisioning" and "machine_retiring" (the command's outcome
-  // was not seen: it is run again at the first Observe; exec commands must be idempotent).
+  // is a standby, not cold), "machine_stopped" (suspended: a stopped standby), "machine_provisioning",
+  // "machine_retiring", "machine_suspending" and "machine_resuming" (the command's outcome was not
+  // seen: it is run again at the first Observe; exec commands must be idempotent).
   ProviderMemory Memory() const override;
   void Restore(const ProviderMemory& memory) override;
   // A drain is taken over as ours (finished once idle or at drain_timeout); a promotion gets its grace;
@@ -124,6 +133,8 @@ class HAProxyProvider final : public Provider {
   Status Drain(const Snapshot& snap, const std::string& name, TimeMs now);
   Status Provision(const Snapshot& snap, const std::string& name, TimeMs now);
   Status Retire(const Snapshot& snap, const std::string& name, TimeMs now);
+  Status Suspend(const Snapshot& snap, const std::string& name, TimeMs now);
+  Status ResumeMachine(const Snapshot& snap, const std::string& name, TimeMs now);
   Status Register(const HAProxySlot& slot);
 
   const HAProxySlot* Slot(const std::string& name) const;
@@ -142,6 +153,7 @@ class HAProxyProvider final : public Provider {
   std::set<std::string> retired_;  // cfg-declared servers we retired; inventory slots whose del failed
   std::deque<std::string> events_;
   std::set<std::string> resume_provision_, resume_retire_;  // for Resume
+  std::set<std::string> resume_suspend_, resume_resume_;    // for Resume (exec suspend/resume)
 };
 
 // Registry entry.

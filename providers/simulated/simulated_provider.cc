@@ -34,7 +34,7 @@ void SimulatedProvider::AdvanceTo(TimeMs t) {
     }
     Server& s = sim.server;
     switch (s.state) {
-      case ServerState::kProvisioning:  // ready: a healthy warm standby
+      case ServerState::kProvisioning:  // ready (new or resumed): a healthy warm standby
         s.state = ServerState::kStandby;
         s.health = Health::kHealthy;
         s.since = sim.due;
@@ -153,6 +153,25 @@ Status SimulatedProvider::Act(const std::string& kind, const std::string& name, 
     s.state = ServerState::kDraining;
     s.since = now;
     SetDue(&sim, now + spec_.drain_delay);
+  } else if (kind == "suspend") {
+    if (s.state == ServerState::kStopped) return Status::Ok();
+    if (s.state != ServerState::kStandby) {
+      return Status::FailedPrecondition("cannot suspend " + name + ": it is " + StateName(s.state));
+    }
+    s.state = ServerState::kStopped;  // at once: it stops serving nothing, and is not promotable
+    s.health = Health::kUnknown;
+    s.since = now;
+    SetDue(&sim, kNever);
+  } else if (kind == "resume") {
+    if (s.state == ServerState::kProvisioning || s.state == ServerState::kStandby) return Status::Ok();
+    if (s.state != ServerState::kStopped) {
+      return Status::FailedPrecondition("cannot resume " + name + ": it is " + StateName(s.state));
+    }
+    // Resuming is provisioning with the resume delay: on its way to a ready standby, priced as running.
+    s.state = ServerState::kProvisioning;
+    s.health = Health::kUnknown;
+    s.since = now;
+    SetDue(&sim, now + spec_.resume_delay);
   } else if (kind == "retire") {
     if (s.state == ServerState::kActive) {
       return Status::FailedPrecondition("cannot retire " + name + ": it is active (drain it first)");
@@ -178,10 +197,12 @@ ApplyResult SimulatedProvider::Apply(const ScalePlan& plan) {
       result.actions.push_back({kind, name, std::move(st)});
     }
   };
-  // Capacity first: promotions and provisioning before drains and retirements.
+  // Capacity first: promotions, resumptions and provisioning before drains, suspensions and retirements.
   run("promote", plan.promote);
+  run("resume", plan.resume);
   run("provision", plan.provision);
   run("drain", plan.drain);
+  run("suspend", plan.suspend);
   run("retire", plan.retire);
   return result;
 }
@@ -204,6 +225,18 @@ bool ReadSimulatedSpec(const Params& params, SimulatedSpec* spec, std::vector<st
   spec->promotion_delay = r.Duration("promotion_delay", spec->promotion_delay);
   spec->provisioning_delay = r.Duration("provisioning_delay", spec->provisioning_delay);
   spec->drain_delay = r.Duration("drain_delay", spec->drain_delay);
+  spec->resume_delay = r.Duration("resume_delay", spec->resume_delay);
+  spec->cost.active = r.Number("cost.active", spec->cost.active, 0, 1e9);
+  spec->cost.standby = r.Number("cost.standby", spec->cost.standby, 0, 1e9);
+  spec->cost.stopped = r.Number("cost.stopped", spec->cost.stopped, 0, 1e9);
+  // The oracle's gap costs are a lower bound only with these prices in this order (docs/backtest.md).
+  if (spec->cost.standby > spec->cost.active) {
+    r.Error("cost.standby", "must be <= cost.active (" + FormatNumber(spec->cost.active) + "), got " +
+                                FormatNumber(spec->cost.standby));
+  } else if (spec->cost.stopped > spec->cost.standby) {
+    r.Error("cost.stopped", "must be <= cost.standby (" + FormatNumber(spec->cost.standby) + "), got " +
+                                FormatNumber(spec->cost.stopped));
+  }
   spec->initial_active = r.Int("initial_active", spec->initial_active, 0, 100000);
   spec->initial_standby = r.Int("initial_standby", spec->initial_standby, 0, 100000);
   return r.FinishInto(errors);

@@ -1,5 +1,6 @@
 // The simulated provider: a pool of servers with a capacity each, a promotion delay (the health
-// gate), a provisioning delay and a drain delay, driven by a Clock. Used by the backtest, by unit
+// gate), a provisioning delay, a drain delay and a resume delay (a stopped standby back to a ready
+// one; suspending is immediate), driven by a Clock. Used by the backtest, by unit
 // tests and by dry runs without real infrastructure. Failures can be injected per action kind.
 // Not thread-safe.
 #ifndef WARMPOOL_PROVIDERS_SIMULATED_SIMULATED_PROVIDER_H_
@@ -22,6 +23,13 @@ struct SimulatedSpec {
   DurationMs promotion_delay = 2 * kSecond;      // promote -> healthy and serving
   DurationMs provisioning_delay = 90 * kSecond;  // provision -> healthy standby
   DurationMs drain_delay = 0;                    // drain -> back in standby
+  DurationMs resume_delay = 30 * kSecond;        // resume: stopped -> provisioning (resuming) -> standby
+  // What an hour of a server costs in each state, in active-server-hour equivalents (the backtest's
+  // cost): active and draining at `active`, standby and provisioning (a new or resuming machine runs)
+  // at `standby`, stopped at `stopped`. REQUIRES 0 <= stopped <= standby <= active.
+  struct Cost {
+    double active = 1, standby = 1, stopped = 0.1;
+  } cost;
   int initial_active = 0;                        // healthy active servers at start
   int initial_standby = 0;                       // healthy standby servers at start
 };
@@ -60,8 +68,8 @@ class SimulatedProvider final : public Provider {
   double Capacity() const { return Serving() * spec_.capacity_per_server; }
   const SimulatedSpec& spec() const { return spec_; }
 
-  // Makes the next `count` actions of `kind` ("promote", "drain", "provision", "retire", or
-  // "observe") fail with `status`.
+  // Makes the next `count` actions of `kind` ("promote", "drain", "provision", "retire", "suspend",
+  // "resume", or "observe") fail with `status`.
   void InjectFailure(const std::string& kind, int count, Status status);
   // Sets a server's health (e.g. a standby that broke). Returns false if there is no such server.
   bool SetHealth(const std::string& name, Health health);
@@ -101,7 +109,7 @@ class SimulatedProvider final : public Provider {
 bool ReadSimulatedSpec(const Params& params, SimulatedSpec* spec, std::vector<std::string>* errors);
 
 // Registry entry. Params: capacity_per_server, promotion_delay, provisioning_delay, drain_delay,
-// initial_active, initial_standby.
+// resume_delay, cost.active, cost.standby, cost.stopped, initial_active, initial_standby.
 std::unique_ptr<Provider> NewSimulatedProvider(const std::string& pool, const Params& params,
                                                const Clock* clock, std::vector<std::string>* errors);
 

@@ -160,10 +160,11 @@ std::string SummaryTable(const Comparison& c) {
   const std::string hpa = "HPA baseline (" + HpaLabel(c.hpa_target) + ")";
   const char* labels[] = {"warmpool (your policies)", hpa.c_str(), "oracle (lower bound)"};
   const char* colors[] = {kMine, kHpa, kOracle};
-  const double oracle_h = c.oracle.summary.total_server_hours();
+  const double oracle_cost = c.oracle.summary.cost;
   std::string out =
       "<table class=\"sum\"><tr><th>run</th><th>unserved requests</th><th>unserved</th><th>overloaded</th>"
-      "<th>active h</th><th>standby h</th><th>total server-hours</th><th>vs oracle</th><th>scale events</th>"
+      "<th>active h</th><th>standby h</th><th>stopped h</th><th>total server-hours</th><th>cost</th>"
+      "<th>vs oracle (cost)</th><th>scale events</th>"
       "<th>direction changes</th><th>peak active</th></tr>\n";
   for (size_t i = 0; i < runs.size(); ++i) {
     const BacktestSummary& s = *runs[i];
@@ -171,10 +172,11 @@ std::string SummaryTable(const Comparison& c) {
            labels[i] + "</td><td>" + Fmt("%.0f", s.unserved_requests) + "</td><td>" +
            Fmt("%.4f%%", s.unserved_percent()) + "</td><td>" + Fmt("%.0f s", s.overloaded_seconds) +
            "</td><td>" + Fmt("%.1f", s.active_server_hours) + "</td><td>" +
-           Fmt("%.1f", s.standby_server_hours) + "</td><td><b>" + Fmt("%.1f", s.total_server_hours()) +
-           "</b></td><td>" + (oracle_h > 0 ? Fmt("%.2fx", s.total_server_hours() / oracle_h) : "-") +
-           "</td><td>" + std::to_string(s.scale_events) + "</td><td>" + std::to_string(s.direction_changes) +
-           "</td><td>" + std::to_string(s.peak_active) + "</td></tr>\n";
+           Fmt("%.1f", s.standby_server_hours) + "</td><td>" + Fmt("%.1f", s.stopped_server_hours) +
+           "</td><td>" + Fmt("%.1f", s.total_server_hours()) + "</td><td><b>" + Fmt("%.1f", s.cost) +
+           "</b></td><td>" + (oracle_cost > 0 ? Fmt("%.2fx", s.cost / oracle_cost) : "-") + "</td><td>" +
+           std::to_string(s.scale_events) + "</td><td>" + std::to_string(s.direction_changes) + "</td><td>" +
+           std::to_string(s.peak_active) + "</td></tr>\n";
   }
   return out + "</table>\n";
 }
@@ -230,16 +232,20 @@ std::string CurveSection(const Comparison& c, const SweepResult* sw) {
     const size_t colon = line.find(": ");
     out += "<b>" + HtmlEscape(line.substr(0, colon)) + "</b>" + HtmlEscape(line.substr(colon)) + "<br>\n";
   }
-  out += "</p>\n<table class=\"sum\"><tr><th>target</th><th>unserved requests</th><th>unserved</th>"
-         "<th>total server-hours</th><th>warmpool's unserved / this</th><th>warmpool's hours / this</th></tr>\n";
+  out +=
+      "</p>\n<table class=\"sum\"><tr><th>target</th><th>unserved requests</th><th>unserved</th>"
+      "<th>total server-hours</th><th>cost</th><th>warmpool's unserved / this</th>"
+      "<th>warmpool's hours / this</th><th>warmpool's cost / this</th></tr>\n";
   for (size_t i = 0; i < c.hpa_curve.size(); ++i) {
     const BacktestSummary& s = c.hpa_curve[i].summary;
     out += std::string(i == c.hpa_marked ? "<tr class=\"front\">" : "<tr>") + "<td>" +
            HtmlEscape(HpaLabel(c.hpa_curve[i].target)) + (i == c.hpa_marked ? " (the baseline above)" : "") +
-           "</td><td>" + Fmt("%.0f", s.unserved_requests) + "</td><td>" + Fmt("%.4f%%", s.unserved_percent()) +
-           "</td><td>" + Fmt("%.1f", s.total_server_hours()) + "</td><td>" +
+           "</td><td>" + Fmt("%.0f", s.unserved_requests) + "</td><td>" +
+           Fmt("%.4f%%", s.unserved_percent()) + "</td><td>" + Fmt("%.1f", s.total_server_hours()) +
+           "</td><td>" + Fmt("%.1f", s.cost) + "</td><td>" +
            RatioText(w.unserved_requests, s.unserved_requests) + "</td><td>" +
-           RatioText(w.total_server_hours(), s.total_server_hours()) + "</td></tr>\n";
+           RatioText(w.total_server_hours(), s.total_server_hours()) + "</td><td>" +
+           RatioText(w.cost, s.cost) + "</td></tr>\n";
   }
   return out + "</table>\n";
 }
@@ -273,16 +279,16 @@ std::string SweepSection(const Comparison& c, const SweepResult& sw) {
   out += "<table class=\"sum\"><tr>";
   for (const SweepAxis& a : sw.axes) out += "<th>" + HtmlEscape(a.key) + "</th>";
   out +=
-      "<th>unserved requests</th><th>unserved</th><th>total server-hours</th><th>scale "
+      "<th>unserved requests</th><th>unserved</th><th>total server-hours</th><th>cost</th><th>scale "
       "events</th><th>Pareto</th></tr>\n";
   for (const SweepPoint& p : sw.points) {
     out += p.pareto ? "<tr class=\"front\">" : "<tr>";
     for (const auto& kv : p.settings) out += "<td>" + HtmlEscape(kv.second) + "</td>";
     out += "<td>" + Fmt("%.0f", p.summary.unserved_requests) + "</td><td>" +
            Fmt("%.4f%%", p.summary.unserved_percent()) + "</td><td>" +
-           Fmt("%.1f", p.summary.total_server_hours()) + "</td><td>" +
-           std::to_string(p.summary.scale_events) + "</td><td>" + (p.pareto ? "\xe2\x98\x85" : "") +
-           "</td></tr>\n";
+           Fmt("%.1f", p.summary.total_server_hours()) + "</td><td>" + Fmt("%.1f", p.summary.cost) +
+           "</td><td>" + std::to_string(p.summary.scale_events) + "</td><td>" +
+           (p.pareto ? "\xe2\x98\x85" : "") + "</td></tr>\n";
   }
   return out + "</table>\n";
 }
@@ -331,8 +337,11 @@ std::string ComparisonToHtml(const Comparison& c, const SweepResult* sweep) {
          " ticks). Servers serve " + Fmt("%g", c.model.capacity_per_server) +
          " requests/s each; a new server takes " + FormatDuration(c.model.provisioning_delay) +
          " to provision, a standby " + FormatDuration(c.model.promotion_delay) +
-         " to start serving, a drain " + FormatDuration(c.model.drain_delay) +
-         ". Every server-hour costs the same, standby or active." +
+         " to start serving, a drain " + FormatDuration(c.model.drain_delay) + ", a stopped standby " +
+         FormatDuration(c.model.resume_delay) + " to resume. An hour costs " +
+         Fmt("%g", c.model.cost.active) + " active, " + Fmt("%g", c.model.cost.standby) +
+         " standby (or provisioning), " + Fmt("%g", c.model.cost.stopped) +
+         " stopped (cost: active-server-hour equivalents)." +
          (c.masked.empty() ? ""
                            : " " + std::to_string(c.masked.size()) +
                                  (c.masked.size() == 1 ? " collection gap (" : " collection gaps (") +

@@ -23,7 +23,9 @@ Json SummaryJson(const BacktestSummary& s) {
       {"overloaded_seconds", s.overloaded_seconds},
       {"active_server_hours", s.active_server_hours},
       {"standby_server_hours", s.standby_server_hours},
+      {"stopped_server_hours", s.stopped_server_hours},
       {"total_server_hours", s.total_server_hours()},
+      {"cost", s.cost},
       {"scale_events", s.scale_events},
       {"direction_changes", s.direction_changes},
       {"peak_active", s.peak_active},
@@ -35,9 +37,11 @@ Json TimelineJson(const std::vector<BacktestTick>& ticks) {
   Json timeline = Json::array();
   for (const BacktestTick& t : ticks) {
     Json row = {
-        {"t", t.t / 1000},        {"load", t.load},       {"capacity", t.capacity},
-        {"active", t.active},     {"standby", t.standby}, {"provisioning", t.provisioning},
-        {"draining", t.draining}, {"desired", t.desired}, {"direction", DirectionName(t.direction)},
+        {"t", t.t / 1000},        {"load", t.load},
+        {"capacity", t.capacity}, {"active", t.active},
+        {"standby", t.standby},   {"provisioning", t.provisioning},
+        {"draining", t.draining}, {"stopped", t.stopped},
+        {"desired", t.desired},   {"direction", DirectionName(t.direction)},
     };
     if (!t.reason.empty()) row["reason"] = t.reason;
     if (!t.plan.empty()) row["plan"] = t.plan;
@@ -107,6 +111,11 @@ std::string ComparisonToJson(const Comparison& c, const SweepResult* sweep) {
       {"promotion_delay_seconds", static_cast<double>(c.model.promotion_delay) / 1000},
       {"provisioning_delay_seconds", static_cast<double>(c.model.provisioning_delay) / 1000},
       {"drain_delay_seconds", static_cast<double>(c.model.drain_delay) / 1000},
+      {"resume_delay_seconds", static_cast<double>(c.model.resume_delay) / 1000},
+      {"cost",
+       {{"active", c.model.cost.active},
+        {"standby", c.model.cost.standby},
+        {"stopped", c.model.cost.stopped}}},
       {"initial_active", c.model.initial_active},
       {"initial_standby", c.model.initial_standby},
   };

@@ -67,7 +67,9 @@ std::string WaitForLine(const std::string& path) {
 bool Busy(const ExecMachines& m) {
   for (const auto& [name, machine] : m.machines()) {
     if (machine.state == ExecMachines::State::kProvisioning ||
-        machine.state == ExecMachines::State::kRetiring) {
+        machine.state == ExecMachines::State::kRetiring ||
+        machine.state == ExecMachines::State::kSuspending ||
+        machine.state == ExecMachines::State::kResuming) {
       return true;
     }
   }
@@ -372,4 +374,54 @@ TEST_CASE("exec: ReadExecSpec") {
     CHECK(Contains(all, "pools[0].provider.exec.timout: unknown key"));
   }
   CHECK(std::string(ExecStateName(ExecMachines::State::kRetiring)) == "retiring");
+}
+
+TEST_CASE(
+    "exec: suspend and resume run like provision, with the slot's environment, and failures keep the state") {
+  TempDir dir;
+  const char* kEcho = R"(echo "$WARMPOOL_SERVER $WARMPOOL_ADDRESS $WARMPOOL_ACTION" >>)";
+  ExecSpec spec = Spec("true", "true", dir);
+  spec.suspend = std::string(kEcho) + " log.txt";
+  spec.resume = std::string(kEcho) + " log.txt";
+  ExecMachines m("web", spec);
+  CHECK(m.CanSuspend());
+  // Only a ready machine is suspended.
+  Status early = m.Suspend("web-1", kT0);
+  CHECK_FALSE(early.ok());
+  CHECK(Contains(early.message(), "cannot suspend web-1: its machine is none"));
+  m.Adopt("web-1", "10.0.0.1:80", kT0);
+  REQUIRE(m.Suspend("web-1", kT0).ok());
+  CHECK(m.StateOf("web-1") == ExecMachines::State::kSuspending);
+  CHECK(m.Suspend("web-1", kT0).ok());  // idempotent while it runs
+  Settle(m, kT0 + 1);
+  CHECK(m.StateOf("web-1") == ExecMachines::State::kStopped);
+  CHECK(m.Suspend("web-1", kT0 + 2).ok());  // and once stopped
+  CHECK(m.StateOf("web-1") == ExecMachines::State::kStopped);
+  REQUIRE(m.Resume("web-1", kT0 + 3).ok());
+  CHECK(m.StateOf("web-1") == ExecMachines::State::kResuming);
+  Settle(m, kT0 + 4);
+  CHECK(m.StateOf("web-1") == ExecMachines::State::kReady);
+  CHECK(ReadFile(dir / "log.txt") == "web-1 10.0.0.1:80 suspend\nweb-1 10.0.0.1:80 resume\n");
+
+  // A failed suspend leaves the machine ready; a failed resume leaves it stopped.
+  ExecSpec failing = Spec("true", "true", dir);
+  failing.suspend = "exit 3";
+  failing.resume = "exit 4";
+  ExecMachines f("web", failing);
+  f.Adopt("web-2", "", kT0);
+  REQUIRE(f.Suspend("web-2", kT0).ok());
+  std::vector<std::string> lines = Settle(f, kT0 + 1);
+  CHECK(f.StateOf("web-2") == ExecMachines::State::kReady);
+  REQUIRE(lines.size() == 1);
+  CHECK(Contains(lines[0], "suspend web-2: exit 3"));
+  f.AdoptStopped("web-2", "", kT0);
+  REQUIRE(f.Resume("web-2", kT0).ok());
+  Settle(f, kT0 + 1);
+  CHECK(f.StateOf("web-2") == ExecMachines::State::kStopped);
+
+  // Without the commands: refused, naming them.
+  ExecMachines none("web", Spec("true", "true", dir));
+  CHECK_FALSE(none.CanSuspend());
+  none.Adopt("web-3", "", kT0);
+  CHECK(Contains(none.Suspend("web-3", kT0).message(), "no exec.suspend and exec.resume commands"));
 }

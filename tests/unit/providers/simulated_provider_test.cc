@@ -544,3 +544,85 @@ TEST_CASE("SimulatedProvider: State()'s servers_version changes exactly when a s
   CHECK(observed->servers.size() == state.servers.size());
   CHECK(observed->servers_version == state.servers_version);
 }
+
+// --- The stopped tier (issue 17) ---
+
+TEST_CASE("simulated: a stopped standby serves only after its resume delay (and a promotion)") {
+  ManualClock clock(kT0);
+  SimulatedSpec spec = Sim(1, 1);
+  spec.resume_delay = 20 * kSecond;
+  SimulatedProvider p("web", spec, &clock);
+  ScalePlan suspend;
+  suspend.suspend = {"web-2"};
+  REQUIRE(p.Apply(suspend).ok());
+  CHECK(Get(p, "web-2").state == ServerState::kStopped);  // at once
+  CHECK(p.Count(ServerState::kStopped) == 1);
+  CHECK(p.Counts().of(ServerState::kStopped) == 1);
+  // Stopped: not promotable.
+  ApplyResult refused = p.Apply(PromotePlan({"web-2"}));
+  CHECK_FALSE(refused.ok());
+  CHECK(Contains(refused.actions[0].status.message(), "stopped"));
+  clock.Advance(kMinute);
+  ScalePlan resume;
+  resume.resume = {"web-2"};
+  REQUIRE(p.Apply(resume).ok());
+  CHECK(Get(p, "web-2").state == ServerState::kProvisioning);  // resuming: on its way, priced as running
+  CHECK_FALSE(p.Apply(PromotePlan({"web-2"})).ok());           // not ready yet
+  clock.Advance(20 * kSecond - 1);
+  CHECK(Get(p, "web-2").state == ServerState::kProvisioning);
+  clock.Advance(1);
+  CHECK(Get(p, "web-2").state == ServerState::kStandby);
+  CHECK(Get(p, "web-2").health == Health::kHealthy);
+  REQUIRE(p.Apply(PromotePlan({"web-2"})).ok());
+  CHECK(p.Serving() == 1);  // the promotion's health gate still applies
+  clock.Advance(2 * kSecond);
+  CHECK(Get(p, "web-2").health == Health::kHealthy);
+  CHECK(p.Serving() == 2);
+}
+
+TEST_CASE("simulated: suspend and resume are idempotent, and refused from the wrong state") {
+  ManualClock clock(kT0);
+  SimulatedProvider p("web", Sim(1, 1), &clock);
+  ScalePlan plan;
+  plan.suspend = {"web-2", "web-2"};
+  CHECK(p.Apply(plan).ok());
+  ScalePlan wrong;
+  wrong.suspend = {"web-1"};  // active
+  ApplyResult r = p.Apply(wrong);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.actions[0].kind == "suspend");
+  CHECK(Contains(r.actions[0].status.message(), "cannot suspend web-1: it is active"));
+  ScalePlan resume;
+  resume.resume = {"web-2", "web-2"};
+  CHECK(p.Apply(resume).ok());
+  ScalePlan bad;
+  bad.resume = {"web-1"};
+  CHECK_FALSE(p.Apply(bad).ok());
+  // A stopped server may be retired.
+  ScalePlan again;
+  again.suspend = {"web-2"};
+  clock.Advance(kHour);
+  REQUIRE(p.Apply(again).ok());
+  ScalePlan retire;
+  retire.retire = {"web-2"};
+  CHECK(p.Apply(retire).ok());
+  CHECK(p.Count(ServerState::kStopped) == 0);
+}
+
+TEST_CASE("simulated: resume_delay and cost are read, with path-named errors") {
+  SimulatedSpec spec;
+  std::vector<std::string> errors;
+  Params params{
+      "pools[0].capacity_model",
+      "",
+      {{"resume_delay", "45s"}, {"cost.active", "1"}, {"cost.standby", "0.5"}, {"cost.stopped", "0.05"}}};
+  REQUIRE(ReadSimulatedSpec(params, &spec, &errors));
+  CHECK(spec.resume_delay == 45 * kSecond);
+  CHECK(spec.cost.standby == 0.5);
+  CHECK(spec.cost.stopped == 0.05);
+  Params bad{"pools[0].capacity_model", "", {{"cost.stopped", "2"}}};
+  SimulatedSpec other;
+  CHECK_FALSE(ReadSimulatedSpec(bad, &other, &errors));
+  REQUIRE(!errors.empty());
+  CHECK(errors.back() == "pools[0].capacity_model.cost.stopped: must be <= cost.standby (1), got 2");
+}

@@ -18,9 +18,14 @@ TEST_CASE("api: GET /api/v1/pools shows every pool in config order with its stat
   CHECK(web["name"] == "web");
   CHECK(web["dry_run"] == false);
   CHECK(web["ticked_at"] == "2025-11-21T05:21:00.000Z");
-  CHECK(web["limits"] == json{{"min_active", 2}, {"max_active", 10}, {"warm_standby", 2}, {"max_total", 12}});
-  CHECK(web["counts"] ==
-        json{{"active", 2}, {"standby", 1}, {"provisioning", 1}, {"draining", 0}, {"cold", 1}});
+  CHECK(web["limits"] == json{{"min_active", 2},
+                              {"max_active", 10},
+                              {"warm_standby", 2},
+                              {"warm_stopped", 0},
+                              {"max_total", 12}});
+  CHECK(
+      web["counts"] ==
+      json{{"active", 2}, {"standby", 1}, {"provisioning", 1}, {"draining", 0}, {"stopped", 0}, {"cold", 1}});
   REQUIRE(web["servers"].size() == 5);
   CHECK(web["servers"][0] == json{{"name", "web-1"},
                                   {"address", "10.0.0.1:8080"},

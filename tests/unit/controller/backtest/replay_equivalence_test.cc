@@ -55,7 +55,8 @@ TEST_CASE("trace source: a window slid from the last one equals one fetched afre
 TEST_CASE("planner: the shortcut for a pool with nothing to do agrees with the full planner") {
   std::mt19937 rng(7);
   const ServerState states[] = {ServerState::kActive,   ServerState::kStandby, ServerState::kProvisioning,
-                                ServerState::kDraining, ServerState::kCold,    ServerState::kRetired};
+                                ServerState::kDraining, ServerState::kCold,    ServerState::kRetired,
+                                ServerState::kStopped};
   const Health healths[] = {Health::kHealthy, Health::kUnknown, Health::kUnhealthy};
   int empty = 0;
   for (int n = 0; n < 20000; ++n) {
@@ -64,11 +65,12 @@ TEST_CASE("planner: the shortcut for a pool with nothing to do agrees with the f
     spec.warm_standby = static_cast<int>(rng() % 4);
     spec.max_active = 2 + static_cast<int>(rng() % 6);
     spec.max_total = rng() % 2 ? 0 : spec.max_active + static_cast<int>(rng() % 3);
+    spec.warm_stopped = rng() % 2 ? 0 : static_cast<int>(rng() % 3);  // the stopped tier, half the time
     PoolState pool;
     pool.pool = "p";
     const int size = static_cast<int>(rng() % 9);
     for (int i = 0; i < size; ++i) {
-      const ServerState st = rng() % 3 ? states[rng() % 2] : states[rng() % 6];  // mostly active/standby
+      const ServerState st = rng() % 3 ? states[rng() % 2] : states[rng() % 7];  // mostly active/standby
       const Health h = rng() % 5 ? Health::kHealthy : healths[rng() % 3];
       pool.servers.push_back({"p-" + std::to_string(i + 1), "a", st, h, static_cast<TimeMs>(rng() % 5)});
     }

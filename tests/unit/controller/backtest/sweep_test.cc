@@ -40,6 +40,7 @@ SweepPoint Point(double unserved, double hours) {
   SweepPoint p;
   p.summary.unserved_requests = unserved;
   p.summary.active_server_hours = hours;
+  p.summary.cost = hours;
   return p;
 }
 
@@ -104,6 +105,30 @@ TEST_CASE("sweep: a warm.SETTING keeps the point's warm_standby, a count or auto
   // Without a warm_standby axis, the config's auto stays on.
   CHECK(ApplySweepSetting("warm.max", "5", &s, &interval).ok());
   CHECK(s.warm_auto.enabled);
+}
+
+TEST_CASE("sweep: the warm tiers' keys: warm_stopped (warm.stopped), warm.running, stopped.SETTING") {
+  PoolSpec s = Pool();
+  DurationMs interval = 15 * kSecond;
+  CHECK(ApplySweepSetting("warm_stopped", "3", &s, &interval).ok());
+  CHECK(s.warm_stopped == 3);
+  CHECK(s.HasStoppedTier());
+  CHECK(ApplySweepSetting("warm.running", "2", &s, &interval).ok());
+  CHECK(s.warm_standby == 2);
+  // stopped.SETTING needs stopped: auto settings; auto takes its defaults on the policy's load metric.
+  CHECK(ApplySweepSetting("stopped.quantile", "0.9", &s, &interval).message() ==
+        "--sweep stopped.quantile=0.9: the pool's config has no warm_standby.stopped.auto settings");
+  CHECK(ApplySweepSetting("warm.stopped", "auto", &s, &interval).ok());
+  CHECK(s.stopped_auto.enabled);
+  CHECK(s.stopped_auto.metric == "rps");
+  CHECK(s.stopped_auto.server_capacity == 8);
+  CHECK(s.stopped_auto.horizon == 10 * kMinute);
+  CHECK(ApplySweepSetting("stopped.horizon", "20m", &s, &interval).ok());
+  CHECK(s.stopped_auto.horizon == 20 * kMinute);
+  CHECK(s.stopped_auto.enabled);
+  CHECK(ApplySweepSetting("warm_stopped", "0", &s, &interval).ok());
+  CHECK_FALSE(s.HasStoppedTier());
+  CHECK_FALSE(ApplySweepSetting("warm_stopped", "some", &s, &interval).ok());
 }
 
 TEST_CASE("sweep: the front read on HPA's curve, ratios or the side of its range") {

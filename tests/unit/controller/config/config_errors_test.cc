@@ -73,10 +73,11 @@ TEST_CASE("config: pool field errors") {
        "pools[0].max_active: must be >= min_active (12), got 10"},
       {"standby negative", OnePool({{"warm_standby", "-2"}}), "pools[0].warm_standby: must be >= 0, got -2"},
       {"standby a word", OnePool({{"warm_standby", "autp"}}),
-       "pools[0].warm_standby: must be a count >= 0, auto, or {auto: {min: 0, max: 10, ...}}, got \"autp\""},
+       "pools[0].warm_standby: must be a count >= 0, auto, {auto: {min: 0, max: 10, ...}}, or {running: "
+       "N|auto, stopped: M|auto}, got \"autp\""},
       {"standby mapping without auto", OnePool({{"warm_standby", "{min: 1}"}}),
-       "pools[0].warm_standby.auto: required: warm_standby is a count, auto, or {auto: {min: 0, max: 10, "
-       "...}}"},
+       "pools[0].warm_standby.auto: required: warm_standby is a count >= 0, auto, {auto: {min: 0, max: 10, "
+       "...}}, or {running: N|auto, stopped: M|auto}"},
       {"standby auto a scalar", OnePool({{"warm_standby", "{auto: yes}"}}),
        "pools[0].warm_standby.auto: must be a mapping of settings (min, max, horizon, quantile, ...), got "
        "\"yes\""},

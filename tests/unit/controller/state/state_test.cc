@@ -166,6 +166,27 @@ TEST_CASE("EncodeState/DecodeState round-trip every field") {
   CHECK(doc.find(R"("active": null)") != std::string::npos);  // an unset optional is explicit
 }
 
+TEST_CASE("EncodeState/DecodeState: an applying plan's suspend and resume (the stopped tier) round-trip") {
+  PersistedState want;
+  PersistedState::Applying& a = want.applying["web"];
+  a.at = 5;
+  a.plan.suspend = {"web-2"};
+  a.plan.resume = {"web-3", "web-4"};
+  const std::string doc = EncodeState(want);
+  Result<PersistedState> got = DecodeState(doc);
+  REQUIRE(got.ok());
+  CHECK(got->applying.at("web").plan.suspend == a.plan.suspend);
+  CHECK(got->applying.at("web").plan.resume == a.plan.resume);
+  CHECK(EncodeState(*got) == doc);
+  // Without them (every older file) nothing is written and nothing is missing.
+  PersistedState plain;
+  plain.applying["web"].at = 5;
+  CHECK(EncodeState(plain).find("suspend") == std::string::npos);
+  Result<PersistedState> back = DecodeState(EncodeState(plain));
+  REQUIRE(back.ok());
+  CHECK(back->applying.at("web").plan.suspend.empty());
+}
+
 TEST_CASE("EncodeState/DecodeState round-trip an empty state") {
   Result<PersistedState> got = DecodeState(EncodeState(PersistedState{}));
   REQUIRE_MESSAGE(got.ok(), got.status().ToString());
