@@ -46,7 +46,8 @@ common_config() {
   python3 - "$@" <<'PY'
 import re, sys
 config, out = sys.argv[1:3]
-fraction = float(sys.argv[3]) if len(sys.argv) > 3 else None
+fraction = float(sys.argv[3]) if len(sys.argv) > 3 and sys.argv[3] != "running" else None
+running_only = sys.argv[-1] == "running"
 text = open(config).read()
 capacity = re.search(r"^\s*capacity_per_server:\s*([0-9.eE+-]+)", text, re.M)
 if not capacity:
@@ -57,11 +58,20 @@ if fraction is not None:
 text = re.sub(r"^(\s*)initial_active:.*\n", "", text, flags=re.M)
 text = re.sub(r"^(\s*)provisioning_delay:\s*\S+", r"\1provisioning_delay: 90s", text, flags=re.M)
 text = re.sub(r"^(\s*)promotion_delay:\s*\S+", r"\1promotion_delay: 2s", text, flags=re.M)
+text = re.sub(r"^(\s*)resume_delay:.*\n", "", text, flags=re.M)
+text = re.sub(r"^(\s*)cost:.*\n", "", text, flags=re.M)
+text = re.sub(r"^(\s*)provisioning_delay:\s*\S+",
+              r"\1provisioning_delay: 90s\n\1resume_delay: 20s\n\1cost: {active: 1, standby: 1, stopped: 0.1}", text,
+              flags=re.M)
+if running_only:  # the warm pool's running tier alone: the stopped tier's line removed
+    text = re.sub(r"^(\s*)stopped:.*\n", "", text, flags=re.M)
 open(out, "w").write(text)
 PY
 }
 
 common_config "$CONFIG" "$WORK/config.yaml"
+common_config "$CONFIG" "$WORK/running.yaml" running
+mkdir -p "$WORK/running"
 for trace in "$WORK"/traces/*.csv.gz; do
   name=$(basename "$trace" .csv.gz)
   echo "backtest_traces: $name" >&2
@@ -70,6 +80,9 @@ for trace in "$WORK"/traces/*.csv.gz; do
   "$BIN" backtest --config.file "$WORK/config.yaml" --trace "$trace" --mask auto --fit-capacity "$FIT" \
     --json "$WORK/$name.json" ${EXTRA:-} >"$WORK/$name.txt"
   echo "$name $(( ($(date +%s%N) - start) / 1000000 ))" >>"$WORK/times"
+  # Goal 3's first half: the same policies with running standbys only (at full price).
+  "$BIN" backtest --config.file "$WORK/running.yaml" --trace "$trace" --mask auto --fit-capacity "$FIT" \
+    --baseline-target 0.8 --json "$WORK/running/$name.json" >/dev/null
 done
 
 python3 - "$WORK" "$CONFIG" "$OUT" "$FIT" "$GEN_SEED" <<'PY'
@@ -92,59 +105,78 @@ def reading(v, mine, run, curve, what):
         ratio = mine / theirs
         return f"{ratio:.2f}x", ratio, ratio <= 1.0
     # Outside the curve's range: judged only where the nearest end settles it.
-    ends = sorted(curve, key=lambda p: p["summary"]["total_server_hours"])
+    ends = sorted(curve, key=lambda p: p["summary"]["cost"])
     cheap, rich = ends[0]["summary"], ends[-1]["summary"]
     if what == "unserved_at_equal_hours":
-        if r["side"] == "above":  # more hours than HPA@50% spends
+        if r["side"] == "above":  # costs more than HPA@50%
             ok = False if mine > r["hpa_nearest_end"] else None
-            return f"outside: more h than HPA's most ({rich['total_server_hours']:.0f} h, {r['hpa_nearest_end']:.0f} unserved)", None, ok
+            return f"outside: costs more than HPA's most ({rich['cost']:.0f}, {r['hpa_nearest_end']:.0f} unserved)", None, ok
         ok = True if mine <= r["hpa_nearest_end"] else None
-        return f"outside: fewer h than HPA's least ({cheap['total_server_hours']:.0f} h, {r['hpa_nearest_end']:.0f} unserved)", None, ok
-    h = run["total_server_hours"]
+        return f"outside: costs less than HPA's least ({cheap['cost']:.0f}, {r['hpa_nearest_end']:.0f} unserved)", None, ok
+    c = run["cost"]
     if r["side"] == "below":  # fewer unserved than HPA leaves at its most generous
-        ok = True if h <= r["hpa_nearest_end"] else None
-        return f"outside: fewer unserved than HPA's least ({r['range'][0]:.0f} at {r['hpa_nearest_end']:.0f} h)", None, ok
-    ok = False if h >= r["hpa_nearest_end"] else None
-    return f"outside: more unserved than HPA's most ({r['range'][1]:.0f} at {r['hpa_nearest_end']:.0f} h)", None, ok
+        ok = True if c <= r["hpa_nearest_end"] else None
+        return f"outside: fewer unserved than HPA's least ({r['range'][0]:.0f} at {r['hpa_nearest_end']:.0f})", None, ok
+    ok = False if c >= r["hpa_nearest_end"] else None
+    return f"outside: more unserved than HPA's most ({r['range'][1]:.0f} at {r['hpa_nearest_end']:.0f})", None, ok
 
 lines = [
     f"Backtest of `{config}` on every trace: `--fit-capacity {fit}` (capacity per server = peak / {fit}), "
-    "provisioning 90 s, promotion 2 s,",
-    f"standby hour = active hour, `--mask auto`; `gen-*`: `scripts/gen-trace --seed {seed}`. Server-hours = active + standby.",
-    "Ratios are warmpool's to HPA's curve (targets 50..100%) read at warmpool's server-hours and at its unserved requests;",
-    "unserved as % of the trace's requests; run time: wall time of the trace's backtest (warmpool, 6 HPA targets, the oracle).",
+    "provisioning 90 s, promotion 2 s, a stopped standby resumes in 20 s;",
+    "an hour costs 1 active, 1 running standby (or provisioning), 0.1 stopped (cost: active-server-hour equivalents); "
+    f"`--mask auto`; `gen-*`: `scripts/gen-trace --seed {seed}`.",
+    "Ratios are warmpool's to HPA's curve (targets 50..100%; HPA has no stopped tier, its cost is its hours) read at "
+    "warmpool's cost and at its unserved requests;",
+    "unserved as % of the trace's requests. Goal 3: (a) the same policies with running standbys only: hours <= 1.5x the "
+    "oracle's with unserved <= 10% of HPA@80%'s; (b) with the stopped tier: cost <= 1.2x the oracle's (which may use one).",
     "",
-    "| trace | HPA@80% | HPA's curve h (100%..50%) | warmpool h | warmpool unserved | unserved at equal hours "
-    "| hours at equal unserved | oracle h | h vs oracle | goal 1 | goal 2 | run time |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|:---:|:---:|---:|",
+    "| trace | HPA@80% | HPA's curve cost (100%..50%) | warmpool cost (h) | warmpool unserved | unserved at equal cost "
+    "| cost at equal unserved | vs oracle's cost | goal 1 | goal 2 | goal 3a: running only | goal 3b | run time |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|:---:|:---:|:---:|:---:|---:|",
 ]
-met = {1: [], 2: []}
+met = {1: [], 2: [], "3a": [], "3b": []}
 for path in sorted(glob.glob(os.path.join(work, "*.json"))):
     name = os.path.basename(path)[:-5]
     d = json.load(open(path))
     r, curve, v = d["runs"], d["hpa_curve"], d["vs_hpa_curve"]
     w, h80, o = r["warmpool"], r["hpa_baseline"], r["oracle"]
     u_text, u_ratio, u_ok = reading(v, w["unserved_requests"], w, curve, "unserved_at_equal_hours")
-    h_text, h_ratio, h_ok = reading(v, w["total_server_hours"], w, curve, "hours_at_equal_unserved")
+    h_text, h_ratio, h_ok = reading(v, w["cost"], w, curve, "hours_at_equal_unserved")
     goal1 = "met" if u_ok and h_ok else "missed" if u_ok is False or h_ok is False else "unknown (outside the curve)"
     a = v["unserved_at_equal_hours"]
     hpa_pct = 100 * a["hpa"] / w["total_requests"] if a["side"] == "inside" and w["total_requests"] else None
+    if a["side"] == "below" and w["total_requests"]:  # cheaper than HPA's cheapest: read at that end
+        hpa_pct = 100 * a["hpa_nearest_end"] / w["total_requests"]
+        u_ratio = w["unserved_requests"] / a["hpa_nearest_end"] if a["hpa_nearest_end"] else None
     if hpa_pct is None:
         goal2 = "-"
     elif hpa_pct < MATTERS:
         goal2 = "n/a (HPA < 0.01%)"
     else:
-        goal2 = "met" if u_ratio is not None and u_ratio <= 0.5 else "missed"
+        goal2 = "met" if u_ratio is not None and u_ratio <= 0.5 else f"missed ({u_ratio:.2f}x)" if u_ratio else "missed"
+    # Goal 3a: running standbys only, at full price.
+    ro = json.load(open(os.path.join(work, "running", name + ".json")))["runs"]
+    rw, ro_o, ro_h = ro["warmpool"], ro["oracle"], ro["hpa_baseline"]
+    share = rw["unserved_requests"] / ro_h["unserved_requests"] if ro_h["unserved_requests"] else (0 if rw["unserved_requests"] == 0 else float("inf"))
+    hours = rw["total_server_hours"] / ro_o["total_server_hours"]
+    tie = 100 * rw["unserved_requests"] / rw["total_requests"] < TIE if rw["total_requests"] else True
+    ok3a = hours <= 1.5 and (share <= 0.1 or tie)
+    goal3a = f"{'met' if ok3a else 'missed'}: {hours:.2f}x h, {'tie' if tie and share > 0.1 else f'{100 * share:.1f}%'}"
+    ratio3b = w["cost"] / o["cost"]
+    goal3b = f"{'met' if ratio3b <= 1.2 else 'missed'}: {ratio3b:.2f}x"
     met[1].append(goal1 == "met")
-    if goal2 in ("met", "missed"):
+    if goal2 != "-" and not goal2.startswith("n/a"):
         met[2].append(goal2 == "met")
-    hours = [p["summary"]["total_server_hours"] for p in curve]
+    met["3a"].append(ok3a)
+    met["3b"].append(ratio3b <= 1.2)
+    costs = [p["summary"]["cost"] for p in curve]
     lines.append(
-        f"| {name} | {h80['unserved_percent']:.4f}% at {h80['total_server_hours']:.0f} h | {min(hours):.0f}..{max(hours):.0f} | {w['total_server_hours']:.0f} "
-        f"| {w['unserved_percent']:.4f}% | {u_text} | {h_text} | {o['total_server_hours']:.0f} "
-        f"| {w['total_server_hours'] / o['total_server_hours']:.2f}x | {goal1} | {goal2} | {int(times[name]) / 1000:.1f} s |")
+        f"| {name} | {h80['unserved_percent']:.4f}% at {h80['cost']:.0f} | {min(costs):.0f}..{max(costs):.0f} "
+        f"| {w['cost']:.0f} ({w['total_server_hours']:.0f} h) | {w['unserved_percent']:.4f}% | {u_text} | {h_text} "
+        f"| {ratio3b:.2f}x | {goal1} | {goal2} | {goal3a} | {goal3b} | {int(times[name]) / 1000:.1f} s |")
 lines += ["", f"Goal 1 (no regression against HPA's curve) met on {sum(met[1])} of {len(met[1])} traces; "
-          f"goal 2 (<= 0.5x of HPA's unserved at equal hours where it leaves >= 0.01%) on {sum(met[2])} of {len(met[2])}."]
+          f"goal 2 (<= 0.5x of HPA's unserved at equal cost where it leaves >= 0.01%) on {sum(met[2])} of {len(met[2])}; "
+          f"goal 3a on {sum(met['3a'])} of {len(met['3a'])}; goal 3b on {sum(met['3b'])} of {len(met['3b'])}."]
 open(out, "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 PY

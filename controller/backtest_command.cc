@@ -77,7 +77,7 @@ CLI::App* AddBacktestCommand(CLI::App* cli, BacktestArgs* a) {
   bt->add_option("--baseline-target", a->baseline_target,
                  "The HPA baseline's targets, fractions of a server's capacity: several draw HPA's curve "
                  "(server-hours and unserved per target, 80% marked HPA@80% and reported as hpa_baseline) and "
-                 "compare the pool with it at equal server-hours and at equal unserved; one (e.g. 0.8) runs "
+                 "compare the pool with it at equal cost (active-server-hour equivalents) and at equal unserved; one (e.g. 0.8) runs "
                  "that baseline alone")
       ->capture_default_str();
   bt->add_option("--fit-capacity", a->fit_capacity,

@@ -42,8 +42,15 @@ int CheckConfig(const std::string& file) {
                                  ? "auto " + std::to_string(p.warm_auto.min) + ".." +
                                        std::to_string(p.warm_auto.max) + " on " + p.warm_auto.metric
                                  : std::to_string(p.warm_standby);
-    std::printf(" %s (active %d..%d, warm %s, max_total %d, provider %s)", p.name.c_str(), p.min_active,
-                p.max_active, warm.c_str(), p.MaxTotal(), p.provider.type.c_str());
+    std::string stopped;
+    if (p.stopped_auto.enabled) {
+      stopped = ", stopped auto " + std::to_string(p.stopped_auto.min) + ".." + std::to_string(p.stopped_auto.max);
+    } else if (p.warm_stopped > 0) {
+      stopped = ", stopped " + std::to_string(p.warm_stopped);
+    }
+    if (p.surge.enabled) stopped += ", surge on " + p.surge.metric;
+    std::printf(" %s (active %d..%d, warm %s%s, max_total %d, provider %s)", p.name.c_str(), p.min_active,
+                p.max_active, warm.c_str(), stopped.c_str(), p.MaxTotal(), p.provider.type.c_str());
   }
   std::printf("\n");
   return 0;

@@ -94,17 +94,19 @@ std::string PeakWarning(const PeakCheck& c) {
 
 std::vector<CurvePoint> CurvePoints(const std::vector<HpaCurvePoint>& curve) {
   std::vector<CurvePoint> out;
-  for (const HpaCurvePoint& p : curve) out.push_back({p.summary.total_server_hours(), p.summary.unserved_requests});
+  // On cost (active-server-hour equivalents): HPA has no stopped tier, so its cost is its hours at the
+  // standby price; a run with stopped standbys is read at what it costs, not at its hours.
+  for (const HpaCurvePoint& p : curve) out.push_back({p.summary.cost, p.summary.unserved_requests});
   return out;
 }
 
 VersusCurve CompareWithCurve(const BacktestSummary& run, const std::vector<HpaCurvePoint>& curve) {
   const std::vector<CurvePoint> points = CurvePoints(curve);
-  return {UnservedAtHours(points, run.total_server_hours()), HoursAtUnserved(points, run.unserved_requests)};
+  return {UnservedAtHours(points, run.cost), HoursAtUnserved(points, run.unserved_requests)};
 }
 
 std::string VersusCurveText(const std::string& name, const BacktestSummary& run, const VersusCurve& v) {
-  const std::string h = Printf("%.1f h", run.total_server_hours()), u = Printf("%.0f", run.unserved_requests);
+  const std::string h = Printf("%.1f", run.cost), u = Printf("%.0f", run.unserved_requests);
   // "warmpool's 412 unserved are outside HPA's curve (474 .. 26179: fewer than it leaves); at its
   // nearest end HPA spends 4342.0 h (warmpool: 3757.3 h)"
   auto outside = [&](const CurveReading& r, const std::string& mine, const std::string& range, const char* verb,
@@ -116,16 +118,16 @@ std::string VersusCurveText(const std::string& name, const BacktestSummary& run,
   };
   const CurveReading& a = v.unserved_at_hours;
   const CurveReading& b = v.hours_at_unserved;
-  return "  unserved at equal server-hours: " +
+  return "  unserved at equal cost: " +
          (a.inside() ? name + " leaves " + u + " at " + h + "; HPA's curve leaves " + Printf("%.0f", a.value) +
                            " there: " + RatioText(run.unserved_requests, a.value)
-                     : outside(a, h, Printf("%.1f", a.lo) + " .. " + Printf("%.1f h", a.hi), "spends",
+                     : outside(a, "cost " + h, Printf("%.1f", a.lo) + " .. " + Printf("%.1f", a.hi), "spends",
                                "leaves " + Printf("%.0f", a.value), u)) +
-         "\n  server-hours at equal unserved: " +
+         "\n  cost at equal unserved: " +
          (b.inside() ? name + " spends " + h + " for " + u + " unserved; HPA's curve spends " +
-                           Printf("%.1f h", b.value) + " for as many: " + RatioText(run.total_server_hours(), b.value)
+                           Printf("%.1f", b.value) + " for as many: " + RatioText(run.cost, b.value)
                      : outside(b, u + " unserved", Printf("%.0f", b.lo) + " .. " + Printf("%.0f", b.hi), "leaves",
-                               "spends " + Printf("%.1f h", b.value), h)) +
+                               "spends " + Printf("%.1f", b.value), h)) +
          "\n";
 }
 

@@ -2,7 +2,8 @@
 // ("warmpool"), the Kubernetes HPA defaults (hpa_baseline.h) and the oracle (oracle.h). With several
 // baseline targets the baseline becomes a curve (server-hours and unserved requests per target, one
 // replay each, in parallel with the others), and the configured run is read against it (curve.h):
-// unserved at equal server-hours and server-hours at equal unserved.
+// unserved at equal cost and cost at equal unserved (cost: active-server-hour equivalents, the
+// server-hours without a stopped tier).
 #ifndef WARMPOOL_CONTROLLER_BACKTEST_COMPARE_H_
 #define WARMPOOL_CONTROLLER_BACKTEST_COMPARE_H_
 

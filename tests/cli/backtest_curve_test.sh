@@ -20,8 +20,8 @@ if [ $rc -eq 0 ]; then ok "backtest with the default curve exits 0"; else bad "b
 LOG=$TMP/c
 check "the text shows HPA's curve, one row per target, HPA@80% = hpa_baseline" \
   bash -c "grep -q \"^HPA's curve\" '$TMP/c' && [ \$(grep -Ec '^  HPA@(50|60|70|80|90|100)% ' '$TMP/c') -eq 6 ] && grep -Eq '^  HPA@80% .*= hpa_baseline$' '$TMP/c'"
-check "the text reads warmpool at equal server-hours and at equal unserved" \
-  bash -c "grep -q '^  unserved at equal server-hours: warmpool' '$TMP/c' && grep -q '^  server-hours at equal unserved: warmpool' '$TMP/c'"
+check "the text reads warmpool at equal cost and at equal unserved" \
+  bash -c "grep -q '^  unserved at equal cost: warmpool' '$TMP/c' && grep -q '^  cost at equal unserved: warmpool' '$TMP/c'"
 check "the JSON has the curve, its baseline equal to runs.hpa_baseline, and both readings" python3 - "$TMP/c.json" <<'PY'
 import json, sys
 j = json.load(open(sys.argv[1]))

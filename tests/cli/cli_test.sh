@@ -22,8 +22,8 @@ check "no subcommand exits non-zero" test "$rc" -ne 0
 if [ $rc -eq 0 ]; then ok "check-config example exits 0"; else bad "check-config example exits 0 (rc=$rc)" "$TMP/cc"; fi
 check "check-config names each pool's warm pool" grep -q "warm 2, max_total 24" "$TMP/cc"
 "$BIN" check-config "$SRC/examples/backtest.yaml" >"$TMP/cc-auto" 2>&1
-check "check-config shows warm_standby auto with its bounds and metric" \
-  grep -q "warm auto 0..20 on rps, max_total 50" "$TMP/cc-auto"
+check "check-config shows warm_standby auto with its bounds and metric, the stopped tier and the surge" \
+  grep -q "warm auto 0..20 on rps, stopped auto 0..10, surge on rps, max_total 60" "$TMP/cc-auto"
 sed 's/^    max_active: 20$/    max_active: 1/; s/^    min_active: 2$/    min_active: 2\n    min_actve: 3/' "$EXAMPLE" \
   | sed "s#file: traces/#file: $TRACES/#" >"$TMP/broken.yaml"
 "$BIN" check-config "$TMP/broken.yaml" >"$TMP/cc2" 2>&1; rc=$?

@@ -181,7 +181,7 @@ std::string SummaryTable(const Comparison& c) {
   return out + "</table>\n";
 }
 
-// HPA's curve (server-hours against unserved requests, one point per target), warmpool's point, the
+// HPA's curve (cost against unserved requests, one point per target), warmpool's point, the
 // oracle's, and the sweep's front when there is one; then the two readings and the curve's table.
 std::string CurveSection(const Comparison& c, const SweepResult* sw) {
   std::vector<ScatterPoint> pts;
@@ -192,9 +192,9 @@ std::string CurveSection(const Comparison& c, const SweepResult* sw) {
       std::string settings;
       for (const auto& [k, v] : p.settings) settings += (settings.empty() ? "" : ", ") + k + "=" + v;
       front.push_back(pts.size());
-      pts.push_back({p.summary.total_server_hours(), p.summary.unserved_requests, kWarm,
+      pts.push_back({p.summary.cost, p.summary.unserved_requests, kWarm,
                      "sweep front: " + settings + Fmt(": %.0f unserved, ", p.summary.unserved_requests) +
-                         Fmt("%.1f server-hours", p.summary.total_server_hours()),
+                         Fmt("cost %.1f", p.summary.cost),
                      "", false});
     }
   }
@@ -203,27 +203,27 @@ std::string CurveSection(const Comparison& c, const SweepResult* sw) {
     const BacktestSummary& s = c.hpa_curve[i].summary;
     const std::string label = HpaLabel(c.hpa_curve[i].target);
     curve.points.push_back(pts.size());
-    pts.push_back({s.total_server_hours(), s.unserved_requests, kHpa,
+    pts.push_back({s.cost, s.unserved_requests, kHpa,
                    label + Fmt(": %.0f unserved, ", s.unserved_requests) +
-                       Fmt("%.1f server-hours", s.total_server_hours()),
+                       Fmt("cost %.1f", s.cost),
                    label, i == c.hpa_marked});
   }
   const BacktestSummary& w = c.warmpool.summary;
   const BacktestSummary& o = c.oracle.summary;
-  pts.push_back({w.total_server_hours(), w.unserved_requests, kMine,
+  pts.push_back({w.cost, w.unserved_requests, kMine,
                  "warmpool" + Fmt(": %.0f unserved, ", w.unserved_requests) +
-                     Fmt("%.1f server-hours", w.total_server_hours()),
+                     Fmt("cost %.1f", w.cost),
                  "warmpool", true});
-  pts.push_back({o.total_server_hours(), o.unserved_requests, kOracle,
+  pts.push_back({o.cost, o.unserved_requests, kOracle,
                  "oracle" + Fmt(": %.0f unserved, ", o.unserved_requests) +
-                     Fmt("%.1f server-hours", o.total_server_hours()),
+                     Fmt("cost %.1f", o.cost),
                  "oracle", true});
   std::string out =
       "<h2>Against HPA's curve</h2>\n<p class=\"note\">The HPA baseline run at each target (orange, a "
-      "fraction of a server's capacity): lower targets spend more server-hours and leave fewer requests "
-      "unserved. A policy is better than HPA where it lies below and left of the curve." +
+      "fraction of a server's capacity): lower targets spend more and leave fewer requests unserved "
+      "(cost: active-server-hour equivalents; the server-hours without a stopped tier). A policy is better than HPA where it lies below and left of the curve." +
       std::string(sw != nullptr ? " Light green: the sweep's Pareto front." : "") + "</p>\n";
-  out += ScatterSvg(pts, front, "total server-hours", "unserved requests (log scale)", 760, 320, {curve});
+  out += ScatterSvg(pts, front, "cost (active-server-hour equivalents)", "unserved requests (log scale)", 760, 320, {curve});
   std::string readings = VersusCurveText("warmpool", w, CompareWithCurve(w, c.hpa_curve));
   out += "<p>";
   for (size_t at = 0, nl; (nl = readings.find('\n', at)) != std::string::npos; at = nl + 1) {
@@ -255,9 +255,9 @@ std::string SweepSection(const Comparison& c, const SweepResult& sw) {
   for (const SweepPoint& p : sw.points) {
     std::string settings;
     for (const auto& [k, v] : p.settings) settings += (settings.empty() ? "" : ", ") + k + "=" + v;
-    pts.push_back({p.summary.total_server_hours(), p.summary.unserved_requests, p.pareto ? kMine : "#9ecae1",
+    pts.push_back({p.summary.cost, p.summary.unserved_requests, p.pareto ? kMine : "#9ecae1",
                    settings + ": " + Fmt("%.0f unserved, ", p.summary.unserved_requests) +
-                       Fmt("%.1f server-hours", p.summary.total_server_hours()),
+                       Fmt("cost %.1f", p.summary.cost),
                    "", false});
   }
   const std::vector<size_t> front = sw.front;
@@ -265,17 +265,17 @@ std::string SweepSection(const Comparison& c, const SweepResult& sw) {
   const char* names[] = {"configured", "HPA baseline", "oracle"};
   const char* colors[] = {"#fff", kHpa, kOracle};
   for (int i = 0; i < 3; ++i) {
-    pts.push_back({refs[i]->total_server_hours(), refs[i]->unserved_requests, colors[i],
+    pts.push_back({refs[i]->cost, refs[i]->unserved_requests, colors[i],
                    std::string(names[i]) + Fmt(": %.0f unserved, ", refs[i]->unserved_requests) +
-                       Fmt("%.1f server-hours", refs[i]->total_server_hours()),
+                       Fmt("cost %.1f", refs[i]->cost),
                    names[i], true});
   }
   std::string out = "<h2>Sweep: " + std::to_string(sw.points.size()) +
                     " points</h2>\n<p>Each point is a full " + "backtest with the settings changed (" +
                     std::to_string(sw.threads) + " threads, " + Fmt("%.1f s", sw.seconds) +
                     "). Green points are on the Pareto front: no other point has both " +
-                    "fewer unserved requests and fewer server-hours.</p>\n";
-  out += ScatterSvg(pts, front, "total server-hours", "unserved requests (log scale)", 760, 320);
+                    "fewer unserved requests and a lower cost (active-server-hour equivalents).</p>\n";
+  out += ScatterSvg(pts, front, "cost (active-server-hour equivalents)", "unserved requests (log scale)", 760, 320);
   out += "<table class=\"sum\"><tr>";
   for (const SweepAxis& a : sw.axes) out += "<th>" + HtmlEscape(a.key) + "</th>";
   out +=

@@ -76,12 +76,15 @@ Json ReadingJson(double mine, const CurveReading& r) {
 
 Json VersusJson(const BacktestSummary& s, const std::vector<HpaCurvePoint>& curve) {
   const VersusCurve v = CompareWithCurve(s, curve);
+  // Read on cost (the server-hours without a stopped tier); the keys keep their names.
   Json a = ReadingJson(s.unserved_requests, v.unserved_at_hours);
   a["server_hours"] = s.total_server_hours();
+  a["cost"] = s.cost;
   a["unserved_requests"] = s.unserved_requests;
-  Json b = ReadingJson(s.total_server_hours(), v.hours_at_unserved);
+  Json b = ReadingJson(s.cost, v.hours_at_unserved);
   b["unserved_requests"] = s.unserved_requests;
   b["server_hours"] = s.total_server_hours();
+  b["cost"] = s.cost;
   return {{"unserved_at_equal_hours", std::move(a)}, {"hours_at_equal_unserved", std::move(b)}};
 }
 

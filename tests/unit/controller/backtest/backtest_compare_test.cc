@@ -306,8 +306,8 @@ TEST_CASE("comparison: several baseline targets draw HPA's curve, its 80% point 
   CHECK(Contains(text, "HPA's curve"));
   CHECK(Contains(text, "HPA@50%"));
   CHECK(Contains(text, "= hpa_baseline"));
-  CHECK(Contains(text, "unserved at equal server-hours: "));
-  CHECK(Contains(text, "server-hours at equal unserved: "));
+  CHECK(Contains(text, "unserved at equal cost: "));
+  CHECK(Contains(text, "cost at equal unserved: "));
   CHECK_FALSE(Contains(ComparisonToText(*alone), "HPA's curve"));
 
   nlohmann::json j = nlohmann::json::parse(ComparisonToJson(*c, nullptr));
