@@ -65,10 +65,16 @@ void BM_BacktestNasaTargetTrackingTickPerSample(benchmark::State& state) {
 }
 BENCHMARK(BM_BacktestNasaTargetTrackingTickPerSample)->Unit(benchmark::kMillisecond);
 
-// examples/backtest.yaml, the default set: target_tracking leading a rise by 2 minutes, and a warm
-// pool sized to the likely rise (warm_standby: auto, policies/warm_pool_sizer.h) fed every tick.
+// examples/backtest.yaml, the default set: target_tracking leading a rise by 2 minutes, a running warm
+// pool sized to the likely rise and a stopped tier behind it (two sizers, policies/warm_pool_sizer.h,
+// fed every tick), and the surge detector.
 void BM_BacktestNasaDefaultSet(benchmark::State& state) { Replay(state, Pool("examples/backtest.yaml")); }
 BENCHMARK(BM_BacktestNasaDefaultSet)->Unit(benchmark::kMillisecond);
+
+// bench/running-tier.yaml, the default set before issue 17 (a running warm pool only, no stopped tier,
+// no surge): the replay's speed on unchanged policies, build to build.
+void BM_BacktestNasaRunningTier(benchmark::State& state) { Replay(state, Pool("bench/running-tier.yaml")); }
+BENCHMARK(BM_BacktestNasaRunningTier)->Unit(benchmark::kMillisecond);
 
 // bench/predictive.yaml (the default set before fd0a554): target_tracking + a predictive policy
 // (Holt-Winters, season 24h, horizon 3m, resumed tick to tick) + a warm pool of one.

@@ -6,13 +6,17 @@
 #
 # Common ground, per trace: `--fit-capacity 20` (capacity_per_server = the trace's peak rate / 20, every
 # target_per_server and server_capacity scaled alike, runs start with the servers the first point needs),
-# provisioning delay 90 s, promotion delay 2 s, a standby hour costs what an active one does, collection
+# provisioning delay 90 s, promotion delay 2 s, a stopped standby resumes in 20 s, an hour costs 1 active,
+# 1 running standby (or provisioning) and 0.1 stopped (cost: active-server-hour equivalents), collection
 # gaps masked (--mask auto).
 # The two comparisons, per trace (warmpool's point read on HPA's curve: docs/backtest.md, "HPA's curve"):
-#   unserved at equal hours   warmpool's unserved / what HPA's curve leaves at warmpool's server-hours
-#   hours at equal unserved   warmpool's server-hours / what HPA's curve spends to leave as many unserved
+#   unserved at equal cost    warmpool's unserved / what HPA's curve leaves at warmpool's cost
+#   cost at equal unserved    warmpool's cost / what HPA's curve spends to leave as many unserved
 # and the issue's goals (issue 17): 1. no regression: both <= 1 (a tie: both under 0.001% of the
-# requests); 2. where HPA's curve leaves >= 0.01% at warmpool's hours, warmpool leaves <= 0.5x of it.
+# requests); 2. where HPA's curve leaves >= 0.01% at warmpool's cost, warmpool leaves <= 0.5x of it;
+# 3. (a) the same policies with running standbys only (the stopped tier's line removed), at full price:
+# server-hours <= 1.5x the oracle's with unserved <= 10% of HPA@80%'s; (b) with the stopped tier:
+# cost <= 1.2x the oracle's (the oracle may keep a stopped tier too).
 #
 #   bench/backtest_traces.sh [CONFIG] [OUT.md]     (defaults: examples/backtest.yaml, out/backtest-traces.md)
 #   WARMPOOL_BIN=/path/to/warmpool bench/backtest_traces.sh    (default: build/controller/warmpool)
@@ -185,7 +189,7 @@ echo "backtest_traces: wrote $OUT" >&2
 # The frontier: with SWEEP='KEY=v1,v2;...' (any --sweep keys) and TARGET_FRACTIONS='0.85 0.92 1' (the
 # target as a fraction of a server's capacity, one sweep per fraction), every point of every trace read
 # on HPA's curve: per trace how many points of the Pareto front (over all fractions) lie at or below the
-# curve at equal hours and the worst of them, and the best ratio of unserved at equal hours and of hours
+# curve at equal cost and the worst of them, and the best ratio of unserved at equal cost and of cost
 # at equal unserved among the points inside the curve's range, with their settings. Appended to OUT.
 [ -n "${SWEEP:-}" ] || exit 0
 for trace in "$WORK"/traces/*.csv.gz; do
@@ -202,9 +206,9 @@ python3 - "$WORK" "$OUT" "$SWEEP" <<'PY'
 import glob, json, os, sys
 work, out, sweep = sys.argv[1:4]
 lines = ["", f"Frontier of `--sweep '{sweep}'` (target fractions: {os.environ.get('TARGET_FRACTIONS', 'as configured')}), "
-         "read on HPA's curve at equal hours (the Pareto front: the points no other point of the trace beats on both "
-         "unserved requests and server-hours):", "",
-         "| trace | points | front | front below HPA's curve | worst front point | best unserved at equal hours | best hours at equal unserved |",
+         "read on HPA's curve at equal cost (the Pareto front: the points no other point of the trace beats on both "
+         "unserved requests and cost):", "",
+         "| trace | points | front | front below HPA's curve | worst front point | best unserved at equal cost | best cost at equal unserved |",
          "|---|---:|---:|---:|---|---|---|"]
 by_trace = {}
 for path in sorted(glob.glob(os.path.join(work, "sweep-*.json"))):
@@ -214,20 +218,20 @@ for path in sorted(glob.glob(os.path.join(work, "sweep-*.json"))):
             f"{k}={v}" for k, v in p["settings"].items())
         by_trace.setdefault(name, []).append((p["vs_hpa_curve"], p["summary"], settings))
 def show(ratio, p):
-    return f"{ratio:.2f}x at {p[1]['total_server_hours']:.0f} h, {p[1]['unserved_requests']:.0f} unserved ({p[2]})"
+    return f"{ratio:.2f}x at cost {p[1]['cost']:.0f}, {p[1]['unserved_requests']:.0f} unserved ({p[2]})"
 def best(pts, what):
     inside = [(p[0][what]["ratio"], p) for p in pts if p[0][what]["side"] == "inside" and p[0][what]["ratio"] is not None]
     return show(*min(inside, key=lambda x: x[0])) if inside else "none inside"
-def front(pts):  # across the fractions' sweeps: fewest hours first
+def front(pts):  # across the fractions' sweeps: the cheapest first
     out = []
-    for p in sorted(pts, key=lambda p: (p[1]["total_server_hours"], p[1]["unserved_requests"])):
+    for p in sorted(pts, key=lambda p: (p[1]["cost"], p[1]["unserved_requests"])):
         if not out or p[1]["unserved_requests"] < out[-1][1]["unserved_requests"]:
             out.append(p)
     return out
 for name, pts in sorted(by_trace.items()):
     f = front(pts)
-    # At or below HPA's curve at equal hours: a ratio <= 1, both under 0.001% of the requests, or (outside
-    # the curve's range) fewer hours than HPA's least and no more unserved than it leaves there.
+    # At or below HPA's curve at equal cost: a ratio <= 1, both under 0.001% of the requests, or (outside
+    # the curve's range) cheaper than HPA's cheapest and no more unserved than it leaves there.
     def below(p):
         r, s = p[0]["unserved_at_equal_hours"], p[1]
         tie = s["total_requests"] * 0.001 / 100

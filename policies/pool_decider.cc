@@ -120,14 +120,13 @@ const PoolDecider::Outcome& PoolDecider::Decide(const std::map<std::string, Metr
   // Replacement first (policies/replace.h): the active servers being replaced are leaving, and are not
   // counted below, so that a hold (a pause, a scale-down limit) keeps the servers that stay, not the ones
   // on their way out with their replacements on top.
-  ReplaceOutcome replaced;
   const bool replacement = spec_.health.enabled || !controls.replace.empty() || !replace_.under_way.empty();
   if (replacement) {
     ReplaceSignals signals;
     signals.metrics = server_windows;
     signals.stale_after = spec_.stale_after;
     signals.controls = &controls;
-    replaced = FindReplacements(spec_.health, pool, now, &replace_, signals);
+    replaced_ = FindReplacements(spec_.health, pool, now, &replace_, signals);
   }
   int leaving = 0;
   swapping_ = 0;
@@ -180,7 +179,7 @@ const PoolDecider::Outcome& PoolDecider::Decide(const std::map<std::string, Metr
   last_desired_ = out_.decision.desired;
 
   if (replacement) {
-    const ReplaceOutcome& r = replaced;
+    const ReplaceOutcome& r = replaced_;
     if (!r.reason.empty()) out_.decision.reason += (out_.decision.reason.empty() ? "" : "; ") + r.reason;
     if (leaving > 0) {
       out_.decision.reason += "; " + std::to_string(leaving) + " active being replaced, not counted";
@@ -190,9 +189,12 @@ const PoolDecider::Outcome& PoolDecider::Decide(const std::map<std::string, Metr
     out_.decision.replacements_started = r.started;
     out_.decision.replacement_breaker_open = r.breaker_open;
   }
-  // What the plan must not touch, and what it replaces, by name.
-  std::set<std::string> replacing_names, protect;
+  // What the plan must not touch, and what it replaces, by name (kept between ticks: most have none).
+  std::set<std::string>& replacing_names = replacing_names_;
+  std::set<std::string>& protect = protect_;
+  if (!replacing_names.empty()) replacing_names.clear();
   for (const auto& [name, r] : replace_.under_way) replacing_names.insert(name);
+  if (!protect.empty()) protect.clear();
   if (!controls.protect.empty()) protect = ProtectedServers(controls, now);
 
   int warm = spec_.warm_standby;

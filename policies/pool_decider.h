@@ -133,6 +133,8 @@ class PoolDecider {
   };
   PlanKey planned_;
   ReplaceMemory replace_;  // the replacements under way and the breaker (policies/replace.h)
+  ReplaceOutcome replaced_;                                // this tick's, when the pool replaces at all
+  std::set<std::string> replacing_names_, protect_;        // this tick's plan's, by name
   int swapping_ = 0;         // this tick: serving active servers being replaced
   struct StartFloor {
     TimeMs until;  // the sizer's first tick + recent

@@ -28,14 +28,18 @@ void WarmPoolSizer::Observe(TimeMs t, double load) {
   bool raised = false;
   while (!pending_.empty() && pending_.front().t + spec_.horizon < t) {
     const Pending& p = pending_.front();
-    const double rise = std::max(0.0, p.peak - p.load);
+    // Its peak: the highest load from its own on, the first of peaks_ at or after it (one is: its own
+    // load, or a later one at least as high that took its place).
+    while (peaks_.front().t < p.t) peaks_.pop_front();
+    const double rise = std::max(0.0, peaks_.front().load - p.load);
     rises_.push_back({p.t, rise});
     sorted_.insert(std::upper_bound(sorted_.begin(), sorted_.end(), rise), rise);
     raised = raised || rise > recent_;
     pending_.pop_front();
   }
-  for (Pending& p : pending_) p.peak = std::max(p.peak, load);
-  pending_.push_back({t, load, load});
+  while (!peaks_.empty() && peaks_.back().load <= load) peaks_.pop_back();
+  peaks_.push_back({t, load});
+  pending_.push_back({t, load});
   while (!rises_.empty() && rises_.front().t < t - spec_.recent) {
     // Equal values are interchangeable: drop any one of them.
     sorted_.erase(std::lower_bound(sorted_.begin(), sorted_.end(), rises_.front().rise));
@@ -212,6 +216,7 @@ WarmAutoSpec StoppedAutoDefaults(const WarmAutoSpec& running) {
   s.server_capacity = running.server_capacity;
   s.horizon = 10 * kMinute;
   s.quantile = 0.99;
+  s.season = 0;  // the running tier prepares for the surges that come at the same time
   s.min = 0;
   s.max = 10;
   return s;

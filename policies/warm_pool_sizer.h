@@ -37,7 +37,8 @@
 // [min, max]. Standby and active servers are the same machines: capacity the active servers already
 // have to spare (rounding, a scale-down still stabilizing) counts toward the rise.
 //
-// Cost: O(horizon / tick) per tick for the rises, keeping the `recent / tick` rises sorted (a binary
+// Cost: O(1) amortized per tick for the rises (a running maximum of the loads since the oldest tick
+// whose horizon has not passed), keeping the `recent / tick` rises sorted (a binary
 // search and a move of part of them per tick in and out; the quantile is then an index, taken once a
 // minute or on a new rise above it), O(seasons * (horizon + 2 slack) / step) and a sort of the seasons
 // once per step, and per tick the seasonal rank over the seasons with the largest rises (about
@@ -99,7 +100,7 @@ class WarmPoolSizer {
  private:
   struct Pending {
     TimeMs t;
-    double load, peak;
+    double load;
   };
   struct Rise {
     TimeMs t;
@@ -118,6 +119,9 @@ class WarmPoolSizer {
   WarmAutoSpec spec_;
   size_t season_need_;           // ceil(season_share * seasons), at least 1: the rank of the seasonal rise
   std::deque<Pending> pending_;  // ticks whose horizon has not passed yet
+  // The loads since the oldest pending tick that a later one has not exceeded (descending): the
+  // running maximum that gives each pending tick its peak in O(1) amortized, not O(horizon / tick).
+  std::deque<Pending> peaks_;
   std::deque<Rise> rises_;       // finished rises within `recent`
   std::vector<double> sorted_;   // the same rises' values, ascending (the quantile is an index)
   double recent_ = 0;
@@ -150,7 +154,8 @@ class WarmPoolSizer {
 // warm_standby.stopped: auto's defaults: a longer horizon (10m: a new server's provisioning, where a
 // resume is the faster answer) and a higher quantile (0.99: the rarer, larger rises) than the running
 // tier's, on the same load metric and server capacity (taken from `running`, resolved or not); the
-// other settings at their defaults.
+// season off (0: the running tier prepares for the surges that come at the same time), the other
+// settings at their defaults.
 WarmAutoSpec StoppedAutoDefaults(const WarmAutoSpec& running);
 
 // Reads `warm_standby.auto`'s settings (min, max, horizon, ...) from `params` into `spec` and checks
