@@ -135,6 +135,7 @@ Json PoolObject(const PoolView& v) {
   j["metric_errors"] = s.metric_errors;
   j["replacing"] = s.decision.replacing;  // servers whose replacement is under way (health:)
   j["replacement_breaker_open"] = s.decision.replacement_breaker_open;
+  j["surge"] = s.decision.surge;  // a surge response holds the decision's floor (surge:)
   j["override"] = OverrideObject(v.controls.override);
   j["pause"] = PauseObject(v.controls.pause);
   j["shed"] = ShedObject(v.controls.shed);
