@@ -58,6 +58,21 @@ Status Bad(const std::string& key, const std::string& value, const std::string& 
   return Status::InvalidArgument("--sweep " + key + "=" + value + ": " + why);
 }
 
+// `KIND.SETTING=value` into `spec` with `read` (ReadWarmAutoSpec, ReadSurgeSpec): reading a setting turns
+// the spec on, but whether it is on stays the point's own key's (warm_standby, warm_stopped, surge).
+template <typename Spec>
+Status SetOneSetting(const std::string& key, const std::string& value, const std::string& kind,
+                     bool (*read)(const Params&, Spec*, std::vector<std::string>*), Spec* spec) {
+  Params p;
+  p.path = "--sweep " + kind;
+  p.values[key.substr(kind.size() + 1)] = value;
+  std::vector<std::string> errors;
+  const bool enabled = spec->enabled;
+  if (!read(p, spec, &errors)) return Bad(key, value, errors.front());
+  spec->enabled = enabled;
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<std::vector<SweepAxis>> ParseSweep(const std::string& text) {
@@ -139,28 +154,13 @@ Status ApplySweepSetting(const std::string& key, const std::string& value, PoolS
     if (spec->stopped_auto.server_capacity <= 0) {
       return Bad(key, value, "the pool's config has no warm_standby.stopped.auto settings");
     }
-    Params p;
-    p.path = "--sweep stopped";
-    p.values[key.substr(8)] = value;
-    std::vector<std::string> errors;
-    const bool enabled = spec->stopped_auto.enabled;
-    if (!ReadWarmAutoSpec(p, &spec->stopped_auto, &errors)) return Bad(key, value, errors.front());
-    spec->stopped_auto.enabled = enabled;
-    return Status::Ok();
+    return SetOneSetting(key, value, "stopped", &ReadWarmAutoSpec, &spec->stopped_auto);
   }
   if (key.rfind("warm.", 0) == 0) {  // warm.quantile, warm.max, ...: a setting of warm_standby.auto
     if (spec->warm_auto.server_capacity <= 0) {
       return Bad(key, value, "the pool's config has no warm_standby.auto settings");
     }
-    Params p;
-    p.path = "--sweep warm";
-    p.values[key.substr(5)] = value;
-    std::vector<std::string> errors;
-    // Reading a setting turns warm_standby: auto on; a point's warm_standby (a count, or auto) decides.
-    const bool enabled = spec->warm_auto.enabled;
-    if (!ReadWarmAutoSpec(p, &spec->warm_auto, &errors)) return Bad(key, value, errors.front());
-    spec->warm_auto.enabled = enabled;
-    return Status::Ok();
+    return SetOneSetting(key, value, "warm", &ReadWarmAutoSpec, &spec->warm_auto);
   }
   if (key == "surge" || key.rfind("surge.", 0) == 0) {  // surge=on,off; surge.SETTING: policies/surge.h
     if (spec->surge.server_capacity <= 0) {  // not in the config: from the load metric, as the config would
@@ -174,14 +174,7 @@ Status ApplySweepSetting(const std::string& key, const std::string& value, PoolS
       spec->surge.enabled = value == "on";
       return Status::Ok();
     }
-    Params p;
-    p.path = "--sweep surge";
-    p.values[key.substr(6)] = value;
-    std::vector<std::string> errors;
-    const bool enabled = spec->surge.enabled;  // a setting alone does not turn it on
-    if (!ReadSurgeSpec(p, &spec->surge, &errors)) return Bad(key, value, errors.front());
-    spec->surge.enabled = enabled;
-    return Status::Ok();
+    return SetOneSetting(key, value, "surge", &ReadSurgeSpec, &spec->surge);
   }
   if (key == "min_active") return set_int(&spec->min_active);
   if (key == "max_active") return set_int(&spec->max_active);

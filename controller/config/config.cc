@@ -442,9 +442,39 @@ bool ReadWarmStandby(YamlMap* m, PoolSpec* pool, Errors* errors) {
   return false;
 }
 
-// Fills an auto sizer's metric and server_capacity (warm_standby.auto, or warm_standby.stopped.auto
-// at `at`) from the first target_tracking or predictive policy when they are not given (the stopped
-// tier: from the running tier's first, when it is auto), and checks the metric is the pool's.
+// Fills a load-metric setting's metric and server_capacity (at `at`: warm_standby's auto sizers,
+// surge) from the first target_tracking or predictive policy when they are not given, and checks the
+// metric is the pool's.
+void ResolveLoadMetric(std::string* metric, double* server_capacity, const std::string& at, const PoolSpec& pool,
+                       const std::string& path, Errors* errors) {
+  // The pool's load metric (policies/load_metric.h), on the metric given when it is.
+  const LoadMetric load = FindLoadMetric(pool.policies, *metric);
+  if (metric->empty()) {
+    if (load.policy < 0) {
+      errors->push_back(JoinPath(at, "metric") +
+                        ": required (no target_tracking or predictive policy to take the load metric from)");
+      return;
+    }
+    *metric = load.metric;
+  }
+  bool declared = false;
+  for (const MetricQuery& q : pool.metrics) declared = declared || q.name == *metric;
+  if (!declared) {
+    errors->push_back(JoinPath(at, "metric") + ": no metric named " + Quote(*metric) + " in " + path +
+                      ".metrics");
+  }
+  if (*server_capacity <= 0) {
+    if (load.per_server <= 0) {
+      errors->push_back(JoinPath(at, "server_capacity") + ": required (what one server carries of " +
+                        Quote(*metric) + "; no policy with target_per_server on it to take it from)");
+      return;
+    }
+    *server_capacity = load.per_server;
+  }
+}
+
+// An auto sizer (warm_standby.auto, or warm_standby.stopped.auto at `at`): its metric and
+// server_capacity as ResolveLoadMetric's, the stopped tier's from the running tier's first when it is auto.
 void ResolveAutoSpec(WarmAutoSpec* spec, const WarmAutoSpec* running, const std::string& at, PoolSpec* pool,
                      const std::string& path, Errors* errors) {
   WarmAutoSpec& w = *spec;
@@ -453,30 +483,7 @@ void ResolveAutoSpec(WarmAutoSpec* spec, const WarmAutoSpec* running, const std:
     if (w.metric.empty()) w.metric = running->metric;
     if (w.server_capacity <= 0 && w.metric == running->metric) w.server_capacity = running->server_capacity;
   }
-  // The pool's load metric (policies/load_metric.h), on the metric given when it is.
-  const LoadMetric load = FindLoadMetric(pool->policies, w.metric);
-  if (w.metric.empty()) {
-    if (load.policy < 0) {
-      errors->push_back(JoinPath(at, "metric") +
-                        ": required (no target_tracking or predictive policy to take the load metric from)");
-      return;
-    }
-    w.metric = load.metric;
-  }
-  bool declared = false;
-  for (const MetricQuery& q : pool->metrics) declared = declared || q.name == w.metric;
-  if (!declared) {
-    errors->push_back(JoinPath(at, "metric") + ": no metric named " + Quote(w.metric) + " in " + path +
-                      ".metrics");
-  }
-  if (w.server_capacity <= 0) {
-    if (load.per_server <= 0) {
-      errors->push_back(JoinPath(at, "server_capacity") + ": required (what one server carries of " +
-                        Quote(w.metric) + "; no policy with target_per_server on it to take it from)");
-      return;
-    }
-    w.server_capacity = load.per_server;
-  }
+  ResolveLoadMetric(&w.metric, &w.server_capacity, at, *pool, path, errors);
 }
 
 // surge: `on` (every setting at its default) or a mapping of settings (policies/surge.h).
@@ -500,33 +507,10 @@ void ReadSurge(const YAML::Node& node, const std::string& path, PoolSpec* pool, 
   ReadSurgeSpec(params, &pool->surge, errors);
 }
 
-// Fills surge's metric and server_capacity from the pool's load metric, as warm_standby.auto does.
+// surge's metric and server_capacity, from the pool's load metric as warm_standby.auto's.
 void ResolveSurge(PoolSpec* pool, const std::string& path, Errors* errors) {
   SurgeSpec& s = pool->surge;
-  if (!s.enabled) return;
-  const std::string at = JoinPath(path, "surge");
-  const LoadMetric load = FindLoadMetric(pool->policies, s.metric);
-  if (s.metric.empty()) {
-    if (load.policy < 0) {
-      errors->push_back(JoinPath(at, "metric") +
-                        ": required (no target_tracking or predictive policy to take the load metric from)");
-      return;
-    }
-    s.metric = load.metric;
-  }
-  bool declared = false;
-  for (const MetricQuery& q : pool->metrics) declared = declared || q.name == s.metric;
-  if (!declared) {
-    errors->push_back(JoinPath(at, "metric") + ": no metric named " + Quote(s.metric) + " in " + path + ".metrics");
-  }
-  if (s.server_capacity <= 0) {
-    if (load.per_server <= 0) {
-      errors->push_back(JoinPath(at, "server_capacity") + ": required (what one server carries of " +
-                        Quote(s.metric) + "; no policy with target_per_server on it to take it from)");
-      return;
-    }
-    s.server_capacity = load.per_server;
-  }
+  if (s.enabled) ResolveLoadMetric(&s.metric, &s.server_capacity, JoinPath(path, "surge"), *pool, path, errors);
 }
 
 // `tiers`: warm_standby was written as {running: ..., stopped: ...} (errors name running.auto).
