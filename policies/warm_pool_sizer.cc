@@ -8,11 +8,59 @@
 #include "warmpool/text.h"
 
 namespace warmpool {
+namespace {
+
+// The ascending record of rises (a multiset in a sorted vector; equal values are interchangeable):
+// two searches and one move of part of it per tick. The searches halve the range with a conditional
+// move, not a branch: rises arrive in no order, so a branch per halving is mispredicted half the
+// time, and those searches were the largest share of a replay's time.
+
+// The first place in [first, first + n) whose value is greater than x (upper) or not less than x, as
+// std::upper_bound and std::lower_bound find it.
+template <bool kUpper>
+double* Bound(double* first, size_t n, double x) {
+  if (n == 0) return first;
+  auto before = [x](double v) { return kUpper ? !(x < v) : v < x; };
+  while (n > 1) {
+    const size_t half = n / 2;
+    first = before(first[half]) ? first + half : first;
+    n -= half;
+  }
+  return first + (before(*first) ? 1 : 0);
+}
+
+void InsertSorted(std::vector<double>* v, double x) {
+  v->insert(v->begin() + (Bound<true>(v->data(), v->size(), x) - v->data()), x);
+}
+
+// REQUIRES: a value equal to `old` is in v.
+void EraseSorted(std::vector<double>* v, double old) {
+  v->erase(v->begin() + (Bound<false>(v->data(), v->size(), old) - v->data()));
+}
+
+// EraseSorted(v, old) then InsertSorted(v, x), moving only the values between the two places.
+void ReplaceSorted(std::vector<double>* v, double old, double x) {
+  double* begin = v->data();
+  double* end = begin + v->size();
+  double* from = Bound<false>(begin, v->size(), old);
+  if (x >= old) {  // the values in (from, to) are in [old, x]: each moves one place down
+    double* to = Bound<true>(from + 1, static_cast<size_t>(end - from - 1), x);
+    std::move(from + 1, to, from);
+    *(to - 1) = x;
+  } else {  // the values in [to, from) are in (x, old): each moves one place up
+    double* to = Bound<true>(begin, static_cast<size_t>(from - begin), x);
+    std::move_backward(to, from, from + 1);
+    *to = x;
+  }
+}
+
+}  // namespace
+
 WarmPoolSizer::WarmPoolSizer(WarmAutoSpec spec)
     : spec_(std::move(spec)),
       season_need_(static_cast<size_t>(
-          std::max(1.0, std::ceil(spec_.season_share * static_cast<double>(spec_.seasons) - 1e-9)))),
-      top_(season_need_) {
+          std::max(1.0, std::ceil(spec_.season_share * static_cast<double>(spec_.seasons) - 1e-9)))) {
+  top_.resize(season_need_);
   if (spec_.season > 0 && spec_.step > 0) {
     const int64_t per_season = spec_.season / spec_.step;
     const int64_t reach = (spec_.horizon + 2 * spec_.season_slack) / spec_.step + 2;
@@ -24,27 +72,37 @@ WarmPoolSizer::WarmPoolSizer(WarmAutoSpec spec)
 void WarmPoolSizer::Observe(TimeMs t, double load) {
   if (!std::isfinite(load)) return;
   any_ = true;
-  // Recent: ticks whose horizon has passed are finished; the others see this load.
+  // Recent: ticks whose horizon has passed are finished; the others see this load. Their rises enter
+  // the record in the places of those that leave it (older than `recent`), while there are any.
+  const TimeMs cutoff = t - spec_.recent;
+  size_t leaving = 0;
+  while (leaving < rises_.size() && rises_[leaving].t < cutoff) ++leaving;
+  size_t replaced = 0;
   bool raised = false;
   while (!pending_.empty() && pending_.front().t + spec_.horizon < t) {
     const Pending& p = pending_.front();
     // Its peak: the highest load from its own on, the first of peaks_ at or after it (one is: its own
     // load, or a later one at least as high that took its place).
-    while (peaks_.front().t < p.t) peaks_.pop_front();
+    size_t passed = 0;
+    while (peaks_[passed].t < p.t) ++passed;
+    peaks_.DropFront(passed);
     const double rise = std::max(0.0, peaks_.front().load - p.load);
     rises_.push_back({p.t, rise});
-    sorted_.insert(std::upper_bound(sorted_.begin(), sorted_.end(), rise), rise);
+    if (replaced < leaving) {
+      ReplaceSorted(&sorted_, rises_[replaced++].rise, rise);
+    } else {
+      InsertSorted(&sorted_, rise);
+    }
     raised = raised || rise > recent_;
-    pending_.pop_front();
+    pending_.DropFront(1);
   }
   while (!peaks_.empty() && peaks_.back().load <= load) peaks_.pop_back();
   peaks_.push_back({t, load});
   pending_.push_back({t, load});
-  while (!rises_.empty() && rises_.front().t < t - spec_.recent) {
-    // Equal values are interchangeable: drop any one of them.
-    sorted_.erase(std::lower_bound(sorted_.begin(), sorted_.end(), rises_.front().rise));
-    rises_.pop_front();
-  }
+  size_t expired = replaced;
+  for (; expired < rises_.size() && rises_[expired].t < cutoff; ++expired)
+    EraseSorted(&sorted_, rises_[expired].rise);
+  rises_.DropFront(expired);
   const int64_t minute = FloorDiv(t, kMinute);
   if (raised || minute != recent_minute_) {
     recent_minute_ = minute;
@@ -159,23 +217,27 @@ double WarmPoolSizer::Seasonal(double load) const {
   const std::vector<SeasonRise>& seasons = Seasons();
   if (seasons.size() < need) return 0;
   // What is left of each season's rise: a surge that has already come today has used it. The
-  // need-th largest, keeping the largest `need` in order. What is left never exceeds the season's whole
-  // rise (hi - lo), and the seasons are sorted by that: once it is no more than the need-th largest kept,
-  // no later season can change it (most ticks stop after about `need` seasons).
+  // need-th largest: the least of the largest `need` (kept unordered, with the place of their least).
+  // What is left never exceeds the season's whole rise (hi - lo), and the seasons are sorted by that:
+  // once it is no more than the least kept, no later season can change it (most ticks stop after a
+  // few times `need` seasons).
+  auto left = [load](const SeasonRise& r) { return std::max(0.0, r.hi - std::max(r.lo, load)); };
   std::vector<double>& top = top_;
-  size_t kept = 0;
-  for (const SeasonRise& r : seasons) {
-    if (kept == need && r.hi - r.lo <= top[need - 1]) break;
-    const double v = std::max(0.0, r.hi - std::max(r.lo, load));
-    if (kept == need && v <= top[need - 1]) continue;
-    size_t i = kept < need ? kept++ : need - 1;
-    while (i > 0 && top[i - 1] < v) {
-      top[i] = top[i - 1];
-      --i;
-    }
-    top[i] = v;
+  auto least_of = [&top] {
+    size_t m = 0;
+    for (size_t j = 1; j < top.size(); ++j) m = top[j] < top[m] ? j : m;
+    return m;
+  };
+  size_t i = 0;
+  for (; i < need; ++i) top[i] = left(seasons[i]);
+  size_t least = least_of();
+  for (; i < seasons.size() && seasons[i].hi - seasons[i].lo > top[least]; ++i) {
+    const double v = left(seasons[i]);
+    if (v <= top[least]) continue;
+    top[least] = v;
+    least = least_of();
   }
-  return top[need - 1];
+  return top[least];
 }
 
 WarmPoolSizer::Size WarmPoolSizer::Target(double load, int active, bool explain) const {

@@ -38,11 +38,12 @@
 // have to spare (rounding, a scale-down still stabilizing) counts toward the rise.
 //
 // Cost: O(1) amortized per tick for the rises (a running maximum of the loads since the oldest tick
-// whose horizon has not passed), keeping the `recent / tick` rises sorted (a binary
-// search and a move of part of them per tick in and out; the quantile is then an index, taken once a
-// minute or on a new rise above it), O(seasons * (horizon + 2 slack) / step) and a sort of the seasons
-// once per step, and per tick the seasonal rank over the seasons with the largest rises (about
-// ceil(season_share * seasons) of them, at most all). Memory: the last `recent` of rises, and
+// whose horizon has not passed), keeping the `recent / tick` rises sorted (the rise that enters takes
+// the place of the one that leaves: two binary searches and a move of the rises between the two places
+// per tick; the quantile is then an index, taken once a minute or on a new rise above it),
+// O(seasons * (horizon + 2 slack) / step) and a sort of the seasons once per step, and per tick the
+// seasonal rank over the seasons with the largest rises (a few times ceil(season_share * seasons) of
+// them, at most all). Memory: the last `recent` of rises, and
 // seasons * season / step buckets of two doubles plus as many windows kept per step of the season
 // (7 days at 1m, as 24h x 7 or 30m x 336: about 720 KB). Pure in the sense of policies: no I/O, no
 // clock; Observe is fed by the controller each tick.
@@ -57,6 +58,7 @@
 
 #include "warmpool/params.h"
 #include "warmpool/pool_spec.h"
+#include "warmpool/sliding_vector.h"
 #include "warmpool/time.h"
 
 namespace warmpool {
@@ -117,13 +119,13 @@ class WarmPoolSizer {
   size_t Slot(int64_t bucket) const;  // the ring slot of a bucket id
 
   WarmAutoSpec spec_;
-  size_t season_need_;           // ceil(season_share * seasons), at least 1: the rank of the seasonal rise
-  std::deque<Pending> pending_;  // ticks whose horizon has not passed yet
+  size_t season_need_;              // ceil(season_share * seasons), at least 1: the rank of the seasonal rise
+  SlidingVector<Pending> pending_;  // ticks whose horizon has not passed yet
   // The loads since the oldest pending tick that a later one has not exceeded (descending): the
   // running maximum that gives each pending tick its peak in O(1) amortized, not O(horizon / tick).
-  std::deque<Pending> peaks_;
-  std::deque<Rise> rises_;       // finished rises within `recent`
-  std::vector<double> sorted_;   // the same rises' values, ascending (the quantile is an index)
+  SlidingVector<Pending> peaks_;
+  SlidingVector<Rise> rises_;   // finished rises within `recent`
+  std::vector<double> sorted_;  // the same rises' values, ascending (the quantile is an index)
   double recent_ = 0;
   int64_t recent_minute_ = std::numeric_limits<int64_t>::min();
   std::vector<Bucket> ring_;

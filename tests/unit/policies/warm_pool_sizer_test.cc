@@ -78,6 +78,74 @@ TEST_CASE("warm_pool_sizer: a jumpy hour holds the rise most ticks see within th
   CHECK(sizer.Target(300, 3, false).standby == 0);
 }
 
+TEST_CASE("warm_pool_sizer: the recent estimate equals its definition, with ties, gaps and short records") {
+  // The sizer keeps the record's rises sorted, moving one into the place of one that leaves; this
+  // recomputes every rise from all observations, as the definition reads: a tick's rise is the highest
+  // load within its horizon less its own, and the estimate the quantile of the rises of the ticks
+  // finished within `recent`, taken at each new minute or when a new rise exceeds it.
+  struct Case {
+    DurationMs horizon, recent;
+    double quantile;
+  };
+  for (const Case& c : {Case{2 * kMinute, kHour, 0.9}, Case{10 * kMinute, kHour, 0.99},
+                        Case{2 * kMinute, 20 * kMinute, 0.5}, Case{3 * kMinute, 4 * kMinute, 0.95}}) {
+    CAPTURE(c.horizon);
+    CAPTURE(c.recent);
+    WarmAutoSpec spec = Spec();
+    spec.season = 0;
+    spec.horizon = c.horizon;
+    spec.recent = c.recent;
+    spec.quantile = c.quantile;
+    WarmPoolSizer sizer(spec);
+    std::vector<std::pair<TimeMs, double>> seen;
+    std::mt19937 rng(11);
+    std::uniform_int_distribution<int> step(-3, 3);  // whole steps of 20: many equal loads and rises
+    double load = 400, want = 0;
+    int64_t minute = std::numeric_limits<int64_t>::min();
+    int checked = 0, nonzero = 0;
+    for (TimeMs t = kDay0; t < kDay0 + 6 * kHour; t += kTick) {
+      const TimeMs in_day = t - kDay0;
+      if (in_day >= 2 * kHour && in_day < 2 * kHour + 7 * kMinute) continue;  // a gap: many finish at once
+      load = std::clamp(load + 20 * step(rng), 100.0, 1000.0);
+      if (in_day % (40 * kMinute) == 0) load += 400;  // a jump now and then
+      sizer.Observe(t, load);
+      seen.emplace_back(t, load);
+      std::vector<double> rises;
+      bool raised = false;
+      for (size_t i = 0; i < seen.size(); ++i) {
+        const TimeMs ti = seen[i].first;
+        if (ti + c.horizon >= t || ti < t - c.recent) continue;  // not finished, or left the record
+        double peak = seen[i].second;
+        for (size_t j = i; j < seen.size() && seen[j].first <= ti + c.horizon; ++j) {
+          peak = std::max(peak, seen[j].second);
+        }
+        rises.push_back(std::max(0.0, peak - seen[i].second));
+        // finished at this tick: the first observation after its horizon is this one
+        const bool now = seen.size() >= 2 && seen[seen.size() - 2].first <= ti + c.horizon;
+        raised = raised || (now && rises.back() > want);
+      }
+      if (raised || FloorDiv(t, kMinute) != minute) {
+        minute = FloorDiv(t, kMinute);
+        std::sort(rises.begin(), rises.end());
+        const size_t n = rises.size();
+        want =
+            n == 0
+                ? 0
+                : rises[std::clamp<size_t>(static_cast<size_t>(std::ceil(c.quantile * n - 1e-9)), 1, n) - 1];
+      }
+      const double got = sizer.Target(load, 0, false).recent;
+      if (got != want) {
+        FAIL_CHECK("at " << in_day / kSecond << " s: recent " << got << ", by definition " << want);
+        break;
+      }
+      ++checked;
+      nonzero += want > 0;
+    }
+    CHECK(checked > 1000);
+    CHECK(nonzero > 500);  // the comparison is not all zeros
+  }
+}
+
 TEST_CASE("warm_pool_sizer: a new rise above the estimate raises it at once") {
   WarmPoolSizer sizer(Spec());
   TimeMs t = kDay0;
