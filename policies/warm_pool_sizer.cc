@@ -38,17 +38,15 @@ void EraseSorted(std::vector<double>* v, double old) {
   v->erase(v->begin() + (Bound<false>(v->data(), v->size(), old) - v->data()));
 }
 
-// EraseSorted(v, old) then InsertSorted(v, x), moving only the values between the two places.
+// EraseSorted(v, old) then InsertSorted(v, x), moving only the values between the two places (the
+// two searches are independent, so they overlap).
 void ReplaceSorted(std::vector<double>* v, double old, double x) {
-  double* begin = v->data();
-  double* end = begin + v->size();
-  double* from = Bound<false>(begin, v->size(), old);
-  if (x >= old) {  // the values in (from, to) are in [old, x]: each moves one place down
-    double* to = Bound<true>(from + 1, static_cast<size_t>(end - from - 1), x);
+  double* from = Bound<false>(v->data(), v->size(), old);
+  double* to = Bound<true>(v->data(), v->size(), x);
+  if (x >= old) {  // to > from, and the values in (from, to) are in [old, x]: each moves one place down
     std::move(from + 1, to, from);
     *(to - 1) = x;
-  } else {  // the values in [to, from) are in (x, old): each moves one place up
-    double* to = Bound<true>(begin, static_cast<size_t>(from - begin), x);
+  } else {  // to <= from, and the values in [to, from) are in (x, old): each moves one place up
     std::move_backward(to, from, from + 1);
     *to = x;
   }
@@ -159,12 +157,13 @@ void WarmPoolSizer::RecomputeSeasonal(int64_t now_id) {
   const int64_t per_season = spec_.season / spec_.step;
   phase_ = static_cast<size_t>(now_id - FloorDiv(now_id, per_season) * per_season);
   Phase& ph = phases_[phase_];
-  auto by_rise = [](const SeasonRise& a, const SeasonRise& b) { return a.hi - a.lo > b.hi - b.lo; };
+  auto by_rise = [](const SeasonRise& a, const SeasonRise& b) { return a.rise > b.rise; };
   const int64_t oldest = now_id - spec_.seasons * per_season, newest = now_id - per_season;
   while (!ph.by_time.empty() && ph.by_time.front().at < oldest) {
     const Window& w = ph.by_time.front();
     if (w.data) {  // equal windows are interchangeable: drop any one of them
-      auto it = std::lower_bound(ph.by_rise.begin(), ph.by_rise.end(), SeasonRise{w.lo, w.hi}, by_rise);
+      auto it = std::lower_bound(ph.by_rise.begin(), ph.by_rise.end(), SeasonRise{w.lo, w.hi, w.hi - w.lo},
+                                 by_rise);
       while (it->lo != w.lo || it->hi != w.hi) ++it;
       ph.by_rise.erase(it);
     }
@@ -176,7 +175,7 @@ void WarmPoolSizer::RecomputeSeasonal(int64_t now_id) {
     const Window w = WindowAt(at);
     ph.by_time.push_back(w);
     if (!w.data) continue;
-    const SeasonRise r{w.lo, w.hi};
+    const SeasonRise r{w.lo, w.hi, w.hi - w.lo};
     ph.by_rise.insert(std::upper_bound(ph.by_rise.begin(), ph.by_rise.end(), r, by_rise), r);
   }
 }
@@ -231,7 +230,7 @@ double WarmPoolSizer::Seasonal(double load) const {
   size_t i = 0;
   for (; i < need; ++i) top[i] = left(seasons[i]);
   size_t least = least_of();
-  for (; i < seasons.size() && seasons[i].hi - seasons[i].lo > top[least]; ++i) {
+  for (; i < seasons.size() && seasons[i].rise > top[least]; ++i) {
     const double v = left(seasons[i]);
     if (v <= top[least]) continue;
     top[least] = v;

@@ -132,6 +132,7 @@ class WarmPoolSizer {
   int64_t bucket_ = std::numeric_limits<int64_t>::min();  // the step of the last observation
   struct SeasonRise {
     double lo, hi;  // an earlier season's lowest load up to this time (within the slack), highest after
+    double rise;    // hi - lo
   };
   struct Window {
     int64_t at;  // the step, in an earlier season, that matches this time
@@ -143,7 +144,7 @@ class WarmPoolSizer {
   // step of the season next comes round, and kept until it is `seasons` seasons old.
   struct Phase {
     std::deque<Window> by_time;
-    std::vector<SeasonRise> by_rise;  // largest hi - lo first
+    std::vector<SeasonRise> by_rise;  // largest rise first
   };
   Window WindowAt(int64_t at) const;
   std::vector<Phase> phases_;
