@@ -96,6 +96,8 @@ ScalePlan PlanInFull(const PoolSpec& spec, const PoolState& pool, int desired, i
                      const std::set<std::string>* protect) {
   ScalePlan plan;
   std::vector<const Server*> active, standby, unhealthy_standby, cold, replaced, replaced_serving, stopped;
+  active.reserve(pool.servers.size());  // one allocation, not one per doubling
+  standby.reserve(pool.servers.size());
   int provisioning = 0, draining = 0;
   TakenNames taken;  // filled only when a new name is needed
   for (const Server& s : pool.servers) {
