@@ -114,6 +114,9 @@ struct SelfMetrics::Impl {
       Register<Gauge>(&registry, "warmpool_pool_max_active", "Configured upper bound on active servers.");
   Family<Gauge>& warm_target = Register<Gauge>(&registry, "warmpool_pool_warm_standby_target",
                                                "Configured number of healthy standbys to keep ready.");
+  Family<Gauge>& stopped_target =
+      Register<Gauge>(&registry, "warmpool_pool_warm_stopped_target",
+                      "Stopped (suspended) standbys the last decision keeps behind the running ones.");
   Family<Gauge>& last_tick = Register<Gauge>(&registry, "warmpool_pool_last_tick_timestamp_seconds",
                                              "Unix time of the pool's last tick.");
   Family<Gauge>& staleness = Register<Gauge>(
@@ -222,6 +225,7 @@ void SelfMetrics::Impl::Observe(const std::string& pool, const TickResult& tick,
   G(min_active, s, p).Set(spec.min_active);
   G(max_active, s, p).Set(spec.max_active);
   G(warm_target, s, p).Set(tick.status.ok() ? tick.decision.warm_standby : spec.warm_standby);
+  G(stopped_target, s, p).Set(tick.status.ok() ? tick.decision.warm_stopped : spec.warm_stopped);
   G(dry_run, s, p).Set(is_dry_run ? 1 : 0);
   const bool overridden = controls.override.has_value() && !controls.override->Expired(tick.decision.at);
   G(override_active, s, p).Set(overridden ? 1 : 0);

@@ -162,7 +162,7 @@ TEST_CASE("promtool check rules accepts the alert rules") {
   const Run r = Shell("promtool check rules " + kRules);
   INFO(r.output);
   CHECK(r.exit_code == 0);
-  CHECK(r.output.find("SUCCESS: 22 rules found") != std::string::npos);
+  CHECK(r.output.find("SUCCESS: 23 rules found") != std::string::npos);
 }
 
 TEST_CASE("promtool checks and unit-tests the per-server alert rules (node_exporter, HAProxy's exporter)") {

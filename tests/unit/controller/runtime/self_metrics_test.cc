@@ -52,6 +52,7 @@ TickResult Tick(const std::string& pool) {
   t.decision.current = 3;
   t.decision.desired = 5;
   t.decision.warm_standby = 2;  // as the controller sets it (the spec's fixed count, or auto's size)
+  t.decision.warm_stopped = 4;
   t.decision.raw_recommendation = 9;
   t.decision.direction = Direction::kUp;
   t.decision.policy = "target_tracking";
@@ -94,6 +95,7 @@ TEST_CASE("SelfMetrics: one tick becomes gauges, counters and a histogram with t
   CHECK_LINE(text, "warmpool_pool_min_active{pool=\"web\"} 2");
   CHECK_LINE(text, "warmpool_pool_max_active{pool=\"web\"} 8");
   CHECK_LINE(text, "warmpool_pool_warm_standby_target{pool=\"web\"} 2");
+  CHECK_LINE(text, "warmpool_pool_warm_stopped_target{pool=\"web\"} 4");
   CHECK_LINE(text, "warmpool_pool_last_tick_timestamp_seconds{pool=\"web\"} 1000");
   CHECK_LINE(text, "warmpool_decisions_total{direction=\"up\",policy=\"target_tracking\",pool=\"web\"} 1");
   CHECK_LINE(text, "warmpool_plan_actions_total{action=\"promote\",pool=\"web\",result=\"ok\"} 1");
