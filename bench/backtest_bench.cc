@@ -71,6 +71,16 @@ BENCHMARK(BM_BacktestNasaTargetTrackingTickPerSample)->Unit(benchmark::kMillisec
 void BM_BacktestNasaDefaultSet(benchmark::State& state) { Replay(state, Pool("examples/backtest.yaml")); }
 BENCHMARK(BM_BacktestNasaDefaultSet)->Unit(benchmark::kMillisecond);
 
+// The default set without its stopped tier (the running tier and the surge as configured): what
+// simulating the stopped tier costs a replay, side by side with BM_BacktestNasaDefaultSet.
+void BM_BacktestNasaDefaultSetNoStoppedTier(benchmark::State& state) {
+  PoolSpec spec = Pool("examples/backtest.yaml");
+  spec.stopped_auto = WarmAutoSpec{};
+  spec.warm_stopped = 0;
+  Replay(state, spec);
+}
+BENCHMARK(BM_BacktestNasaDefaultSetNoStoppedTier)->Unit(benchmark::kMillisecond);
+
 // bench/running-tier.yaml, the default set before issue 17 (a running warm pool only, no stopped tier,
 // no surge): the replay's speed on unchanged policies, build to build.
 void BM_BacktestNasaRunningTier(benchmark::State& state) { Replay(state, Pool("bench/running-tier.yaml")); }
