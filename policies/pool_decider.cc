@@ -28,8 +28,8 @@ const MetricWindow* FindWindow(const std::map<std::string, MetricWindow>& window
 
 // A recommendation made on a window its source vouches for only as a floor (MetricWindow::floor_only)
 // may raise capacity but not lower it; one made on a fallback's values says where they came from.
-void MarkFloorOnly(const std::map<std::string, MetricWindow>& windows, const std::vector<std::string>& metrics,
-                   bool explain, Recommendation* rec) {
+void MarkFloorOnly(const std::map<std::string, MetricWindow>& windows,
+                   const std::vector<std::string>& metrics, bool explain, Recommendation* rec) {
   for (const std::string& name : metrics) {
     const MetricWindow* w = FindWindow(windows, name);
     if (w == nullptr) continue;
@@ -279,21 +279,11 @@ int PoolDecider::WarmTarget(const std::map<std::string, MetricWindow>& windows, 
     warm = z.standby;
     if (explain) decision->reason += "; " + z.reason;
   }
-  // Right after a start the sizer knows nothing and would size to `min`, retiring the standbys that
-  // are there (a restart at the busy hour would empty the warm pool). Until it has seen `recent` of
-  // load, it keeps at least the warm servers it found on its first tick.
   if (!start_floor_) {
     start_floor_ = StartFloor{now + spec_.warm_auto.recent,
                               pool.Count(ServerState::kStandby) + pool.Count(ServerState::kProvisioning)};
   }
-  if (now < start_floor_->until && warm < start_floor_->standbys) {
-    warm = std::min(start_floor_->standbys, std::max(spec_.warm_auto.min, spec_.warm_auto.max));
-    if (explain) {
-      decision->reason += "; keeping the " + std::to_string(warm) +
-                          " standbys found at start while learning (until " +
-                          FormatTime(start_floor_->until) + ")";
-    }
-  }
+  warm = KeepFoundAtStart(*start_floor_, spec_.warm_auto, warm, now, "standbys", explain);
   last_warm_ = warm;
   return warm;
 }
@@ -327,16 +317,20 @@ int PoolDecider::StoppedTarget(const std::map<std::string, MetricWindow>& window
     }
   }
   if (!stopped_floor_) stopped_floor_ = StartFloor{now + spec.recent, pool.Count(ServerState::kStopped)};
-  if (now < stopped_floor_->until && stopped < stopped_floor_->standbys) {
-    stopped = std::min(stopped_floor_->standbys, std::max(spec.min, spec.max));
-    if (explain) {
-      decision->reason += "; keeping the " + std::to_string(stopped) +
-                          " stopped standbys found at start while learning (until " +
-                          FormatTime(stopped_floor_->until) + ")";
-    }
-  }
+  stopped = KeepFoundAtStart(*stopped_floor_, spec, stopped, now, "stopped standbys", explain);
   last_stopped_ = stopped;
   return stopped;
+}
+
+int PoolDecider::KeepFoundAtStart(const StartFloor& floor, const WarmAutoSpec& spec, int target, TimeMs now,
+                                  const char* what, bool explain) {
+  if (now >= floor.until || target >= floor.standbys) return target;
+  target = std::min(floor.standbys, std::max(spec.min, spec.max));
+  if (explain) {
+    out_.decision.reason += "; keeping the " + std::to_string(target) + " " + what +
+                            " found at start while learning (until " + FormatTime(floor.until) + ")";
+  }
+  return target;
 }
 
 std::optional<WarmPoolSizer::SeasonalRecord> PoolDecider::SeasonalRecord() const {
@@ -388,7 +382,8 @@ void PoolDecider::CarryLearned(PoolDecider* old) {
       }
     }
   }
-  if (surge_ != nullptr && old->surge_ != nullptr && old->spec_.surge == spec_.surge) surge_ = std::move(old->surge_);
+  if (surge_ != nullptr && old->surge_ != nullptr && old->spec_.surge == spec_.surge)
+    surge_ = std::move(old->surge_);
   if (sizer_ != nullptr && old->sizer_ != nullptr && old->spec_.warm_auto == spec_.warm_auto) {
     sizer_ = std::move(old->sizer_);
     last_warm_ = old->last_warm_;

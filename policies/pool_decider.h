@@ -62,7 +62,8 @@ class PoolDecider {
   // `server_windows`: the per-server health metrics (PoolSpec::health.metrics), by metric then server
   // name; null when the pool has none.
   const Outcome& Decide(const std::map<std::string, MetricWindow>& windows, const PoolState& pool,
-                        const PoolControls& controls, TimeMs now, const ServerWindows* server_windows = nullptr);
+                        const PoolControls& controls, TimeMs now,
+                        const ServerWindows* server_windows = nullptr);
 
   // What the provider made of this tick's plan (call after Decide, before the next one). A scale event
   // whose promotions (or drains) all failed is taken back from the behavior history, so a failed apply
@@ -109,6 +110,16 @@ class PoolDecider {
   // standbys found at start while it learns, as the running tier is.
   int StoppedTarget(const std::map<std::string, MetricWindow>& windows, const PoolState& pool, TimeMs now,
                     int warm, bool explain);
+  struct StartFloor {
+    TimeMs until;  // the sizer's first tick + recent
+    int standbys;  // the tier's servers seen on that tick (running: standby + provisioning; stopped)
+  };
+  // Right after a start a tier's sizer knows nothing and would size to `min`, retiring the standbys
+  // that are there (a restart at the busy hour would empty the tier). Until it has seen `recent` of
+  // load, the tier keeps at least the servers it found on its first tick: `target`, raised to
+  // `floor.standbys` within the tier's max while now < floor.until (the reason says so).
+  int KeepFoundAtStart(const StartFloor& floor, const WarmAutoSpec& spec, int target, TimeMs now,
+                       const char* what, bool explain);
 
   PoolSpec spec_;
   std::vector<std::unique_ptr<Policy>> policies_;
@@ -116,7 +127,7 @@ class PoolDecider {
   Explain explain_;
   Outcome out_;
   BehaviorHistory behavior_;
-  bool started_ = false;  // the first Decide has run (see the HPA's first recommendation there)
+  bool started_ = false;                // the first Decide has run (see the HPA's first recommendation there)
   StabilizationTracker stabilization_;  // behavior_.recommendations' window extremes, kept as they come
   // Per policy, in policies_ order: its records, trimmed from the front without moving the rest.
   std::vector<SlidingVector<PolicyRecord>> policy_history_;
@@ -132,14 +143,10 @@ class PoolDecider {
     bool operator==(const PlanKey&) const = default;
   };
   PlanKey planned_;
-  ReplaceMemory replace_;  // the replacements under way and the breaker (policies/replace.h)
-  ReplaceOutcome replaced_;                                // this tick's, when the pool replaces at all
-  std::set<std::string> replacing_names_, protect_;        // this tick's plan's, by name
-  int swapping_ = 0;         // this tick: serving active servers being replaced
-  struct StartFloor {
-    TimeMs until;  // the sizer's first tick + recent
-    int standbys;  // standby + provisioning servers seen on that tick
-  };
+  ReplaceMemory replace_;    // the replacements under way and the breaker (policies/replace.h)
+  ReplaceOutcome replaced_;  // this tick's, when the pool replaces at all
+  std::set<std::string> replacing_names_, protect_;  // this tick's plan's, by name
+  int swapping_ = 0;                                 // this tick: serving active servers being replaced
   std::optional<StartFloor> start_floor_;
   std::unique_ptr<WarmPoolSizer> sizer_;
   std::optional<int> last_warm_;

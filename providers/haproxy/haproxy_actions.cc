@@ -52,6 +52,11 @@ Status HAProxyProvider::Missing(const char* action, const std::string& name) con
                           ")");
 }
 
+Status HAProxyProvider::NoMachineCommands(const char* action, const std::string& name) const {
+  return Status::FailedPrecondition(std::string("cannot ") + action + " " + Target(name) +
+                                    ": the provider has no exec.suspend and exec.resume commands");
+}
+
 Status HAProxyProvider::Promote(const Snapshot& snap, const std::string& name, TimeMs now) {
   const haproxy::ServerStateRow* row = snap.Find(name);
   if (!row) return Missing("promote", name);
@@ -95,10 +100,7 @@ Status HAProxyProvider::Drain(const Snapshot& snap, const std::string& name, Tim
 Status HAProxyProvider::Suspend(const Snapshot& snap, const std::string& name, TimeMs now) {
   const haproxy::ServerStateRow* row = snap.Find(name);
   if (!row) return Missing("suspend", name);
-  if (!exec_) {
-    return Status::FailedPrecondition("cannot suspend " + Target(name) +
-                                      ": the provider has no exec.suspend and exec.resume commands");
-  }
+  if (!exec_) return NoMachineCommands("suspend", name);
   if (!row->InMaintenance()) {
     return Status::FailedPrecondition("cannot suspend " + Target(name) + ": it is in service (" +
                                       (row->Draining() ? "draining" : "active") + ")");
@@ -113,10 +115,7 @@ Status HAProxyProvider::Suspend(const Snapshot& snap, const std::string& name, T
 Status HAProxyProvider::ResumeMachine(const Snapshot& snap, const std::string& name, TimeMs now) {
   const haproxy::ServerStateRow* row = snap.Find(name);
   if (!row) return Missing("resume", name);
-  if (!exec_) {
-    return Status::FailedPrecondition("cannot resume " + Target(name) +
-                                      ": the provider has no exec.suspend and exec.resume commands");
-  }
+  if (!exec_) return NoMachineCommands("resume", name);
   return exec_->Resume(name, now);
 }
 

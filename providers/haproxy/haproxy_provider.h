@@ -140,6 +140,7 @@ class HAProxyProvider final : public Provider {
   const HAProxySlot* Slot(const std::string& name) const;
   std::string Target(const std::string& name) const { return spec_.backend + "/" + name; }
   Status Missing(const char* action, const std::string& name) const;
+  Status NoMachineCommands(const char* action, const std::string& name) const;  // suspend/resume without exec
   void Event(std::string line);
 
   std::string pool_;
